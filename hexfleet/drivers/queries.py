@@ -1,0 +1,125 @@
+"""All SQL for drivers, their vehicles and devices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from hexfleet import security
+from hexfleet.errors import Conflict, NotFound
+
+DUTY_STATUSES = ("available", "off_duty", "busy")
+
+
+@dataclass(frozen=True)
+class Driver:
+    id: int
+    name: str
+    phone: str | None
+    status: str
+    vehicle_plate: str | None
+    vehicle_class: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeviceCredentials:
+    driver_id: int
+    device_id: str
+    token: str  # shown once, stored hashed
+
+
+_DRIVER_COLUMNS = """d.id, d.name, d.phone, d.status, v.plate AS vehicle_plate, v.class AS vehicle_class,
+                     d.created_at"""
+
+
+def _driver(row) -> Driver:
+    return Driver(**{k: row[k] for k in Driver.__dataclass_fields__})
+
+
+async def create_driver(conn, name: str, phone: str | None = None, vehicle_plate: str | None = None) -> Driver:
+    """Create a driver, creating or attaching the vehicle with that plate."""
+    async with conn.transaction():
+        vehicle_id = None
+        if vehicle_plate:
+            vehicle_id = await conn.fetchval(
+                """INSERT INTO vehicles (plate) VALUES ($1)
+                   ON CONFLICT (upper(plate)) DO UPDATE SET plate = vehicles.plate RETURNING id""",
+                vehicle_plate,
+            )
+        try:
+            driver_id = await conn.fetchval(
+                "INSERT INTO drivers (name, phone, vehicle_id) VALUES ($1, $2, $3) RETURNING id",
+                name, phone, vehicle_id,
+            )
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"vehicle {vehicle_plate} already has a driver", code="vehicle-taken") from None
+    return await get_driver(conn, driver_id)
+
+
+async def get_driver(conn, driver_id: int) -> Driver:
+    row = await conn.fetchrow(
+        f"SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id WHERE d.id = $1",
+        driver_id,
+    )
+    if row is None:
+        raise NotFound(f"no driver with id {driver_id}", code="driver-not-found")
+    return _driver(row)
+
+
+async def list_drivers(conn) -> list[Driver]:
+    rows = await conn.fetch(
+        f"SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id ORDER BY d.id"
+    )
+    return [_driver(r) for r in rows]
+
+
+async def find_drivers_by_name_prefix(conn, prefix: str) -> list[Driver]:
+    rows = await conn.fetch(
+        f"""SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
+            WHERE d.name LIKE $1 || '%' ORDER BY d.id""",
+        prefix,
+    )
+    return [_driver(r) for r in rows]
+
+
+async def set_status(conn, driver_id: int, status: str) -> None:
+    updated = await conn.fetchval("UPDATE drivers SET status = $2 WHERE id = $1 RETURNING id", driver_id, status)
+    if updated is None:
+        raise NotFound(f"no driver with id {driver_id}", code="driver-not-found")
+
+
+async def duty_statuses(conn) -> dict[int, str]:
+    return {r["id"]: r["status"] for r in await conn.fetch("SELECT id, status FROM drivers")}
+
+
+async def issue_device(conn, driver_id: int) -> DeviceCredentials:
+    """Register a new device (id + Bearer token) for a driver."""
+    device_id, token = security.new_device_id(), security.new_driver_token()
+    await conn.execute(
+        "INSERT INTO devices (driver_id, device_id, token_hash) VALUES ($1, $2, $3)",
+        driver_id, device_id, security.token_hash(token),
+    )
+    return DeviceCredentials(driver_id, device_id, token)
+
+
+async def revoke_devices(conn, driver_id: int) -> int:
+    """Revoke every live device of a driver; returns how many."""
+    result = await conn.execute(
+        "UPDATE devices SET revoked_at = now() WHERE driver_id = $1 AND revoked_at IS NULL", driver_id
+    )
+    return int(result.split()[-1])
+
+
+async def driver_for_token(conn, token: str) -> int | None:
+    return await conn.fetchval(
+        "SELECT driver_id FROM devices WHERE token_hash = $1 AND revoked_at IS NULL", security.token_hash(token)
+    )
+
+
+async def driver_for_device_id(conn, device_id: str) -> int | None:
+    return await conn.fetchval(
+        "SELECT driver_id FROM devices WHERE device_id = $1 AND revoked_at IS NULL", device_id
+    )

@@ -1,0 +1,39 @@
+"""Domain errors: each carries an HTTP status and a short machine code.
+
+The web layer turns them into problem+json (API) or a readable message (pages);
+the CLI prints ``str(error)``. Raise them where the rule lives, handle them once.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+    title = "Invalid input"
