@@ -46,49 +46,79 @@ def _setting(default, env: str, doc: str, minimum: float | None = None):
 @dataclass(frozen=True)
 class Settings:
     # --- services: unset means "start an embedded one" (hexfleet dev only) ---
-    database_url: str = _setting("", "DATABASE_URL", "PostgreSQL URL. Unset: `hexfleet dev` starts an embedded PostgreSQL.")
+    database_url: str = _setting(
+        "", "DATABASE_URL", "PostgreSQL URL. Unset: `hexfleet dev` starts an embedded PostgreSQL."
+    )
     redis_url: str = _setting("", "REDIS_URL", "Redis URL. Unset: `hexfleet dev` starts an embedded Redis.")
     kafka_bootstrap_servers: str = _setting(
-        "", "KAFKA_BOOTSTRAP_SERVERS", "Kafka bootstrap servers (host:port,...). Unset: `hexfleet dev` starts the embedded Tansu broker."
+        "",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "Kafka bootstrap servers (host:port,...). Unset: `hexfleet dev` starts the embedded Tansu broker.",
     )
     # --- web ---
     host: str = _setting("127.0.0.1", "HOST", "Address the web server binds to.")
     port: int = _setting(8000, "PORT", "Port of the web app.", 1)
     web_concurrency: int = _setting(1, "WEB_CONCURRENCY", "Web worker processes (each consumes every ping).", 1)
-    secret_key: str = _setting("", "SECRET_KEY", "Signs session cookies. Required in production; dev generates one into the data folder.")
+    secret_key: str = _setting(
+        "", "SECRET_KEY", "Signs session cookies. Required in production; dev generates one into the data folder."
+    )
     secure_cookies: bool = _setting(False, "SECURE_COOKIES", "Mark session cookies Secure (set true behind HTTPS).")
     session_hours: float = _setting(12.0, "SESSION_HOURS", "Lifetime of a dispatcher's login session.", 0.1)
-    max_body_bytes: int = _setting(262_144, "MAX_BODY_BYTES", "Largest accepted ingest request body; larger answers 413.", 1024)
+    max_body_bytes: int = _setting(
+        262_144, "MAX_BODY_BYTES", "Largest accepted ingest request body; larger answers 413.", 1024
+    )
     max_batch_pings: int = _setting(500, "MAX_BATCH_PINGS", "Most pings in one batched ingest request.", 1)
-    auth_cache_ttl_s: float = _setting(5.0, "AUTH_CACHE_TTL_S", "How long a web process trusts a looked-up device token.", 0)
+    auth_cache_ttl_s: float = _setting(
+        5.0, "AUTH_CACHE_TTL_S", "How long a web process trusts a looked-up device token.", 0
+    )
     map_tile_url: str = _setting(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "MAP_TILE_URL",
         "Leaflet tile URL template. Empty: no tiles, drivers on a neutral background.",
     )
-    map_tile_attribution: str = _setting("&copy; OpenStreetMap contributors", "MAP_TILE_ATTRIBUTION", "Attribution shown for the tiles.")
+    map_tile_attribution: str = _setting(
+        "&copy; OpenStreetMap contributors", "MAP_TILE_ATTRIBUTION", "Attribution shown for the tiles."
+    )
     map_center: str = _setting("52.5200,13.4050", "MAP_CENTER", "Initial map centre as lat,lng.")
     # --- kafka ---
-    kafka_topic_locations: str = _setting("driver-locations", "KAFKA_TOPIC_LOCATIONS", "Topic of driver pings and status changes.")
+    kafka_topic_locations: str = _setting(
+        "driver-locations", "KAFKA_TOPIC_LOCATIONS", "Topic of driver pings and status changes."
+    )
     kafka_partitions: int = _setting(6, "KAFKA_PARTITIONS", "Partitions when hexfleet creates the topic.", 1)
     kafka_fetch_max_wait_ms: int = _setting(
-        5, "KAFKA_FETCH_MAX_WAIT_MS", "Fetch wait of the live consumers. Tansu does not wake a waiting fetch: keep it small there.", 0
+        5,
+        "KAFKA_FETCH_MAX_WAIT_MS",
+        "Fetch wait of the live consumers. Tansu does not wake a waiting fetch: keep it small there.",
+        0,
     )
     kafka_linger_ms: int = _setting(2, "KAFKA_LINGER_MS", "Producer linger (batches small pings into one request).", 0)
-    tracker_group: str = _setting("hexfleet-tracker", "TRACKER_GROUP", "Consumer group of the tracker (`python -m streaming`).")
+    tracker_group: str = _setting(
+        "hexfleet-tracker", "TRACKER_GROUP", "Consumer group of the tracker (`python -m streaming`)."
+    )
     # --- tracking ---
     stale_after_s: float = _setting(60.0, "STALE_AFTER_S", "A driver with no fix for this long is stale (offline).", 1)
     h3_resolution: int = _setting(9, "H3_RESOLUTION", "H3 resolution of the availability index.", 0)
     nearby_max_radius_m: float = _setting(20_000.0, "NEARBY_MAX_RADIUS_M", "Largest radius /drivers/nearby accepts.", 1)
-    history_batch_size: int = _setting(2000, "HISTORY_BATCH_SIZE", "Most history rows the tracker writes in one batch.", 1)
-    history_retention_days: int = _setting(30, "HISTORY_RETENTION_DAYS", "Position history older than this is pruned by the worker.", 1)
+    history_batch_size: int = _setting(
+        2000, "HISTORY_BATCH_SIZE", "Most history rows the tracker writes in one batch.", 1
+    )
+    history_retention_days: int = _setting(
+        30, "HISTORY_RETENTION_DAYS", "Position history older than this is pruned by the worker.", 1
+    )
     # --- hub ---
     hub_max_pending: int = _setting(
-        10_000, "HUB_MAX_PENDING", "Most coalesced drivers one stream subscriber may have waiting before it is dropped.", 1
+        10_000,
+        "HUB_MAX_PENDING",
+        "Most coalesced drivers one stream subscriber may have waiting before it is dropped.",
+        1,
     )
-    hub_send_timeout_s: float = _setting(15.0, "HUB_SEND_TIMEOUT_S", "A stream client that cannot take a write for this long is dropped.", 0.1)
+    hub_send_timeout_s: float = _setting(
+        15.0, "HUB_SEND_TIMEOUT_S", "A stream client that cannot take a write for this long is dropped.", 0.1
+    )
     # --- dev ---
-    data_dir: str = _setting(str(ROOT / ".data"), "HEXFLEET_DATA_DIR", "Where `hexfleet dev` keeps embedded services' data.")
+    data_dir: str = _setting(
+        str(ROOT / ".data"), "HEXFLEET_DATA_DIR", "Where `hexfleet dev` keeps embedded services' data."
+    )
     log_level: str = _setting("INFO", "LOG_LEVEL", "Logging level.")
     log_json: bool = _setting(False, "LOG_JSON", "Log one JSON object per line (for production log shippers).")
 
@@ -129,8 +159,15 @@ class Settings:
 
     def require_services(self) -> None:
         """Fail with one clear message when a process starts without its servers."""
-        missing = [n for n, v in (("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url),
-                                  ("KAFKA_BOOTSTRAP_SERVERS", self.kafka_bootstrap_servers)) if not v]
+        missing = [
+            n
+            for n, v in (
+                ("DATABASE_URL", self.database_url),
+                ("REDIS_URL", self.redis_url),
+                ("KAFKA_BOOTSTRAP_SERVERS", self.kafka_bootstrap_servers),
+            )
+            if not v
+        ]
         if missing:
             raise SettingsError(
                 f"{', '.join(missing)} not set. Run `hexfleet dev` (or `make run`) to start embedded servers, "

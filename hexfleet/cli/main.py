@@ -25,18 +25,22 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen command's module is imported to configure its options."""
     parser = argparse.ArgumentParser(prog="hexfleet", description="hexfleet: real-time driver tracking and dispatch")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(module).configure(command_parser)
+        if name == chosen:
+            importlib.import_module(module).configure(command_parser)
         command_parser.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(chosen if chosen in COMMANDS else None).parse_args(argv)
     try:
         settings = Settings.from_env()
         return int(importlib.import_module(args._module).run(args, settings) or 0)

@@ -52,7 +52,9 @@ async def create_driver(conn, name: str, phone: str | None = None, vehicle_plate
         try:
             driver_id = await conn.fetchval(
                 "INSERT INTO drivers (name, phone, vehicle_id) VALUES ($1, $2, $3) RETURNING id",
-                name, phone, vehicle_id,
+                name,
+                phone,
+                vehicle_id,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(f"vehicle {vehicle_plate} already has a driver", code="vehicle-taken") from None
@@ -100,7 +102,9 @@ async def issue_device(conn, driver_id: int) -> DeviceCredentials:
     device_id, token = security.new_device_id(), security.new_driver_token()
     await conn.execute(
         "INSERT INTO devices (driver_id, device_id, token_hash) VALUES ($1, $2, $3)",
-        driver_id, device_id, security.token_hash(token),
+        driver_id,
+        device_id,
+        security.token_hash(token),
     )
     return DeviceCredentials(driver_id, device_id, token)
 
@@ -120,6 +124,12 @@ async def driver_for_token(conn, token: str) -> int | None:
 
 
 async def driver_for_device_id(conn, device_id: str) -> int | None:
-    return await conn.fetchval(
-        "SELECT driver_id FROM devices WHERE device_id = $1 AND revoked_at IS NULL", device_id
+    return await conn.fetchval("SELECT driver_id FROM devices WHERE device_id = $1 AND revoked_at IS NULL", device_id)
+
+
+async def get_drivers(conn, driver_ids: list[int]) -> list[Driver]:
+    rows = await conn.fetch(
+        f"SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id WHERE d.id = ANY($1::bigint[])",
+        driver_ids,
     )
+    return [_driver(r) for r in rows]

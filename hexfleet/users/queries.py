@@ -30,7 +30,9 @@ async def create_user(conn, email: str, password_hash: str, role: str) -> User:
         row = await conn.fetchrow(
             """INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
                RETURNING id, email, role, created_at""",
-            email, password_hash, role,
+            email,
+            password_hash,
+            role,
         )
     except asyncpg.UniqueViolationError:
         raise Conflict(f"a user with email {email} already exists", code="email-taken") from None
@@ -55,7 +57,9 @@ async def create_api_token(conn, user_id: int, label: str = "") -> str:
     token = security.new_user_token()
     await conn.execute(
         "INSERT INTO api_tokens (user_id, token_hash, label) VALUES ($1, $2, $3)",
-        user_id, security.token_hash(token), label,
+        user_id,
+        security.token_hash(token),
+        label,
     )
     return token
 

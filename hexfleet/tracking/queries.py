@@ -1,0 +1,59 @@
+"""All SQL for position history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hexfleet.tracking.pings import Ping
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+async def insert_positions(conn, rows: list[tuple[int, Ping, float]]) -> int:
+    """Insert (driver_id, ping, received_at) rows; redelivered ones are no-ops. Returns rows new."""
+    if not rows:
+        return 0
+    # unnest() turns the whole batch into one statement; ON CONFLICT makes redelivery harmless.
+    result = await conn.fetchval(
+        """WITH ins AS (
+             INSERT INTO positions (driver_id, device_time, server_time, lat, lng, speed_mps, heading,
+                                    accuracy_m, battery)
+             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::float8[],
+                                  $5::float8[], $6::real[], $7::real[], $8::real[], $9::real[])
+             ON CONFLICT (driver_id, device_time) DO NOTHING
+             RETURNING 1)
+           SELECT count(*) FROM ins""",
+        [r[0] for r in rows],
+        [_dt(r[1].ts) for r in rows],
+        [_dt(r[2]) for r in rows],
+        [r[1].lat for r in rows],
+        [r[1].lng for r in rows],
+        [r[1].speed_mps for r in rows],
+        [r[1].heading for r in rows],
+        [r[1].accuracy_m for r in rows],
+        [r[1].battery for r in rows],
+    )
+    return int(result)
+
+
+async def existing_driver_ids(conn, driver_ids: list[int]) -> set[int]:
+    rows = await conn.fetch("SELECT id FROM drivers WHERE id = ANY($1::bigint[])", driver_ids)
+    return {r["id"] for r in rows}
+
+
+async def trail(conn, driver_id: int, since: datetime, limit: int = 5000) -> list[tuple[float, float, datetime]]:
+    rows = await conn.fetch(
+        """SELECT lat, lng, device_time FROM positions
+           WHERE driver_id = $1 AND device_time >= $2 ORDER BY device_time LIMIT $3""",
+        driver_id,
+        since,
+        limit,
+    )
+    return [(r["lat"], r["lng"], r["device_time"]) for r in rows]
+
+
+async def prune_before(conn, cutoff: datetime) -> int:
+    result = await conn.execute("DELETE FROM positions WHERE server_time < $1", cutoff)
+    return int(result.split()[-1])

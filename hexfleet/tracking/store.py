@@ -1,0 +1,214 @@
+"""Live driver state in Redis: latest fix, duty status and the H3 availability index.
+
+Keys (all under ``hf:``):
+- ``hf:pos:{id}``  hash: lat, lng, ts (device time), rt (server time), spd, hdg, acc, bat,
+  ``pc`` (H3 cell of the position) and ``cell`` (the index cell it is listed in, '' if none)
+- ``hf:duty``      hash: driver id → available | off_duty | busy (mirror of drivers.status)
+- ``hf:cell:{c}``  set of driver ids: available drivers with a fresh fix in cell c
+- ``hf:live``      zset: indexed driver id → server time of its last fix (for the stale sweep)
+
+Every change that can move a driver in or out of the index is one Lua script, so the
+index stays exact under concurrent trackers, duty changes and sweeps: a driver is in
+exactly one cell set iff it is available and its fix is fresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from hexfleet.geo import cell_of
+from hexfleet.tracking.pings import Ping
+
+DUTY = "hf:duty"
+LIVE = "hf:live"
+CELL_PREFIX = "hf:cell:"
+
+
+def pos_key(driver_id: int) -> str:
+    return f"hf:pos:{driver_id}"
+
+
+# KEYS: pos, duty, live. ARGV: id, lat, lng, ts, rt, spd, hdg, acc, bat, cell, prefix
+_APPLY_FIX = """
+local cur = redis.call('HGET', KEYS[1], 'ts')
+if cur and tonumber(cur) >= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], 'lat', ARGV[2], 'lng', ARGV[3], 'ts', ARGV[4], 'rt', ARGV[5],
+           'spd', ARGV[6], 'hdg', ARGV[7], 'acc', ARGV[8], 'bat', ARGV[9], 'pc', ARGV[10])
+local duty = redis.call('HGET', KEYS[2], ARGV[1]) or 'available'
+local want = ''
+if duty == 'available' then want = ARGV[10] end
+local old = redis.call('HGET', KEYS[1], 'cell') or ''
+if old ~= want then
+  if old ~= '' then redis.call('SREM', ARGV[11] .. old, ARGV[1]) end
+  if want ~= '' then redis.call('SADD', ARGV[11] .. want, ARGV[1]) end
+  redis.call('HSET', KEYS[1], 'cell', want)
+end
+if want ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1]) else redis.call('ZREM', KEYS[3], ARGV[1]) end
+return 1
+"""
+
+# KEYS: pos, duty, live. ARGV: id, status, fresh_after (server time), prefix
+_SET_DUTY = """
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local want = ''
+if ARGV[2] == 'available' then
+  local rt = redis.call('HGET', KEYS[1], 'rt')
+  if rt and tonumber(rt) >= tonumber(ARGV[3]) then want = redis.call('HGET', KEYS[1], 'pc') or '' end
+end
+local old = redis.call('HGET', KEYS[1], 'cell') or ''
+if old ~= want then
+  if old ~= '' then redis.call('SREM', ARGV[4] .. old, ARGV[1]) end
+  if want ~= '' then redis.call('SADD', ARGV[4] .. want, ARGV[1]) end
+  redis.call('HSET', KEYS[1], 'cell', want)
+end
+if want ~= '' then
+  redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'rt'), ARGV[1])
+else
+  redis.call('ZREM', KEYS[3], ARGV[1])
+end
+return 1
+"""
+
+# KEYS: live. ARGV: cutoff (server time), cell prefix, pos prefix
+_SWEEP = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+for _, id in ipairs(ids) do
+  local key = ARGV[3] .. id
+  local old = redis.call('HGET', key, 'cell') or ''
+  if old ~= '' then redis.call('SREM', ARGV[2] .. old, id) end
+  redis.call('HSET', key, 'cell', '')
+  redis.call('ZREM', KEYS[1], id)
+end
+return #ids
+"""
+
+
+def _opt(value: float | None) -> str | float:
+    return "" if value is None else value
+
+
+def _float(raw: bytes | str | None) -> float | None:
+    if raw is None or raw in (b"", ""):
+        return None
+    return float(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFix:
+    driver_id: int
+    lat: float
+    lng: float
+    ts: float
+    received_at: float
+    speed_mps: float | None
+    heading: float | None
+    accuracy_m: float | None
+    battery: float | None
+    indexed: bool
+
+
+class LiveStore:
+    def __init__(self, redis: Redis, h3_resolution: int = 9) -> None:
+        self.redis = redis
+        self.resolution = h3_resolution
+        self._apply_fix = redis.register_script(_APPLY_FIX)
+        self._set_duty = redis.register_script(_SET_DUTY)
+        self._sweep = redis.register_script(_SWEEP)
+
+    async def apply_fixes(self, fixes: Iterable[tuple[int, Ping, float]]) -> int:
+        """Apply (driver_id, ping, received_at) in one round trip; returns how many moved a driver.
+
+        A fix not newer than the stored one is ignored, so redelivery and
+        out-of-order pings never move a driver backwards.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            count = 0
+            for driver_id, p, received_at in fixes:
+                cell = cell_of(p.lat, p.lng, self.resolution)
+                await self._apply_fix(
+                    keys=[pos_key(driver_id), DUTY, LIVE],
+                    args=[
+                        driver_id,
+                        p.lat,
+                        p.lng,
+                        p.ts,
+                        received_at,
+                        _opt(p.speed_mps),
+                        _opt(p.heading),
+                        _opt(p.accuracy_m),
+                        _opt(p.battery),
+                        cell,
+                        CELL_PREFIX,
+                    ],
+                    client=pipe,
+                )
+                count += 1
+            if not count:
+                return 0
+            return sum(await pipe.execute())
+
+    async def set_duty(self, driver_id: int, status: str, fresh_after: float) -> None:
+        await self._set_duty(keys=[pos_key(driver_id), DUTY, LIVE], args=[driver_id, status, fresh_after, CELL_PREFIX])
+
+    async def sync_duty(self, statuses: dict[int, str], fresh_after: float) -> None:
+        """Make Redis agree with PostgreSQL's duty statuses (tracker start-up)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for driver_id, status in statuses.items():
+                await self._set_duty(
+                    keys=[pos_key(driver_id), DUTY, LIVE],
+                    args=[driver_id, status, fresh_after, CELL_PREFIX],
+                    client=pipe,
+                )
+            await pipe.execute()
+
+    async def sweep_stale(self, fresh_after: float) -> int:
+        """Drop drivers whose last fix is older than fresh_after from the index."""
+        return int(await self._sweep(keys=[LIVE], args=[fresh_after, CELL_PREFIX, "hf:pos:"]))
+
+    async def duty(self) -> dict[int, str]:
+        return {int(k): v.decode() for k, v in (await self.redis.hgetall(DUTY)).items()}
+
+    async def fixes(self, driver_ids: list[int]) -> dict[int, LiveFix]:
+        if not driver_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for driver_id in driver_ids:
+                pipe.hmget(pos_key(driver_id), "lat", "lng", "ts", "rt", "spd", "hdg", "acc", "bat", "cell")
+            rows = await pipe.execute()
+        out: dict[int, LiveFix] = {}
+        for driver_id, row in zip(driver_ids, rows, strict=True):
+            if row[0] is None:
+                continue
+            out[driver_id] = LiveFix(
+                driver_id,
+                float(row[0]),
+                float(row[1]),
+                float(row[2]),
+                float(row[3]),
+                _float(row[4]),
+                _float(row[5]),
+                _float(row[6]),
+                _float(row[7]),
+                bool(row[8]),
+            )
+        return out
+
+    async def candidates_in_cells(self, cells: list[int]) -> set[int]:
+        ids: set[int] = set()
+        # SUNION in chunks keeps each command's argument list reasonable at large radii.
+        for start in range(0, len(cells), 1000):
+            chunk = [CELL_PREFIX + str(c) for c in cells[start : start + 1000]]
+            ids.update(int(m) for m in await self.redis.sunion(chunk))
+        return ids
+
+    async def index_members(self) -> dict[int, int]:
+        """driver id → indexed cell, for checks and tests (scans all cell keys)."""
+        out: dict[int, int] = {}
+        async for key in self.redis.scan_iter(match=CELL_PREFIX + "*", count=1000):
+            cell = int(key.decode()[len(CELL_PREFIX) :])
+            for member in await self.redis.smembers(key):
+                out[int(member)] = cell
+        return out

@@ -1,0 +1,132 @@
+"""The tracker: one shared consumer group that keeps live state and history.
+
+For each fetched batch: history rows go to PostgreSQL in one statement, the newest fix
+per driver goes to Redis (position, H3 index) in one pipeline, and only then are the
+offsets committed. Both writes are idempotent, so a crash between write and commit
+just replays the batch harmlessly (at-least-once delivery, exactly-once effect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import orjson
+from aiokafka import TopicPartition
+
+from hexfleet.drivers import queries as driver_queries
+from hexfleet.settings import Settings
+from hexfleet.tracking import queries as history
+from hexfleet.tracking.pings import Ping
+from hexfleet.tracking.store import LiveStore
+from streaming.events import BadEvent, PingsEvent, StatusEvent, decode
+from streaming.kafka import ensure_topic, make_consumer
+
+log = logging.getLogger("hexfleet.tracker")
+STATS_KEY = "hf:stats:tracker"
+SWEEP_EVERY_S = 2.0
+
+
+class Tracker:
+    def __init__(self, settings: Settings, pool, redis) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.redis = redis
+        self.store = LiveStore(redis, settings.h3_resolution)
+        self.consumer = make_consumer(
+            settings,
+            group_id=settings.tracker_group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=settings.history_batch_size,
+        )
+        self.stats = {
+            "batches": 0,
+            "records": 0,
+            "history_rows": 0,
+            "bad_events": 0,
+            "last_batch": 0,
+            "max_batch": 0,
+            "lag": 0,
+            "swept": 0,
+        }
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        await ensure_topic(self.settings)
+        async with self.pool.acquire() as conn:
+            await self.store.sync_duty(await driver_queries.duty_statuses(conn), self._fresh_after())
+        self.consumer.subscribe([self.settings.kafka_topic_locations])
+        await self.consumer.start()
+        log.info("tracker consuming %s as group %s", self.settings.kafka_topic_locations, self.settings.tracker_group)
+        sweeper = asyncio.create_task(self._sweep_forever())
+        try:
+            while not self._stopping.is_set():
+                batch = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.history_batch_size)
+                if batch:
+                    await self.handle([m.value for msgs in batch.values() for m in msgs])
+                    await self.consumer.commit()
+                    await self._publish_stats(batch)
+        finally:
+            sweeper.cancel()
+            await self.consumer.stop()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _fresh_after(self) -> float:
+        return time.time() - self.settings.stale_after_s
+
+    async def handle(self, values: list[bytes]) -> None:
+        rows: list[tuple[int, Ping, float]] = []
+        statuses: list[StatusEvent] = []
+        for value in values:
+            try:
+                event = decode(value)
+            except BadEvent as error:
+                # A poison record must not stop the tracker forever: count it, skip it.
+                self.stats["bad_events"] += 1
+                log.warning("skipping %s", error)
+                continue
+            if isinstance(event, PingsEvent):
+                rows.extend((event.driver_id, p, event.received_at) for p in event.pings)
+            else:
+                statuses.append(event)
+        if rows:
+            async with self.pool.acquire() as conn:
+                # A driver deleted after its pings were accepted has nowhere to keep history.
+                known = await history.existing_driver_ids(conn, sorted({r[0] for r in rows}))
+                rows = [r for r in rows if r[0] in known]
+                self.stats["history_rows"] += await history.insert_positions(conn, rows)
+            newest: dict[int, tuple[int, Ping, float]] = {}
+            for row in rows:
+                best = newest.get(row[0])
+                if best is None or row[1].ts > best[1].ts:
+                    newest[row[0]] = row
+            await self.store.apply_fixes(newest.values())
+        for status in statuses:
+            await self.store.set_duty(status.driver_id, status.status, self._fresh_after())
+        self.stats["batches"] += 1
+        self.stats["records"] += len(values)
+        self.stats["last_batch"] = len(values)
+        self.stats["max_batch"] = max(self.stats["max_batch"], len(values))
+
+    async def _publish_stats(self, batch) -> None:
+        lag = 0
+        for tp in batch:
+            high = self.consumer.highwater(TopicPartition(tp.topic, tp.partition))
+            if high is not None:
+                lag += max(0, high - await self.consumer.position(tp))
+        self.stats["lag"] = lag
+        self.stats["updated_at"] = time.time()
+        await self.redis.set(STATS_KEY, orjson.dumps(self.stats), ex=300)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            try:
+                swept = await self.store.sweep_stale(self._fresh_after())
+                self.stats["swept"] += swept
+            except Exception:  # keep sweeping through a Redis blip
+                log.exception("stale sweep failed")

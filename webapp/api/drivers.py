@@ -1,0 +1,198 @@
+"""JSON API: drivers, their live state, nearby search, trails and duty status."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from quart import Blueprint, current_app, request
+from quart_schema import (
+    document_headers,
+    document_request,
+    document_response,
+    tag,
+    validate_querystring,
+    validate_request,
+)
+
+from hexfleet.drivers import queries as driver_queries
+from hexfleet.errors import Invalid
+from hexfleet.tracking import fleet
+from hexfleet.tracking import queries as history
+from streaming.events import encode_status, key_for
+from webapp.auth import STAFF, Unauthenticated, role_required
+
+bp = Blueprint("drivers_api", __name__, url_prefix="/api/v1")
+
+
+class PingIn(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    ts: float | str = Field(description="RFC 3339 with offset, or epoch seconds")
+    speed_mps: float | None = None
+    heading: float | None = Field(default=None, description="degrees clockwise from north")
+    accuracy_m: float | None = None
+    battery: float | None = Field(default=None, ge=0, le=100, description="percent")
+    id: str | None = Field(default=None, max_length=64, description="client ping id, for idempotent retries")
+
+
+class PingBatchIn(BaseModel):
+    pings: list[PingIn] = Field(max_length=500)
+
+
+class Rejection(BaseModel):
+    index: int
+    error: str
+
+
+class IngestResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[Rejection]
+
+
+class DeviceAuthHeader(BaseModel):
+    authorization: str = Field(description="Bearer <driver device token>")
+
+
+@bp.post("/driver/pings")
+@tag(["driver app"])
+@document_headers(DeviceAuthHeader)
+@document_request(PingIn | PingBatchIn)
+@document_response(IngestResult, 202)
+async def post_pings():
+    """Send one ping or a batch of up to 500 (served by the raw ASGI fast path).
+
+    The driver is taken from the Bearer device token. 202 with counts; one bad item in a
+    batch is listed under `rejected` without dropping the others. Malformed JSON 400,
+    single invalid ping 422, unknown token 401, body too large 413 (problem+json).
+    """
+    # Only reached when the fast path is not installed (it answers this route first).
+    raise Invalid("ingest is not running in this process", code="ingest-unavailable", status=503)
+
+
+class StatusIn(BaseModel):
+    status: Literal["available", "off_duty"]
+
+
+class DispatcherStatusIn(BaseModel):
+    status: Literal["available", "off_duty", "busy"]
+
+
+async def _set_status(driver_id: int, status: str) -> dict:
+    ext = current_app.extensions
+    async with ext["db"].acquire() as conn:
+        await driver_queries.set_status(conn, driver_id, status)
+    settings = ext["settings"]
+    now = time.time()
+    # Redis first so the read APIs agree at once; the event tells every map.
+    await ext["store"].set_duty(driver_id, status, now - settings.stale_after_s)
+    await (
+        await ext["producer"].send(
+            settings.kafka_topic_locations, encode_status(driver_id, status, now), key=key_for(driver_id)
+        )
+    )
+    return {"driver_id": driver_id, "status": status}
+
+
+@bp.post("/driver/status")
+@tag(["driver app"])
+@document_headers(DeviceAuthHeader)
+@validate_request(StatusIn)
+async def post_driver_status(data: StatusIn):
+    """The driver app sets its own duty status."""
+    auth = request.headers.get("Authorization", "")
+    driver_id = None
+    if auth[:7].lower() == "bearer ":
+        driver_id = await current_app.extensions["ingest"].auth.driver_for(auth[7:].strip())
+    if driver_id is None:
+        raise Unauthenticated("send Authorization: Bearer <device token>")
+    return await _set_status(driver_id, data.status)
+
+
+@bp.post("/drivers/<int:driver_id>/status")
+@tag(["dispatch"])
+@role_required(*STAFF)
+@validate_request(DispatcherStatusIn)
+async def post_status_for_driver(driver_id: int, data: DispatcherStatusIn):
+    """A dispatcher sets a driver's duty status."""
+    return await _set_status(driver_id, data.status)
+
+
+@bp.get("/drivers")
+@tag(["dispatch"])
+@role_required(*STAFF)
+async def list_drivers():
+    """Every driver with duty status, last position, last seen and the stale flag, plus fleet counts."""
+    ext = current_app.extensions
+    snapshot = await fleet.fleet_snapshot(ext["db"], ext["redis"], ext["settings"])
+    return {"drivers": [v.to_json() for v in snapshot.drivers], "counts": snapshot.counts}
+
+
+class NearbyQuery(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    radius_m: float = Field(default=2000, gt=0)
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+@bp.get("/drivers/nearby")
+@tag(["dispatch"])
+@role_required(*STAFF)
+@validate_querystring(NearbyQuery)
+async def nearby(query_args: NearbyQuery):
+    """Online, available drivers within radius_m of a point, nearest first (H3 index, exact distance)."""
+    ext = current_app.extensions
+    settings = ext["settings"]
+    if query_args.radius_m > settings.nearby_max_radius_m:
+        raise Invalid(f"radius_m must be at most {settings.nearby_max_radius_m:g}", code="radius-too-large")
+    found = await fleet.nearby(
+        ext["db"], ext["redis"], settings, query_args.lat, query_args.lng, query_args.radius_m, query_args.limit
+    )
+    return {
+        "drivers": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "vehicle_plate": d.vehicle_plate,
+                "lat": d.lat,
+                "lng": d.lng,
+                "distance_m": d.distance_m,
+                "last_seen": d.last_seen.isoformat().replace("+00:00", "Z"),
+                "speed_mps": d.speed_mps,
+                "heading": d.heading,
+            }
+            for d in found
+        ]
+    }
+
+
+@bp.get("/drivers/<int:driver_id>")
+@tag(["dispatch"])
+@role_required(*STAFF)
+async def get_driver(driver_id: int):
+    ext = current_app.extensions
+    view = await fleet.get_driver_view(ext["db"], ext["redis"], ext["settings"], driver_id)
+    return view.to_json()
+
+
+class TrailQuery(BaseModel):
+    minutes: float = Field(default=10, gt=0, le=24 * 60)
+
+
+@bp.get("/drivers/<int:driver_id>/trail")
+@tag(["dispatch"])
+@role_required(*STAFF)
+@validate_querystring(TrailQuery)
+async def trail(driver_id: int, query_args: TrailQuery):
+    """The driver's positions over the last `minutes`, oldest first."""
+    since = datetime.now(UTC) - timedelta(minutes=query_args.minutes)
+    async with current_app.extensions["db"].acquire() as conn:
+        await driver_queries.get_driver(conn, driver_id)  # 404 for unknown drivers
+        points = await history.trail(conn, driver_id, since)
+    return {
+        "driver_id": driver_id,
+        "points": [{"lat": lat, "lng": lng, "ts": ts.isoformat().replace("+00:00", "Z")} for lat, lng, ts in points],
+    }

@@ -1,0 +1,93 @@
+"""Live position streams: SSE and WebSocket, fed by this process's hub."""
+
+from __future__ import annotations
+
+import asyncio
+
+from quart import Blueprint, current_app, make_response, request, websocket
+from quart_schema import tag
+
+from hexfleet.errors import Invalid
+from hexfleet.geo import parse_bbox
+from streaming.hub import Filter
+from webapp.auth import STAFF, current_user, role_required
+
+bp = Blueprint("stream_api", __name__, url_prefix="/api/v1")
+KEEPALIVE_S = 15
+
+
+def _filter(args) -> Filter:
+    bbox = None
+    if args.get("bbox"):
+        try:
+            bbox = parse_bbox(args["bbox"])
+        except ValueError as error:
+            raise Invalid(str(error), code="bad-bbox") from None
+    driver_id = args.get("driver_id")
+    if driver_id is not None and not driver_id.isdigit():
+        raise Invalid("driver_id must be a driver's numeric id", code="bad-driver-id")
+    return Filter(bbox=bbox, driver_id=int(driver_id) if driver_id else None)
+
+
+@bp.get("/stream/positions")
+@tag(["dispatch"])
+@role_required(*STAFF)
+async def sse_positions():
+    """Server-sent events: `position` {driver_id, lat, lng, ts, speed_mps, heading, status} and
+    `status` {driver_id, status}. Filters: bbox=minLng,minLat,maxLng,maxLat and driver_id=."""
+    hub = current_app.extensions["hub"]
+    sub = hub.subscribe(_filter(request.args))
+
+    async def events():
+        try:
+            yield b"retry: 2000\n: connected\n\n"
+            while True:
+                try:
+                    batch = await asyncio.wait_for(sub.next_batch(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield b": keepalive\n\n"  # keeps proxies from closing an idle stream
+                    continue
+                if not batch:
+                    return  # dropped for falling behind: the browser reconnects and catches up
+                yield b"".join(e.sse for e in batch)
+        finally:
+            hub.unsubscribe(sub)
+
+    response = await make_response(
+        events(),
+        200,
+        {
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        },
+    )
+    response.timeout = None
+    return response
+
+
+@bp.websocket("/ws/positions")
+async def ws_positions():
+    """WebSocket: one JSON message per event, the same JSON as the SSE stream."""
+    user = await current_user()
+    if user is None or user.role not in STAFF:
+        await websocket.close(1008, "log in as a dispatcher or send a Bearer API token")
+        return
+    try:
+        flt = _filter(websocket.args)
+    except Invalid as error:
+        await websocket.close(1008, error.detail)
+        return
+    await websocket.accept()
+    hub = current_app.extensions["hub"]
+    sub = hub.subscribe(flt)
+    try:
+        while True:
+            batch = await sub.next_batch()
+            if not batch:
+                await websocket.close(1013, "fell behind; reconnect")
+                return
+            for event in batch:
+                await websocket.send(event.data.decode())
+    finally:
+        hub.unsubscribe(sub)

@@ -1,0 +1,93 @@
+"""The Quart application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from quart import Quart
+from quart_schema import QuartSchema
+from redis.asyncio import Redis
+
+from hexfleet.db import create_pool
+from hexfleet.logs import setup_logging
+from hexfleet.settings import ROOT, Settings
+from hexfleet.tracking.store import LiveStore
+from streaming.fanout import FanOut
+from streaming.hub import LiveHub
+from streaming.kafka import ensure_topic, make_producer
+from webapp import errors
+from webapp.auth import init_auth
+from webapp.ingest import FastPath, Ingest
+from webapp.metrics import WebMetrics
+
+log = logging.getLogger("hexfleet.web")
+SWAGGER_DIR = "vendor/swagger-ui-5"
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    settings = settings or Settings.from_env()
+    settings.require_services()
+    setup_logging(settings)
+    app = Quart(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        QUART_SCHEMA_SWAGGER_JS_URL=f"/static/{SWAGGER_DIR}/swagger-ui-bundle.js",
+        QUART_SCHEMA_SWAGGER_CSS_URL=f"/static/{SWAGGER_DIR}/swagger-ui.css",
+    )
+    QuartSchema(
+        app,
+        info={"title": "hexfleet API", "version": "1"},
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+    )
+    init_auth(app, settings)
+    app.extensions["settings"] = settings
+    app.extensions["metrics"] = WebMetrics()
+    errors.register(app)
+
+    from webapp import ops, pages
+    from webapp.api import drivers, stream
+
+    for bp in (ops.bp, pages.bp, drivers.bp, stream.bp):
+        app.register_blueprint(bp)
+
+    @app.before_serving
+    async def start_services() -> None:
+        app.extensions["db"] = await create_pool(settings)
+        redis = Redis.from_url(settings.redis_url)
+        app.extensions["redis"] = redis
+        app.extensions["store"] = store = LiveStore(redis, settings.h3_resolution)
+        await ensure_topic(settings)
+        producer = make_producer(settings)
+        await producer.start()
+        app.extensions["producer"] = producer
+        hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
+        app.extensions["hub"] = hub
+        fanout = FanOut(settings, hub, store)
+        await fanout.start(await producer.partitions_for(settings.kafka_topic_locations))
+        app.extensions["fanout"] = fanout
+        app.extensions["ingest"] = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"])
+        log.info("web ready: consuming %s for live streams", settings.kafka_topic_locations)
+
+    @app.after_serving
+    async def stop_services() -> None:
+        app.extensions.pop("ingest", None)
+        for name, closer in (("fanout", "stop"), ("producer", "stop"), ("redis", "aclose"), ("db", "close")):
+            resource = app.extensions.pop(name, None)
+            if resource is not None:
+                try:
+                    await asyncio.wait_for(getattr(resource, closer)(), timeout=5)
+                except Exception:
+                    log.warning("closing %s failed", name, exc_info=True)
+
+    @app.after_request
+    async def security_headers(response):
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    app.asgi_app = FastPath(app.asgi_app, app)  # type: ignore[method-assign]
+    return app

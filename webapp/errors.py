@@ -1,0 +1,64 @@
+"""Handle errors once: problem+json for the API, a readable page or partial otherwise."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, render_template, request
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+from hexfleet.errors import DomainError
+from webapp.problems import CONTENT_TYPE, TITLES, problem_body
+
+log = logging.getLogger("hexfleet.web")
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith(("/api/", "/osmand", "/owntracks")) or (
+        "application/json" in request.headers.get("Accept", "") and "HX-Request" not in request.headers
+    )
+
+
+def problem(status: int, detail: str, code: str | None = None, headers: dict | None = None, **extra):
+    return (
+        problem_body(status, detail, code, **extra),
+        status,
+        {"Content-Type": CONTENT_TYPE.decode(), **(headers or {})},
+    )
+
+
+async def _page(status: int, title: str, detail: str):
+    template = "_error.html" if "HX-Request" in request.headers else "error.html"
+    return await render_template(template, status=status, title=title, detail=detail), status
+
+
+async def respond(status: int, detail: str, code: str | None = None, headers: dict | None = None):
+    if _wants_problem():
+        return problem(status, detail, code, headers)
+    return await _page(status, TITLES.get(status, "Error"), detail)
+
+
+def register(app: Quart) -> None:
+    @app.errorhandler(DomainError)
+    async def domain_error(error: DomainError):
+        return await respond(error.status, error.detail, error.code)
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def schema_error(error: RequestSchemaValidationError):
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in getattr(error.validation_error, "errors", list)()
+        ) or str(error.validation_error)
+        return problem(422, detail, "invalid")
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException):
+        status = error.code or 500
+        detail = error.description if status != 404 else f"nothing at {request.path}"
+        return await respond(status, detail)
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return await respond(500, "something went wrong on our side; it has been logged")

@@ -1,0 +1,75 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from quart import Blueprint, current_app
+from quart_schema import hide
+
+from streaming.tracker import STATS_KEY
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+@hide
+async def healthz():
+    return {"status": "ok"}
+
+
+async def _check(name: str, probe) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe(), timeout=2)
+        return name, "ok"
+    except Exception as error:  # a failed probe is the answer, not an error
+        return name, f"failed: {type(error).__name__}"
+
+
+@bp.get("/readyz")
+@hide
+async def readyz():
+    ext = current_app.extensions
+    if "fanout" not in ext or not ext["fanout"].ready:
+        return {"status": "starting", "checks": {}}, 503
+
+    async def postgres():
+        async with ext["db"].acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def kafka():
+        producer = ext["producer"]
+        # Fresh metadata proves a broker answers now, not just at start-up.
+        if not await producer.client.force_metadata_update():
+            raise ConnectionError("no broker answered")
+
+    checks = dict(
+        await asyncio.gather(_check("postgres", postgres), _check("redis", ext["redis"].ping), _check("kafka", kafka))
+    )
+    ok = all(v == "ok" for v in checks.values())
+    return {"status": "ready" if ok else "degraded", "checks": checks}, 200 if ok else 503
+
+
+@bp.get("/metrics")
+@hide
+async def metrics():
+    ext = current_app.extensions
+    m = ext["metrics"]
+    hub, fanout = ext.get("hub"), ext.get("fanout")
+    if hub is not None:
+        m.hub_subscribers.set(len(hub))
+        m.hub_delivered.set(hub.delivered)
+        m.hub_dropped.set(hub.dropped)
+    if fanout is not None:
+        m.fanout_lag.set(fanout.lag)
+    redis = ext.get("redis")
+    if redis is not None:
+        try:
+            raw = await redis.get(STATS_KEY)
+        except Exception:
+            raw = None
+        for figure, value in (orjson.loads(raw) if raw else {}).items():
+            m.tracker.labels(figure).set(value)
+    return generate_latest(m.registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
