@@ -1,0 +1,123 @@
+"""Real services for the tests: the ones the environment names, else embedded ones.
+
+- PostgreSQL: DATABASE_URL's server, else an embedded one under .data/test. Each test
+  session works in a fresh database (created, migrated, dropped at the end).
+- Redis: REDIS_URL's server (database 11, flushed per test), else an embedded one.
+- Kafka: KAFKA_BOOTSTRAP_SERVERS, else a fresh Tansu broker; each test gets its own topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from hexfleet import embedded
+from hexfleet.migrate import migrate
+from hexfleet.settings import ROOT, Settings
+from helpers import with_database
+
+TEST_DATA = ROOT / ".data" / "test"
+
+
+def _redis_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+@pytest.fixture(scope="session")
+def service_urls():
+    started: list[embedded.Service] = []
+    try:
+        pg = os.environ.get("DATABASE_URL")
+        if not pg:
+            started.append(embedded.start_postgres(TEST_DATA))
+            pg = started[-1].url
+        redis_url = os.environ.get("REDIS_URL")
+        if not redis_url:
+            started.append(embedded.start_redis(TEST_DATA))
+            redis_url = started[-1].url
+        kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not kafka:
+            started.append(embedded.start_kafka(log_dir=TEST_DATA / "logs"))
+            kafka = started[-1].url
+        yield {"postgres": pg, "redis": _redis_db(redis_url, 11), "kafka": kafka}
+    finally:
+        embedded.stop_services(started)
+
+
+@pytest.fixture(scope="session")
+async def database_url(service_urls):
+    name = f"hexfleet_test_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(service_urls["postgres"])
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(service_urls["postgres"], name)
+    await migrate(url)
+    yield url
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+def base_settings(service_urls, database_url) -> Settings:
+    return Settings.from_env(
+        {},
+        database_url=database_url,
+        redis_url=service_urls["redis"],
+        kafka_bootstrap_servers=service_urls["kafka"],
+        secret_key="test-secret",
+        map_tile_url="",
+        kafka_partitions=3,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+def settings(base_settings) -> Settings:
+    """Per test: its own topic and tracker group, so tests never see each other's pings."""
+    suffix = uuid.uuid4().hex[:8]
+    return base_settings.with_(kafka_topic_locations=f"driver-locations-{suffix}", tracker_group=f"tracker-{suffix}")
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url):
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=5)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def db(pool):
+    """The pool, with every table emptied first."""
+    await pool.execute("TRUNCATE users, api_tokens, vehicles, drivers, devices, positions RESTART IDENTITY CASCADE")
+    return pool
+
+
+@pytest.fixture
+async def redis(base_settings):
+    client = Redis.from_url(base_settings.redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def app(settings, db, redis):
+    from webapp import create_app
+
+    app = create_app(settings)
+    async with app.test_app():
+        yield app
+
+
+@pytest.fixture
+async def client(app):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client

@@ -1,0 +1,64 @@
+"""Test helpers: rows inserted through the app's own queries, and polling without fixed sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit, urlunsplit
+
+from hexfleet import security
+from hexfleet.drivers import queries as drivers
+from hexfleet.users import queries as users
+
+# Hashing with argon2 costs ~50 ms: hash once for every test user.
+_PASSWORD = "correct-horse"
+_HASH = security.hash_password(_PASSWORD)
+
+
+async def make_user(pool, role: str = "dispatcher", email: str | None = None) -> tuple[users.User, str]:
+    async with pool.acquire() as conn:
+        count = await conn.fetchval("SELECT count(*) FROM users")
+        user = await users.create_user(conn, email or f"{role}{count}@example.org", _HASH, role)
+        token = await users.create_api_token(conn, user.id)
+    return user, token
+
+
+async def make_driver(pool, name: str = "Test Driver", plate: str | None = None):
+    async with pool.acquire() as conn:
+        driver = await drivers.create_driver(conn, name, None, plate)
+        device = await drivers.issue_device(conn, driver.id)
+    return driver, device
+
+
+async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Poll an async predicate until it returns a truthy value (no fixed sleeps)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def server_env(settings) -> dict:
+    """Environment for a server subprocess that uses the same services and topic as ``settings``."""
+    import os
+
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "KAFKA_TOPIC_LOCATIONS": settings.kafka_topic_locations,
+        "TRACKER_GROUP": settings.tracker_group,
+        "KAFKA_PARTITIONS": str(settings.kafka_partitions),
+        "SECRET_KEY": settings.secret_key,
+        "MAP_TILE_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }

@@ -1,0 +1,28 @@
+import asyncio
+import uuid
+
+import asyncpg
+
+from hexfleet.migrate import discover, migrate
+from helpers import with_database
+
+
+async def test_concurrent_and_repeated_runs_apply_each_file_once(service_urls):
+    name = f"hexfleet_mig_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(service_urls["postgres"])
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(service_urls["postgres"], name)
+    try:
+        results = await asyncio.gather(*(migrate(url) for _ in range(4)))
+        names = [m.name for m in discover()]
+        assert sorted(n for r in results for n in r) == sorted(names)  # each applied by exactly one runner
+        assert await migrate(url) == []
+        conn = await asyncpg.connect(url)
+        try:
+            versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY 1")]
+        finally:
+            await conn.close()
+        assert versions == [m.version for m in discover()]
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()

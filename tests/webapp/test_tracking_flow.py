@@ -1,0 +1,84 @@
+"""Pings through Kafka into the tracker: live positions, the nearby search, history, redelivery."""
+
+import asyncio
+import time
+
+import pytest
+
+from helpers import make_driver, make_user, wait_for
+from streaming.tracker import Tracker
+
+
+@pytest.fixture
+async def tracker(settings, db, redis):
+    tracker = Tracker(settings, db, redis)
+    task = asyncio.create_task(tracker.run())
+    yield tracker
+    tracker.stop()
+    await asyncio.wait_for(task, 10)
+
+
+async def test_pings_reach_live_state_nearby_and_history(client, db, tracker):
+    (near, near_dev), (far, far_dev) = await make_driver(db, "Near"), await make_driver(db, "Far")
+    (off, off_dev) = await make_driver(db, "Off")
+    _, staff = await make_user(db)
+    auth = {"Authorization": f"Bearer {staff}"}
+    now = time.time()
+    for dev, (lat, lng) in (
+        (near_dev, (52.5205, 13.4049)),
+        (far_dev, (52.5400, 13.4300)),
+        (off_dev, (52.5201, 13.4051)),
+    ):
+        r = await client.post(
+            "/api/v1/driver/pings",
+            json={"pings": [{"lat": lat - 0.001, "lng": lng, "ts": now - 5}, {"lat": lat, "lng": lng, "ts": now - 1}]},
+            headers={"Authorization": f"Bearer {dev.token}"},
+        )
+        assert r.json()["accepted"] == 2
+    await client.post(
+        "/api/v1/driver/status", json={"status": "off_duty"}, headers={"Authorization": f"Bearer {off_dev.token}"}
+    )
+
+    async def history_written():
+        return await db.fetchval("SELECT count(*) FROM positions") == 6
+
+    await wait_for(history_written)
+
+    async def nearby():
+        r = await client.get("/api/v1/drivers/nearby?lat=52.52&lng=13.405&radius_m=5000", headers=auth)
+        found = r.json()["drivers"]
+        return found if len(found) == 2 else None
+
+    found = await wait_for(nearby)
+    assert [d["id"] for d in found] == [near.id, far.id]  # nearest first; the off-duty driver is excluded
+    assert found[0]["distance_m"] == pytest.approx(55.7, abs=1)
+    small = (await client.get("/api/v1/drivers/nearby?lat=52.52&lng=13.405&radius_m=500", headers=auth)).json()
+    assert [d["id"] for d in small["drivers"]] == [near.id]
+    trail = (await client.get(f"/api/v1/drivers/{near.id}/trail?minutes=10", headers=auth)).json()
+    assert [p["lat"] for p in trail["points"]] == pytest.approx([52.5195, 52.5205])
+    listing = (await client.get("/api/v1/drivers", headers=auth)).json()
+    assert listing["counts"] == {"total": 3, "online": 3, "available": 2, "busy": 0, "off_duty": 1, "stale": 0}
+
+
+async def test_redelivered_batch_is_harmless(settings, db, redis, tracker):
+    from hexfleet.tracking.pings import Ping
+    from streaming.events import encode_pings
+
+    drv, _ = await make_driver(db, "Replay")
+    now = time.time()
+    value = encode_pings(drv.id, now, [Ping(52.5, 13.4, now - 1), Ping(52.6, 13.5, now)])
+    await tracker.handle([value, value, b"not an event"])  # delivered twice, plus a poison record
+    assert await db.fetchval("SELECT count(*) FROM positions WHERE driver_id = $1", drv.id) == 2
+    assert tracker.stats["bad_events"] == 1
+    assert (await tracker.store.fixes([drv.id]))[drv.id].lat == 52.6
+
+
+async def test_validation_errors_on_read_apis(client, db):
+    _, staff = await make_user(db)
+    auth = {"Authorization": f"Bearer {staff}"}
+    r = await client.get("/api/v1/drivers/nearby?lat=95&lng=1", headers=auth)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    r = await client.get("/api/v1/drivers/nearby?lat=1&lng=1&radius_m=999999", headers=auth)
+    assert r.status_code == 422 and "radius_m" in r.json()["detail"]
+    r = await client.get("/api/v1/drivers/12345", headers=auth)
+    assert r.status_code == 404
