@@ -1,0 +1,253 @@
+"""`hexfleet dev`: everything on one machine with one command.
+
+Starts embedded PostgreSQL, Redis and Kafka for the URLs that are unset, migrates,
+seeds the demo logins, then runs the Procfile processes under honcho until Ctrl-C.
+
+Shutdown order matters: the app processes stop first (they flush to Redis, Kafka and
+PostgreSQL on the way out), the servers last. So honcho and the embedded servers run
+in their own sessions, where the terminal's Ctrl-C does not reach them, and this
+process stops them in that order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import httpx
+
+from hexfleet.cli.seed import DEMO_LOGINS, seed_demo
+from hexfleet.embedded import (
+    EmbeddedError,
+    Service,
+    die_with_parent,
+    ensure_services,
+    port_open,
+    stop_services,
+)
+from hexfleet.migrate import migrate
+from hexfleet.settings import ROOT, Settings
+
+# Never `release`: it exits when done, and honcho stops everything when any process exits.
+PROCESSES = ("web", "stream", "worker", "simulator")
+CONTROL_ROOM_PATH = "/"
+DOCS_PATH = "/docs"
+METRICS_PATH = "/metrics"
+READY_PATH = "/readyz"
+# honcho gives its processes 5 s after SIGTERM before it kills them.
+HONCHO_STOP_TIMEOUT_S = 15.0
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {raw}")
+    return value
+
+
+def configure(parser) -> None:
+    parser.add_argument("--no-simulator", action="store_true", help="do not run the simulator")
+    parser.add_argument("--drivers", type=_positive_int, metavar="N", help="simulated drivers (default 50)")
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for the web app to answer /readyz (default 60)",
+    )
+
+
+def run(args, settings: Settings) -> int:
+    if port_open(settings.port):
+        print(
+            f"hexfleet dev: port {settings.port} is in use: stop what runs there or set PORT",
+            file=sys.stderr,
+        )
+        return 1
+    # SIGTERM (a supervisor, `kill`) takes the same road as Ctrl-C: stop everything, exit 0.
+    previous_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    services: list[Service] = []
+    try:
+        settings, services = ensure_services(settings)
+        asyncio.run(_prepare_database(settings.database_url))
+        return _supervise(args, settings, services)
+    except KeyboardInterrupt:
+        print("dev: stopped", flush=True)
+        return 0
+    except EmbeddedError as error:
+        print(f"hexfleet dev: {error}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        with _signals_held():
+            stop_services(services)
+        signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+async def _prepare_database(dsn: str) -> None:
+    applied = await migrate(dsn, log=lambda m: print(f"migrate: {m}", flush=True))
+    print(f"migrate: {len(applied)} applied, database is up to date", flush=True)
+    await seed_demo(dsn, log=lambda m: print(f"seed: {m}", flush=True))
+
+
+def _supervise(args, settings: Settings, services: list[Service]) -> int:
+    names = [p for p in PROCESSES if not (p == "simulator" and args.no_simulator)]
+    env = _child_env(args, settings)
+    honcho = _start_honcho(names, env, settings.port)
+    logs = Path(settings.data_dir) / "logs"
+    try:
+        url = f"http://127.0.0.1:{settings.port}{READY_PATH}"
+        ready, last_answer = _wait_until_ready(honcho, url, args.ready_timeout)
+        if not ready and honcho.poll() is None:
+            print(
+                f"hexfleet dev: the web app did not answer 200 on {url} within "
+                f"{args.ready_timeout:g} s (last answer: {last_answer}); see the output above",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
+        if ready:
+            print(_banner(settings, services, names, env), flush=True)
+            honcho.wait()
+        print(
+            f"hexfleet dev: a process stopped on its own (honcho exited with {honcho.returncode})"
+            f", so everything stopped; see its output above and the server logs in {logs}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    finally:
+        with _signals_held():
+            _stop_honcho(honcho)
+
+
+def _child_env(args, settings: Settings) -> dict[str, str]:
+    # The processes need the rest of the environment too (HOME, LANG, MAP_CENTER, ...):
+    # this launcher is where it is passed on, with the settings we resolved on top.
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
+        SECRET_KEY=settings.secret_key,
+        # honcho sets PORT per process; the Procfile's web line reads WEB_PORT.
+        WEB_PORT=str(settings.port),
+        HEXFLEET_DATA_DIR=str(settings.data_dir),
+        # So the Procfile's `uvicorn`, `arq` and `hexfleet` are this environment's.
+        PATH=os.pathsep.join([sysconfig.get_path("scripts"), env.get("PATH", "")]),
+        # Python output reaches honcho's pipe line by line, not in 8 KB chunks.
+        PYTHONUNBUFFERED="1",
+    )
+    if args.drivers:
+        env["SIM_DRIVERS"] = str(args.drivers)
+    return env
+
+
+def _start_honcho(names: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    argv = [
+        sys.executable, "-m", "honcho", "start",
+        "--procfile", str(ROOT / "Procfile"),
+        "--app-root", str(ROOT),
+        # No .env: the settings resolved here must be the ones the processes see.
+        "--env", os.devnull,
+        # honcho numbers PORT from here in steps of 100: web, listed first, gets PORT itself.
+        "--port", str(port),
+        *names,
+    ]  # fmt: skip
+    return subprocess.Popen(
+        argv,
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent(),
+    )
+
+
+def _stop_honcho(honcho: subprocess.Popen) -> None:
+    if honcho.poll() is None:
+        honcho.send_signal(signal.SIGTERM)  # honcho passes it on to every process group
+    try:
+        honcho.wait(HONCHO_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(honcho.pid, signal.SIGKILL)
+        honcho.wait()
+
+
+def _wait_until_ready(honcho: subprocess.Popen, url: str, timeout: float) -> tuple[bool, str]:
+    """Poll ``url`` until it answers 200; False when honcho exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    # trust_env=False: an HTTP(S)_PROXY must not capture requests to ourselves.
+    with httpx.Client(trust_env=False, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            try:
+                response = client.get(url)
+                if response.status_code == 200:
+                    return True, "200"
+                last = f"HTTP {response.status_code}"
+            except httpx.HTTPError as error:
+                last = type(error).__name__
+            try:
+                honcho.wait(0.25)  # the pause between polls, cut short if honcho exits
+                return False, last
+            except subprocess.TimeoutExpired:
+                pass
+    return False, last
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """While stopping, a second Ctrl-C must not abandon servers half-way."""
+
+    def note(_signum, _frame) -> None:
+        print("dev: still stopping, please wait", file=sys.stderr, flush=True)
+
+    previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _banner(settings: Settings, services: list[Service], names: list[str], env: dict) -> str:
+    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    base = f"http://{host}:{settings.port}"
+    embedded = {s.name: s for s in services}
+    lines = [
+        "",
+        "=" * 72,
+        "hexfleet is running",
+        f"  control room  {base}{CONTROL_ROOM_PATH}",
+        f"  API docs      {base}{DOCS_PATH}",
+        f"  metrics       {base}{METRICS_PATH}",
+    ]
+    for i, (email, password, role) in enumerate(DEMO_LOGINS):
+        lines.append(f"  {'demo logins' if i == 0 else '':<12}  {email} / {password}  ({role})")
+    for i, (name, env_name) in enumerate(
+        (("postgres", "DATABASE_URL"), ("redis", "REDIS_URL"), ("kafka", "KAFKA_BOOTSTRAP_SERVERS"))
+    ):
+        service = embedded.get(name)
+        if service is None:
+            where = f"from {env_name}"
+        elif service.data:
+            where = f"embedded, data in {service.data}"
+        else:
+            where = f"embedded at {service.url}, in memory (starts empty)"
+        lines.append(f"  {'services' if i == 0 else '':<12}  {name:<9} {where}")
+    if services:
+        lines.append(f"  {'':<12}  server logs in {Path(settings.data_dir) / 'logs'}")
+    processes = " ".join(names)
+    if "simulator" in names:
+        processes += f"  (simulator: {env.get('SIM_DRIVERS', '50')} drivers)"
+    lines += [f"  processes     {processes}", "Press Ctrl-C to stop everything.", "=" * 72]
+    return "\n".join(lines)
