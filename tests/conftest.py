@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from urllib.parse import urlsplit, urlunsplit
@@ -16,12 +15,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from helpers import with_database
 from redis.asyncio import Redis
 
 from hexfleet import embedded
 from hexfleet.migrate import migrate
 from hexfleet.settings import ROOT, Settings
-from helpers import with_database
 
 TEST_DATA = ROOT / ".data" / "test"
 

@@ -102,7 +102,8 @@ def page_role_required(*roles: str):
                     "error.html",
                     status=403,
                     title="Not for this account",
-                    detail=f"This page is for {' and '.join(r + 's' for r in roles)}. You are logged in as {user.email}.",
+                    detail=f"This page is for {' and '.join(r + 's' for r in roles)}. "
+                    f"You are logged in as {user.email}.",
                 ), 403
             return await func(*args, **kwargs)
 

@@ -129,7 +129,8 @@ async def driver_for_device_id(conn, device_id: str) -> int | None:
 
 async def get_drivers(conn, driver_ids: list[int]) -> list[Driver]:
     rows = await conn.fetch(
-        f"SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id WHERE d.id = ANY($1::bigint[])",
+        f"""SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
+            WHERE d.id = ANY($1::bigint[])""",
         driver_ids,
     )
     return [_driver(r) for r in rows]

@@ -123,7 +123,7 @@ async def nearby(
             f.lat,
             f.lng,
             round(d, 1),
-            _dt(f.received_at),
+            datetime.fromtimestamp(f.received_at, UTC),
             f.speed_mps,
             f.heading,
         )

@@ -27,6 +27,9 @@ LIVE = "hf:live"
 CELL_PREFIX = "hf:cell:"
 
 
+_FIX_FIELDS = ["lat", "lng", "ts", "rt", "spd", "hdg", "acc", "bat", "cell"]
+
+
 def pos_key(driver_id: int) -> str:
     return f"hf:pos:{driver_id}"
 
@@ -169,14 +172,15 @@ class LiveStore:
         return int(await self._sweep(keys=[LIVE], args=[fresh_after, CELL_PREFIX, "hf:pos:"]))
 
     async def duty(self) -> dict[int, str]:
-        return {int(k): v.decode() for k, v in (await self.redis.hgetall(DUTY)).items()}
+        raw: dict = await self.redis.hgetall(DUTY)  # type: ignore[misc]
+        return {int(k): v.decode() for k, v in raw.items()}
 
     async def fixes(self, driver_ids: list[int]) -> dict[int, LiveFix]:
         if not driver_ids:
             return {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for driver_id in driver_ids:
-                pipe.hmget(pos_key(driver_id), "lat", "lng", "ts", "rt", "spd", "hdg", "acc", "bat", "cell")
+                pipe.hmget(pos_key(driver_id), _FIX_FIELDS)
             rows = await pipe.execute()
         out: dict[int, LiveFix] = {}
         for driver_id, row in zip(driver_ids, rows, strict=True):
@@ -201,7 +205,8 @@ class LiveStore:
         # SUNION in chunks keeps each command's argument list reasonable at large radii.
         for start in range(0, len(cells), 1000):
             chunk = [CELL_PREFIX + str(c) for c in cells[start : start + 1000]]
-            ids.update(int(m) for m in await self.redis.sunion(chunk))
+            members: set = await self.redis.sunion(chunk)  # type: ignore[misc]
+            ids.update(int(m) for m in members)
         return ids
 
     async def index_members(self) -> dict[int, int]:
@@ -209,6 +214,7 @@ class LiveStore:
         out: dict[int, int] = {}
         async for key in self.redis.scan_iter(match=CELL_PREFIX + "*", count=1000):
             cell = int(key.decode()[len(CELL_PREFIX) :])
-            for member in await self.redis.smembers(key):
+            members: set = await self.redis.smembers(key)  # type: ignore[misc]
+            for member in members:
                 out[int(member)] = cell
         return out

@@ -2,9 +2,9 @@ import asyncio
 import uuid
 
 import asyncpg
+from helpers import with_database
 
 from hexfleet.migrate import discover, migrate
-from helpers import with_database
 
 
 async def test_concurrent_and_repeated_runs_apply_each_file_once(service_urls):

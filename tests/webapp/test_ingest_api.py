@@ -4,8 +4,8 @@ import time
 
 import orjson
 import pytest
+from helpers import make_driver, make_user
 
-from helpers import make_driver, make_user, wait_for
 from streaming.events import PingsEvent, decode
 from streaming.kafka import make_consumer
 

@@ -4,8 +4,8 @@ import asyncio
 import time
 
 import pytest
-
 from helpers import make_driver, make_user, wait_for
+
 from streaming.tracker import Tracker
 
 
@@ -20,7 +20,7 @@ async def tracker(settings, db, redis):
 
 async def test_pings_reach_live_state_nearby_and_history(client, db, tracker):
     (near, near_dev), (far, far_dev) = await make_driver(db, "Near"), await make_driver(db, "Far")
-    (off, off_dev) = await make_driver(db, "Off")
+    (_off, off_dev) = await make_driver(db, "Off")
     _, staff = await make_user(db)
     auth = {"Authorization": f"Bearer {staff}"}
     now = time.time()

@@ -9,11 +9,11 @@ import time
 import httpx
 import orjson
 import pytest
+from helpers import make_driver, make_user, server_env
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
 from hexfleet.embedded import free_port
-from helpers import make_driver, make_user, server_env
 
 
 async def start_web(settings) -> tuple[subprocess.Popen, str]:
@@ -72,7 +72,7 @@ async def read_sse_events(response, count: int) -> list[tuple[str, dict]]:
 async def test_sse_on_one_instance_sees_pings_posted_to_the_other(db, two_instances):
     url_a, url_b = two_instances
     drv, device = await make_driver(db, "Cross")
-    other, other_device = await make_driver(db, "Other")
+    _other, other_device = await make_driver(db, "Other")
     _, staff = await make_user(db)
     async with httpx.AsyncClient(timeout=10) as client:
         async with client.stream(
