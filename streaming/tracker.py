@@ -13,7 +13,7 @@ import logging
 import time
 
 import orjson
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.settings import Settings
@@ -26,6 +26,18 @@ from streaming.kafka import ensure_topic, make_consumer
 log = logging.getLogger("hexfleet.tracker")
 STATS_KEY = "hf:stats:tracker"
 SWEEP_EVERY_S = 2.0
+
+
+class _Assignments(ConsumerRebalanceListener):
+    def __init__(self, assigned: asyncio.Event) -> None:
+        self.assigned = assigned
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        log.info("tracker assigned %d partitions", len(assigned))
+        self.assigned.set()
 
 
 class Tracker:
@@ -52,12 +64,14 @@ class Tracker:
             "swept": 0,
         }
         self._stopping = asyncio.Event()
+        # Set once the group has given this tracker its partitions (readiness for tests and logs).
+        self.assigned = asyncio.Event()
 
     async def run(self) -> None:
         await ensure_topic(self.settings)
         async with self.pool.acquire() as conn:
             await self.store.sync_duty(await driver_queries.duty_statuses(conn), self._fresh_after())
-        self.consumer.subscribe([self.settings.kafka_topic_locations])
+        self.consumer.subscribe([self.settings.kafka_topic_locations], listener=_Assignments(self.assigned))
         await self.consumer.start()
         log.info("tracker consuming %s as group %s", self.settings.kafka_topic_locations, self.settings.tracker_group)
         sweeper = asyncio.create_task(self._sweep_forever())

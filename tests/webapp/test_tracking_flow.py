@@ -13,6 +13,7 @@ from streaming.tracker import Tracker
 async def tracker(settings, db, redis):
     tracker = Tracker(settings, db, redis)
     task = asyncio.create_task(tracker.run())
+    await asyncio.wait_for(tracker.assigned.wait(), 30)  # a fresh group takes ~5 s to join on Tansu
     yield tracker
     tracker.stop()
     await asyncio.wait_for(task, 10)
