@@ -174,6 +174,14 @@ class Settings:
                 "or point these variables at your PostgreSQL, Redis and Kafka."
             )
 
+    def require_database(self) -> None:
+        """For commands that only touch PostgreSQL (migrate, users, drivers)."""
+        if not self.database_url:
+            raise SettingsError(
+                "DATABASE_URL not set. Run `make run` once to start the embedded PostgreSQL and use its URL, "
+                "or point DATABASE_URL at your PostgreSQL."
+            )
+
     def effective_secret_key(self) -> str:
         if self.secret_key:
             return self.secret_key

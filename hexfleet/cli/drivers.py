@@ -33,7 +33,7 @@ async def add_driver(dsn: str, name: str, phone: str | None, plate: str | None):
 
 
 def run(args, settings) -> int:
-    settings.require_services()
+    settings.require_database()
     driver, device = asyncio.run(add_driver(settings.database_url, args.name, args.phone, args.vehicle_plate))
     emit(
         {"id": driver.id, "name": driver.name, "device_id": device.device_id, "token": device.token},

@@ -10,7 +10,7 @@ def configure(parser) -> None:
 
 
 def run(args, settings) -> int:
-    settings.require_services()
+    settings.require_database()
     applied = asyncio.run(migrate(settings.database_url, log=lambda m: print(f"migrate: {m}", flush=True)))
     print(f"migrate: {len(applied)} applied, database is up to date")
     return 0

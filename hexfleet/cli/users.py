@@ -36,7 +36,7 @@ async def add_user(dsn: str, email: str, password: str, role: str) -> tuple[quer
 
 
 def run(args, settings) -> int:
-    settings.require_services()
+    settings.require_database()
     user, token = asyncio.run(add_user(settings.database_url, args.email, args.password, args.role))
     emit(
         {"id": user.id, "email": user.email, "role": user.role, "token": token},

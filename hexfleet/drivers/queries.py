@@ -11,6 +11,8 @@ from hexfleet import security
 from hexfleet.errors import Conflict, NotFound
 
 DUTY_STATUSES = ("available", "off_duty", "busy")
+# An arbitrary constant: the advisory lock key that means "creating drivers by name".
+_CREATE_LOCK_KEY = 7_402_915_119
 
 
 @dataclass(frozen=True)
@@ -134,3 +136,8 @@ async def get_drivers(conn, driver_ids: list[int]) -> list[Driver]:
         driver_ids,
     )
     return [_driver(r) for r in rows]
+
+
+async def lock_driver_creation(conn) -> None:
+    """Serialise find-or-create of drivers by name until the transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CREATE_LOCK_KEY)

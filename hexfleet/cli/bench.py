@@ -1,0 +1,423 @@
+"""`hexfleet bench`: ingest throughput and ping→SSE latency of the real stack, on this machine.
+
+It starts a fresh Tansu broker (its memory engine never frees a message, so a broker is
+never reused), uses PostgreSQL and Redis from DATABASE_URL/REDIS_URL or embedded ones,
+with its own database (``hexfleet_bench``) and Redis db (15). It then runs the web app
+(uvicorn, as the Procfile does) and the tracker as subprocesses, measures with wrk and
+its own load tools, repeats the wrk phases against a bare raw-ASGI server for the
+ceiling, prints a table and, as the very last line, one JSON object of numbers.
+
+Everything it starts is stopped on the way out, also on Ctrl-C and on errors. Servers
+are started by module name: this module imports nothing above ``hexfleet``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from hexfleet.bench import fleet as bench_fleet
+from hexfleet.bench import metrics, report, sse
+from hexfleet.bench.procs import CpuMeter, Proc, free_port, listening_pid, pids_with_cmdline, rss_mb, stop_all
+from hexfleet.bench.wrk import WrkMissing, run_wrk, write_script, wrk_binary
+from hexfleet.embedded import EmbeddedError, Service, ensure_services, start_kafka, stop_services
+from hexfleet.settings import ROOT, Settings
+
+READY_TIMEOUT_S = 90.0
+SETTLE_DEADLINE_S = 120.0
+SETTLE_STILL_S = 1.5
+IDLE_SAMPLE_S = 3.0
+TRACKER_STATS_KEY = "hf:stats:tracker"  # written by streaming.tracker (not imported: layering)
+WEB_APP = "webapp:create_app"
+BARE_APP = "hexfleet.bench.bare:app"
+# Device times of the wrk phases: far enough in the past that the live SSE phase (wall
+# clock) is always newer per driver; each wrk run gets its own range.
+WRK_TS_START_AGO_S = 30 * 86_400
+WRK_TS_RANGE_S = 100_000
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {raw}")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {raw}")
+    return value
+
+
+def configure(parser) -> None:
+    parser.add_argument("--duration", type=_positive_int, default=10, metavar="S", help="seconds per wrk phase (10)")
+    parser.add_argument("--web-workers", type=_positive_int, default=2, metavar="N", help="uvicorn workers (2)")
+    parser.add_argument("--drivers", type=_positive_int, default=2000, metavar="N", help="bench fleet size (2000)")
+    parser.add_argument("--connections", type=_positive_int, default=64, metavar="N", help="wrk connections (64)")
+    parser.add_argument("--threads", type=_positive_int, default=2, metavar="N", help="wrk threads (2)")
+    parser.add_argument("--batch-size", type=_positive_int, default=100, metavar="N", help="pings per batch (100)")
+    parser.add_argument("--warmup", type=float, default=2.0, metavar="S", help="wrk warm-up before each phase (2)")
+    parser.add_argument("--sse-clients", type=_positive_int, default=500, metavar="N", help="SSE clients (500)")
+    parser.add_argument(
+        "--sse-dispatchers", type=int, default=10, metavar="N", help="of which unfiltered dispatcher maps (10)"
+    )
+    parser.add_argument("--sse-rate", type=_positive_float, default=2000.0, metavar="R", help="pings/s (2000)")
+    parser.add_argument("--sse-duration", type=_positive_float, default=20.0, metavar="S", help="window (20)")
+    parser.add_argument("--sse-warmup", type=float, default=3.0, metavar="S", help="load before the window (3)")
+    parser.add_argument("--sse-readers", type=_positive_int, default=2, metavar="N", help="reader processes (2)")
+    parser.add_argument("--skip-sse", action="store_true", help="skip the ping→SSE latency phase")
+    parser.add_argument("--skip-bare", action="store_true", help="skip the bare-server ceiling")
+    parser.add_argument(
+        "--keep-data", action="store_true", help="keep the hexfleet_bench database, Redis db 15 and the logs"
+    )
+
+
+def _progress(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+class Bench:
+    def __init__(self, args, settings: Settings) -> None:
+        self.args = args
+        self.settings = settings
+        self.workdir = Path(tempfile.mkdtemp(prefix="hexfleet-bench-"))
+        self.services: list[Service] = []
+        self.keep_running: set[str] = set()  # embedded servers that were already up: not ours to stop
+        self.procs: list[Proc] = []
+        self.meter = CpuMeter()
+        self.admin_dsn = ""
+        self.bench_dsn = ""
+        self.redis_url = ""
+        self.tansu_pid: int | None = None
+        self.ts_base = time.time() - WRK_TS_START_AGO_S
+        self.failed = True
+
+    # --- set-up ------------------------------------------------------------------
+
+    def start_services(self) -> None:
+        _progress("starting a fresh Tansu broker")
+        kafka = start_kafka(log_dir=self.workdir)
+        self.services.append(kafka)
+        port = kafka.url.rsplit(":", 1)[1]
+        self.tansu_pid = next(iter(pids_with_cmdline(f"--listener-url tcp://127.0.0.1:{port}")), None)
+        self.meter.track("tansu", self.tansu_pid)
+        settings = self.settings.with_(kafka_bootstrap_servers=kafka.url)
+        if not settings.database_url or not settings.redis_url:
+            if not settings.database_url and (Path(settings.data_dir) / "postgres" / "postmaster.pid").exists():
+                # A `hexfleet dev` may be using it: use it, but leave it running afterwards.
+                self.keep_running.add("postgres")
+            settings, started = ensure_services(settings)
+            self.services.extend(started)
+        self.settings = settings
+        self.meter.track("postgres", self._postgres_pid(settings.database_url))
+        redis_port = urlsplit(settings.redis_url).port
+        self.meter.track("redis", listening_pid(redis_port) if redis_port else None)
+
+    @staticmethod
+    def _postgres_pid(dsn: str) -> int | None:
+        parts = urlsplit(dsn)
+        if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+            return listening_pid(parts.port or 5432)
+        socket_dir = parse_qs(parts.query).get("host", [""])[0]
+        if socket_dir:
+            found = [p for p in pids_with_cmdline(socket_dir.rstrip("/")) if b"postgres" in _comm(p)]
+            return min(found) if found else None  # the postmaster started first
+        return None
+
+    def prepare_data(self) -> bench_fleet.Fleet:
+        _progress(
+            f"preparing database {bench_fleet.BENCH_DATABASE}, Redis db {bench_fleet.BENCH_REDIS_DB}, "
+            f"{self.args.drivers:,} drivers"
+        )
+        self.admin_dsn = self.settings.database_url
+        self.bench_dsn = asyncio.run(bench_fleet.recreate_database(self.admin_dsn))
+        bench_fleet.migrate(self.bench_dsn, self.base_env())
+        self.redis_url = bench_fleet.with_redis_db(self.settings.redis_url, bench_fleet.BENCH_REDIS_DB)
+        asyncio.run(bench_fleet.flush_redis(self.redis_url))
+        return asyncio.run(bench_fleet.create_fleet(self.bench_dsn, self.args.drivers))
+
+    def base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=self.settings.kafka_bootstrap_servers,
+            SECRET_KEY=self.settings.secret_key or secrets.token_urlsafe(32),
+            MAP_TILE_URL="",
+            LOG_LEVEL="WARNING",
+            PYTHONUNBUFFERED="1",
+        )
+        if self.bench_dsn:
+            env["DATABASE_URL"] = self.bench_dsn
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        return env
+
+    def start_server(self, name: str, app: str, factory: bool, workers: int) -> tuple[Proc, str]:
+        port = free_port()
+        argv = [sys.executable, "-m", "uvicorn", *(["--factory"] if factory else []), app]
+        argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        argv += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--timeout-graceful-shutdown", "5"]
+        proc = Proc(name, argv, self.base_env(), self.workdir / f"{name}.log", cwd=ROOT)
+        self.procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        self._wait_ready(proc, url, workers)
+        return proc, url
+
+    def _wait_ready(self, proc: Proc, url: str, workers: int) -> None:
+        """/readyz answers 200 and every worker has finished its start-up (uvicorn logs each)."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        last = "no answer"
+        with httpx.Client(trust_env=False, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not proc.alive():
+                    raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_tail()}")
+                started = proc.log_text().count("Application startup complete.")
+                try:
+                    response = client.get(url + "/readyz")
+                    last = f"HTTP {response.status_code}"
+                    if response.status_code == 200 and started >= workers:
+                        return
+                except httpx.HTTPError as error:
+                    last = type(error).__name__
+                time.sleep(0.2)
+        raise RuntimeError(
+            f"{proc.name} not ready after {READY_TIMEOUT_S:.0f} s (last answer {last}):\n{proc.log_tail()}"
+        )
+
+    # --- phases ------------------------------------------------------------------
+
+    def wrk_phase(self, key: str, label: str, url: str, fleet: bench_fleet.Fleet, batch: int) -> report.Phase:
+        a = self.args
+        per_request = batch
+        step = 0.001 if batch == 1 else batch * 0.001 + 0.001  # distinct device time for every ping
+        if a.warmup > 0:
+            self._run_wrk(url, fleet, step, per_request, a.warmup, f"{key}-warmup")
+        before_cpu = self.meter.sample()
+        result = self._run_wrk(url, fleet, step, per_request, a.duration, key)
+        cpu = CpuMeter.usage(before_cpu, self.meter.sample())
+        phase = report.Phase(key, label, result, cpu)
+        _progress(
+            f"{label}: {result.pings_per_s:,.0f} pings/s ({result.requests_per_s:,.0f} req/s, "
+            f"p99 {result.lat_p99_ms:.1f} ms, non-2xx {result.non_2xx}, socket errors {result.socket_errors}); "
+            f"machine CPU {cpu['machine']:.2f} of {os.cpu_count()} cores"
+        )
+        return phase
+
+    def _run_wrk(self, url, fleet, step, per_request, duration, name):
+        base = self.ts_base
+        self.ts_base += WRK_TS_RANGE_S
+        script = write_script(self.workdir / f"{name}.lua", fleet.tokens, base, step, self.args.threads, per_request)
+        return run_wrk(
+            url,
+            script,
+            duration,
+            self.args.threads,
+            self.args.connections,
+            per_request,
+            self.workdir / "wrk.log",
+        )
+
+    def settle(self) -> float:
+        """Wait until the tracker has worked off the phase's backlog; returns seconds waited.
+
+        The tracker reports after every batch (records so far, lag): caught up means lag 0
+        and no new batch for a while. CPU is no signal here: idle consumers poll the broker
+        every few milliseconds, which keeps Tansu and the web workers slightly busy.
+        """
+        started = time.monotonic()
+        last, still_since = None, started
+        while time.monotonic() - started < SETTLE_DEADLINE_S:
+            stats = asyncio.run(bench_fleet.redis_json(self.redis_url, TRACKER_STATS_KEY))
+            current = (stats.get("records"), stats.get("lag"))
+            now = time.monotonic()
+            if current != last:
+                last, still_since = current, now
+            elif stats.get("lag", 0) == 0 and now - still_since >= SETTLE_STILL_S:
+                break
+            time.sleep(0.25)
+        return still_since - started  # when the tracker last made progress
+
+    def sse_phase(self, url: str, fleet: bench_fleet.Fleet) -> tuple[sse.SseResult, dict[str, float]]:
+        a = self.args
+        _progress(
+            f"ping→SSE: connecting {a.sse_clients} SSE clients, then {a.sse_rate:,.0f} pings/s for "
+            f"{a.sse_warmup:g} s warm-up + {a.sse_duration:g} s"
+        )
+        parts = urlsplit(url)
+        samples: dict[str, object] = {}
+
+        def started(group: str, _pid: int) -> None:
+            if group == "loadgen":  # the readers are connected and the load starts now
+                samples["before"] = self.meter.sample()
+
+        result = sse.run_phase(
+            parts.hostname or "127.0.0.1",
+            parts.port or 80,
+            fleet.driver_ids,
+            fleet.tokens,
+            fleet.dispatcher_token,
+            rate=a.sse_rate,
+            clients=a.sse_clients,
+            dispatchers=a.sse_dispatchers,
+            warmup_s=a.sse_warmup,
+            duration_s=a.sse_duration,
+            readers=a.sse_readers,
+            gen_connections=64,
+            on_started=started,
+        )
+        # Sampled after the readers' grace period: the CPU figures cover warm-up + window + grace.
+        cpu = CpuMeter.usage(samples["before"], self.meter.sample()) if "before" in samples else {}  # type: ignore[arg-type]
+        p = sse.percentiles(result.all_ms)
+        _progress(
+            f"ping→SSE: p50 {p.get('p50', float('nan')):.1f} p99 {p.get('p99', float('nan')):.1f} ms, "
+            f"{len(result.all_ms):,} events, send rate {result.achieved_rate:,.0f}/s"
+        )
+        return result, cpu
+
+    # --- the run -----------------------------------------------------------------
+
+    def run(self) -> int:
+        a = self.args
+        rep = report.Report(
+            cores=os.cpu_count() or 1,
+            web_workers=a.web_workers,
+            drivers=a.drivers,
+            threads=a.threads,
+            connections=a.connections,
+            duration_s=a.duration,
+            batch_size=a.batch_size,
+            load_before=os.getloadavg()[0],
+        )
+        _progress(f"logs and scripts in {self.workdir}")
+        self.start_services()
+        fleet = self.prepare_data()
+        _progress(f"starting the tracker and the web app ({a.web_workers} workers)")
+        tracker = Proc("tracker", [sys.executable, "-m", "streaming"], self.base_env(), self.workdir / "tracker.log")
+        self.procs.append(tracker)
+        self.meter.track("tracker", tracker.pid)
+        web, url = self.start_server("web", WEB_APP, True, a.web_workers)
+        self.meter.track("web", web.pid)
+        if not tracker.alive():
+            raise RuntimeError(f"the tracker exited:\n{tracker.log_tail()}")
+        idle_before = self.meter.sample()
+        time.sleep(IDLE_SAMPLE_S)
+        rep.idle_cpu = CpuMeter.usage(idle_before, self.meter.sample())
+        _progress(
+            f"idle stack (no load): web {rep.idle_cpu.get('web', 0):.2f} tracker {rep.idle_cpu.get('tracker', 0):.2f} "
+            f"tansu {rep.idle_cpu.get('tansu', 0):.2f} cores; machine {rep.idle_cpu['machine']:.2f}"
+        )
+        counters = metrics.scrape(url)
+        for key, label, batch in (
+            ("unary", "unary ingest", 1),
+            ("batch", f"batched ingest x{a.batch_size}", a.batch_size),
+        ):
+            phase = self.wrk_phase(key, label, url, fleet, batch)
+            phase.settle_s = self.settle()
+            after = metrics.scrape(url)
+            phase.counters = after.minus(counters)
+            counters = after
+            rep.phases[key] = phase
+        if not a.skip_sse:
+            rep.sse, rep.sse_cpu = self.sse_phase(url, fleet)
+            rep.sse_settle_s = self.settle()
+        rep.totals = metrics.scrape(url)
+        rep.tracker = asyncio.run(bench_fleet.redis_json(self.redis_url, TRACKER_STATS_KEY))
+        if rep.totals.workers_seen < a.web_workers:
+            rep.notes.append("not every web worker answered /metrics: server counters are partial")
+        _progress("stopping the web app and the tracker")
+        self.meter.untrack("web")
+        self.meter.untrack("tracker")
+        stop_all([web, tracker])
+        if not a.skip_bare:
+            _progress(f"starting the bare raw-ASGI server ({a.web_workers} workers, same uvicorn flags)")
+            bare, bare_url = self.start_server("bare", BARE_APP, False, a.web_workers)
+            self.meter.track("web", bare.pid)
+            for key, label, batch in (
+                ("bare_unary", "bare unary", 1),
+                ("bare_batch", f"bare batched x{a.batch_size}", a.batch_size),
+            ):
+                rep.phases[key] = self.wrk_phase(key, label, bare_url, fleet, batch)
+            stop_all([bare])
+        if self.tansu_pid:
+            rep.tansu_rss_mb = rss_mb(self.tansu_pid)
+        rep.notes.append(
+            "every process shares the same cores: the load tools' CPU is taken from the servers, so "
+            "these are lower bounds for a machine where clients are elsewhere"
+        )
+        if rep.load_before > 1.0:
+            rep.notes.append(f"the machine was already busy before the bench (load average {rep.load_before:.2f})")
+        text, numbers = report.render(rep)
+        print(text, flush=True)
+        self.failed = False
+        print(_json_line(numbers), flush=True)
+        return 0
+
+    def cleanup(self) -> None:
+        stop_all(reversed(self.procs))
+        if self.admin_dsn and not self.args.keep_data:
+            try:
+                asyncio.run(bench_fleet.drop_database(self.admin_dsn))
+                if self.redis_url:
+                    asyncio.run(bench_fleet.flush_redis(self.redis_url))
+            except Exception as error:
+                print(f"bench: could not remove the bench data: {error}", file=sys.stderr, flush=True)
+        stop_services([s for s in self.services if s.name not in self.keep_running])
+        if self.failed or self.args.keep_data:
+            print(f"bench: logs kept in {self.workdir}", file=sys.stderr, flush=True)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _comm(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/comm").read_bytes()
+    except OSError:
+        return b""
+
+
+def _json_line(numbers: dict[str, float]) -> str:
+    import orjson
+
+    return orjson.dumps({k: v for k, v in numbers.items() if isinstance(v, int | float)}).decode()
+
+
+def run(args, settings: Settings) -> int:
+    try:
+        wrk_binary()
+    except WrkMissing as error:
+        print(f"hexfleet bench: {error}", file=sys.stderr)
+        return 1
+    # SIGTERM takes the Ctrl-C road: stop everything we started.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    bench = Bench(args, settings)
+    try:
+        return bench.run()
+    except KeyboardInterrupt:
+        print("bench: interrupted, stopping everything", file=sys.stderr, flush=True)
+        return 130
+    except (EmbeddedError, RuntimeError, OSError) as error:
+        print(f"hexfleet bench: {error}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        held = {s: signal.signal(s, _still_stopping) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            bench.cleanup()
+        finally:
+            for s, handler in held.items():
+                signal.signal(s, handler)
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _still_stopping(_signum, _frame) -> None:
+    print("bench: still stopping, please wait", file=sys.stderr, flush=True)
