@@ -28,7 +28,7 @@ test-unit: setup
 
 # Its own pytest process: pytest-asyncio and Playwright's sync API clash in one process.
 test-e2e: setup chromium
-	$(BIN)/pytest e2e -p no:asyncio
+	$(BIN)/pytest e2e
 
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }

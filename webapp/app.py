@@ -22,7 +22,7 @@ from webapp.ingest import FastPath, Ingest
 from webapp.metrics import WebMetrics
 
 log = logging.getLogger("hexfleet.web")
-SWAGGER_DIR = "vendor/swagger-ui-5"
+SWAGGER_DIR = "vendor/swagger-ui-5.35.0"
 
 
 def create_app(settings: Settings | None = None) -> Quart:

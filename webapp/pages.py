@@ -1,0 +1,234 @@
+"""Server-rendered pages: login, the dispatcher control room and its htmx partials.
+
+The map itself is driven by ``static/js/control-room.js`` from the JSON API and the
+position stream; these views only render HTML. Fleet data comes from
+``hexfleet.tracking.fleet`` so the list and the API agree on what "online" means.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from quart import Blueprint, current_app, redirect, render_template, request
+
+from hexfleet.errors import NotFound
+from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
+from webapp.auth import authenticate, current_user, end_session, page_role_required, start_session
+
+bp = Blueprint("pages", __name__)
+
+STAFF_ROLES = ("dispatcher", "admin")
+MAX_FILTER_LENGTH = 100
+# The list is re-rendered every few seconds: past this many rows, ask for a filter instead.
+MAX_LIST_ROWS = 200
+
+
+def safe_next(target: str | None) -> str:
+    """Only ever redirect to a path on this site: never to another host (open redirect)."""
+    if not target:
+        return "/"
+    # Backslashes are treated as slashes by browsers, so "/\evil.com" is protocol-relative.
+    target = target.strip().replace("\\", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if any(ord(ch) < 0x20 for ch in target):  # header injection, or stripped whitespace tricks
+        return "/"
+    return target
+
+
+def _services():
+    app = current_app
+    return app.extensions["db"], app.extensions["redis"], app.extensions["settings"]
+
+
+# ---------------------------------------------------------------- login / logout
+
+
+@bp.get("/login")
+async def login_form():
+    user = await current_user()
+    next_url = safe_next(request.args.get("next"))
+    if user is not None and user.role in STAFF_ROLES:
+        return redirect(next_url)
+    return await render_template("login.html", user=user, next_url=next_url, email="", error=None)
+
+
+@bp.post("/login")
+async def login_submit():
+    form = await request.form
+    email = (form.get("email") or "").strip()
+    password = form.get("password") or ""
+    next_url = safe_next(form.get("next") or request.args.get("next"))
+    user = None
+    if email and password:
+        user = await authenticate(email, password)
+    if user is None:
+        # One message for unknown email and wrong password: do not reveal which accounts exist.
+        error = "Enter your email and password." if not (email and password) else "Wrong email or password."
+        html = await render_template("login.html", user=None, next_url=next_url, email=email, error=error)
+        return html, 400
+    start_session(user)
+    return redirect(next_url)
+
+
+@bp.post("/logout")
+async def logout():
+    end_session()
+    return redirect("/login")
+
+
+# ---------------------------------------------------------------- control room
+
+
+@bp.get("/")
+@page_role_required(*STAFF_ROLES)
+async def control_room():
+    pool, redis, settings = _services()
+    fleet = await fleet_snapshot(pool, redis, settings)
+    center_lat, center_lng = settings.map_center_latlng()
+    drivers = sort_drivers(fleet.drivers)
+    return await render_template(
+        "control_room.html",
+        user=await current_user(),
+        drivers=drivers[:MAX_LIST_ROWS],
+        matching=len(drivers),
+        counts=fleet.counts,
+        total=len(fleet.drivers),
+        query="",
+        selected_id=None,
+        now=datetime.now(UTC),
+        map_config={
+            "tile_url": settings.map_tile_url,
+            "tile_attribution": settings.map_tile_attribution,
+            "center_lat": center_lat,
+            "center_lng": center_lng,
+            "stale_after_s": settings.stale_after_s,
+        },
+    )
+
+
+@bp.get("/ui/drivers")
+@page_role_required(*STAFF_ROLES)
+async def driver_list():
+    pool, redis, settings = _services()
+    fleet = await fleet_snapshot(pool, redis, settings)
+    query = (request.args.get("q") or "").strip()[:MAX_FILTER_LENGTH]
+    selected_id = request.args.get("selected", type=int)
+    drivers = sort_drivers(filter_drivers(fleet.drivers, query))
+    return await render_template(
+        "_driver_list.html",
+        drivers=drivers[:MAX_LIST_ROWS],
+        matching=len(drivers),
+        counts=fleet.counts,
+        total=len(fleet.drivers),
+        query=query,
+        selected_id=selected_id,
+        now=datetime.now(UTC),
+    )
+
+
+@bp.get("/ui/drivers/<int:driver_id>")
+@page_role_required(*STAFF_ROLES)
+async def driver_detail(driver_id: int):
+    pool, redis, settings = _services()
+    try:
+        driver = await get_driver_view(pool, redis, settings, driver_id)
+    except NotFound:
+        html = await render_template("_driver_missing.html", driver_id=driver_id)
+        return html, 404
+    return await render_template("_driver_detail.html", driver=driver, now=datetime.now(UTC))
+
+
+# ---------------------------------------------------------------- list helpers
+
+
+def _rank(driver: DriverView) -> int:
+    """Online drivers first (available before busy before off duty), then stale, then never seen."""
+    if driver.online:
+        return {"available": 0, "busy": 1}.get(driver.status, 2)
+    if driver.stale:
+        return 3
+    return 4
+
+
+def sort_drivers(drivers: list[DriverView]) -> list[DriverView]:
+    return sorted(drivers, key=lambda d: (_rank(d), (d.name or "").casefold(), d.id))
+
+
+def filter_drivers(drivers: list[DriverView], query: str) -> list[DriverView]:
+    """Case-insensitive match on name, plate, phone or exact id ("#12" or "12")."""
+    needle = query.strip().casefold()
+    if not needle:
+        return list(drivers)
+    id_text = needle.removeprefix("#")
+    return [
+        d
+        for d in drivers
+        if needle in (d.name or "").casefold()
+        or needle in (d.vehicle_plate or "").casefold()
+        or needle in (d.phone or "").casefold()
+        or (id_text.isdigit() and int(id_text) == d.id)
+    ]
+
+
+# ---------------------------------------------------------------- template filters
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@bp.app_template_filter("ago")
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """ "12 s ago", "4 min ago", "3 h ago", "2 d ago"; "never" for None."""
+    if value is None:
+        return "never"
+    now = now or datetime.now(UTC)
+    seconds = int((_aware(now) - _aware(value)).total_seconds())
+    if seconds < 0:
+        # The device clock runs ahead of ours; do not show "in 3 s".
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+_COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+@bp.app_template_filter("compass")
+def compass(heading: float | None) -> str:
+    if heading is None:
+        return "—"
+    heading = heading % 360
+    return f"{heading:.0f}° {_COMPASS[int((heading + 22.5) // 45) % 8]}"
+
+
+@bp.app_template_filter("kmh")
+def kmh(speed_mps: float | None) -> str:
+    return "—" if speed_mps is None else f"{speed_mps * 3.6:.0f} km/h"
+
+
+@bp.app_template_filter("isotime")
+def isotime(value: datetime | None) -> str:
+    return "" if value is None else _aware(value).isoformat(timespec="seconds")
+
+
+@bp.app_template_filter("clock")
+def clock(value: datetime | None) -> str:
+    """Time of day in UTC: short and unambiguous for a control room; the full ISO time is in title=."""
+    return "—" if value is None else _aware(value).astimezone(UTC).strftime("%H:%M:%S UTC")
+
+
+STATUS_LABELS = {"available": "Available", "busy": "Busy", "off_duty": "Off duty"}
+
+
+@bp.app_template_filter("status_label")
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", (status or "unknown").replace("_", " ").capitalize())
