@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 from quart import Blueprint, current_app, request
 from quart_schema import (
     document_headers,
@@ -42,6 +42,10 @@ class PingBatchIn(BaseModel):
     pings: list[PingIn] = Field(max_length=500)
 
 
+class PingBody(RootModel[PingIn | PingBatchIn]):
+    """One ping, or {"pings": [...]}."""
+
+
 class Rejection(BaseModel):
     index: int
     error: str
@@ -60,7 +64,7 @@ class DeviceAuthHeader(BaseModel):
 @bp.post("/driver/pings")
 @tag(["driver app"])
 @document_headers(DeviceAuthHeader)
-@document_request(PingIn | PingBatchIn)
+@document_request(PingBody)
 @document_response(IngestResult, 202)
 async def post_pings():
     """Send one ping or a batch of up to 500 (served by the raw ASGI fast path).
