@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from quart import Blueprint, current_app, redirect, render_template, request
+from quart_schema import hide
 
 from hexfleet.errors import NotFound
 from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
@@ -47,6 +48,7 @@ def _services():
 
 
 @bp.get("/login")
+@hide  # pages, not API: keep them out of /docs
 async def login_form():
     user = await current_user()
     next_url = safe_next(request.args.get("next"))
@@ -56,6 +58,7 @@ async def login_form():
 
 
 @bp.post("/login")
+@hide  # pages, not API: keep them out of /docs
 async def login_submit():
     form = await request.form
     email = (form.get("email") or "").strip()
@@ -74,6 +77,7 @@ async def login_submit():
 
 
 @bp.post("/logout")
+@hide  # pages, not API: keep them out of /docs
 async def logout():
     end_session()
     return redirect("/login")
@@ -83,6 +87,7 @@ async def logout():
 
 
 @bp.get("/")
+@hide  # pages, not API: keep them out of /docs
 @page_role_required(*STAFF_ROLES)
 async def control_room():
     pool, redis, settings = _services()
@@ -110,6 +115,7 @@ async def control_room():
 
 
 @bp.get("/ui/drivers")
+@hide  # pages, not API: keep them out of /docs
 @page_role_required(*STAFF_ROLES)
 async def driver_list():
     pool, redis, settings = _services()
@@ -130,6 +136,7 @@ async def driver_list():
 
 
 @bp.get("/ui/drivers/<int:driver_id>")
+@hide  # pages, not API: keep them out of /docs
 @page_role_required(*STAFF_ROLES)
 async def driver_detail(driver_id: int):
     pool, redis, settings = _services()
