@@ -35,7 +35,9 @@ def init_auth(app, settings) -> None:
     app.secret_key = settings.effective_secret_key()
     app.config.update(
         QUART_AUTH_COOKIE_SECURE=settings.secure_cookies,
-        QUART_AUTH_COOKIE_SAMESITE="Strict",  # the session never rides on cross-site requests
+        # Lax: never sent on cross-site POSTs (every state change here is a POST), and unlike
+        # Strict it survives the redirect that follows the login form.
+        QUART_AUTH_COOKIE_SAMESITE="Lax",
         QUART_AUTH_DURATION=int(settings.session_hours * 3600),  # staff sessions: hours, not the 365-day default
         QUART_AUTH_COOKIE_NAME="hexfleet_session",
     )

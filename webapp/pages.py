@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 from quart import Blueprint, current_app, redirect, render_template, request
 from quart_schema import hide
 
+from hexfleet.drivers.queries import DUTY_STATUSES
 from hexfleet.errors import NotFound
 from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
 from webapp.auth import authenticate, current_user, end_session, page_role_required, start_session
+from webapp.duty import change_duty
 
 bp = Blueprint("pages", __name__)
 
@@ -146,6 +148,20 @@ async def driver_detail(driver_id: int):
         html = await render_template("_driver_missing.html", driver_id=driver_id)
         return html, 404
     return await render_template("_driver_detail.html", driver=driver, now=datetime.now(UTC))
+
+
+@bp.post("/ui/drivers/<int:driver_id>/status")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required(*STAFF_ROLES)
+async def driver_status(driver_id: int):
+    """The detail pane's duty buttons; answers with the refreshed pane."""
+    status = (await request.form).get("status", "")
+    if status not in DUTY_STATUSES:
+        return await render_template(
+            "_error.html", status=422, title="Unknown status", detail=f"{status!r} is not a duty status"
+        ), 422
+    await change_duty(driver_id, status)
+    return await driver_detail(driver_id)
 
 
 # ---------------------------------------------------------------- list helpers

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -21,8 +20,8 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.errors import Invalid
 from hexfleet.tracking import fleet
 from hexfleet.tracking import queries as history
-from streaming.events import encode_status, key_for
 from webapp.auth import STAFF, Unauthenticated, role_required
+from webapp.duty import change_duty
 
 bp = Blueprint("drivers_api", __name__, url_prefix="/api/v1")
 
@@ -85,22 +84,6 @@ class DispatcherStatusIn(BaseModel):
     status: Literal["available", "off_duty", "busy"]
 
 
-async def _set_status(driver_id: int, status: str) -> dict:
-    ext = current_app.extensions
-    async with ext["db"].acquire() as conn:
-        await driver_queries.set_status(conn, driver_id, status)
-    settings = ext["settings"]
-    now = time.time()
-    # Redis first so the read APIs agree at once; the event tells every map.
-    await ext["store"].set_duty(driver_id, status, now - settings.stale_after_s)
-    await (
-        await ext["producer"].send(
-            settings.kafka_topic_locations, encode_status(driver_id, status, now), key=key_for(driver_id)
-        )
-    )
-    return {"driver_id": driver_id, "status": status}
-
-
 @bp.post("/driver/status")
 @tag(["driver app"])
 @document_headers(DeviceAuthHeader)
@@ -113,7 +96,7 @@ async def post_driver_status(data: StatusIn):
         driver_id = await current_app.extensions["ingest"].auth.driver_for(auth[7:].strip())
     if driver_id is None:
         raise Unauthenticated("send Authorization: Bearer <device token>")
-    return await _set_status(driver_id, data.status)
+    return await change_duty(driver_id, data.status)
 
 
 @bp.post("/drivers/<int:driver_id>/status")
@@ -122,7 +105,7 @@ async def post_driver_status(data: StatusIn):
 @validate_request(DispatcherStatusIn)
 async def post_status_for_driver(driver_id: int, data: DispatcherStatusIn):
     """A dispatcher sets a driver's duty status."""
-    return await _set_status(driver_id, data.status)
+    return await change_duty(driver_id, data.status)
 
 
 @bp.get("/drivers")
