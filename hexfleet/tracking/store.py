@@ -34,46 +34,51 @@ def pos_key(driver_id: int) -> str:
     return f"hf:pos:{driver_id}"
 
 
-# KEYS: pos, duty, live. ARGV: id, lat, lng, ts, rt, spd, hdg, acc, bat, cell, prefix
-_APPLY_FIX = """
+# Shared tail of the two scripts below: given locals id, prefix and want (the cell the
+# driver belongs in, '' for none), move it there and keep hf:live in step.
+# KEYS: pos, duty, live.
+_PLACE = """
+local old = redis.call('HGET', KEYS[1], 'cell') or ''
+if old ~= want then
+  if old ~= '' then redis.call('SREM', prefix .. old, id) end
+  if want ~= '' then redis.call('SADD', prefix .. want, id) end
+  redis.call('HSET', KEYS[1], 'cell', want)
+end
+if want ~= '' then
+  redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'rt'), id)
+else
+  redis.call('ZREM', KEYS[3], id)
+end
+return 1
+"""
+
+# ARGV: id, lat, lng, ts, rt, spd, hdg, acc, bat, cell, prefix
+_APPLY_FIX = (
+    """
+local id, prefix = ARGV[1], ARGV[11]
 local cur = redis.call('HGET', KEYS[1], 'ts')
 if cur and tonumber(cur) >= tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'lat', ARGV[2], 'lng', ARGV[3], 'ts', ARGV[4], 'rt', ARGV[5],
            'spd', ARGV[6], 'hdg', ARGV[7], 'acc', ARGV[8], 'bat', ARGV[9], 'pc', ARGV[10])
-local duty = redis.call('HGET', KEYS[2], ARGV[1]) or 'available'
 local want = ''
-if duty == 'available' then want = ARGV[10] end
-local old = redis.call('HGET', KEYS[1], 'cell') or ''
-if old ~= want then
-  if old ~= '' then redis.call('SREM', ARGV[11] .. old, ARGV[1]) end
-  if want ~= '' then redis.call('SADD', ARGV[11] .. want, ARGV[1]) end
-  redis.call('HSET', KEYS[1], 'cell', want)
-end
-if want ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1]) else redis.call('ZREM', KEYS[3], ARGV[1]) end
-return 1
+if (redis.call('HGET', KEYS[2], id) or 'available') == 'available' then want = ARGV[10] end
 """
+    + _PLACE
+)
 
-# KEYS: pos, duty, live. ARGV: id, status, fresh_after (server time), prefix
-_SET_DUTY = """
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+# ARGV: id, status, fresh_after (server time), prefix
+_SET_DUTY = (
+    """
+local id, prefix = ARGV[1], ARGV[4]
+redis.call('HSET', KEYS[2], id, ARGV[2])
 local want = ''
 if ARGV[2] == 'available' then
   local rt = redis.call('HGET', KEYS[1], 'rt')
   if rt and tonumber(rt) >= tonumber(ARGV[3]) then want = redis.call('HGET', KEYS[1], 'pc') or '' end
 end
-local old = redis.call('HGET', KEYS[1], 'cell') or ''
-if old ~= want then
-  if old ~= '' then redis.call('SREM', ARGV[4] .. old, ARGV[1]) end
-  if want ~= '' then redis.call('SADD', ARGV[4] .. want, ARGV[1]) end
-  redis.call('HSET', KEYS[1], 'cell', want)
-end
-if want ~= '' then
-  redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'rt'), ARGV[1])
-else
-  redis.call('ZREM', KEYS[3], ARGV[1])
-end
-return 1
 """
+    + _PLACE
+)
 
 # KEYS: live. ARGV: cutoff (server time), cell prefix, pos prefix
 _SWEEP = """
