@@ -26,11 +26,12 @@ class Ping:
     accuracy_m: float | None = None
     battery: float | None = None
     id: str | None = None  # client ping id, for idempotent retries
+    altitude_m: float | None = None
 
     def to_wire(self) -> dict:
         """Compact dict for the Kafka event (absent optionals omitted)."""
         wire: dict = {"lat": self.lat, "lng": self.lng, "ts": self.ts}
-        for key in ("speed_mps", "heading", "accuracy_m", "battery", "id"):
+        for key in ("speed_mps", "heading", "accuracy_m", "battery", "id", "altitude_m"):
             value = getattr(self, key)
             if value is not None:
                 wire[key] = value
@@ -47,6 +48,7 @@ class Ping:
             wire.get("accuracy_m"),
             wire.get("battery"),
             wire.get("id"),
+            wire.get("altitude_m"),
         )
 
 
