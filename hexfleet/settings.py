@@ -105,6 +105,31 @@ class Settings:
     history_retention_days: int = _setting(
         30, "HISTORY_RETENTION_DAYS", "Position history older than this is pruned by the worker.", 1
     )
+    # --- GPS quality filters ---
+    filter_future_s: float = _setting(
+        600.0, "FILTER_FUTURE_S", "Fixes timestamped more than this ahead of server time are rejected.", 0
+    )
+    filter_past_s: float = _setting(
+        604_800.0, "FILTER_PAST_S", "Fixes older than this are rejected (phones upload buffered fixes).", 0
+    )
+    filter_max_speed_kmh: float = _setting(
+        300.0,
+        "FILTER_MAX_SPEED_KMH",
+        "A fix implying a faster move from the last accepted one is flagged, not shown live.",
+        1,
+    )
+    filter_max_accuracy_m: float = _setting(
+        100.0, "FILTER_MAX_ACCURACY_M", "A fix with a worse accuracy is kept in history, flagged, not shown live.", 1
+    )
+    # --- phone apps ---
+    osmand_port: int = _setting(
+        0, "OSMAND_PORT", "Second listener serving the OsmAnd protocol at / (Traccar uses 5055); 0 = off.", 0
+    )
+    public_url: str = _setting(
+        "",
+        "PUBLIC_URL",
+        "Base URL phones and browsers reach this server at (connection instructions). Default http://HOST:PORT.",
+    )
     # --- hub ---
     hub_max_pending: int = _setting(
         10_000,
@@ -143,6 +168,16 @@ class Settings:
         settings = cls(**values)
         settings.map_center_latlng()  # validate early
         return settings
+
+    def filter_rules(self):
+        from hexfleet.tracking.filters import FilterRules
+
+        return FilterRules(
+            self.filter_future_s, self.filter_past_s, self.filter_max_speed_kmh, self.filter_max_accuracy_m
+        )
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)

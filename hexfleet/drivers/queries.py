@@ -141,3 +141,29 @@ async def get_drivers(conn, driver_ids: list[int]) -> list[Driver]:
 async def lock_driver_creation(conn) -> None:
     """Serialise find-or-create of drivers by name until the transaction ends."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _CREATE_LOCK_KEY)
+
+
+async def rotate_device(conn, driver_id: int) -> DeviceCredentials:
+    """Revoke the driver's devices and issue a new one, atomically. Callers then announce
+    the change (hexfleet.drivers.revocation) so web processes drop cached lookups."""
+    async with conn.transaction():
+        await get_driver(conn, driver_id)  # NotFound for unknown drivers
+        await revoke_devices(conn, driver_id)
+        return await issue_device(conn, driver_id)
+
+
+async def current_device_id(conn, driver_id: int) -> str | None:
+    return await conn.fetchval(
+        """SELECT device_id FROM devices WHERE driver_id = $1 AND revoked_at IS NULL
+           ORDER BY created_at DESC LIMIT 1""",
+        driver_id,
+    )
+
+
+async def driver_for_device_credentials(conn, device_id: str, token: str) -> int | None:
+    """OwnTracks' Basic auth: the device id and its token must belong to the same live device."""
+    return await conn.fetchval(
+        "SELECT driver_id FROM devices WHERE device_id = $1 AND token_hash = $2 AND revoked_at IS NULL",
+        device_id,
+        security.token_hash(token),
+    )

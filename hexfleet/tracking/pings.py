@@ -27,11 +27,12 @@ class Ping:
     battery: float | None = None
     id: str | None = None  # client ping id, for idempotent retries
     altitude_m: float | None = None
+    attributes: dict | None = None  # extra fields phone apps send (hdop, charge, tid, ...)
 
     def to_wire(self) -> dict:
         """Compact dict for the Kafka event (absent optionals omitted)."""
         wire: dict = {"lat": self.lat, "lng": self.lng, "ts": self.ts}
-        for key in ("speed_mps", "heading", "accuracy_m", "battery", "id", "altitude_m"):
+        for key in ("speed_mps", "heading", "accuracy_m", "battery", "id", "altitude_m", "attributes"):
             value = getattr(self, key)
             if value is not None:
                 wire[key] = value
@@ -49,6 +50,7 @@ class Ping:
             wire.get("battery"),
             wire.get("id"),
             wire.get("altitude_m"),
+            wire.get("attributes"),
         )
 
 
