@@ -4,6 +4,7 @@ Keyed by driver id so one driver's events stay in order on one partition.
 - ``pings``: one or more pings of one driver from one request (a batched request is
   one record, which is about twice as fast to produce as one record per ping).
 - ``status``: a duty status change (available / off_duty / busy).
+- ``attrs``: a device report without coordinates, kept in history only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ class StatusEvent:
     at: float
 
 
-Event = PingsEvent | StatusEvent
+@dataclass(frozen=True, slots=True)
+class AttributesEvent:
+    """A device report without coordinates (e.g. only cell or wifi data)."""
+
+    driver_id: int
+    received_at: float
+    ts: float  # device time
+    attributes: dict
+
+
+Event = PingsEvent | StatusEvent | AttributesEvent
 
 
 def key_for(driver_id: int) -> bytes:
@@ -44,6 +55,10 @@ def encode_status(driver_id: int, status: str, at: float) -> bytes:
     return orjson.dumps({"t": "status", "d": driver_id, "s": status, "at": at})
 
 
+def encode_attributes(driver_id: int, received_at: float, ts: float, attributes: dict) -> bytes:
+    return orjson.dumps({"t": "attrs", "d": driver_id, "rt": received_at, "ts": ts, "a": attributes})
+
+
 class BadEvent(ValueError):
     pass
 
@@ -56,6 +71,8 @@ def decode(value: bytes) -> Event:
             return PingsEvent(int(raw["d"]), float(raw["rt"]), [Ping.from_wire(p) for p in raw["p"]])
         if kind == "status":
             return StatusEvent(int(raw["d"]), str(raw["s"]), float(raw["at"]))
+        if kind == "attrs":
+            return AttributesEvent(int(raw["d"]), float(raw["rt"]), float(raw["ts"]), dict(raw["a"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise BadEvent(f"undecodable event: {error}") from None
     raise BadEvent(f"unknown event type {kind!r}")

@@ -10,6 +10,7 @@ from quart_schema import QuartSchema
 from redis.asyncio import Redis
 
 from hexfleet.db import create_pool
+from hexfleet.drivers import revocation
 from hexfleet.logs import setup_logging
 from hexfleet.settings import ROOT, Settings
 from hexfleet.tracking.store import LiveStore
@@ -23,6 +24,23 @@ from webapp.metrics import WebMetrics
 
 log = logging.getLogger("hexfleet.web")
 SWAGGER_DIR = "vendor/swagger-ui-5.35.0"
+
+
+async def _forget_on_revocation(redis, ingest: Ingest) -> None:
+    """Drop cached device lookups whenever any process rotates or revokes credentials."""
+    while True:
+        try:
+            async with redis.pubsub() as pubsub:
+                await pubsub.subscribe(revocation.CHANNEL)
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        ingest.auth.forget()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("revocation channel lost; resubscribing", exc_info=True)
+            ingest.auth.forget()  # we may have missed an announcement
+            await asyncio.sleep(1)
 
 
 def create_app(settings: Settings | None = None) -> Quart:
@@ -47,10 +65,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.extensions["metrics"] = WebMetrics()
     errors.register(app)
 
-    from webapp import ops, pages
+    from webapp import ops, pages, phones
     from webapp.api import drivers, stream
 
-    for bp in (ops.bp, pages.bp, drivers.bp, stream.bp):
+    for bp in (ops.bp, pages.bp, phones.bp, drivers.bp, stream.bp):
         app.register_blueprint(bp)
 
     @app.before_serving
@@ -68,12 +86,18 @@ def create_app(settings: Settings | None = None) -> Quart:
         fanout = FanOut(settings, hub, store)
         await fanout.start(await producer.partitions_for(settings.kafka_topic_locations))
         app.extensions["fanout"] = fanout
-        app.extensions["ingest"] = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"])
+        ingest = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"], store)
+        app.extensions["ingest"] = ingest
+        app.extensions["revocations"] = asyncio.create_task(_forget_on_revocation(redis, ingest), name="revocations")
         log.info("web ready: consuming %s for live streams", settings.kafka_topic_locations)
 
     @app.after_serving
     async def stop_services() -> None:
         app.extensions.pop("ingest", None)
+        revocations = app.extensions.pop("revocations", None)
+        if revocations is not None:
+            revocations.cancel()
+            await asyncio.gather(revocations, return_exceptions=True)
         for name, closer in (("fanout", "stop"), ("producer", "stop"), ("redis", "aclose"), ("db", "close")):
             resource = app.extensions.pop(name, None)
             if resource is not None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import orjson
 
 from hexfleet.drivers import queries as driver_queries
+from hexfleet.tracking import filters
 from hexfleet.tracking.pings import Ping, PingError, parse_body
-from streaming.events import encode_pings, key_for
+from streaming.events import encode_attributes, encode_pings, key_for
 from webapp.problems import CONTENT_TYPE, problem_body
 
 PATH = "/api/v1/driver/pings"
@@ -24,29 +26,45 @@ _JSON = b"application/json"
 
 
 class DeviceAuth:
-    """Device token → driver id, cached briefly so the hot path rarely touches PostgreSQL.
+    """Device credentials → driver id, cached briefly so ingest rarely touches PostgreSQL.
 
-    Revocation takes effect within ``ttl`` seconds on every web process.
+    Whoever rotates or revokes credentials announces it (hexfleet.drivers.revocation) and
+    every web process calls ``forget()``; the TTL bounds staleness if a message is lost.
     """
 
     def __init__(self, pool, ttl: float, max_entries: int = 100_000) -> None:
         self.pool = pool
         self.ttl = ttl
         self.max_entries = max_entries
-        self._cache: dict[bytes, tuple[int | None, float]] = {}
+        self._cache: dict[tuple, tuple[int | None, float]] = {}
 
-    async def driver_for(self, token: str) -> int | None:
-        digest = hashlib.sha256(token.encode()).digest()
+    async def _cached(self, key: tuple, lookup) -> int | None:
         now = time.monotonic()
-        hit = self._cache.get(digest)
+        hit = self._cache.get(key)
         if hit is not None and hit[1] > now:
             return hit[0]
         async with self.pool.acquire() as conn:
-            driver_id = await driver_queries.driver_for_token(conn, token)
+            driver_id = await lookup(conn)
         if len(self._cache) >= self.max_entries:
             self._cache.clear()  # crude but bounded; a refill costs one query per device
-        self._cache[digest] = (driver_id, now + self.ttl)
+        self._cache[key] = (driver_id, now + self.ttl)
         return driver_id
+
+    async def driver_for(self, token: str) -> int | None:
+        """A Bearer device token (native API, driver status)."""
+        key = ("t", hashlib.sha256(token.encode()).digest())
+        return await self._cached(key, lambda conn: driver_queries.driver_for_token(conn, token))
+
+    async def driver_for_device(self, device_id: str) -> int | None:
+        """An OsmAnd device id, the protocol's only identity."""
+        return await self._cached(("d", device_id), lambda conn: driver_queries.driver_for_device_id(conn, device_id))
+
+    async def driver_for_basic(self, device_id: str, token: str) -> int | None:
+        """OwnTracks' HTTP Basic credentials: device id and token of one live device."""
+        key = ("b", device_id, hashlib.sha256(token.encode()).digest())
+        return await self._cached(
+            key, lambda conn: driver_queries.driver_for_device_credentials(conn, device_id, token)
+        )
 
     def forget(self) -> None:
         self._cache.clear()
@@ -98,30 +116,93 @@ async def _send(send, status: int, body: bytes, content_type: bytes = _JSON, ext
     await send({"type": "http.response.body", "body": body})
 
 
+class BrokerUnavailable(Exception):
+    """Kafka did not acknowledge: nothing was accepted, the client should retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    accepted: int
+    duplicates: int
+    rejected: list[tuple[int, str]]  # (index in the submitted list, reason from hexfleet.tracking.filters)
+
+
 class Ingest:
-    def __init__(self, settings, pool, producer, metrics) -> None:
+    """Takes pings in, whichever protocol they came by: judge, de-duplicate, produce, count."""
+
+    def __init__(self, settings, pool, producer, metrics, store) -> None:
         self.settings = settings
+        self.rules = settings.filter_rules()
         self.auth = DeviceAuth(pool, settings.auth_cache_ttl_s)
         self.recent = RecentPings()
         self.producer = producer
         self.metrics = metrics
+        self.store = store
         self.topic = settings.kafka_topic_locations
+
+    async def submit(self, driver_id: int, pings: list[Ping]) -> Outcome:
+        """Judge the pings' time, drop repeats, produce the rest as one record (acked).
+
+        Raises BrokerUnavailable when Kafka does not acknowledge.
+        """
+        now = time.time()
+        good: list[Ping] = []
+        rejected: list[tuple[int, str]] = []
+        for index, ping in enumerate(pings):
+            verdict = filters.judge_time(ping, now, self.rules)
+            if verdict == filters.ACCEPTED:
+                good.append(ping)
+            else:
+                rejected.append((index, verdict))
+        fresh, duplicates = self.recent.split(driver_id, good)
+        if fresh:
+            started = time.perf_counter()
+            try:
+                # One record per request: a batch from one driver stays in order and costs one send.
+                sent = await self.producer.send(self.topic, encode_pings(driver_id, now, fresh), key=key_for(driver_id))
+                await sent  # acknowledged (acks=all) before anyone is told "accepted"
+            except Exception as error:
+                raise BrokerUnavailable(str(error)) from error
+            self.metrics.produce_seconds.observe(time.perf_counter() - started)
+            self.recent.remember(driver_id, fresh)
+            self.metrics.pings_accepted.inc(len(fresh))
+        if duplicates:
+            self.metrics.pings_duplicate.inc(duplicates)
+        if rejected:
+            await self.reject(driver_id, [reason for _, reason in rejected], now)
+        return Outcome(len(fresh), duplicates, rejected)
+
+    async def reject(self, driver_id: int | None, reasons: list[str], now: float | None = None) -> None:
+        """Count rejected pings; remember the last reason for the driver's detail pane."""
+        for reason in reasons:
+            self.metrics.pings_rejected.labels(reason).inc()
+        if driver_id is not None and reasons:
+            await self.store.note_problem(driver_id, reasons[-1], now or time.time())
+
+    async def submit_attributes(self, driver_id: int, ts: float, attributes: dict) -> None:
+        """A report without coordinates (cell or wifi data only): history, not the map."""
+        try:
+            sent = await self.producer.send(
+                self.topic, encode_attributes(driver_id, time.time(), ts, attributes), key=key_for(driver_id)
+            )
+            await sent
+        except Exception as error:
+            raise BrokerUnavailable(str(error)) from error
+        self.metrics.device_events.inc()
 
     async def _problem(self, send, status: int, detail: str, reason: str, extra: list | None = None, **fields) -> None:
         self.metrics.pings_rejected.labels(reason).inc()
         await _send(send, status, problem_body(status, detail, reason, **fields), CONTENT_TYPE, extra)
 
     async def __call__(self, scope, receive, send) -> None:
+        """The native API: POST /api/v1/driver/pings."""
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"")
         if auth[:7].lower() != b"bearer " or len(auth) > 200:
             return await self._problem(
-                send,
-                401,
-                "send Authorization: Bearer <device token>",
-                "unauthenticated",
+                send, 401, "send Authorization: Bearer <device token>", "unauthenticated",
                 [(b"www-authenticate", b'Bearer realm="hexfleet"')],
-            )
+            )  # fmt: skip
         length = headers.get(b"content-length")
         limit = self.settings.max_body_bytes
         if length is not None and length.isdigit() and int(length) > limit:
@@ -132,47 +213,45 @@ class Ingest:
         driver_id = await self.auth.driver_for(auth[7:].strip().decode("latin-1"))
         if driver_id is None:
             return await self._problem(
-                send,
-                401,
-                "unknown or revoked device token",
-                "bad-token",
+                send, 401, "unknown or revoked device token", "bad-token",
                 [(b"www-authenticate", b'Bearer realm="hexfleet", error="invalid_token"')],
-            )
+            )  # fmt: skip
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
             return await self._problem(send, 400, "body is not valid JSON", "malformed-json")
         try:
-            _, result = parse_body(decoded, self.settings.max_batch_pings)
+            is_batch, parsed = parse_body(decoded, self.settings.max_batch_pings)
         except PingError as error:
-            return await self._problem(send, 422, str(error), "invalid-ping")
-        for _ in result.rejected:
-            self.metrics.pings_rejected.labels("invalid-ping").inc()
-        fresh, duplicates = self.recent.split(driver_id, result.pings)
-        if fresh:
-            started = time.perf_counter()
-            try:
-                # One record per request: a batch from one driver stays in order and costs one send.
-                future = await self.producer.send(
-                    self.topic, encode_pings(driver_id, time.time(), fresh), key=key_for(driver_id)
-                )
-                await future  # acknowledged (acks=all) before we promise 202
-            except Exception:
-                return await self._problem(
-                    send,
-                    503,
-                    "could not queue the pings; retry shortly",
-                    "broker-unavailable",
-                    [(b"retry-after", b"2")],
-                )
-            self.metrics.produce_seconds.observe(time.perf_counter() - started)
-            self.recent.remember(driver_id, fresh)
-            self.metrics.pings_accepted.inc(len(fresh))
-        if duplicates:
-            self.metrics.pings_duplicate.inc(duplicates)
+            await self.reject(driver_id, [filters.INVALID])
+            return await _send(send, 422, problem_body(422, str(error), "invalid-ping"), CONTENT_TYPE)
+        if parsed.rejected:
+            await self.reject(driver_id, [filters.INVALID] * len(parsed.rejected))
+        try:
+            outcome = await self.submit(driver_id, parsed.pings)
+        except BrokerUnavailable:
+            return await self._problem(
+                send, 503, "could not queue the pings; retry shortly", "broker-unavailable", [(b"retry-after", b"2")]
+            )
+        if not is_batch and outcome.rejected:
+            reason = outcome.rejected[0][1]
+            return await _send(send, 422, problem_body(422, self._explain(reason), reason), CONTENT_TYPE)
+        rejected = parsed.rejected + [
+            {"index": parsed.indexes[i], "error": self._explain(reason)} for i, reason in outcome.rejected
+        ]
+        rejected.sort(key=lambda r: r["index"])
         await _send(
-            send, 202, orjson.dumps({"accepted": len(fresh), "duplicates": duplicates, "rejected": result.rejected})
+            send,
+            202,
+            orjson.dumps({"accepted": outcome.accepted, "duplicates": outcome.duplicates, "rejected": rejected}),
         )
+
+    def _explain(self, reason: str) -> str:
+        if reason == filters.FUTURE:
+            return f"ts is more than {self.rules.future_s:g} s ahead of server time"
+        if reason == filters.TOO_OLD:
+            return f"ts is more than {self.rules.past_s:g} s in the past"
+        return filters.DESCRIPTIONS.get(reason, reason)
 
 
 async def _read_body(receive, limit: int) -> bytes | None:

@@ -16,6 +16,12 @@ class WebMetrics:
         self.pings_rejected = Counter(
             "hexfleet_pings_rejected", "Pings or requests rejected, by reason", ["reason"], registry=r
         )
+        self.device_events = Counter(
+            "hexfleet_device_events", "Device reports without coordinates (kept as attributes)", registry=r
+        )
+        self.protocol_requests = Counter(
+            "hexfleet_protocol_requests", "Requests from phone apps, by protocol", ["protocol"], registry=r
+        )
         self.produce_seconds = Histogram(
             "hexfleet_produce_seconds",
             "Time to produce an ingest request's record to Kafka (acked)",

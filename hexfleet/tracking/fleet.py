@@ -29,10 +29,12 @@ class DriverView:
     speed_mps: float | None
     heading: float | None
     battery: float | None
+    last_problem: str | None = None  # last rejected or flagged reason (hexfleet.tracking.filters)
+    last_problem_at: datetime | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)
-        for key in ("ts", "last_seen"):
+        for key in ("ts", "last_seen", "last_problem_at"):
             data[key] = data[key].isoformat().replace("+00:00", "Z") if data[key] else None
         return data
 
@@ -64,6 +66,8 @@ def _view(driver, fix: LiveFix | None, duty: str | None, now: float, stale_after
         speed_mps=fix.speed_mps if fix else None,
         heading=fix.heading if fix else None,
         battery=fix.battery if fix else None,
+        last_problem=fix.problem if fix else None,
+        last_problem_at=_dt(fix.problem_at) if fix else None,
     )
 
 

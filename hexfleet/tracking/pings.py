@@ -140,6 +140,7 @@ def parse_ping(item: object) -> Ping:
 class BatchResult:
     pings: list[Ping]
     rejected: list[dict]  # {"index": i, "error": "..."}
+    indexes: list[int]  # each good ping's index in the request
 
 
 def parse_body(body: object, max_batch: int) -> tuple[bool, BatchResult]:
@@ -158,13 +159,15 @@ def parse_body(body: object, max_batch: int) -> tuple[bool, BatchResult]:
             raise PingError(f"at most {max_batch} pings per request")
         good: list[Ping] = []
         rejected: list[dict] = []
+        indexes: list[int] = []
         for index, item in enumerate(items):
             try:
                 good.append(parse_ping(item))
+                indexes.append(index)
             except PingError as error:
                 rejected.append({"index": index, "error": str(error)})
-        return True, BatchResult(good, rejected)
-    return False, BatchResult([parse_ping(body)], [])
+        return True, BatchResult(good, rejected, indexes)
+    return False, BatchResult([parse_ping(body)], [], [0])
 
 
 def iso(ts: float) -> str:

@@ -27,7 +27,7 @@ LIVE = "hf:live"
 CELL_PREFIX = "hf:cell:"
 
 
-_FIX_FIELDS = ["lat", "lng", "ts", "rt", "spd", "hdg", "acc", "bat", "cell"]
+_FIX_FIELDS = ["lat", "lng", "ts", "rt", "spd", "hdg", "acc", "bat", "cell", "lr", "lrt"]
 
 
 def pos_key(driver_id: int) -> str:
@@ -116,6 +116,8 @@ class LiveFix:
     accuracy_m: float | None
     battery: float | None
     indexed: bool
+    problem: str | None = None  # the last rejected or flagged reason (hexfleet.tracking.filters)
+    problem_at: float | None = None
 
 
 class LiveStore:
@@ -176,6 +178,20 @@ class LiveStore:
         """Drop drivers whose last fix is older than fresh_after from the index."""
         return int(await self._sweep(keys=[LIVE], args=[fresh_after, CELL_PREFIX, "hf:pos:"]))
 
+    async def note_problem(self, driver_id: int, reason: str, at: float) -> None:
+        """Remember a driver's last rejected or flagged fix, for the control room."""
+        await self.redis.hset(pos_key(driver_id), mapping={"lr": reason, "lrt": at})  # type: ignore[misc]
+
+    async def last_fixes(self, driver_ids: list[int]) -> dict[int, tuple[float, float, float]]:
+        """(lat, lng, device time) of each driver's latest accepted fix: what new fixes are judged against."""
+        if not driver_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for driver_id in driver_ids:
+                pipe.hmget(pos_key(driver_id), ["lat", "lng", "ts"])
+            rows = await pipe.execute()
+        return {d: (float(r[0]), float(r[1]), float(r[2])) for d, r in zip(driver_ids, rows, strict=True) if r[2]}
+
     async def duty(self) -> dict[int, str]:
         raw: dict = await self.redis.hgetall(DUTY)  # type: ignore[misc]
         return {int(k): v.decode() for k, v in raw.items()}
@@ -202,6 +218,8 @@ class LiveStore:
                 _float(row[6]),
                 _float(row[7]),
                 bool(row[8]),
+                row[9].decode() if row[9] else None,
+                _float(row[10]),
             )
         return out
 

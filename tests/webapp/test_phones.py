@@ -1,0 +1,112 @@
+"""Traccar Client (OsmAnd) and OwnTracks requests as the apps send them, against the real stack."""
+
+import base64
+import time
+
+import pytest
+
+from helpers import make_driver, wait_for
+from streaming.events import AttributesEvent, PingsEvent
+from test_ingest_api import read_topic
+
+
+def basic(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.fixture
+async def device(db):
+    return (await make_driver(db, "Phone"))[1]
+
+
+async def test_osmand_query_string_as_traccar_client_sends_it(client, settings, device):
+    now = int(time.time())
+    r = await client.get(
+        f"/osmand?id={device.device_id}&timestamp={now}&lat=52.5&lon=13.4&speed=10&bearing=90&altitude=30"
+        "&accuracy=5&batt=80&charge=true&hdop=0.9"
+    )
+    assert (r.status_code, r.content) == (200, b"")
+    [(_, event)] = await read_topic(settings, 1)
+    ping = event.pings[0]
+    assert (ping.lat, ping.lng, ping.ts, ping.heading, ping.battery, ping.altitude_m) == (52.5, 13.4, now, 90, 80, 30)
+    assert ping.speed_mps == pytest.approx(5.14444, abs=1e-4)  # 10 knots
+    assert ping.attributes == {"charge": True, "hdop": 0.9}
+
+
+async def test_osmand_form_body_and_json(client, settings, device):
+    r = await client.post("/osmand", data={"deviceid": device.device_id, "location": "52.51,13.41",
+                                           "timestamp": "2026-11-21 10:00:00"})  # fmt: skip
+    assert r.status_code == 200
+    body = {
+        "device_id": device.device_id,
+        "location": [
+            {"timestamp": "2026-11-21T10:00:05Z", "coords": {"latitude": 52.52, "longitude": 13.42, "speed": -1,
+                                                             "heading": -1, "accuracy": 8}, "battery": {"level": 0.5}},
+            {"timestamp": "2026-11-21T10:00:10Z", "event": "heartbeat"},
+        ],
+    }  # fmt: skip
+    r = await client.post("/osmand", json=body)
+    assert r.status_code == 200
+    events = [e for _, e in await read_topic(settings, 3)]
+    pings = [p for e in events if isinstance(e, PingsEvent) for p in e.pings]
+    assert [(p.lat, p.speed_mps, p.battery) for p in pings] == [(52.51, None, None), (52.52, None, 50.0)]
+    [attrs] = [e for e in events if isinstance(e, AttributesEvent)]
+    assert attrs.attributes["event"] == "heartbeat"
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "detail"),
+    [
+        ("lat=52.5&lon=13.4", 400, "device id"),
+        ("id=nobody-has-this&lat=52.5&lon=13.4", 404, "no device"),
+        ("id={dev}&lat=north&lon=13.4", 400, "coordinates"),
+    ],
+)
+async def test_osmand_errors(client, device, query, status, detail):
+    r = await client.get("/osmand?" + query.format(dev=device.device_id))
+    assert r.status_code == status and detail in r.json()["detail"]
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_osmand_judged_fixes_answer_200_and_are_counted(client, device, db, app):
+    future = int(time.time()) + 86400
+    for query in (f"lat=0&lon=0&timestamp={int(time.time())}", f"lat=52.5&lon=13.4&timestamp={future}"):
+        r = await client.get(f"/osmand?id={device.device_id}&{query}")
+        assert (r.status_code, r.content) == (200, b"")  # never block the phone's queue
+    metrics = (await client.get("/metrics")).text
+    assert 'hexfleet_pings_rejected_total{reason="invalid"} 1.0' in metrics
+    assert 'hexfleet_pings_rejected_total{reason="future"} 1.0' in metrics
+
+
+async def test_owntracks_location_and_other_types(client, settings, device):
+    now = int(time.time())
+    location = {"_type": "location", "lat": 52.53, "lon": 13.43, "tst": now, "acc": 12, "alt": 40, "vel": 36,
+                "cog": 180, "batt": 64, "tid": "ph"}  # fmt: skip
+    r = await client.post("/owntracks", json=location, headers=basic(device.device_id, device.token))
+    assert (r.status_code, r.json()) == (200, [])
+    r = await client.post("/owntracks", json={"_type": "transition", "event": "enter"},
+                          headers=basic(device.device_id, device.token))  # fmt: skip
+    assert (r.status_code, r.json()) == (200, [])
+    [(_, event)] = await read_topic(settings, 1)
+    ping = event.pings[0]
+    assert (ping.lat, ping.heading, ping.accuracy_m, ping.altitude_m, ping.battery) == (52.53, 180, 12, 40, 64)
+    assert ping.speed_mps == pytest.approx(10.0)  # 36 km/h
+
+
+@pytest.mark.parametrize("who", ["wrong-token", "no-auth", "headers-only"])
+async def test_owntracks_needs_basic_credentials(client, device, who):
+    headers = {
+        "wrong-token": basic(device.device_id, "hfd_wrong"),
+        "no-auth": {},
+        # X-Limit-U/D name a user and device but never grant identity.
+        "headers-only": {"X-Limit-U": device.device_id, "X-Limit-D": device.device_id},
+    }[who]
+    r = await client.post(
+        "/owntracks?u=x&d=y", json={"_type": "location", "lat": 1, "lon": 1, "tst": 1}, headers=headers
+    )
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic")
+
+
+async def test_owntracks_unreadable_body_is_400(client, device):
+    r = await client.post("/owntracks", content=b"[1, 2", headers=basic(device.device_id, device.token))
+    assert r.status_code == 400
