@@ -15,9 +15,10 @@ import orjson
 from aiokafka import TopicPartition
 
 from hexfleet.settings import Settings
+from hexfleet.tracking import filters
 from hexfleet.tracking.pings import iso
 from hexfleet.tracking.store import LiveStore
-from streaming.events import BadEvent, PingsEvent, decode
+from streaming.events import BadEvent, PingsEvent, StatusEvent, decode
 from streaming.hub import LiveEvent, LiveHub, make_event
 from streaming.kafka import make_consumer
 
@@ -53,9 +54,10 @@ class FanOut:
         self.ready = False
         self.lag = 0
         self._task: asyncio.Task | None = None
-        # The newest device time streamed per driver: older (out-of-order) fixes go to
-        # history but must not jump a marker backwards.
-        self._latest_ts: dict[int, float] = {}
+        self.rules = settings.filter_rules()
+        # The last fix streamed per driver: the next one is judged against it with the same
+        # rules as the tracker, so a late, jumping or inaccurate fix never moves a marker.
+        self._last: dict[int, filters.LastFix] = {}
 
     async def start(self, partitions: set[int]) -> None:
         """Start at the end of every partition (the caller read them from the producer's metadata)."""
@@ -88,26 +90,48 @@ class FanOut:
                 await asyncio.sleep(1)
                 continue
             if batch:
-                self.hub.publish(self.events([m.value for msgs in batch.values() for m in msgs]))
+                self.hub.publish(await self.events([m.value for msgs in batch.values() for m in msgs]))
                 self._update_lag(batch)
 
-    def events(self, values: list[bytes]) -> list[LiveEvent]:
-        out: list[LiveEvent] = []
+    async def events(self, values: list[bytes]) -> list[LiveEvent]:
+        decoded = []
         for value in values:
             try:
-                event = decode(value)
+                decoded.append(decode(value))
             except BadEvent:
                 continue
+        await self._learn_last_fixes([e for e in decoded if isinstance(e, PingsEvent)])
+        out: list[LiveEvent] = []
+        for event in decoded:
             if isinstance(event, PingsEvent):
-                newest = max(event.pings, key=lambda p: p.ts)
-                if newest.ts <= self._latest_ts.get(event.driver_id, 0.0):
-                    continue
-                self._latest_ts[event.driver_id] = newest.ts
-                out.append(position_event(event.driver_id, newest, self.duty.get(event.driver_id, "available")))
-            else:
+                verdicts, last = filters.judge_sequence(event.pings, self._last.get(event.driver_id), self.rules)
+                if filters.ACCEPTED in verdicts and last is not None:
+                    self._last[event.driver_id] = last
+                    newest = event.pings[len(verdicts) - 1 - verdicts[::-1].index(filters.ACCEPTED)]
+                    out.append(position_event(event.driver_id, newest, self.duty.get(event.driver_id, "available")))
+            elif isinstance(event, StatusEvent):
                 self.duty[event.driver_id] = event.status
                 out.append(status_event(event.driver_id, event.status))
         return out
+
+    async def _learn_last_fixes(self, events: list[PingsEvent]) -> None:
+        """Fetch the tracker's last accepted fix for drivers this process has not streamed yet."""
+        first_ts: dict[int, float] = {}
+        for event in events:
+            if event.driver_id not in self._last and event.driver_id not in first_ts:
+                first_ts[event.driver_id] = min(p.ts for p in event.pings)
+        if not first_ts:
+            return
+        try:
+            known = await self.store.last_fixes(sorted(first_ts))
+        except Exception:  # without a baseline the first fix is judged on its own; streaming goes on
+            log.warning("could not read last fixes from Redis", exc_info=True)
+            return
+        for driver_id, (lat, lng, ts) in known.items():
+            # The tracker may already have taken this very ping: a baseline that is not older
+            # than it would hide it from the map, so only an older fix is a baseline.
+            if ts < first_ts[driver_id]:
+                self._last[driver_id] = filters.LastFix(lat, lng, ts)
 
     def _update_lag(self, batch) -> None:
         lag = 0

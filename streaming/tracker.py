@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter, defaultdict
 
 import orjson
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.settings import Settings
+from hexfleet.tracking import filters
 from hexfleet.tracking import queries as history
 from hexfleet.tracking.pings import Ping
 from hexfleet.tracking.store import LiveStore
-from streaming.events import BadEvent, PingsEvent, StatusEvent, decode
+from streaming.events import AttributesEvent, BadEvent, PingsEvent, StatusEvent, decode
 from streaming.kafka import ensure_topic, make_consumer
 
 log = logging.getLogger("hexfleet.tracker")
@@ -64,6 +66,8 @@ class Tracker:
             "swept": 0,
         }
         self._stopping = asyncio.Event()
+        self.rules = settings.filter_rules()
+        self.flagged: Counter[str] = Counter()  # fixes kept out of the live view, by reason
         # Set once the group has given this tracker its partitions (readiness for tests and logs).
         self.assigned = asyncio.Event()
 
@@ -95,6 +99,7 @@ class Tracker:
     async def handle(self, values: list[bytes]) -> None:
         rows: list[tuple[int, Ping, float]] = []
         statuses: list[StatusEvent] = []
+        device_events: list[tuple[int, float, float, dict]] = []
         for value in values:
             try:
                 event = decode(value)
@@ -105,26 +110,57 @@ class Tracker:
                 continue
             if isinstance(event, PingsEvent):
                 rows.extend((event.driver_id, p, event.received_at) for p in event.pings)
+            elif isinstance(event, AttributesEvent):
+                device_events.append((event.driver_id, event.ts, event.received_at, event.attributes))
             else:
                 statuses.append(event)
-        if rows:
+        if rows or device_events:
             async with self.pool.acquire() as conn:
                 # A driver deleted after its pings were accepted has nowhere to keep history.
-                known = await history.existing_driver_ids(conn, sorted({r[0] for r in rows}))
+                ids = sorted({r[0] for r in rows} | {e[0] for e in device_events})
+                known = await history.existing_driver_ids(conn, ids)
                 rows = [r for r in rows if r[0] in known]
-                self.stats["history_rows"] += await history.insert_positions(conn, rows)
-            newest: dict[int, tuple[int, Ping, float]] = {}
-            for row in rows:
-                best = newest.get(row[0])
-                if best is None or row[1].ts > best[1].ts:
-                    newest[row[0]] = row
-            await self.store.apply_fixes(newest.values())
+                judged, newest = await self._judge(rows)
+                self.stats["history_rows"] += await history.insert_positions(conn, judged)
+                await history.insert_device_events(conn, [e for e in device_events if e[0] in known])
+            await self.store.apply_fixes(newest)
         for status in statuses:
             await self.store.set_duty(status.driver_id, status.status, self._fresh_after())
         self.stats["batches"] += 1
         self.stats["records"] += len(values)
         self.stats["last_batch"] = len(values)
         self.stats["max_batch"] = max(self.stats["max_batch"], len(values))
+
+    async def _judge(self, rows: list[tuple[int, Ping, float]]):
+        """Judge each driver's fixes against its last accepted one (in arrival order).
+
+        Returns history rows with their flag, and the newest accepted fix per driver.
+        """
+        by_driver: dict[int, list[tuple[int, Ping, float]]] = defaultdict(list)
+        for row in rows:
+            by_driver[row[0]].append(row)
+        last = await self.store.last_fixes(sorted(by_driver))
+        judged: list[tuple[int, Ping, float, str | None]] = []
+        newest: list[tuple[int, Ping, float]] = []
+        for driver_id, items in by_driver.items():
+            previous = filters.LastFix(*last[driver_id]) if driver_id in last else None
+            verdicts, _ = filters.judge_sequence([p for _, p, _ in items], previous, self.rules)
+            accepted = None
+            problem = None
+            for row, verdict in zip(items, verdicts, strict=True):
+                if verdict == filters.DUPLICATE:
+                    continue  # already stored; the insert would be a no-op anyway
+                if verdict == filters.ACCEPTED:
+                    accepted = row
+                else:
+                    problem = verdict
+                    self.flagged[verdict] += 1
+                judged.append((*row, None if verdict == filters.ACCEPTED else verdict))
+            if accepted is not None:
+                newest.append(accepted)
+            if problem is not None:
+                await self.store.note_problem(driver_id, problem, time.time())
+        return judged, newest
 
     async def _publish_stats(self, batch) -> None:
         lag = 0
@@ -134,6 +170,7 @@ class Tracker:
                 lag += max(0, high - await self.consumer.position(tp))
         self.stats["lag"] = lag
         self.stats["updated_at"] = time.time()
+        self.stats.update({f"flagged_{reason}": count for reason, count in self.flagged.items()})
         await self.redis.set(STATS_KEY, orjson.dumps(self.stats), ex=300)
 
     async def _sweep_forever(self) -> None:

@@ -66,8 +66,10 @@ def judge_time(ping: Ping, now: float, rules: FilterRules) -> str:
 
 def judge_motion(ping: Ping, last: LastFix | None, rules: FilterRules) -> str:
     """Whether this fix may move the live position (ACCEPTED) or only goes to history, flagged."""
-    if last is not None and ping.ts <= last.ts:
-        return OUT_OF_ORDER  # equal device time: a redelivery or a duplicate from another instance
+    if last is not None and ping.ts == last.ts:
+        return DUPLICATE  # a retry that reached another web instance, or a Kafka redelivery
+    if last is not None and ping.ts < last.ts:
+        return OUT_OF_ORDER
     if ping.accuracy_m is not None and ping.accuracy_m > rules.max_accuracy_m:
         return INACCURATE
     if last is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
+
 from hexfleet.tracking.pings import Ping
 
 
@@ -11,17 +13,22 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-async def insert_positions(conn, rows: list[tuple[int, Ping, float]]) -> int:
-    """Insert (driver_id, ping, received_at) rows; redelivered ones are no-ops. Returns rows new."""
+async def insert_positions(conn, rows: list[tuple[int, Ping, float, str | None]]) -> int:
+    """Insert (driver_id, ping, received_at, flag) rows; redelivered ones are no-ops. Returns rows new.
+
+    ``flag`` is None for a fix shown live, else why it was kept out (hexfleet.tracking.filters).
+    """
     if not rows:
         return 0
     # unnest() turns the whole batch into one statement; ON CONFLICT makes redelivery harmless.
     result = await conn.fetchval(
         """WITH ins AS (
              INSERT INTO positions (driver_id, device_time, server_time, lat, lng, speed_mps, heading,
-                                    accuracy_m, battery)
-             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::float8[],
-                                  $5::float8[], $6::real[], $7::real[], $8::real[], $9::real[])
+                                    accuracy_m, battery, altitude_m, flag, attributes)
+             SELECT d, dt, st, lat, lng, spd, hdg, acc, bat, alt, flag, attrs::jsonb
+             FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::float8[], $5::float8[],
+                         $6::real[], $7::real[], $8::real[], $9::real[], $10::real[], $11::text[], $12::text[])
+                  AS u(d, dt, st, lat, lng, spd, hdg, acc, bat, alt, flag, attrs)
              ON CONFLICT (driver_id, device_time) DO NOTHING
              RETURNING 1)
            SELECT count(*) FROM ins""",
@@ -34,6 +41,29 @@ async def insert_positions(conn, rows: list[tuple[int, Ping, float]]) -> int:
         [r[1].heading for r in rows],
         [r[1].accuracy_m for r in rows],
         [r[1].battery for r in rows],
+        [r[1].altitude_m for r in rows],
+        [r[3] for r in rows],
+        [orjson.dumps(r[1].attributes).decode() if r[1].attributes else None for r in rows],
+    )
+    return int(result)
+
+
+async def insert_device_events(conn, rows: list[tuple[int, float, float, dict]]) -> int:
+    """Insert (driver_id, device time, received_at, attributes) reports that had no coordinates."""
+    if not rows:
+        return 0
+    result = await conn.fetchval(
+        """WITH ins AS (
+             INSERT INTO device_events (driver_id, device_time, server_time, attributes)
+             SELECT d, dt, st, attrs::jsonb
+             FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[]) AS u(d, dt, st, attrs)
+             ON CONFLICT (driver_id, device_time) DO NOTHING
+             RETURNING 1)
+           SELECT count(*) FROM ins""",
+        [r[0] for r in rows],
+        [_dt(r[1]) for r in rows],
+        [_dt(r[2]) for r in rows],
+        [orjson.dumps(r[3]).decode() for r in rows],
     )
     return int(result)
 
@@ -44,9 +74,11 @@ async def existing_driver_ids(conn, driver_ids: list[int]) -> set[int]:
 
 
 async def trail(conn, driver_id: int, since: datetime, limit: int = 5000) -> list[tuple[float, float, datetime]]:
+    """The driver's route since ``since``: late fixes belong to it, jumps and inaccurate fixes would zig-zag."""
     rows = await conn.fetch(
         """SELECT lat, lng, device_time FROM positions
-           WHERE driver_id = $1 AND device_time >= $2 ORDER BY device_time LIMIT $3""",
+           WHERE driver_id = $1 AND device_time >= $2 AND (flag IS NULL OR flag = 'out-of-order')
+           ORDER BY device_time LIMIT $3""",
         driver_id,
         since,
         limit,

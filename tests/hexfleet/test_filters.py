@@ -34,7 +34,7 @@ def km_north(km: float) -> tuple[float, float]:
         (Ping(*km_north(0.03), NOW + 0.1), f.ACCEPTED, "30 m of noise in 0.1 s is not a jump"),
         (Ping(*km_north(0.5), NOW + 1), f.IMPLAUSIBLE_JUMP, "500 m in 1 s"),
         (Ping(*km_north(1), NOW - 1), f.OUT_OF_ORDER, "older than the latest"),
-        (Ping(*km_north(1), NOW), f.OUT_OF_ORDER, "same device time"),
+        (Ping(*km_north(1), NOW), f.DUPLICATE, "same device time"),
         (Ping(*km_north(0.1), NOW + 30, accuracy_m=250), f.INACCURATE, "accuracy worse than 100 m"),
         (Ping(*km_north(0.1), NOW + 30, accuracy_m=100), f.ACCEPTED, "accuracy exactly at the limit"),
     ],

@@ -67,11 +67,11 @@ async def test_redelivered_batch_is_harmless(settings, db, redis, tracker):
 
     drv, _ = await make_driver(db, "Replay")
     now = time.time()
-    value = encode_pings(drv.id, now, [Ping(52.5, 13.4, now - 1), Ping(52.6, 13.5, now)])
+    value = encode_pings(drv.id, now, [Ping(52.5, 13.4, now - 10), Ping(52.5005, 13.4, now)])
     await tracker.handle([value, value, b"not an event"])  # delivered twice, plus a poison record
     assert await db.fetchval("SELECT count(*) FROM positions WHERE driver_id = $1", drv.id) == 2
     assert tracker.stats["bad_events"] == 1
-    assert (await tracker.store.fixes([drv.id]))[drv.id].lat == 52.6
+    assert (await tracker.store.fixes([drv.id]))[drv.id].lat == 52.5005
 
 
 async def test_validation_errors_on_read_apis(client, db):
@@ -83,3 +83,32 @@ async def test_validation_errors_on_read_apis(client, db):
     assert r.status_code == 422 and "radius_m" in r.json()["detail"]
     r = await client.get("/api/v1/drivers/12345", headers=auth)
     assert r.status_code == 404
+
+
+async def test_flagged_fixes_go_to_history_but_not_live(settings, db, redis, tracker):
+    from hexfleet.tracking.pings import Ping
+    from streaming.events import encode_attributes, encode_pings
+
+    drv, _ = await make_driver(db, "Jumpy")
+    now = time.time()
+    good = Ping(52.5, 13.4, now - 60)
+    batch = [
+        good,
+        Ping(48.1, 11.5, now - 50),  # Munich ten seconds later: an implausible jump
+        Ping(52.5001, 13.4, now - 40, accuracy_m=900),  # too inaccurate to show
+        Ping(52.5002, 13.4, now - 70),  # older than the latest: late, but part of the route
+        Ping(52.5003, 13.4, now - 30),  # fine
+    ]
+    await tracker.handle(
+        [encode_pings(drv.id, now, batch), encode_attributes(drv.id, now, now - 5, {"cell": "262-01"})]
+    )
+    rows = await db.fetch("SELECT lat, flag FROM positions WHERE driver_id = $1 ORDER BY device_time", drv.id)
+    assert [(r["lat"], r["flag"]) for r in rows] == [
+        (52.5002, "out-of-order"), (52.5, None), (48.1, "implausible-jump"), (52.5001, "inaccurate"), (52.5003, None),
+    ]  # fmt: skip
+    live = (await tracker.store.fixes([drv.id]))[drv.id]
+    assert live.lat == 52.5003
+    assert live.problem == "out-of-order"  # the last decision that kept a fix out of the live view
+    assert dict(tracker.flagged) == {"implausible-jump": 1, "inaccurate": 1, "out-of-order": 1}
+    attrs = await db.fetchval("SELECT attributes->>'cell' FROM device_events WHERE driver_id = $1", drv.id)
+    assert attrs == "262-01"

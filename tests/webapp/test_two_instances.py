@@ -84,7 +84,7 @@ async def test_sse_on_one_instance_sees_pings_posted_to_the_other(db, two_instan
             assert stream.headers["content-type"].startswith("text/event-stream")
             reader = asyncio.create_task(read_sse_events(stream, 2))
             now = time.time()
-            for dev, lat, ts in ((other_device, 48.1, now), (device, 52.52, now), (device, 52.53, now + 1)):
+            for dev, lat, ts in ((other_device, 48.1, now), (device, 52.52, now), (device, 52.53, now + 60)):
                 r = await client.post(
                     f"{url_b}/api/v1/driver/pings",
                     json={"lat": lat, "lng": 13.4, "ts": ts},
