@@ -21,6 +21,7 @@ from webapp import errors
 from webapp.auth import init_auth
 from webapp.ingest import FastPath, Ingest
 from webapp.metrics import WebMetrics
+from webapp.osmand_listener import OsmAndListener
 
 log = logging.getLogger("hexfleet.web")
 SWAGGER_DIR = "vendor/swagger-ui-5.35.0"
@@ -89,6 +90,10 @@ def create_app(settings: Settings | None = None) -> Quart:
         ingest = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"], store)
         app.extensions["ingest"] = ingest
         app.extensions["revocations"] = asyncio.create_task(_forget_on_revocation(redis, ingest), name="revocations")
+        if settings.osmand_port:
+            listener = OsmAndListener(app, settings.host, settings.osmand_port)
+            await listener.start()
+            app.extensions["osmand_listener"] = listener
         log.info("web ready: consuming %s for live streams", settings.kafka_topic_locations)
 
     @app.after_serving
@@ -98,7 +103,13 @@ def create_app(settings: Settings | None = None) -> Quart:
         if revocations is not None:
             revocations.cancel()
             await asyncio.gather(revocations, return_exceptions=True)
-        for name, closer in (("fanout", "stop"), ("producer", "stop"), ("redis", "aclose"), ("db", "close")):
+        for name, closer in (
+            ("osmand_listener", "stop"),
+            ("fanout", "stop"),
+            ("producer", "stop"),
+            ("redis", "aclose"),
+            ("db", "close"),
+        ):
             resource = app.extensions.pop(name, None)
             if resource is not None:
                 try:

@@ -16,11 +16,11 @@ from websockets.exceptions import WebSocketException
 from hexfleet.embedded import free_port
 
 
-async def start_web(settings) -> tuple[subprocess.Popen, str]:
+async def start_web(settings, **extra_env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_env(settings),
+        env={**server_env(settings), **extra_env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
