@@ -34,6 +34,12 @@ class WebMetrics:
         self.fanout_lag = Gauge(
             "hexfleet_fanout_consumer_lag", "Records behind the end, this process's fan-out", registry=r
         )
+        self.pings_flagged = Gauge(
+            "hexfleet_pings_flagged",
+            "Fixes kept in history but out of the live view, by reason (tracker's count since it started)",
+            ["reason"],
+            registry=r,
+        )
         self.tracker = Gauge(
             "hexfleet_tracker", "Tracker consumer-group figures (from its last report)", ["figure"], registry=r
         )

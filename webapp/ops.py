@@ -71,5 +71,8 @@ async def metrics():
         except Exception:
             raw = None
         for figure, value in (orjson.loads(raw) if raw else {}).items():
-            m.tracker.labels(figure).set(value)
+            if figure.startswith("flagged_"):
+                m.pings_flagged.labels(figure.removeprefix("flagged_")).set(value)
+            else:
+                m.tracker.labels(figure).set(value)
     return generate_latest(m.registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
