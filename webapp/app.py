@@ -27,21 +27,34 @@ log = logging.getLogger("hexfleet.web")
 SWAGGER_DIR = "vendor/swagger-ui-5.35.0"
 
 
-async def _forget_on_revocation(redis, ingest: Ingest) -> None:
-    """Drop cached device lookups whenever any process rotates or revokes credentials."""
+async def _subscribe_revocations(redis):
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(revocation.CHANNEL)
+    return pubsub
+
+
+async def _forget_on_revocation(redis, ingest: Ingest, pubsub) -> None:
+    """Drop cached device lookups whenever any process rotates or revokes credentials.
+
+    The first subscription is made before the app serves (the caller passes it in), so
+    no rotation between start-up and the first request can be missed.
+    """
     while True:
         try:
-            async with redis.pubsub() as pubsub:
-                await pubsub.subscribe(revocation.CHANNEL)
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        ingest.auth.forget()
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    ingest.auth.forget()
         except asyncio.CancelledError:
+            await pubsub.aclose()
             raise
         except Exception:
             log.warning("revocation channel lost; resubscribing", exc_info=True)
             ingest.auth.forget()  # we may have missed an announcement
             await asyncio.sleep(1)
+            try:
+                pubsub = await _subscribe_revocations(redis)
+            except Exception:
+                log.warning("resubscribing failed; retrying", exc_info=True)
 
 
 def create_app(settings: Settings | None = None) -> Quart:
@@ -89,7 +102,10 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.extensions["fanout"] = fanout
         ingest = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"], store)
         app.extensions["ingest"] = ingest
-        app.extensions["revocations"] = asyncio.create_task(_forget_on_revocation(redis, ingest), name="revocations")
+        pubsub = await _subscribe_revocations(redis)
+        app.extensions["revocations"] = asyncio.create_task(
+            _forget_on_revocation(redis, ingest, pubsub), name="revocations"
+        )
         if settings.osmand_port:
             listener = OsmAndListener(app, settings.host, settings.osmand_port)
             await listener.start()

@@ -18,7 +18,7 @@ COMMANDS = {
     "dev": ("hexfleet.cli.dev", "start embedded services if needed, migrate, seed the demo and run everything"),
     "migrate": ("hexfleet.cli.migrate", "apply pending database migrations"),
     "users": ("hexfleet.cli.users", "manage users (add)"),
-    "drivers": ("hexfleet.cli.drivers", "manage drivers (add)"),
+    "drivers": ("hexfleet.cli.drivers", "manage drivers (add, show, rotate)"),
     "seed-demo": ("hexfleet.cli.seed", "create the demo logins (idempotent)"),
     "simulate": ("hexfleet.cli.simulate", "drive simulated drivers that post pings"),
     "bench": ("hexfleet.cli.bench", "measure ingest throughput and ping-to-stream latency"),

@@ -147,7 +147,11 @@ async def rotate_device(conn, driver_id: int) -> DeviceCredentials:
     """Revoke the driver's devices and issue a new one, atomically. Callers then announce
     the change (hexfleet.drivers.revocation) so web processes drop cached lookups."""
     async with conn.transaction():
-        await get_driver(conn, driver_id)  # NotFound for unknown drivers
+        # The row lock serialises concurrent rotations of one driver: without it both would
+        # revoke and both insert, leaving two live devices.
+        locked = await conn.fetchval("SELECT id FROM drivers WHERE id = $1 FOR UPDATE", driver_id)
+        if locked is None:
+            raise NotFound(f"no driver with id {driver_id}", code="driver-not-found")
         await revoke_devices(conn, driver_id)
         return await issue_device(conn, driver_id)
 

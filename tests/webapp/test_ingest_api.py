@@ -139,8 +139,12 @@ async def test_dispatcher_sets_duty_from_the_control_room(client, db, driver):
     login = await client.post("/login", data={"email": "desk@example.org", "password": "correct-horse"})
     assert login.status_code == 302
     cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in login.cookies.items())}
-    r = await client.post(f"/ui/drivers/{drv.id}/status", data={"status": "busy"}, headers={**cookie, "HX-Request": "true"})
+    r = await client.post(
+        f"/ui/drivers/{drv.id}/status", data={"status": "busy"}, headers={**cookie, "HX-Request": "true"}
+    )
     assert r.status_code == 200 and 'value="busy"' in r.text and "is-current" in r.text
     assert (await db.fetchval("SELECT status FROM drivers WHERE id = $1", drv.id)) == "busy"
-    r = await client.post(f"/ui/drivers/{drv.id}/status", data={"status": "asleep"}, headers={**cookie, "HX-Request": "true"})
+    r = await client.post(
+        f"/ui/drivers/{drv.id}/status", data={"status": "asleep"}, headers={**cookie, "HX-Request": "true"}
+    )
     assert r.status_code == 422 and "not a duty status" in r.text

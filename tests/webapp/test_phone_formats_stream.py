@@ -7,10 +7,10 @@ import time
 
 import httpx
 import pytest
-
-from hexfleet.embedded import free_port
 from helpers import make_driver, make_user
 from test_two_instances import read_sse_events, start_web
+
+from hexfleet.embedded import free_port
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def test_every_format_reaches_the_stream(db, server):
     lat = {name: 52.50 + i / 100 for i, name in enumerate(names)}
 
     async def send(client: httpx.AsyncClient) -> None:
-        (d, dev) = drivers["native"]
+        dev = drivers["native"][1]
         r = await client.post(f"{url}/api/v1/driver/pings", json={"lat": lat["native"], "lng": 13.4, "ts": now},
                               headers={"Authorization": f"Bearer {dev.token}"})  # fmt: skip
         assert r.status_code == 202
@@ -62,8 +62,8 @@ async def test_every_format_reaches_the_stream(db, server):
         assert r.status_code == 200
         dev = drivers["owntracks"][1]
         auth = base64.b64encode(f"{dev.device_id}:{dev.token}".encode()).decode()
-        r = await client.post(f"{url}/owntracks", json={"_type": "location", "lat": lat["owntracks"], "lon": 13.4,
-                                                        "tst": now, "vel": 18}, headers={"Authorization": f"Basic {auth}"})  # fmt: skip
+        location = {"_type": "location", "lat": lat["owntracks"], "lon": 13.4, "tst": now, "vel": 18}
+        r = await client.post(f"{url}/owntracks", json=location, headers={"Authorization": f"Basic {auth}"})
         assert (r.status_code, r.json()) == (200, [])
 
     async with httpx.AsyncClient(timeout=10) as client:

@@ -4,10 +4,10 @@ import base64
 import time
 
 import pytest
-
-from helpers import make_driver, wait_for
-from streaming.events import AttributesEvent, PingsEvent
+from helpers import make_driver
 from test_ingest_api import read_topic
+
+from streaming.events import AttributesEvent, PingsEvent
 
 
 def basic(user: str, password: str) -> dict:
