@@ -21,6 +21,7 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
 from hexfleet.drivers.queries import DUTY_STATUSES
 from hexfleet.errors import NotFound
+from hexfleet.tracking import filters
 from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
 from webapp.auth import Forbidden, authenticate, current_user, end_session, page_role_required, start_session
 from webapp.duty import change_duty
@@ -347,6 +348,12 @@ def clock(value: datetime | None) -> str:
 
 
 STATUS_LABELS = {"available": "Available", "busy": "Busy", "off_duty": "Off duty"}
+
+
+@bp.app_template_filter("problem_label")
+def problem_label(reason: str) -> str:
+    """A rejected or flagged fix's reason, as a dispatcher reads it."""
+    return filters.DESCRIPTIONS.get(reason, reason.replace("-", " ")).capitalize()
 
 
 @bp.app_template_filter("status_label")

@@ -110,3 +110,22 @@ async def test_owntracks_needs_basic_credentials(client, device, who):
 async def test_owntracks_unreadable_body_is_400(client, device):
     r = await client.post("/owntracks", content=b"[1, 2", headers=basic(device.device_id, device.token))
     assert r.status_code == 400
+
+
+async def test_detail_pane_shows_the_last_filtered_fix(client, app, db):
+    from helpers import make_user
+
+    from hexfleet.tracking.pings import Ping
+
+    drv, device = await make_driver(db, "Clock Skew")
+    now = time.time()
+    await app.extensions["store"].apply_fixes([(drv.id, Ping(52.5, 13.4, now - 30), now - 30)])
+    r = await client.get(f"/osmand?id={device.device_id}&lat=52.5&lon=13.4&timestamp={int(now) + 7200}")
+    assert r.status_code == 200
+    await make_user(db, "dispatcher", email="desk@example.org")
+    login = await client.post("/login", data={"email": "desk@example.org", "password": "correct-horse"})
+    cookie = "; ".join(f"{k}={v}" for k, v in login.cookies.items())
+    pane = await client.get(f"/ui/drivers/{drv.id}", headers={"Cookie": cookie, "HX-Request": "true"})
+    assert "Last filtered fix" in pane.text and "Timestamp is in the future" in pane.text
+    listing = (await client.get("/api/v1/drivers", headers={"Cookie": cookie})).json()
+    assert listing["drivers"][0]["last_problem"] == "future"
