@@ -26,12 +26,15 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(settings: Settings, *, group_id: str | None, **options) -> AIOKafkaConsumer:
+def make_consumer(
+    settings: Settings, *, group_id: str | None, fetch_max_wait_ms: int | None = None, **options
+) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
-        # Tansu does not wake a waiting fetch when data arrives: a long wait is pure latency.
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        # Tansu does not wake a waiting fetch when data arrives: a long wait is pure latency
+        # for live streams. Consumers that are not latency-bound pass a longer wait.
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms if fetch_max_wait_ms is None else fetch_max_wait_ms,
         **options,
     )
 
