@@ -26,31 +26,38 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import orjson
 
 from hexfleet.bench import fleet as bench_fleet
 from hexfleet.bench import metrics, report, sse
 from hexfleet.bench.procs import CpuMeter, Proc, free_port, listening_pid, pids_with_cmdline, rss_mb, stop_all
 from hexfleet.bench.wrk import WrkMissing, run_wrk, write_script, wrk_binary
-from hexfleet.embedded import EmbeddedError, Service, ensure_services, start_kafka, stop_services
+from hexfleet.embedded import EmbeddedError, Service, ensure_services, start_kafka, start_redis, stop_services
 from hexfleet.settings import ROOT, Settings
 
 READY_TIMEOUT_S = 90.0
 SETTLE_DEADLINE_S = 120.0
 SETTLE_STILL_S = 1.5
 IDLE_SAMPLE_S = 3.0
+# Lanes of the paced load generator; each waits for its answer, so enough of them that a
+# slow answer delays only its lane (2,000/s over 128 lanes: one send per lane every 64 ms).
+SSE_GEN_CONNECTIONS = 128
 TRACKER_STATS_KEY = "hf:stats:tracker"  # written by streaming.tracker (not imported: layering)
 WEB_APP = "webapp:create_app"
-BARE_APP = "hexfleet.bench.bare:app"
-# Device times of the wrk phases: far enough in the past that the live SSE phase (wall
-# clock) is always newer per driver; each wrk run gets its own range.
-WRK_TS_START_AGO_S = 30 * 86_400
-WRK_TS_RANGE_S = 100_000
+BARE_APP = "webapp.bench_bare:app"
 
 
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {raw}")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {raw}")
     return value
 
 
@@ -63,7 +70,7 @@ def _positive_float(raw: str) -> float:
 
 def configure(parser) -> None:
     parser.add_argument("--duration", type=_positive_int, default=10, metavar="S", help="seconds per wrk phase (10)")
-    parser.add_argument("--web-workers", type=_positive_int, default=2, metavar="N", help="uvicorn workers (2)")
+    parser.add_argument("--web-workers", type=_positive_int, default=1, metavar="N", help="uvicorn workers (1)")
     parser.add_argument("--drivers", type=_positive_int, default=2000, metavar="N", help="bench fleet size (2000)")
     parser.add_argument("--connections", type=_positive_int, default=64, metavar="N", help="wrk connections (64)")
     parser.add_argument("--threads", type=_positive_int, default=2, metavar="N", help="wrk threads (2)")
@@ -71,12 +78,23 @@ def configure(parser) -> None:
     parser.add_argument("--warmup", type=float, default=2.0, metavar="S", help="wrk warm-up before each phase (2)")
     parser.add_argument("--sse-clients", type=_positive_int, default=500, metavar="N", help="SSE clients (500)")
     parser.add_argument(
-        "--sse-dispatchers", type=int, default=10, metavar="N", help="of which unfiltered dispatcher maps (10)"
+        "--sse-dispatchers",
+        type=_non_negative_int,
+        default=10,
+        metavar="N",
+        help="of which unfiltered dispatcher maps (10)",
     )
     parser.add_argument("--sse-rate", type=_positive_float, default=2000.0, metavar="R", help="pings/s (2000)")
     parser.add_argument("--sse-duration", type=_positive_float, default=20.0, metavar="S", help="window (20)")
     parser.add_argument("--sse-warmup", type=float, default=3.0, metavar="S", help="load before the window (3)")
     parser.add_argument("--sse-readers", type=_positive_int, default=2, metavar="N", help="reader processes (2)")
+    parser.add_argument(
+        "--web-app",
+        default=WEB_APP,
+        metavar="MODULE:FACTORY",
+        help=f"app factory uvicorn runs (default {WEB_APP}): compare a variant of the app",
+    )
+    parser.add_argument("--skip-ingest", action="store_true", help="skip the wrk phases on the real server")
     parser.add_argument("--skip-sse", action="store_true", help="skip the ping→SSE latency phase")
     parser.add_argument("--skip-bare", action="store_true", help="skip the bare-server ceiling")
     parser.add_argument(
@@ -101,7 +119,7 @@ class Bench:
         self.bench_dsn = ""
         self.redis_url = ""
         self.tansu_pid: int | None = None
-        self.ts_base = time.time() - WRK_TS_START_AGO_S
+        self.tracker: Proc | None = None
         self.failed = True
 
     # --- set-up ------------------------------------------------------------------
@@ -114,8 +132,13 @@ class Bench:
         self.tansu_pid = next(iter(pids_with_cmdline(f"--listener-url tcp://127.0.0.1:{port}")), None)
         self.meter.track("tansu", self.tansu_pid)
         settings = self.settings.with_(kafka_bootstrap_servers=kafka.url)
-        if not settings.database_url or not settings.redis_url:
-            if not settings.database_url and (Path(settings.data_dir) / "postgres" / "postmaster.pid").exists():
+        if not settings.redis_url:
+            # A throwaway Redis in the bench's folder: the dev one's dump.rdb stays untouched.
+            redis = start_redis(self.workdir)
+            self.services.append(redis)
+            settings = settings.with_(redis_url=redis.url)
+        if not settings.database_url:
+            if (Path(settings.data_dir) / "postgres" / "postmaster.pid").exists():
                 # A `hexfleet dev` may be using it: use it, but leave it running afterwards.
                 self.keep_running.add("postgres")
             settings, started = ensure_services(settings)
@@ -197,35 +220,35 @@ class Bench:
 
     # --- phases ------------------------------------------------------------------
 
-    def wrk_phase(self, key: str, label: str, url: str, fleet: bench_fleet.Fleet, batch: int) -> report.Phase:
+    def wrk_phase(
+        self, key: str, label: str, url: str, fleet: bench_fleet.Fleet, batch: int, counted: bool
+    ) -> report.Phase:
+        """Warm up, then measure; ``counted``: read the server's counters around the measurement."""
         a = self.args
-        per_request = batch
-        step = 0.001 if batch == 1 else batch * 0.001 + 0.001  # distinct device time for every ping
+        step = batch * 0.001 + (0.001 if batch > 1 else 0.0)  # per driver visit; pings 1 ms apart
         if a.warmup > 0:
-            self._run_wrk(url, fleet, step, per_request, a.warmup, f"{key}-warmup")
+            self._run_wrk(url, fleet, step, batch, a.warmup, f"{key}-warmup")
+        before_counts = metrics.scrape(url, self.args.web_workers) if counted else None
         before_cpu = self.meter.sample()
-        result = self._run_wrk(url, fleet, step, per_request, a.duration, key)
+        result = self._run_wrk(url, fleet, step, batch, a.duration, key)
         cpu = CpuMeter.usage(before_cpu, self.meter.sample())
         phase = report.Phase(key, label, result, cpu)
+        if before_counts is not None:
+            phase.counters = metrics.scrape(url, self.args.web_workers).minus(before_counts)
         _progress(
-            f"{label}: {result.pings_per_s:,.0f} pings/s ({result.requests_per_s:,.0f} req/s, "
-            f"p99 {result.lat_p99_ms:.1f} ms, non-2xx {result.non_2xx}, socket errors {result.socket_errors}); "
-            f"machine CPU {cpu['machine']:.2f} of {os.cpu_count()} cores"
+            f"{label}: {phase.pings_per_s:,.0f} pings/s ({result.requests_per_s:,.0f} req/s, "
+            f"p99 {result.lat_p99_ms:.1f} ms, non-2xx {result.non_2xx}, socket errors {result.socket_errors}"
+            + (f", rejected pings {phase.counters.rejected_total:,.0f}" if phase.counters else "")
+            + f"); machine CPU {cpu['machine']:.2f} of {os.cpu_count()} cores"
         )
         return phase
 
     def _run_wrk(self, url, fleet, step, per_request, duration, name):
-        base = self.ts_base
-        self.ts_base += WRK_TS_RANGE_S
-        script = write_script(self.workdir / f"{name}.lua", fleet.tokens, base, step, self.args.threads, per_request)
+        script = write_script(
+            self.workdir / f"{name}.lua", fleet.tokens, time.time(), step, self.args.threads, per_request
+        )
         return run_wrk(
-            url,
-            script,
-            duration,
-            self.args.threads,
-            self.args.connections,
-            per_request,
-            self.workdir / "wrk.log",
+            url, script, duration, self.args.threads, self.args.connections, per_request, self.workdir / "wrk.log"
         )
 
     def settle(self) -> float:
@@ -238,7 +261,9 @@ class Bench:
         started = time.monotonic()
         last, still_since = None, started
         while time.monotonic() - started < SETTLE_DEADLINE_S:
-            stats = asyncio.run(bench_fleet.redis_json(self.redis_url, TRACKER_STATS_KEY))
+            if self.tracker is not None and not self.tracker.alive():
+                raise RuntimeError(f"the tracker exited:\n{self.tracker.log_tail()}")
+            stats = self._tracker_stats()
             current = (stats.get("records"), stats.get("lag"))
             now = time.monotonic()
             if current != last:
@@ -247,6 +272,9 @@ class Bench:
                 break
             time.sleep(0.25)
         return still_since - started  # when the tracker last made progress
+
+    def _tracker_stats(self) -> dict:
+        return asyncio.run(bench_fleet.redis_json(self.redis_url, TRACKER_STATS_KEY))
 
     def sse_phase(self, url: str, fleet: bench_fleet.Fleet) -> tuple[sse.SseResult, dict[str, float]]:
         a = self.args
@@ -273,7 +301,7 @@ class Bench:
             warmup_s=a.sse_warmup,
             duration_s=a.sse_duration,
             readers=a.sse_readers,
-            gen_connections=64,
+            gen_connections=SSE_GEN_CONNECTIONS,
             on_started=started,
         )
         # Sampled after the readers' grace period: the CPU figures cover warm-up + window + grace.
@@ -287,7 +315,8 @@ class Bench:
 
     # --- the run -----------------------------------------------------------------
 
-    def run(self) -> int:
+    def run(self) -> dict[str, float]:
+        """Every phase; prints the table and returns the numbers for the JSON line."""
         a = self.args
         rep = report.Report(
             cores=os.cpu_count() or 1,
@@ -305,8 +334,9 @@ class Bench:
         _progress(f"starting the tracker and the web app ({a.web_workers} workers)")
         tracker = Proc("tracker", [sys.executable, "-m", "streaming"], self.base_env(), self.workdir / "tracker.log")
         self.procs.append(tracker)
+        self.tracker = tracker
         self.meter.track("tracker", tracker.pid)
-        web, url = self.start_server("web", WEB_APP, True, a.web_workers)
+        web, url = self.start_server("web", a.web_app, True, a.web_workers)
         self.meter.track("web", web.pid)
         if not tracker.alive():
             raise RuntimeError(f"the tracker exited:\n{tracker.log_tail()}")
@@ -317,22 +347,28 @@ class Bench:
             f"idle stack (no load): web {rep.idle_cpu.get('web', 0):.2f} tracker {rep.idle_cpu.get('tracker', 0):.2f} "
             f"tansu {rep.idle_cpu.get('tansu', 0):.2f} cores; machine {rep.idle_cpu['machine']:.2f}"
         )
-        counters = metrics.scrape(url)
-        for key, label, batch in (
-            ("unary", "unary ingest", 1),
-            ("batch", f"batched ingest x{a.batch_size}", a.batch_size),
-        ):
-            phase = self.wrk_phase(key, label, url, fleet, batch)
+        ingest = (
+            ()
+            if a.skip_ingest
+            else (("unary", "unary ingest", 1), ("batch", f"batched ingest x{a.batch_size}", a.batch_size))
+        )
+        tracker_before = self._tracker_stats()
+        for key, label, batch in ingest:
+            phase = self.wrk_phase(key, label, url, fleet, batch, counted=True)
             phase.settle_s = self.settle()
-            after = metrics.scrape(url)
-            phase.counters = after.minus(counters)
-            counters = after
+            tracker_after = self._tracker_stats()
+            phase.tracker = {k: tracker_after.get(k, 0) - tracker_before.get(k, 0) for k in ("records", "batches")}
+            tracker_before = tracker_after
             rep.phases[key] = phase
         if not a.skip_sse:
-            rep.sse, rep.sse_cpu = self.sse_phase(url, fleet)
+            try:
+                rep.sse, rep.sse_cpu = self.sse_phase(url, fleet)
+            except RuntimeError as error:  # keep the throughput results
+                _progress(f"ping→SSE phase failed: {error}")
+                rep.notes.append(f"the ping→SSE phase failed: {error}")
             rep.sse_settle_s = self.settle()
-        rep.totals = metrics.scrape(url)
-        rep.tracker = asyncio.run(bench_fleet.redis_json(self.redis_url, TRACKER_STATS_KEY))
+        rep.totals = metrics.scrape(url, self.args.web_workers)
+        rep.tracker = self._tracker_stats()
         if rep.totals.workers_seen < a.web_workers:
             rep.notes.append("not every web worker answered /metrics: server counters are partial")
         _progress("stopping the web app and the tracker")
@@ -347,7 +383,7 @@ class Bench:
                 ("bare_unary", "bare unary", 1),
                 ("bare_batch", f"bare batched x{a.batch_size}", a.batch_size),
             ):
-                rep.phases[key] = self.wrk_phase(key, label, bare_url, fleet, batch)
+                rep.phases[key] = self.wrk_phase(key, label, bare_url, fleet, batch, counted=False)
             stop_all([bare])
         if self.tansu_pid:
             rep.tansu_rss_mb = rss_mb(self.tansu_pid)
@@ -360,8 +396,7 @@ class Bench:
         text, numbers = report.render(rep)
         print(text, flush=True)
         self.failed = False
-        print(_json_line(numbers), flush=True)
-        return 0
+        return numbers
 
     def cleanup(self) -> None:
         stop_all(reversed(self.procs))
@@ -387,8 +422,6 @@ def _comm(pid: int) -> bytes:
 
 
 def _json_line(numbers: dict[str, float]) -> str:
-    import orjson
-
     return orjson.dumps({k: v for k, v in numbers.items() if isinstance(v, int | float)}).decode()
 
 
@@ -401,8 +434,9 @@ def run(args, settings: Settings) -> int:
     # SIGTERM takes the Ctrl-C road: stop everything we started.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     bench = Bench(args, settings)
+    numbers: dict[str, float] | None = None
     try:
-        return bench.run()
+        numbers = bench.run()
     except KeyboardInterrupt:
         print("bench: interrupted, stopping everything", file=sys.stderr, flush=True)
         return 130
@@ -417,6 +451,9 @@ def run(args, settings: Settings) -> int:
             for s, handler in held.items():
                 signal.signal(s, handler)
             signal.signal(signal.SIGTERM, previous)
+    # Last, after everything is stopped: the one line a script reads.
+    print(_json_line(numbers), flush=True)
+    return 0
 
 
 def _still_stopping(_signum, _frame) -> None:
