@@ -69,7 +69,11 @@ class Settings:
     )
     max_batch_pings: int = _setting(500, "MAX_BATCH_PINGS", "Most pings in one batched ingest request.", 1)
     auth_cache_ttl_s: float = _setting(
-        5.0, "AUTH_CACHE_TTL_S", "How long a web process trusts a looked-up device token.", 0
+        300.0,
+        "AUTH_CACHE_TTL_S",
+        "How long a web process trusts a looked-up device credential. Rotations and revocations are announced "
+        "to every process at once; this only bounds a lost announcement.",
+        0,
     )
     map_tile_url: str = _setting(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",

@@ -16,9 +16,8 @@ from aiokafka import TopicPartition
 
 from hexfleet.settings import Settings
 from hexfleet.tracking import filters
-from hexfleet.tracking.pings import iso
+from hexfleet.tracking.pings import Ping, iso
 from hexfleet.tracking.store import LiveStore
-from streaming.events import BadEvent, PingsEvent, StatusEvent, decode
 from streaming.hub import LiveEvent, LiveHub, make_event
 from streaming.kafka import make_consumer
 
@@ -94,32 +93,61 @@ class FanOut:
                 self._update_lag(batch)
 
     async def events(self, values: list[bytes]) -> list[LiveEvent]:
-        decoded = []
+        records = []
         for value in values:
             try:
-                decoded.append(decode(value))
-            except BadEvent:
+                records.append(orjson.loads(value))
+            except orjson.JSONDecodeError:
                 continue
-        await self._learn_last_fixes([e for e in decoded if isinstance(e, PingsEvent)])
+        await self._learn_last_fixes(records)
         out: list[LiveEvent] = []
-        for event in decoded:
-            if isinstance(event, PingsEvent):
-                verdicts, last = filters.judge_sequence(event.pings, self._last.get(event.driver_id), self.rules)
-                if filters.ACCEPTED in verdicts and last is not None:
-                    self._last[event.driver_id] = last
-                    newest = event.pings[len(verdicts) - 1 - verdicts[::-1].index(filters.ACCEPTED)]
-                    out.append(position_event(event.driver_id, newest, self.duty.get(event.driver_id, "available")))
-            elif isinstance(event, StatusEvent):
-                self.duty[event.driver_id] = event.status
-                out.append(status_event(event.driver_id, event.status))
+        for raw in records:
+            kind = raw.get("t") if isinstance(raw, dict) else None
+            try:
+                if kind == "pings":
+                    driver_id = int(raw["d"])
+                    newest = self._streamable(driver_id, raw)
+                    if newest is not None:
+                        out.append(position_event(driver_id, newest, self.duty.get(driver_id, "available")))
+                elif kind == "status":
+                    driver_id, status = int(raw["d"]), str(raw["s"])
+                    self.duty[driver_id] = status
+                    out.append(status_event(driver_id, status))
+            except (KeyError, TypeError, ValueError):
+                continue  # the tracker counts undecodable records; the map just skips them
         return out
 
-    async def _learn_last_fixes(self, events: list[PingsEvent]) -> None:
+    def _streamable(self, driver_id: int, raw: dict) -> Ping | None:
+        """The fix to show for this record, or None; remembers it as the driver's last.
+
+        Only a record's newest fix can move the marker, so build and judge that one first
+        (one check instead of a batch's hundred); only if it is refused, decode the whole
+        record and walk the sequence for the newest acceptable fix, as the tracker does.
+        """
+        last = self._last.get(driver_id)
+        newest = Ping.from_wire(max(raw["p"], key=lambda p: p["ts"]))
+        if filters.judge_motion(newest, last, self.rules) == filters.ACCEPTED:
+            self._last[driver_id] = filters.LastFix(newest.lat, newest.lng, newest.ts)
+            return newest
+        pings = [Ping.from_wire(p) for p in raw["p"]]
+        verdicts, new_last = filters.judge_sequence(pings, last, self.rules)
+        if filters.ACCEPTED not in verdicts or new_last is None:
+            return None
+        self._last[driver_id] = new_last
+        return pings[len(verdicts) - 1 - verdicts[::-1].index(filters.ACCEPTED)]
+
+    async def _learn_last_fixes(self, records: list) -> None:
         """Fetch the tracker's last accepted fix for drivers this process has not streamed yet."""
         first_ts: dict[int, float] = {}
-        for event in events:
-            if event.driver_id not in self._last and event.driver_id not in first_ts:
-                first_ts[event.driver_id] = min(p.ts for p in event.pings)
+        for raw in records:
+            if not isinstance(raw, dict) or raw.get("t") != "pings":
+                continue
+            try:
+                driver_id = int(raw["d"])
+                if driver_id not in self._last and driver_id not in first_ts:
+                    first_ts[driver_id] = min(float(p["ts"]) for p in raw["p"])
+            except (KeyError, TypeError, ValueError):
+                continue
         if not first_ts:
             return
         try:
