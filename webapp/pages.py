@@ -103,17 +103,10 @@ async def control_room():
     pool, redis, settings = _services()
     fleet = await fleet_snapshot(pool, redis, settings)
     center_lat, center_lng = settings.map_center_latlng()
-    drivers = sort_drivers(fleet.drivers)
     return await render_template(
         "control_room.html",
         user=await current_user(),
-        drivers=drivers[:MAX_LIST_ROWS],
-        matching=len(drivers),
-        counts=fleet.counts,
-        total=len(fleet.drivers),
-        query="",
-        selected_id=None,
-        now=datetime.now(UTC),
+        **_list_context(fleet, "", None),
         map_config={
             "tile_url": settings.map_tile_url,
             "tile_attribution": settings.map_tile_attribution,
@@ -132,17 +125,21 @@ async def driver_list():
     fleet = await fleet_snapshot(pool, redis, settings)
     query = (request.args.get("q") or "").strip()[:MAX_FILTER_LENGTH]
     selected_id = request.args.get("selected", type=int)
+    return await render_template("_driver_list.html", **_list_context(fleet, query, selected_id))
+
+
+def _list_context(fleet, query: str, selected_id: int | None) -> dict:
+    """What the driver list and the counts render from (the page and its 3 s refresh)."""
     drivers = sort_drivers(filter_drivers(fleet.drivers, query))
-    return await render_template(
-        "_driver_list.html",
-        drivers=drivers[:MAX_LIST_ROWS],
-        matching=len(drivers),
-        counts=fleet.counts,
-        total=len(fleet.drivers),
-        query=query,
-        selected_id=selected_id,
-        now=datetime.now(UTC),
-    )
+    return {
+        "drivers": drivers[:MAX_LIST_ROWS],
+        "matching": len(drivers),
+        "counts": fleet.counts,
+        "total": len(fleet.drivers),
+        "query": query,
+        "selected_id": selected_id,
+        "now": datetime.now(UTC),
+    }
 
 
 @bp.get("/ui/drivers/<int:driver_id>")
