@@ -39,6 +39,7 @@ class Report:
     drivers: int
     threads: int
     connections: int
+    batch_connections: int
     duration_s: float
     batch_size: int
     load_before: float
@@ -75,6 +76,7 @@ def render(r: Report) -> tuple[str, dict[str, float]]:
         "drivers": r.drivers,
         "wrk_threads": r.threads,
         "wrk_connections": r.connections,
+        "wrk_batch_connections": r.batch_connections,
         "wrk_duration_s": r.duration_s,
         "batch_size": r.batch_size,
         "load_avg_before": round(r.load_before, 2),
@@ -82,7 +84,8 @@ def render(r: Report) -> tuple[str, dict[str, float]]:
     out.append("")
     out.append(
         f"hexfleet bench: {r.cores} cores shared by everything (servers, broker, databases, load tools), "
-        f"{r.web_workers} web workers, {r.drivers:,} drivers, wrk -t{r.threads} -c{r.connections} "
+        f"{r.web_workers} web workers, {r.drivers:,} drivers, "
+        f"wrk -t{r.threads} -c{r.connections} (batches -c{r.batch_connections}) "
         f"-d{r.duration_s:g}s, fresh Tansu broker; 1-min load average before start {r.load_before:.2f}"
     )
     out.append(

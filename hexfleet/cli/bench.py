@@ -72,7 +72,14 @@ def configure(parser) -> None:
     parser.add_argument("--duration", type=_positive_int, default=10, metavar="S", help="seconds per wrk phase (10)")
     parser.add_argument("--web-workers", type=_positive_int, default=1, metavar="N", help="uvicorn workers (1)")
     parser.add_argument("--drivers", type=_positive_int, default=2000, metavar="N", help="bench fleet size (2000)")
-    parser.add_argument("--connections", type=_positive_int, default=64, metavar="N", help="wrk connections (64)")
+    # A fleet is thousands of phones, each with its own connection: unary ingest is driven
+    # with many concurrent requests; batches are few and large.
+    parser.add_argument(
+        "--connections", type=_positive_int, default=256, metavar="N", help="wrk connections, unary phases (256)"
+    )
+    parser.add_argument(
+        "--batch-connections", type=_positive_int, default=64, metavar="N", help="wrk connections, batched phases (64)"
+    )
     parser.add_argument("--threads", type=_positive_int, default=2, metavar="N", help="wrk threads (2)")
     parser.add_argument("--batch-size", type=_positive_int, default=100, metavar="N", help="pings per batch (100)")
     parser.add_argument("--warmup", type=float, default=2.0, metavar="S", help="wrk warm-up before each phase (2)")
@@ -247,9 +254,8 @@ class Bench:
         script = write_script(
             self.workdir / f"{name}.lua", fleet.tokens, time.time(), step, self.args.threads, per_request
         )
-        return run_wrk(
-            url, script, duration, self.args.threads, self.args.connections, per_request, self.workdir / "wrk.log"
-        )
+        connections = self.args.connections if per_request == 1 else self.args.batch_connections
+        return run_wrk(url, script, duration, self.args.threads, connections, per_request, self.workdir / "wrk.log")
 
     def settle(self) -> float:
         """Wait until the tracker has worked off the phase's backlog; returns seconds waited.
@@ -324,6 +330,7 @@ class Bench:
             drivers=a.drivers,
             threads=a.threads,
             connections=a.connections,
+            batch_connections=a.batch_connections,
             duration_s=a.duration,
             batch_size=a.batch_size,
             load_before=os.getloadavg()[0],
