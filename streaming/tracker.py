@@ -13,6 +13,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 
+import asyncpg
 import orjson
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
@@ -28,6 +29,7 @@ from streaming.kafka import ensure_topic, make_consumer
 log = logging.getLogger("hexfleet.tracker")
 STATS_KEY = "hf:stats:tracker"
 SWEEP_EVERY_S = 2.0
+RETRY_PAUSE_S = 1.0
 
 
 class _Assignments(ConsumerRebalanceListener):
@@ -85,10 +87,20 @@ class Tracker:
         try:
             while not self._stopping.is_set():
                 batch = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.history_batch_size)
-                if batch:
+                if not batch:
+                    continue
+                try:
                     await self.handle([m.value for msgs in batch.values() for m in msgs])
                     await self.consumer.commit()
-                    await self._publish_stats(batch)
+                except Exception:
+                    # PostgreSQL or Redis away, or a commit that failed in a rebalance: nothing
+                    # of the batch is lost, it is read again from its first offset after a pause.
+                    log.exception("batch of %d records failed; retrying it", sum(len(m) for m in batch.values()))
+                    for tp, msgs in batch.items():
+                        self.consumer.seek(tp, msgs[0].offset)
+                    await asyncio.sleep(RETRY_PAUSE_S)
+                    continue
+                await self._publish_stats(batch)
         finally:
             sweeper.cancel()
             await self.consumer.stop()
@@ -124,8 +136,8 @@ class Tracker:
                 known = await history.existing_driver_ids(conn, ids)
                 rows = [r for r in rows if r[0] in known]
                 judged, newest = await self._judge(rows)
-                self.stats["history_rows"] += await history.insert_positions(conn, judged)
-                await history.insert_device_events(conn, [e for e in device_events if e[0] in known])
+                self.stats["history_rows"] += await self._write(conn, history.insert_positions, judged)
+                await self._write(conn, history.insert_device_events, [e for e in device_events if e[0] in known])
             await self.store.apply_fixes(newest)
         for status in statuses:
             await self.store.set_duty(status.driver_id, status.status, self._fresh_after())
@@ -133,6 +145,25 @@ class Tracker:
         self.stats["records"] += len(values)
         self.stats["last_batch"] = len(values)
         self.stats["max_batch"] = max(self.stats["max_batch"], len(values))
+
+    async def _write(self, conn, insert, rows: list) -> int:
+        """Insert a batch; if PostgreSQL refuses a value, insert row by row and skip the bad ones.
+
+        Ingest validates every field, so this is the last line: one bad row must never
+        stop history for the whole fleet (a batch that always fails would be re-read forever).
+        """
+        try:
+            return await insert(conn, rows)
+        except (asyncpg.DataError, ValueError, OverflowError) as error:
+            log.warning("batch insert refused (%s); inserting %d rows one by one", error, len(rows))
+        written = 0
+        for row in rows:
+            try:
+                written += await insert(conn, [row])
+            except (asyncpg.DataError, ValueError, OverflowError) as error:
+                self.stats["bad_events"] += 1
+                log.warning("skipping a row PostgreSQL refuses: %s", error)
+        return written
 
     async def _judge(self, rows: list[tuple[int, Ping, float]]):
         """Judge each driver's fixes against its last accepted one (in arrival order).

@@ -19,6 +19,7 @@ from quart import Blueprint, Response, current_app, request
 from quart_schema import hide
 
 from hexfleet.tracking import filters
+from hexfleet.tracking.pings import Ping
 from hexfleet.tracking.protocols import ProtocolError, Report
 from hexfleet.tracking.protocols.osmand import parse_osmand_json, parse_osmand_params
 from hexfleet.tracking.protocols.owntracks import parse_owntracks
@@ -40,8 +41,12 @@ async def _take(ingest: Ingest, driver_id: int, reports: list[Report]) -> None:
             await ingest.reject(driver_id, [filters.INVALID])
         elif report.ping is None:
             ts = report.attributes.get("ts")
-            await ingest.submit_attributes(driver_id, ts if isinstance(ts, int | float) else time.time(),
-                                           report.attributes)  # fmt: skip
+            ts = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else time.time()
+            verdict = filters.judge_time(Ping(0.0, 0.0, ts), time.time(), ingest.rules)
+            if verdict != filters.ACCEPTED:
+                await ingest.reject(driver_id, [verdict])
+                continue
+            await ingest.submit_attributes(driver_id, ts, report.attributes)
         else:
             attributes = report.attributes or None
             pings.append(dataclasses.replace(report.ping, attributes=attributes) if attributes else report.ping)

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+MAX_TS = 253_402_300_799.0  # 9999-12-31T23:59:59Z, the last second PostgreSQL and Python share
+
 
 class PingError(ValueError):
     """A ping that cannot be accepted; the message is shown to the client."""
@@ -54,6 +56,11 @@ class Ping:
         )
 
 
+# Far beyond anything real, and small enough for the history table's 32-bit columns:
+# a larger value would make the tracker's insert fail for the whole batch.
+MAX_SPEED_MPS = 1_000.0
+MAX_METRES = 1_000_000.0
+
 _FIELDS = frozenset(("lat", "lng", "ts", "speed_mps", "heading", "accuracy_m", "battery", "id"))
 
 
@@ -89,7 +96,7 @@ def parse_timestamp(value: object) -> float:
         ts = parsed.timestamp()
     else:
         raise PingError("ts must be RFC 3339 or epoch seconds")
-    if not math.isfinite(ts) or ts <= 0:
+    if not math.isfinite(ts) or not 0 < ts < MAX_TS:
         raise PingError("ts is not a valid time")
     return ts
 
@@ -117,12 +124,16 @@ def parse_ping(item: object) -> Ping:
     speed = _number(item, "speed_mps")
     if speed is not None and speed < 0:
         speed = None  # many apps send -1 for "unknown"
+    if speed is not None and speed > MAX_SPEED_MPS:
+        raise PingError(f"speed_mps must be at most {MAX_SPEED_MPS:g}")
     heading = _number(item, "heading")
     if heading is not None:
         heading = None if heading < 0 else heading % 360.0
     accuracy = _number(item, "accuracy_m")
     if accuracy is not None and accuracy < 0:
         accuracy = None
+    if accuracy is not None and accuracy > MAX_METRES:
+        raise PingError(f"accuracy_m must be at most {MAX_METRES:g}")
     battery = _number(item, "battery")
     if battery is not None and not 0.0 <= battery <= 100.0:
         raise PingError("battery must be a percentage between 0 and 100")

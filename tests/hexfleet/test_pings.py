@@ -121,3 +121,16 @@ def test_wire_roundtrip_and_iso():
     assert Ping.from_wire(ping.to_wire()) == ping
     assert "battery" not in ping.to_wire()
     assert iso(1_795_255_200.25) == "2026-11-21T10:00:00.250Z"
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"lat": 1, "lng": 1, "ts": NOW, "speed_mps": 1e39}, "speed_mps must be at most"),
+        ({"lat": 1, "lng": 1, "ts": NOW, "accuracy_m": 1e39}, "accuracy_m must be at most"),
+        ({"lat": 1, "lng": 1, "ts": 1e17}, "not a valid time"),
+    ],
+)
+def test_values_history_cannot_store_are_refused(item, message):
+    with pytest.raises(PingError, match=message):
+        parse_ping(item)

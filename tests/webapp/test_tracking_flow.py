@@ -112,3 +112,21 @@ async def test_flagged_fixes_go_to_history_but_not_live(settings, db, redis, tra
     assert dict(tracker.flagged) == {"implausible-jump": 1, "inaccurate": 1, "out-of-order": 1}
     attrs = await db.fetchval("SELECT attributes->>'cell' FROM device_events WHERE driver_id = $1", drv.id)
     assert attrs == "262-01"
+
+
+async def test_rows_postgres_refuses_are_skipped_not_fatal(settings, db, redis, tracker):
+    from hexfleet.tracking.pings import Ping
+    from streaming.events import encode_attributes, encode_pings
+
+    drv, _ = await make_driver(db, "Poison")
+    now = time.time()
+    # Values ingest would refuse, as if written by an older or foreign producer.
+    poison = Ping(52.5, 13.4, now - 20, speed_mps=1e39)
+    good = Ping(52.5001, 13.4, now - 10)
+    await tracker.handle([
+        encode_pings(drv.id, now, [poison, good]),
+        encode_attributes(drv.id, now, now - 5, {"note": "nul\x00byte"}),
+    ])  # fmt: skip
+    lats = [r["lat"] for r in await db.fetch("SELECT lat FROM positions WHERE driver_id = $1", drv.id)]
+    assert lats == [52.5001]
+    assert tracker.stats["bad_events"] == 2

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hexfleet.tracking.pings import Ping, PingError, parse_ping
+from hexfleet.tracking.pings import MAX_METRES, Ping, PingError, parse_ping
 
 KNOT_MPS = 1852.0 / 3600.0  # one international nautical mile per hour
 KMH_MPS = 1000.0 / 3600.0
@@ -103,7 +103,9 @@ def make_ping(
         item["id"] = ping_id
     ping = parse_ping(item)
     # parse_ping's native shape has no altitude; the protocols do.
-    return ping if altitude_m is None else replace(ping, altitude_m=altitude_m)
+    if altitude_m is None or abs(altitude_m) > MAX_METRES:
+        return ping  # an absurd altitude is dropped, not the fix
+    return replace(ping, altitude_m=altitude_m)
 
 
 def fix_report(device_id: str | None, attributes: dict, lat: float, lng: float, ts: float, **optional: Any) -> Report:
@@ -115,13 +117,18 @@ def fix_report(device_id: str | None, attributes: dict, lat: float, lng: float, 
 
 
 def keep_attribute(attributes: dict, key: str, value: object) -> None:
-    """Keep JSON scalars and lists of strings small enough to store with a position; drop the rest."""
+    """Keep JSON scalars and lists of strings small enough to store with a position; drop the rest.
+
+    Strings with a NUL character are dropped too: PostgreSQL's jsonb cannot store them.
+    """
+    if "\x00" in key:
+        return
     if isinstance(value, str):
-        if len(value) <= MAX_ATTRIBUTE_CHARS:
+        if len(value) <= MAX_ATTRIBUTE_CHARS and "\x00" not in value:
             attributes[key] = value
     elif isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
         attributes[key] = value
     elif isinstance(value, list) and len(value) <= 32:
         # OwnTracks' inregions / inrids: region names and ids.
-        if all(isinstance(item, str) and len(item) <= MAX_ATTRIBUTE_CHARS for item in value):
+        if all(isinstance(item, str) and len(item) <= MAX_ATTRIBUTE_CHARS and "\x00" not in item for item in value):
             attributes[key] = value
