@@ -7,7 +7,6 @@ start-up and pass it down. Bad values fail loudly here, before anything starts.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -60,7 +59,9 @@ class Settings:
     port: int = _setting(8000, "PORT", "Port of the web app.", 1)
     web_concurrency: int = _setting(1, "WEB_CONCURRENCY", "Web worker processes (each consumes every ping).", 1)
     secret_key: str = _setting(
-        "", "SECRET_KEY", "Signs session cookies. Required in production; dev generates one into the data folder."
+        "",
+        "SECRET_KEY",
+        "Signs session cookies; required by the web process, the same on every instance. `hexfleet dev` makes one.",
     )
     secure_cookies: bool = _setting(False, "SECURE_COOKIES", "Mark session cookies Secure (set true behind HTTPS).")
     session_hours: float = _setting(12.0, "SESSION_HOURS", "Lifetime of a dispatcher's login session.", 0.1)
@@ -227,12 +228,15 @@ class Settings:
                 "or point DATABASE_URL at your PostgreSQL."
             )
 
-    def effective_secret_key(self) -> str:
-        if self.secret_key:
-            return self.secret_key
-        # Only reachable outside `hexfleet dev` (which always sets one): sessions will not survive
-        # a restart and will not work across instances, which is why production must set it.
-        return secrets.token_urlsafe(32)
+    def require_secret_key(self) -> str:
+        """The session signing key. Required: a per-process random key would make a login
+        work only on the worker that issued it, and not survive a restart."""
+        if not self.secret_key:
+            raise SettingsError(
+                "SECRET_KEY not set: every web process must sign sessions with the same key "
+                "(`hexfleet dev` creates one in the data folder; in production set a long random value)"
+            )
+        return self.secret_key
 
 
 def documented_settings() -> list[tuple[str, str, str]]:

@@ -122,7 +122,8 @@ class LiveHub:
         if self._by_driver:
             for event in latest.values():
                 for sub in self._by_driver.get(event.driver_id, ()):
-                    self._offer(sub, {event.key: event}, stuck_before)
+                    if sub.filter.bbox is None or sub.filter.matches(event):  # both filters may be set
+                        self._offer(sub, {event.key: event}, stuck_before)
 
     def _offer(self, sub: Subscriber, events: dict[int, LiveEvent], stuck_before: float) -> None:
         if not events or sub.dropped:

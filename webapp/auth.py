@@ -32,7 +32,7 @@ class Forbidden(DomainError):
 
 
 def init_auth(app, settings) -> None:
-    app.secret_key = settings.effective_secret_key()
+    app.secret_key = settings.require_secret_key()
     app.config.update(
         QUART_AUTH_COOKIE_SECURE=settings.secure_cookies,
         # Lax: never sent on cross-site POSTs (every state change here is a POST), and unlike
@@ -115,6 +115,8 @@ def page_role_required(*roles: str):
 
 
 async def authenticate(email: str, password: str) -> User | None:
+    if "\x00" in email or len(email) > 254:
+        return None  # cannot be a stored email, and PostgreSQL refuses NUL characters
     async with current_app.extensions["db"].acquire() as conn:
         found = await users.get_login(conn, email.strip())
     if found is None:

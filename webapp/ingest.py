@@ -9,6 +9,7 @@ Bearer device token, 202 with counts, problem+json errors. Everything else is Qu
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from hexfleet.tracking.pings import Ping, PingError, parse_body
 from streaming.events import encode_attributes, encode_pings, key_for
 from webapp.problems import CONTENT_TYPE, problem_body
 
+log = logging.getLogger("hexfleet.ingest")
 PATH = "/api/v1/driver/pings"
 _JSON = b"application/json"
 
@@ -36,18 +38,32 @@ class DeviceAuth:
         self.pool = pool
         self.ttl = ttl
         self.max_entries = max_entries
-        self._cache: dict[tuple, tuple[int | None, float]] = {}
+        self._known: dict[tuple, tuple[int, float]] = {}
+        # Failed lookups are cached apart, so junk credentials can only ever flush this
+        # dict, never the real devices' entries.
+        self._unknown: dict[tuple, float] = {}
+        # Bumped by forget(): a lookup that started before a rotation must not cache its
+        # (now stale) answer after the announcement has cleared the cache.
+        self._generation = 0
 
     async def _cached(self, key: tuple, lookup) -> int | None:
         now = time.monotonic()
-        hit = self._cache.get(key)
+        hit = self._known.get(key)
         if hit is not None and hit[1] > now:
             return hit[0]
+        if self._unknown.get(key, 0.0) > now:
+            return None
+        generation = self._generation
         async with self.pool.acquire() as conn:
             driver_id = await lookup(conn)
-        if len(self._cache) >= self.max_entries:
-            self._cache.clear()  # crude but bounded; a refill costs one query per device
-        self._cache[key] = (driver_id, now + self.ttl)
+        if generation == self._generation:
+            cache = self._known if driver_id is not None else self._unknown
+            if len(cache) >= self.max_entries:
+                cache.clear()  # bounded; a refill costs one query per device
+            if driver_id is not None:
+                self._known[key] = (driver_id, now + self.ttl)
+            else:
+                self._unknown[key] = now + min(self.ttl, 5.0)  # a new device works within seconds
         return driver_id
 
     async def driver_for(self, token: str) -> int | None:
@@ -67,7 +83,9 @@ class DeviceAuth:
         )
 
     def forget(self) -> None:
-        self._cache.clear()
+        self._generation += 1
+        self._known.clear()
+        self._unknown.clear()
 
 
 class RecentPings:
@@ -177,7 +195,10 @@ class Ingest:
         for reason in reasons:
             self.metrics.pings_rejected.labels(reason).inc()
         if driver_id is not None and reasons:
-            await self.store.note_problem(driver_id, reasons[-1], now or time.time())
+            try:
+                await self.store.note_problem(driver_id, reasons[-1], now or time.time())
+            except Exception:  # a display nicety: never fail the request (and its good pings) for it
+                log.warning("could not note a rejected fix for driver %s", driver_id, exc_info=True)
 
     async def submit_attributes(self, driver_id: int, ts: float, attributes: dict) -> None:
         """A report without coordinates (cell or wifi data only): history, not the map."""
@@ -195,7 +216,24 @@ class Ingest:
         await _send(send, status, problem_body(status, detail, reason, **fields), CONTENT_TYPE, extra)
 
     async def __call__(self, scope, receive, send) -> None:
-        """The native API: POST /api/v1/driver/pings."""
+        """The native API: POST /api/v1/driver/pings. Unexpected failures (PostgreSQL away
+        during a token lookup, say) answer a problem+json 503, never a bare 500."""
+        started = False
+
+        async def tracked_send(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, tracked_send)
+        except Exception:
+            log.exception("ingest request failed")
+            if not started:
+                await self._problem(send, 503, "ingest is unavailable; retry shortly", "unavailable",
+                                    [(b"retry-after", b"2")])  # fmt: skip
+
+    async def _handle(self, scope, receive, send) -> None:
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"")
         if auth[:7].lower() != b"bearer " or len(auth) > 200:

@@ -287,7 +287,7 @@ def filter_drivers(drivers: list[DriverView], query: str) -> list[DriverView]:
         if needle in (d.name or "").casefold()
         or needle in (d.vehicle_plate or "").casefold()
         or needle in (d.phone or "").casefold()
-        or (id_text.isdigit() and int(id_text) == d.id)
+        or (id_text.isdecimal() and len(id_text) <= 18 and int(id_text) == d.id)
     ]
 
 

@@ -74,6 +74,8 @@ async def osmand():
             except orjson.JSONDecodeError:
                 raise ProtocolError("body is not valid JSON") from None
             reports = parse_osmand_json(body, now)
+            if len(reports) > ingest.settings.max_batch_pings:
+                return problem(413, f"at most {ingest.settings.max_batch_pings} locations per request", "too-many")
         else:
             reports = [parse_osmand_params(await request.form, now)]
     except ProtocolError as error:
@@ -82,7 +84,7 @@ async def osmand():
     by_driver: dict[int, list[Report]] = defaultdict(list)
     for report in reports:
         assert report.device_id is not None  # the parsers raise without one
-        driver_id = await ingest.auth.driver_for_device(report.device_id)
+        driver_id = await ingest.auth.driver_for_device(report.device_id) if _plausible_id(report.device_id) else None
         if driver_id is None:
             await ingest.reject(None, ["unknown-device"])
             return problem(404, f"no device {report.device_id!r} is registered", "unknown-device")
@@ -93,6 +95,12 @@ async def osmand():
     except BrokerUnavailable:
         return _busy()
     return Response(b"", status=200)
+
+
+def _plausible_id(value: str, longest: int = 64) -> bool:
+    """Device ids and tokens are short ASCII; anything else cannot match and must not reach
+    PostgreSQL (which refuses NUL characters in text)."""
+    return 0 < len(value) <= longest and "\x00" not in value
 
 
 def _reason(error: ProtocolError) -> str:
@@ -118,7 +126,8 @@ async def owntracks():
     ingest = _ingest()
     ingest.metrics.protocol_requests.labels("owntracks").inc()
     credentials = _basic_credentials()
-    driver_id = await ingest.auth.driver_for_basic(*credentials) if credentials else None
+    usable = credentials is not None and _plausible_id(credentials[0]) and _plausible_id(credentials[1], 200)
+    driver_id = await ingest.auth.driver_for_basic(*credentials) if usable and credentials else None
     if driver_id is None:
         await ingest.reject(None, ["bad-credentials"])
         return problem(401, "HTTP Basic auth with the device id and token is required", "bad-credentials",

@@ -24,7 +24,8 @@ def _filter(args) -> Filter:
         except ValueError as error:
             raise Invalid(str(error), code="bad-bbox") from None
     driver_id = args.get("driver_id")
-    if driver_id is not None and not driver_id.isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if driver_id is not None and not (driver_id.isdecimal() and len(driver_id) <= 18):
         raise Invalid("driver_id must be a driver's numeric id", code="bad-driver-id")
     return Filter(bbox=bbox, driver_id=int(driver_id) if driver_id else None)
 
@@ -36,9 +37,12 @@ async def sse_positions():
     """Server-sent events: `position` {driver_id, lat, lng, ts, speed_mps, heading, status} and
     `status` {driver_id, status}. Filters: bbox=minLng,minLat,maxLng,maxLat and driver_id=."""
     hub = current_app.extensions["hub"]
-    sub = hub.subscribe(_filter(request.args))
+    flt = _filter(request.args)  # bad filters answer 422 before any stream starts
 
     async def events():
+        # Subscribed inside the generator, so its finally always unsubscribes (a client
+        # that leaves before the body starts never subscribes at all).
+        sub = hub.subscribe(flt)
         try:
             yield b"retry: 2000\n: connected\n\n"
             while True:

@@ -1,0 +1,69 @@
+"""Hostile or odd input gets a clear answer, never a 500 (findings of the code review)."""
+
+import time
+
+import pytest
+from helpers import make_driver, make_user
+
+from hexfleet.settings import SettingsError
+from streaming.hub import Filter, LiveHub, make_event
+
+
+@pytest.mark.parametrize("driver_id", ["%C2%B2", "1" * 40, "-1", "abc"])
+async def test_bad_driver_id_filter_is_422(client, db, driver_id):
+    _, staff = await make_user(db)
+    r = await client.get(
+        f"/api/v1/stream/positions?driver_id={driver_id}", headers={"Authorization": f"Bearer {staff}"}
+    )
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_nul_in_identifiers_is_refused_cleanly(client, db):
+    await make_driver(db)
+    r = await client.get("/osmand?id=%00&lat=52.5&lon=13.4")
+    assert r.status_code == 404
+    r = await client.post("/owntracks", json={"_type": "location"}, headers={"Authorization": "Basic AGE6Yg=="})
+    assert r.status_code == 401  # user "\0a", password "b"
+    r = await client.post("/login", data={"email": "a\x00@example.org", "password": "whatever-long"})
+    assert r.status_code == 400 and "Traceback" not in r.text
+
+
+async def test_osmand_json_has_the_batch_limit(client, settings, db):
+    _, device = await make_driver(db)
+    now = int(time.time())
+    too_many = settings.max_batch_pings + 1
+    locations = [{"timestamp": now - i, "coords": {"latitude": 52.5, "longitude": 13.4}} for i in range(too_many)]
+    body = {"device_id": device.device_id, "location": locations}
+    r = await client.post("/osmand", json=body)
+    assert r.status_code == 413
+
+
+async def test_a_lookup_racing_a_rotation_is_not_cached(app):
+    auth = app.extensions["ingest"].auth
+
+    async def lookup_during_rotation(conn):
+        auth.forget()  # the rotation's announcement arrives while this lookup is in flight
+        return 42
+
+    assert await auth._cached(("t", b"old"), lookup_during_rotation) == 42
+
+    async def after(conn):
+        return None  # what the database says now
+
+    assert await auth._cached(("t", b"old"), after) is None
+
+
+def test_subscriber_with_both_filters_gets_only_matching_events():
+    hub = LiveHub()
+    sub = hub.subscribe(Filter(bbox=(13.0, 52.0, 14.0, 53.0), driver_id=1))
+    hub.publish([make_event("position", 1, b"{}", 40.0, -3.7)])  # driver 1, outside the box
+    assert not sub.wake.is_set()
+    hub.publish([make_event("position", 1, b"{}", 52.5, 13.4)])
+    assert sub.wake.is_set()
+
+
+def test_web_app_needs_a_secret_key(settings):
+    from webapp import create_app
+
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        create_app(settings.with_(secret_key=""))
