@@ -49,14 +49,14 @@ def _dt(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts, UTC) if ts is not None else None
 
 
-def _view(driver, fix: LiveFix | None, duty: str | None, now: float, stale_after_s: float) -> DriverView:
+def _view(driver, fix: LiveFix | None, now: float, stale_after_s: float) -> DriverView:
     online, stale = liveness(fix.received_at if fix else None, now, stale_after_s)
     return DriverView(
         id=driver.id,
         name=driver.name,
         phone=driver.phone,
         vehicle_plate=driver.vehicle_plate,
-        status=duty or driver.status,
+        status=driver.status,
         online=online,
         stale=stale,
         lat=fix.lat if fix else None,
@@ -77,7 +77,7 @@ async def fleet_snapshot(pool, redis, settings: Settings) -> Fleet:
     store = LiveStore(redis, settings.h3_resolution)
     fixes = await store.fixes([d.id for d in drivers])
     now = time.time()
-    views = [_view(d, fixes.get(d.id), None, now, settings.stale_after_s) for d in drivers]
+    views = [_view(d, fixes.get(d.id), now, settings.stale_after_s) for d in drivers]
     return Fleet(views, counts(views))
 
 
@@ -85,7 +85,7 @@ async def get_driver_view(pool, redis, settings: Settings, driver_id: int) -> Dr
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)  # raises NotFound
     fixes = await LiveStore(redis, settings.h3_resolution).fixes([driver_id])
-    return _view(driver, fixes.get(driver_id), None, time.time(), settings.stale_after_s)
+    return _view(driver, fixes.get(driver_id), time.time(), settings.stale_after_s)
 
 
 @dataclass(frozen=True)
