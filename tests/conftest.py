@@ -107,12 +107,37 @@ async def redis(base_settings):
 
 
 @pytest.fixture
-async def app(settings, db, redis):
+async def app(request, settings, db, redis):
     from webapp import create_app
 
     app = create_app(settings)
     async with app.test_app():
         yield app
+    _check_time_rejections(request, app)
+
+
+# Reasons the ingest's time filter gives; a test meets them only on purpose.
+TIME_REJECTIONS = ("too-old", "future")
+
+
+def _check_time_rejections(request, app) -> None:
+    """A fix refused for its time, in a test that did not ask for it, is a time bomb going off:
+    a timestamp fixed when the test was written is now older than FILTER_PAST_S. Say so plainly
+    instead of letting the test fail on a missing ping (tests/test_time_bombs.py catches the
+    fixed dates on the day they are written; this names the test when one slips through)."""
+    if request.node.get_closest_marker("time_rejections") is not None:
+        return
+    registry = app.extensions["metrics"].registry
+    refused = {
+        reason: registry.get_sample_value("hexfleet_pings_rejected_total", {"reason": reason}) or 0
+        for reason in TIME_REJECTIONS
+    }
+    if any(refused.values()):
+        pytest.fail(
+            f"{request.node.nodeid} sent fixes the time filter refused ({refused}) without "
+            "@pytest.mark.time_rejections: build its timestamps from the current time",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

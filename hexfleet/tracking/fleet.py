@@ -110,9 +110,13 @@ async def nearby(
     fixes = await store.fixes(sorted(candidates))
     fresh_after = time.time() - settings.stale_after_s
     ranked = sorted(
-        (haversine_m(lat, lng, f.lat, f.lng), f)
-        for f in fixes.values()
-        if f.received_at >= fresh_after  # the sweep runs every few seconds; be exact at read time too
+        (
+            (haversine_m(lat, lng, f.lat, f.lng), f)
+            for f in fixes.values()
+            if f.received_at >= fresh_after  # the sweep runs every few seconds; be exact at read time too
+        ),
+        # Ties (two phones at one depot) go by driver id: never compare the LiveFix objects.
+        key=lambda pair: (pair[0], pair[1].driver_id),
     )
     ranked = [(d, f) for d, f in ranked if d <= radius_m][:limit]
     if not ranked:

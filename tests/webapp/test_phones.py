@@ -2,12 +2,17 @@
 
 import base64
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import make_driver
 from test_ingest_api import read_topic
 
 from streaming.events import AttributesEvent, PingsEvent
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def basic(user: str, password: str) -> dict:
@@ -34,15 +39,17 @@ async def test_osmand_query_string_as_traccar_client_sends_it(client, settings, 
 
 
 async def test_osmand_form_body_and_json(client, settings, device):
+    # Timestamps from now: the ingest's time filter judges them against the server clock.
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     r = await client.post("/osmand", data={"deviceid": device.device_id, "location": "52.51,13.41",
-                                           "timestamp": "2026-11-21 10:00:00"})  # fmt: skip
+                                           "timestamp": now.strftime("%Y-%m-%d %H:%M:%S")})  # fmt: skip
     assert r.status_code == 200
     body = {
         "device_id": device.device_id,
         "location": [
-            {"timestamp": "2026-11-21T10:00:05Z", "coords": {"latitude": 52.52, "longitude": 13.42, "speed": -1,
-                                                             "heading": -1, "accuracy": 8}, "battery": {"level": 0.5}},
-            {"timestamp": "2026-11-21T10:00:10Z", "event": "heartbeat"},
+            {"timestamp": rfc3339(now + timedelta(seconds=5)), "coords": {"latitude": 52.52, "longitude": 13.42,
+             "speed": -1, "heading": -1, "accuracy": 8}, "battery": {"level": 0.5}},
+            {"timestamp": rfc3339(now + timedelta(seconds=10)), "event": "heartbeat"},
         ],
     }  # fmt: skip
     r = await client.post("/osmand", json=body)
@@ -68,6 +75,7 @@ async def test_osmand_errors(client, device, query, status, detail):
     assert r.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.time_rejections
 async def test_osmand_judged_fixes_answer_200_and_are_counted(client, device, db, app):
     future = int(time.time()) + 86400
     for query in (f"lat=0&lon=0&timestamp={int(time.time())}", f"lat=52.5&lon=13.4&timestamp={future}"):
@@ -112,6 +120,7 @@ async def test_owntracks_unreadable_body_is_400(client, device):
     assert r.status_code == 400
 
 
+@pytest.mark.time_rejections
 async def test_detail_pane_shows_the_last_filtered_fix(client, app, db):
     from helpers import make_user
 

@@ -130,3 +130,24 @@ async def test_rows_postgres_refuses_are_skipped_not_fatal(settings, db, redis, 
     lats = [r["lat"] for r in await db.fetch("SELECT lat FROM positions WHERE driver_id = $1", drv.id)]
     assert lats == [52.5001]
     assert tracker.stats["bad_events"] == 2
+
+
+async def test_nearby_orders_equidistant_drivers_by_id(client, db, app):
+    """Two phones at one depot: a tie in distance used to compare LiveFix objects (500)."""
+    from hexfleet.tracking.pings import Ping
+
+    _, staff = await make_user(db)
+    drivers = [(await make_driver(db, name))[0] for name in ("Depot B", "Depot A", "Across")]
+    now = time.time()
+    # Two at the very same point, the third at the same distance on the other side.
+    points = [(52.521, 13.405), (52.521, 13.405), (52.519, 13.405)]
+    await app.extensions["store"].apply_fixes(
+        [(d.id, Ping(lat, lng, now - 1), now - 1) for d, (lat, lng) in zip(drivers, points, strict=True)]
+    )
+    r = await client.get(
+        "/api/v1/drivers/nearby?lat=52.52&lng=13.405&radius_m=1000", headers={"Authorization": f"Bearer {staff}"}
+    )
+    assert r.status_code == 200
+    found = r.json()["drivers"]
+    assert [d["id"] for d in found] == sorted(d.id for d in drivers)
+    assert len({d["distance_m"] for d in found}) == 1
