@@ -32,4 +32,6 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    # arq's command line gives its logger a handler of its own: every line came out twice.
+    logging.getLogger("arq").handlers.clear()
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

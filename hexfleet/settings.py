@@ -6,6 +6,7 @@ start-up and pass it down. Bad values fail loudly here, before anything starts.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -159,8 +160,18 @@ class Settings:
     log_json: bool = _setting(False, "LOG_JSON", "Log one JSON object per line (for production log shippers).")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
-        env = os.environ if environ is None else environ
+    def from_env(cls, environ: Mapping[str, str] | None = None, dev_stack: bool = True, **overrides) -> Settings:
+        """Settings from ``environ`` (default: this process's environment).
+
+        With the process's own environment, a running ``hexfleet dev`` in the data folder
+        fills in what is unset (its servers' URLs, its port), so the CLI in a second
+        terminal finds the stack by itself; variables that are set always win.
+        """
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        if environ is None and dev_stack:
+            stack = dev_stack_env(Path(env.get("HEXFLEET_DATA_DIR") or ROOT / ".data"))
+            if stack:
+                env = {**stack, **env}
         values: dict = {}
         for f in fields(cls):
             name = f.metadata["env"]
@@ -215,18 +226,12 @@ class Settings:
             if not v
         ]
         if missing:
-            raise SettingsError(
-                f"{', '.join(missing)} not set. Run `hexfleet dev` (or `make run`) to start embedded servers, "
-                "or point these variables at your PostgreSQL, Redis and Kafka."
-            )
+            raise SettingsError(_not_running(", ".join(missing), "your PostgreSQL, Redis and Kafka"))
 
     def require_database(self) -> None:
         """For commands that only touch PostgreSQL (migrate, users, drivers)."""
         if not self.database_url:
-            raise SettingsError(
-                "DATABASE_URL not set. Run `make run` once to start the embedded PostgreSQL and use its URL, "
-                "or point DATABASE_URL at your PostgreSQL."
-            )
+            raise SettingsError(_not_running("DATABASE_URL", "your PostgreSQL"))
 
     def require_secret_key(self) -> str:
         """The session signing key. Required: a per-process random key would make a login
@@ -237,6 +242,69 @@ class Settings:
                 "(`hexfleet dev` creates one in the data folder; in production set a long random value)"
             )
         return self.secret_key
+
+
+def _not_running(names: str, servers: str) -> str:
+    return (
+        f"{names} not set and `make run` is not running in this checkout: start it in another terminal "
+        f"(the command line then finds its servers), or point the variables at {servers}."
+    )
+
+
+# --- the running `hexfleet dev`, for commands in other terminals -------------------------
+
+DEV_STACK_FILE = "dev-stack.json"
+# What a running `hexfleet dev` tells other commands: the servers it started and where it serves.
+DEV_STACK_VARIABLES = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "HOST", "PORT", "PUBLIC_URL")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    # After a crash the pid may have been reused: on Linux, make sure it is still hexfleet.
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return b"hexfleet" in cmdline.read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid
+
+
+def dev_stack_env(data_dir: Path) -> dict[str, str]:
+    """The variables a running `hexfleet dev` wrote into ``data_dir``; {} when none runs there."""
+    try:
+        raw = json.loads((Path(data_dir) / DEV_STACK_FILE).read_text())
+        pid, env = int(raw["pid"]), raw["env"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(env, dict) or not _alive(pid):
+        return {}
+    return {k: str(v) for k, v in env.items() if k in DEV_STACK_VARIABLES and v}
+
+
+def write_dev_stack(data_dir: Path, env: Mapping[str, str]) -> Path:
+    """Record this process as the running `hexfleet dev` (atomically; readable by this user only)."""
+    path = Path(data_dir) / DEV_STACK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"pid": os.getpid(), "env": {k: env[k] for k in DEV_STACK_VARIABLES if env.get(k)}}, f)
+    tmp.replace(path)
+    return path
+
+
+def remove_dev_stack(data_dir: Path) -> None:
+    """Forget the record, if it is this process's own."""
+    path = Path(data_dir) / DEV_STACK_FILE
+    try:
+        if int(json.loads(path.read_text())["pid"]) == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
 
 
 def documented_settings() -> list[tuple[str, str, str]]:

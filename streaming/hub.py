@@ -83,12 +83,16 @@ class LiveHub:
         self._bbox: set[Subscriber] = set()
         self.delivered = 0
         self.dropped = 0
+        self.closed = False  # the process is stopping: every stream ends, no new one starts
 
     def __len__(self) -> int:
         return len(self._all) + len(self._bbox) + sum(len(s) for s in self._by_driver.values())
 
     def subscribe(self, flt: Filter) -> Subscriber:
         sub = Subscriber(flt, self.max_pending)
+        if self.closed:
+            sub.drop()  # its stream ends at once; the client reconnects to another process
+            return sub
         if flt.driver_id is not None:
             self._by_driver.setdefault(flt.driver_id, set()).add(sub)
         elif flt.bbox is not None:
@@ -106,6 +110,12 @@ class LiveHub:
                 subs.discard(sub)
                 if not subs:
                     del self._by_driver[sub.filter.driver_id]
+
+    def close(self) -> None:
+        """End every stream (the process is stopping): each client reconnects elsewhere or later."""
+        self.closed = True
+        for sub in [*self._all, *self._bbox, *(s for subs in self._by_driver.values() for s in subs)]:
+            sub.drop()
 
     def publish(self, events: Iterable[LiveEvent]) -> None:
         """Offer a batch of events (in order) to every matching subscriber."""

@@ -22,6 +22,7 @@ from webapp.auth import init_auth
 from webapp.ingest import FastPath, Ingest
 from webapp.metrics import WebMetrics
 from webapp.osmand_listener import OsmAndListener
+from webapp.shutdown import end_streams_on_stop
 
 log = logging.getLogger("hexfleet.web")
 SWAGGER_DIR = "vendor/swagger-ui-5.35.0"
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.extensions["producer"] = producer
         hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
         app.extensions["hub"] = hub
+        app.extensions["undo_stop_hook"] = end_streams_on_stop(hub.close)
         fanout = FanOut(settings, hub, store)
         await fanout.start(await producer.partitions_for(settings.kafka_topic_locations))
         app.extensions["fanout"] = fanout
@@ -115,6 +117,11 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.after_serving
     async def stop_services() -> None:
         app.extensions.pop("ingest", None)
+        if "hub" in app.extensions:
+            app.extensions["hub"].close()
+        undo_stop_hook = app.extensions.pop("undo_stop_hook", None)
+        if undo_stop_hook is not None:
+            undo_stop_hook()
         revocations = app.extensions.pop("revocations", None)
         if revocations is not None:
             revocations.cancel()

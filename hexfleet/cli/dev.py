@@ -34,7 +34,7 @@ from hexfleet.embedded import (
     stop_services,
 )
 from hexfleet.migrate import migrate
-from hexfleet.settings import ROOT, Settings
+from hexfleet.settings import ROOT, Settings, dev_stack_env, remove_dev_stack, write_dev_stack
 
 # Never `release`: it exits when done, and honcho stops everything when any process exits.
 PROCESSES = ("web", "stream", "worker", "simulator")
@@ -66,6 +66,14 @@ def configure(parser) -> None:
 
 
 def run(args, settings: Settings) -> int:
+    running = dev_stack_env(Path(settings.data_dir))
+    if running:
+        print(
+            f"hexfleet dev: already running in this checkout (serving on port {running.get('PORT', '?')}); "
+            "stop it first, or set HEXFLEET_DATA_DIR for a second one",
+            file=sys.stderr,
+        )
+        return 1
     if port_open(settings.port):
         print(
             f"hexfleet dev: port {settings.port} is in use: stop what runs there or set PORT",
@@ -114,6 +122,18 @@ def _supervise(args, settings: Settings, services: list[Service]) -> int:
             )
             return 1
         if ready:
+            # Commands in other terminals read this to find the servers (see Settings.from_env).
+            write_dev_stack(
+                Path(settings.data_dir),
+                {
+                    "DATABASE_URL": settings.database_url,
+                    "REDIS_URL": settings.redis_url,
+                    "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+                    "HOST": settings.host,
+                    "PORT": str(settings.port),
+                    "PUBLIC_URL": settings.public_url,
+                },
+            )
             print(_banner(settings, services, names, env), flush=True)
             honcho.wait()
         print(
@@ -125,6 +145,7 @@ def _supervise(args, settings: Settings, services: list[Service]) -> int:
         return 1
     finally:
         with _signals_held():
+            remove_dev_stack(Path(settings.data_dir))
             _stop_honcho(honcho)
 
 
@@ -139,6 +160,7 @@ def _child_env(args, settings: Settings) -> dict[str, str]:
         SECRET_KEY=settings.secret_key,
         # honcho sets PORT per process; the Procfile's web line reads WEB_PORT.
         WEB_PORT=str(settings.port),
+        HOST=settings.host,
         HEXFLEET_DATA_DIR=str(settings.data_dir),
         # So the Procfile's `uvicorn`, `arq` and `hexfleet` are this environment's.
         PATH=os.pathsep.join([sysconfig.get_path("scripts"), env.get("PATH", "")]),
@@ -246,8 +268,25 @@ def _banner(settings: Settings, services: list[Service], names: list[str], env: 
         lines.append(f"  {'services' if i == 0 else '':<12}  {name:<9} {where}")
     if services:
         lines.append(f"  {'':<12}  server logs in {Path(settings.data_dir) / 'logs'}")
+    lines += [
+        f"  command line  {_cli_hint()}",
+        f"  {'':<12}  then e.g. `hexfleet drivers add --name Ann`: commands find these servers while this runs",
+    ]
     processes = " ".join(names)
     if "simulator" in names:
         processes += f"  (simulator: {env.get('SIM_DRIVERS', '50')} drivers)"
     lines += [f"  processes     {processes}", "Press Ctrl-C to stop everything.", "=" * 72]
     return "\n".join(lines)
+
+
+def _cli_hint() -> str:
+    """The one line that puts `hexfleet` on a second terminal's PATH."""
+    scripts = Path(sysconfig.get_path("scripts"))
+    activate = scripts / "activate"
+    try:
+        shown = activate.relative_to(Path.cwd())
+    except ValueError:
+        shown = activate
+    if activate.exists():
+        return f". {shown}"
+    return f'export PATH="{scripts}:$PATH"'

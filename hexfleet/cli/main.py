@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(chosen if chosen in COMMANDS else None).parse_args(argv)
     try:
-        settings = Settings.from_env()
+        # `hexfleet dev` starts its own servers: it must not adopt another running stack's.
+        settings = Settings.from_env(dev_stack=args.command not in ("dev", "bench"))
         return int(importlib.import_module(args._module).run(args, settings) or 0)
     except (SettingsError, DomainError) as error:
         print(f"hexfleet {args.command}: {error}", file=sys.stderr)

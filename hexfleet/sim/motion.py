@@ -44,6 +44,16 @@ def angle_diff_deg(a: float, b: float) -> float:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """A point on a street: ``s`` metres from intersection (i, j) in grid direction ``direction``."""
+
+    i: int
+    j: int
+    direction: int
+    s: float
+
+
+@dataclass(frozen=True)
 class Grid:
     """The street lattice. Areas too small for the requested blocks get smaller blocks,
     so there is always at least a crossroads to drive around."""
@@ -110,6 +120,41 @@ class Grid:
             (lng - self.center_lng) * M_PER_DEG_LAT * self._cos_lat,
             (lat - self.center_lat) * M_PER_DEG_LAT,
         )
+
+    def to_grid(self, x: float, y: float) -> tuple[float, float]:
+        """Undo the rotation: grid metres (along the streets) of an east/north point."""
+        c, s = self._rot
+        return x * c - y * s, x * s + y * c
+
+    def nearest_street(self, lat: float, lng: float, heading: float | None = None) -> Placement | None:
+        """The point on a street nearest to (lat, lng), facing ``heading`` where it can;
+        None when the point lies outside this area (the demo's centre or radius changed)."""
+        x, y = self.to_xy(lat, lng)
+        if math.hypot(x, y) > self.radius_m:
+            return None
+        gx, gy = self.to_grid(x, y)
+        ci, cj = round(gx / self.block_x_m), round(gy / self.block_y_m)
+        best: tuple[float, int, int, int, float] | None = None
+        for i in range(ci - 1, ci + 2):
+            for j in range(cj - 1, cj + 2):
+                if not self.has_node(i, j):
+                    continue
+                nx, ny = i * self.block_x_m, j * self.block_y_m
+                for d in self.exits(i, j):
+                    ux, uy = _STEPS[d]
+                    t = min(self.edge_length(d), max(0.0, (gx - nx) * ux + (gy - ny) * uy))
+                    off = math.hypot(gx - nx - ux * t, gy - ny - uy * t)
+                    if best is None or off < best[0] - 1e-9:
+                        best = (off, i, j, d, t)
+        if best is None:
+            return None
+        _, i, j, d, t = best
+        if heading is not None:
+            forward = bearing_deg(*self.direction_xy(d))
+            if angle_diff_deg(heading, forward) > 90:  # drive the same street the other way
+                di, dj = _STEPS[d]
+                i, j, d, t = i + di, j + dj, (d + 2) % 4, self.edge_length(d) - t
+        return Placement(i, j, d, t)
 
     def random_node(self, rng: random.Random) -> tuple[int, int]:
         """An intersection with at least one street, roughly uniform over the disc."""
@@ -193,20 +238,32 @@ class DriverState:
 class DriverSim:
     """One simulated driver. ``advance(dt)`` moves it ``dt`` seconds and returns a fix."""
 
-    def __init__(self, grid: Grid, seed: int | str | random.Random, profile: MotionProfile | None = None) -> None:
+    def __init__(
+        self,
+        grid: Grid,
+        seed: int | str | random.Random,
+        profile: MotionProfile | None = None,
+        start: Placement | None = None,
+    ) -> None:
+        """``start``: where to resume (a restarted demo goes on from each driver's last
+        stored position instead of teleporting); None starts at a random street corner."""
         self.grid = grid
         self.profile = p = profile or MotionProfile()
         if p.gps_noise and grid.margin_m < p.accuracy_m[1]:
             raise ValueError("the grid margin must cover the largest GPS error")
         self.rng = rng = seed if isinstance(seed, random.Random) else random.Random(seed)
-        i, j = grid.random_node(rng)
-        direction = rng.choice(grid.exits(i, j))
+        if start is None:
+            i, j = grid.random_node(rng)
+            direction = rng.choice(grid.exits(i, j))
+            s = rng.uniform(0, grid.edge_length(direction))
+        else:
+            i, j, direction, s = start.i, start.j, start.direction, start.s
         cruise = rng.uniform(p.min_cruise_mps, p.max_speed_mps)
         self.state = DriverState(
             i=i,
             j=j,
             direction=direction,
-            s=rng.uniform(0, grid.edge_length(direction)),
+            s=s,
             speed=0.0,
             cruise=cruise,
             next_direction=direction,
@@ -220,7 +277,8 @@ class DriverSim:
             drain_pct_s=rng.uniform(*p.battery_drain_pct_s),
         )
         self._plan()
-        self.state.speed = min(rng.uniform(0, cruise), self._speed_limit(0.0))
+        # A resumed driver pulls away from where it stood; a new one may already be rolling.
+        self.state.speed = 0.0 if start is not None else min(rng.uniform(0, cruise), self._speed_limit(0.0))
 
     # --- reading the true state (tests and the fix) ---
     def position_xy(self) -> tuple[float, float]:

@@ -15,7 +15,7 @@ import random
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from hexfleet.drivers import queries
 from hexfleet.errors import Conflict
-from hexfleet.sim.motion import DriverSim, Grid
+from hexfleet.sim.motion import DriverSim, Grid, Placement
+from hexfleet.tracking import queries as history
 
 DEMO_PREFIX = "Demo Driver "
 PINGS_PATH = "/api/v1/driver/pings"
@@ -67,6 +68,8 @@ class DemoDriver:
     name: str
     driver_id: int
     token: str
+    # (lat, lng, heading) of its newest stored fix: a restarted demo resumes there.
+    last: tuple[float, float, float | None] | None = None
 
 
 async def prepare_drivers(dsn: str, count: int) -> tuple[list[DemoDriver], int]:
@@ -94,6 +97,8 @@ async def prepare_drivers(dsn: str, count: int) -> tuple[list[DemoDriver], int]:
                     await queries.revoke_devices(conn, driver.id)
                 device = await queries.issue_device(conn, driver.id)
                 drivers.append(DemoDriver(driver.name, driver.id, device.token))
+            last = await history.last_positions(conn, [d.driver_id for d in drivers])
+            drivers = [replace(d, last=last.get(d.driver_id)) for d in drivers]
     finally:
         await conn.close()
     return drivers, created
@@ -400,9 +405,11 @@ async def simulate(config: SimConfig, dsn: str) -> int:
                 hint = " (run `hexfleet migrate` first)" if isinstance(error, asyncpg.UndefinedTableError) else ""
                 reporter.say(f"simulate: cannot prepare the demo drivers: {describe_error(error)}{hint}", error=True)
                 return 1
+            resumed = sum(d.last is not None for d in drivers)
             reporter.say(
                 f"simulate: {len(drivers)} demo drivers ({created} created, {len(drivers) - created} "
-                f"reused), one ping each every {config.interval:g} s to {config.url}{PINGS_PATH}"
+                f"reused, {resumed} resume from their last position), one ping each every "
+                f"{config.interval:g} s to {config.url}{PINGS_PATH}"
             )
             return await _drive_all(config, drivers, client, reporter, stop)
     finally:
@@ -414,7 +421,7 @@ async def _drive_all(config: SimConfig, drivers: list[DemoDriver], client, repor
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**32)
     grid = Grid(*config.center, config.radius_m)
     shared = Shared(config, client, reporter, stop, random.Random(seed))
-    sims = [DriverSim(grid, f"{seed}:{n}") for n in range(len(drivers))]
+    sims = [DriverSim(grid, f"{seed}:{n}", start=resume_at(grid, d)) for n, d in enumerate(drivers)]
     deadline = asyncio.get_running_loop().call_later(config.duration, stop.set) if config.duration else None
     reporter.open()
     tasks = [
@@ -440,6 +447,14 @@ async def _drive_all(config: SimConfig, drivers: list[DemoDriver], client, repor
         if not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
     return 1 if reporter.stats.token_rejected else 0
+
+
+def resume_at(grid: Grid, driver: DemoDriver) -> Placement | None:
+    """Where a demo driver goes on from: its last stored position, put back on a street."""
+    if driver.last is None:
+        return None
+    lat, lng, heading = driver.last
+    return grid.nearest_street(lat, lng, heading)
 
 
 def _add_signal_handler(loop, sig, handler) -> bool:

@@ -86,6 +86,17 @@ async def trail(conn, driver_id: int, since: datetime, limit: int = 5000) -> lis
     return [(r["lat"], r["lng"], r["device_time"]) for r in rows]
 
 
+async def last_positions(conn, driver_ids: list[int]) -> dict[int, tuple[float, float, float | None]]:
+    """(lat, lng, heading) of each driver's newest fix that was shown live (not flagged)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (driver_id) driver_id, lat, lng, heading FROM positions
+           WHERE driver_id = ANY($1::bigint[]) AND flag IS NULL
+           ORDER BY driver_id, device_time DESC""",
+        driver_ids,
+    )
+    return {r["driver_id"]: (r["lat"], r["lng"], r["heading"]) for r in rows}
+
+
 async def prune_before(conn, cutoff: datetime) -> int:
     result = await conn.execute("DELETE FROM positions WHERE server_time < $1", cutoff)
     return int(result.split()[-1])

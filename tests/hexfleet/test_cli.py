@@ -7,10 +7,14 @@ import sys
 import orjson
 import pytest
 
+# A data folder where no `hexfleet dev` runs (see tests/hexfleet/test_dev_stack.py for one that does).
+NO_DEV_STACK = "/nonexistent/hexfleet-data"
+
 
 def hexfleet(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env["DATABASE_URL"] = database_url
+    env["HEXFLEET_DATA_DIR"] = NO_DEV_STACK  # never a `make run` that happens to run in this checkout
     return subprocess.run(
         [sys.executable, "-m", "hexfleet.cli.main", *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -74,6 +78,7 @@ def test_bad_input_is_a_readable_error(database_url, args, message):
 
 def test_missing_database_url_is_explained():
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["HEXFLEET_DATA_DIR"] = NO_DEV_STACK
     result = subprocess.run(
         [sys.executable, "-m", "hexfleet.cli.main", "migrate"], env=env, capture_output=True, text=True
     )

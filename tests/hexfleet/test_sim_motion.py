@@ -254,3 +254,47 @@ def test_fix_payload_has_the_ping_fields():
 def test_negative_time_is_refused():
     with pytest.raises(ValueError):
         DriverSim(Grid(*BERLIN, 1000), 1).advance(-1)
+
+
+@pytest.mark.parametrize("rotation_deg", [0, 23, -40])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_resumed_driver_goes_on_where_it_stood(rotation_deg, seed):
+    """A restarted demo puts each driver back on the street it was last seen on."""
+    grid = Grid(*BERLIN, 3000, rotation_deg=rotation_deg)
+    before = DriverSim(grid, seed, QUIET)
+    last = before.advance(random.Random(seed).uniform(20, 600))
+    placement = grid.nearest_street(last.lat, last.lng, last.heading)
+    assert placement is not None
+    resumed = DriverSim(grid, seed + 100, QUIET, start=placement)
+    assert resumed.state.speed == 0.0  # pulls away from where it stood
+    first = resumed.advance(0.0)
+    assert haversine_m(last.lat, last.lng, first.lat, first.lng) < 1.0
+    assert angle_diff_deg(first.heading, last.heading) < 1.0
+    later = resumed.advance(2.0)
+    assert haversine_m(last.lat, last.lng, later.lat, later.lng) < 20  # no teleport on the next ping
+
+
+@pytest.mark.parametrize(
+    ("offset_m", "heading", "expected_bearing"),
+    [
+        ((5.0, 30.0), 0.0, 0.0),  # beside a north-south street, driving north
+        ((5.0, 30.0), 180.0, 180.0),  # the same spot, driving south: the street is taken the other way
+        ((40.0, 3.0), 90.0, 90.0),  # beside an east-west street
+        ((40.0, 3.0), None, None),  # no heading: any direction along that street
+    ],
+)
+def test_nearest_street_snaps_noisy_fixes(offset_m, heading, expected_bearing):
+    grid = Grid(*BERLIN, 2000)
+    lat, lng = grid.to_latlng(*offset_m)
+    placement = grid.nearest_street(lat, lng, heading)
+    assert placement is not None
+    sim = DriverSim(grid, 1, QUIET, start=placement)
+    x, y = sim.position_xy()
+    assert math.hypot(x - offset_m[0], y - offset_m[1]) == pytest.approx(min(offset_m), abs=0.01)
+    if expected_bearing is not None:
+        assert angle_diff_deg(sim.heading(), expected_bearing) < 1e-6
+
+
+def test_nearest_street_is_none_outside_the_area():
+    grid = Grid(*BERLIN, 1000)
+    assert grid.nearest_street(48.14, 11.58) is None  # Munich, for a demo around Berlin

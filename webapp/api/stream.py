@@ -52,7 +52,9 @@ async def sse_positions():
                     yield b": keepalive\n\n"  # keeps proxies from closing an idle stream
                     continue
                 if not batch:
-                    return  # dropped for falling behind: the browser reconnects and catches up
+                    # Dropped for falling behind, or the process is stopping: the browser
+                    # reconnects (to this process's successor) and catches up.
+                    return
                 yield b"".join(e.sse for e in batch)
         finally:
             hub.unsubscribe(sub)
@@ -89,7 +91,10 @@ async def ws_positions():
         while True:
             batch = await sub.next_batch()
             if not batch:
-                await websocket.close(1013, "fell behind; reconnect")
+                if hub.closed:
+                    await websocket.close(1012, "server restarting; reconnect")
+                else:
+                    await websocket.close(1013, "fell behind; reconnect")
                 return
             for event in batch:
                 await websocket.send(event.data.decode())
