@@ -5,7 +5,7 @@ Run them in their own pytest process (e2e/pytest.ini switches pytest-asyncio off
     .venv/bin/pytest e2e
 
 Services come from DATABASE_URL / REDIS_URL / KAFKA_BOOTSTRAP_SERVERS when set, otherwise
-``hexfleet.embedded`` starts them (data under .data/e2e, apart from `hexfleet dev`'s).
+``hexfleet.devtools.embedded`` starts them (data under .data/e2e, apart from `hexfleet dev`'s).
 Every run gets its own database, Kafka topic and consumer group, and a dedicated Redis
 database number that is flushed before and after, so nothing leaks between runs or into
 a developer's data. The web app and `python -m streaming` run as subprocesses; their logs
@@ -23,11 +23,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
 import pytest
+
+from hexfleet.devtools.testing import (
+    NotReady,
+    create_database,
+    drop_database,
+    free_port,
+    wait_until_ready,
+    with_database,
+    with_redis_db,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -54,36 +64,6 @@ def _run_async(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _with_redis_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-async def _create_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def _drop_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def _flush_redis(url: str) -> None:
     from redis.asyncio import Redis
 
@@ -107,14 +87,6 @@ def _cli(env: dict, *args: str) -> str:
 
 def _cli_json(env: dict, *args: str) -> dict:
     return orjson.loads(_cli(env, *args, "--json").strip().splitlines()[-1])
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _log_tail(path: Path, lines: int = 40) -> str:
@@ -218,15 +190,15 @@ def stack():
     settings = Settings.from_env(base_env)
     services = []
     if not (settings.database_url and settings.redis_url and settings.kafka_bootstrap_servers):
-        from hexfleet.embedded import ensure_services
+        from hexfleet.devtools.embedded import ensure_services
 
         settings, services = ensure_services(settings)
 
     db_name = f"hexfleet_e2e_{run_id}"
     admin_url = settings.database_url
-    database_url = _with_database(admin_url, db_name)
-    redis_url = _with_redis_db(settings.redis_url, REDIS_DB)
-    port = _free_port()
+    database_url = with_database(admin_url, db_name)
+    redis_url = with_redis_db(settings.redis_url, REDIS_DB)
+    port = free_port()
     env = {
         **base_env,
         "DATABASE_URL": database_url,
@@ -247,7 +219,7 @@ def stack():
     processes: list[subprocess.Popen] = []
     created_db = False
     try:
-        _run_async(_create_database(admin_url, db_name))
+        _run_async(create_database(admin_url, db_name))
         created_db = True
         _run_async(_flush_redis(redis_url))
         _cli(env, "migrate")
@@ -287,7 +259,7 @@ def stack():
             _stop(proc)
         try:
             if created_db:
-                _run_async(_drop_database(admin_url, db_name))
+                _run_async(drop_database(admin_url, db_name))
             _run_async(_flush_redis(redis_url))
         finally:
             for service in reversed(services):
@@ -295,22 +267,16 @@ def stack():
 
 
 def _wait_ready(base_url: str, processes: list[subprocess.Popen]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    last = "no answer"
-    with httpx.Client(timeout=2) as client:
-        while time.monotonic() < deadline:
-            for proc, name in zip(processes, ("web", "stream"), strict=True):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{_log_tail(ARTIFACTS / f'{name}.log')}")
-            try:
-                response = client.get(f"{base_url}/readyz")
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text[:200]}"
-            except httpx.HTTPError as error:
-                last = repr(error)
-            time.sleep(0.1)  # a poll interval, not a guess at start-up time
-    raise RuntimeError(f"web app not ready after {READY_TIMEOUT_S:.0f} s ({last}):\n{_log_tail(ARTIFACTS / 'web.log')}")
+    def exited() -> str | None:
+        for proc, name in zip(processes, ("web", "stream"), strict=True):
+            if proc.poll() is not None:
+                return f"{name} exited with {proc.returncode}:\n{_log_tail(ARTIFACTS / f'{name}.log')}"
+        return None
+
+    try:
+        wait_until_ready(f"{base_url}/readyz", READY_TIMEOUT_S, failed=exited)
+    except NotReady as error:
+        raise RuntimeError(f"web app not ready: {error}\n{_log_tail(ARTIFACTS / 'web.log')}") from None
 
 
 # ---------------------------------------------------------------- playwright wiring

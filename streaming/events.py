@@ -63,12 +63,35 @@ class BadEvent(ValueError):
     pass
 
 
-def decode(value: bytes) -> Event:
+@dataclass(frozen=True, slots=True)
+class PingsRecord:
+    """A ``pings`` event decoded only as far as asked: a live stream needs just the newest
+    fix of a batch of a hundred, so building every ``Ping`` would be wasted work."""
+
+    driver_id: int
+    received_at: float
+    raw: list[dict]
+
+    def newest(self) -> Ping:
+        return Ping.from_wire(max(self.raw, key=lambda p: p["ts"]))
+
+    def pings(self) -> list[Ping]:
+        return [Ping.from_wire(p) for p in self.raw]
+
+    def first_ts(self) -> float:
+        return min(float(p["ts"]) for p in self.raw)
+
+
+def decode_lazily(value: bytes) -> PingsRecord | StatusEvent | AttributesEvent:
+    """Decode the envelope; a ``pings`` event keeps its fixes in wire form (see PingsRecord)."""
     try:
         raw = orjson.loads(value)
         kind = raw["t"]
         if kind == "pings":
-            return PingsEvent(int(raw["d"]), float(raw["rt"]), [Ping.from_wire(p) for p in raw["p"]])
+            pings = raw["p"]
+            if not isinstance(pings, list) or not pings or not all(isinstance(p, dict) for p in pings):
+                raise ValueError("a pings event needs a non-empty list of fixes")
+            return PingsRecord(int(raw["d"]), float(raw["rt"]), pings)
         if kind == "status":
             return StatusEvent(int(raw["d"]), str(raw["s"]), float(raw["at"]))
         if kind == "attrs":
@@ -76,3 +99,14 @@ def decode(value: bytes) -> Event:
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise BadEvent(f"undecodable event: {error}") from None
     raise BadEvent(f"unknown event type {kind!r}")
+
+
+def decode(value: bytes) -> Event:
+    """Decode an event completely (every fix of a pings event becomes a Ping)."""
+    event = decode_lazily(value)
+    if isinstance(event, PingsRecord):
+        try:
+            return PingsEvent(event.driver_id, event.received_at, event.pings())
+        except (KeyError, TypeError, ValueError) as error:
+            raise BadEvent(f"undecodable event: {error}") from None
+    return event

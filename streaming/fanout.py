@@ -14,10 +14,12 @@ import logging
 import orjson
 from aiokafka import TopicPartition
 
+from hexfleet.drivers.duty import DutyStatus
 from hexfleet.settings import Settings
 from hexfleet.tracking import filters
 from hexfleet.tracking.pings import Ping, iso
 from hexfleet.tracking.store import LiveStore
+from streaming.events import BadEvent, PingsRecord, StatusEvent, decode_lazily
 from streaming.hub import LiveEvent, LiveHub, make_event
 from streaming.kafka import make_consumer
 
@@ -93,59 +95,59 @@ class FanOut:
                 self._update_lag(batch)
 
     async def events(self, values: list[bytes]) -> list[LiveEvent]:
-        records = []
+        records: list[PingsRecord | StatusEvent] = []
         for value in values:
             try:
-                records.append(orjson.loads(value))
-            except orjson.JSONDecodeError:
-                continue
-        await self._learn_last_fixes(records)
-        out: list[LiveEvent] = []
-        for raw in records:
-            kind = raw.get("t") if isinstance(raw, dict) else None
-            try:
-                if kind == "pings":
-                    driver_id = int(raw["d"])
-                    newest = self._streamable(driver_id, raw)
-                    if newest is not None:
-                        out.append(position_event(driver_id, newest, self.duty.get(driver_id, "available")))
-                elif kind == "status":
-                    driver_id, status = int(raw["d"]), str(raw["s"])
-                    self.duty[driver_id] = status
-                    out.append(status_event(driver_id, status))
-            except (KeyError, TypeError, ValueError):
+                event = decode_lazily(value)
+            except BadEvent:
                 continue  # the tracker counts undecodable records; the map just skips them
+            if isinstance(event, PingsRecord | StatusEvent):
+                records.append(event)
+        await self._learn_last_fixes([r for r in records if isinstance(r, PingsRecord)])
+        out: list[LiveEvent] = []
+        for record in records:
+            if isinstance(record, StatusEvent):
+                self.duty[record.driver_id] = record.status
+                out.append(status_event(record.driver_id, record.status))
+                continue
+            try:
+                newest = self._streamable(record)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if newest is not None:
+                out.append(
+                    position_event(record.driver_id, newest, self.duty.get(record.driver_id, DutyStatus.AVAILABLE))
+                )
         return out
 
-    def _streamable(self, driver_id: int, raw: dict) -> Ping | None:
+    def _streamable(self, record: PingsRecord) -> Ping | None:
         """The fix to show for this record, or None; remembers it as the driver's last.
 
         Only a record's newest fix can move the marker, so build and judge that one first
         (one check instead of a batch's hundred); only if it is refused, decode the whole
         record and walk the sequence for the newest acceptable fix, as the tracker does.
         """
+        driver_id = record.driver_id
         last = self._last.get(driver_id)
-        newest = Ping.from_wire(max(raw["p"], key=lambda p: p["ts"]))
+        newest = record.newest()
         if filters.judge_motion(newest, last, self.rules) == filters.ACCEPTED:
             self._last[driver_id] = filters.LastFix(newest.lat, newest.lng, newest.ts)
             return newest
-        pings = [Ping.from_wire(p) for p in raw["p"]]
+        pings = record.pings()
         verdicts, new_last = filters.judge_sequence(pings, last, self.rules)
         if filters.ACCEPTED not in verdicts or new_last is None:
             return None
         self._last[driver_id] = new_last
         return pings[len(verdicts) - 1 - verdicts[::-1].index(filters.ACCEPTED)]
 
-    async def _learn_last_fixes(self, records: list) -> None:
+    async def _learn_last_fixes(self, records: list[PingsRecord]) -> None:
         """Fetch the tracker's last accepted fix for drivers this process has not streamed yet."""
         first_ts: dict[int, float] = {}
-        for raw in records:
-            if not isinstance(raw, dict) or raw.get("t") != "pings":
+        for record in records:
+            if record.driver_id in self._last or record.driver_id in first_ts:
                 continue
             try:
-                driver_id = int(raw["d"])
-                if driver_id not in self._last and driver_id not in first_ts:
-                    first_ts[driver_id] = min(float(p["ts"]) for p in raw["p"])
+                first_ts[record.driver_id] = record.first_ts()
             except (KeyError, TypeError, ValueError):
                 continue
         if not first_ts:

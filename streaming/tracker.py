@@ -18,6 +18,7 @@ import orjson
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from hexfleet.drivers import queries as driver_queries
+from hexfleet.keys import TRACKER_STATS
 from hexfleet.settings import Settings
 from hexfleet.tracking import filters
 from hexfleet.tracking import queries as history
@@ -27,7 +28,6 @@ from streaming.events import AttributesEvent, BadEvent, PingsEvent, StatusEvent,
 from streaming.kafka import ensure_topic, make_consumer
 
 log = logging.getLogger("hexfleet.tracker")
-STATS_KEY = "hf:stats:tracker"
 SWEEP_EVERY_S = 2.0
 RETRY_PAUSE_S = 1.0
 
@@ -60,7 +60,7 @@ class Tracker:
             # streams' setting) cost Tansu about half a core at 25 pings/s in a 45-minute run.
             fetch_max_wait_ms=max(settings.kafka_fetch_max_wait_ms, 100),
         )
-        self.stats = {
+        self.stats: dict[str, float] = {
             "batches": 0,
             "records": 0,
             "history_rows": 0,
@@ -205,7 +205,7 @@ class Tracker:
         self.stats["lag"] = lag
         self.stats["updated_at"] = time.time()
         self.stats.update({f"flagged_{reason}": count for reason, count in self.flagged.items()})
-        await self.redis.set(STATS_KEY, orjson.dumps(self.stats), ex=300)
+        await self.redis.set(TRACKER_STATS, orjson.dumps(self.stats), ex=300)
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
-from helpers import with_database
 from redis.asyncio import Redis
 
-from hexfleet import embedded
+from hexfleet.devtools import embedded
+from hexfleet.devtools.testing import create_database, drop_database, with_redis_db
 from hexfleet.migrate import migrate
 from hexfleet.settings import ROOT, Settings
 
 TEST_DATA = ROOT / ".data" / "test"
-
-
-def _redis_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +40,7 @@ def service_urls():
         if not kafka:
             started.append(embedded.start_kafka(log_dir=TEST_DATA / "logs"))
             kafka = started[-1].url
-        yield {"postgres": pg, "redis": _redis_db(redis_url, 11), "kafka": kafka}
+        yield {"postgres": pg, "redis": with_redis_db(redis_url, 11), "kafka": kafka}
     finally:
         embedded.stop_services(started)
 
@@ -54,13 +48,10 @@ def service_urls():
 @pytest.fixture(scope="session")
 async def database_url(service_urls):
     name = f"hexfleet_test_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(service_urls["postgres"])
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(service_urls["postgres"], name)
+    url = await create_database(service_urls["postgres"], name)
     await migrate(url)
     yield url
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    await drop_database(service_urls["postgres"], name)
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit, urlunsplit
+import subprocess
+import sys
 
 from hexfleet import security
+from hexfleet.devtools.testing import NotReady, free_port, wait_until_ready_async
 from hexfleet.drivers import queries as drivers
 from hexfleet.users import queries as users
 
@@ -41,11 +43,6 @@ async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
         await asyncio.sleep(interval)
 
 
-def with_database(url: str, name: str) -> str:
-    """The same server URL pointing at another database."""
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
 def server_env(settings) -> dict:
     """Environment for a server subprocess that uses the same services and topic as ``settings``."""
     import os
@@ -62,3 +59,27 @@ def server_env(settings) -> dict:
         "MAP_TILE_URL": "",
         "LOG_LEVEL": "WARNING",
     }
+
+
+async def start_web(settings, **extra_env: str) -> tuple[subprocess.Popen, str]:
+    """A real web process (uvicorn, as the Procfile runs it) on a free port, once it is ready."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1", "--port", str(port)],
+        env={**server_env(settings), **extra_env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def exited() -> str | None:
+        if proc.poll() is None:
+            return None
+        return f"web instance exited: {proc.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
+
+    try:
+        await wait_until_ready_async(f"{url}/readyz", 30, failed=exited)
+    except NotReady:
+        proc.kill()
+        raise
+    return proc, url

@@ -17,6 +17,7 @@ from hexfleet.tracking.store import LiveStore
 from streaming.fanout import FanOut
 from streaming.hub import LiveHub
 from streaming.kafka import ensure_topic, make_producer
+from streaming.publisher import KafkaPublisher
 from webapp import errors
 from webapp.auth import init_auth
 from webapp.ingest import FastPath, Ingest
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         producer = make_producer(settings)
         await producer.start()
         app.extensions["producer"] = producer
+        app.extensions["publisher"] = KafkaPublisher(producer, settings)
         hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
         app.extensions["hub"] = hub
         app.extensions["undo_stop_hook"] = end_streams_on_stop(hub.close)

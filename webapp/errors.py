@@ -55,7 +55,7 @@ def register(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException):
         status = error.code or 500
-        detail = error.description if status != 404 else f"nothing at {request.path}"
+        detail = (error.description or "") if status != 404 else f"nothing at {request.path}"
         return await respond(status, detail)
 
     @app.errorhandler(Exception)

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from quart import Blueprint, current_app
 from quart_schema import hide
 
-from streaming.tracker import STATS_KEY
+from hexfleet.keys import TRACKER_STATS
 
 bp = Blueprint("ops", __name__)
 
@@ -67,7 +67,7 @@ async def metrics():
     redis = ext.get("redis")
     if redis is not None:
         try:
-            raw = await redis.get(STATS_KEY)
+            raw = await redis.get(TRACKER_STATS)
         except Exception:
             raw = None
         for figure, value in (orjson.loads(raw) if raw else {}).items():

@@ -19,12 +19,12 @@ from quart_schema import hide
 from hexfleet.drivers import connect as phone_connect
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
-from hexfleet.drivers.queries import DUTY_STATUSES
+from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import NotFound
 from hexfleet.tracking import filters
 from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
 from webapp.auth import Forbidden, authenticate, current_user, end_session, page_role_required, start_session
-from webapp.duty import change_duty
+from webapp.services import change_duty
 
 bp = Blueprint("pages", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -163,11 +163,11 @@ async def driver_detail(driver_id: int):
 async def driver_status(driver_id: int):
     """The detail pane's duty buttons; answers with the refreshed pane."""
     status = (await request.form).get("status", "")
-    if status not in DUTY_STATUSES:
+    if status not in set(DutyStatus):
         return await render_template(
             "_error.html", status=422, title="Unknown status", detail=f"{status!r} is not a duty status"
         ), 422
-    await change_duty(driver_id, status)
+    await change_duty(driver_id, DutyStatus(status))
     return await driver_detail(driver_id)
 
 
@@ -265,7 +265,7 @@ async def driver_rotate(driver_id: int):
 def _rank(driver: DriverView) -> int:
     """Online drivers first (available before busy before off duty), then stale, then never seen."""
     if driver.online:
-        return {"available": 0, "busy": 1}.get(driver.status, 2)
+        return {str(DutyStatus.AVAILABLE): 0, str(DutyStatus.BUSY): 1}.get(driver.status, 2)
     if driver.stale:
         return 3
     return 4
@@ -344,7 +344,11 @@ def clock(value: datetime | None) -> str:
     return "—" if value is None else _aware(value).astimezone(UTC).strftime("%H:%M:%S UTC")
 
 
-STATUS_LABELS = {"available": "Available", "busy": "Busy", "off_duty": "Off duty"}
+STATUS_LABELS: dict[str, str] = {
+    DutyStatus.AVAILABLE: "Available",
+    DutyStatus.BUSY: "Busy",
+    DutyStatus.OFF_DUTY: "Off duty",
+}
 
 
 @bp.app_template_filter("problem_label")

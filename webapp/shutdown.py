@@ -23,13 +23,13 @@ def end_streams_on_stop(close_streams: Callable[[], None]) -> Callable[[], None]
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # signal handlers belong to the main thread (e.g. an embedded test server)
     loop = asyncio.get_running_loop()
-    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    previous: dict[int, object] = {int(sig): signal.getsignal(sig) for sig in SIGNALS}
 
     def on_stop(signum: int, frame) -> None:
         loop.call_soon_threadsafe(close_streams)
         before = previous.get(signum)
         if callable(before):
-            before(signum, frame)
+            before(signum, frame)  # type: ignore[operator]
         elif before == signal.SIG_DFL:
             # Nobody else listens: behave as if we had not been here.
             signal.signal(signum, signal.SIG_DFL)
@@ -41,6 +41,6 @@ def end_streams_on_stop(close_streams: Callable[[], None]) -> Callable[[], None]
     def undo() -> None:
         for sig, handler in previous.items():
             if signal.getsignal(sig) is on_stop:
-                signal.signal(sig, handler)
+                signal.signal(sig, handler)  # type: ignore[arg-type]
 
     return undo

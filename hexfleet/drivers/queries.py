@@ -10,7 +10,6 @@ import asyncpg
 from hexfleet import security
 from hexfleet.errors import Conflict, NotFound
 
-DUTY_STATUSES = ("available", "off_duty", "busy")
 # An arbitrary constant: the advisory lock key that means "creating drivers by name".
 _CREATE_LOCK_KEY = 7_402_915_119
 

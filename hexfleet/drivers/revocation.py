@@ -7,7 +7,7 @@ channel and every web process drops its cache.
 
 from __future__ import annotations
 
-CHANNEL = "hf:auth:revoked"
+from hexfleet.keys import REVOCATION_CHANNEL as CHANNEL
 
 
 async def announce(redis, driver_id: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hexfleet.drivers.duty import DutyStatus
+
 
 def liveness(received_at: float | None, now: float, stale_after_s: float) -> tuple[bool, bool]:
     """(online, stale): online while the last fix is fresh, stale after; neither if never seen."""
@@ -13,7 +15,7 @@ def liveness(received_at: float | None, now: float, stale_after_s: float) -> tup
 
 def counts(views) -> dict[str, int]:
     """Fleet counts for the control room: online drivers by duty status, plus stale ones."""
-    c = {"total": 0, "online": 0, "available": 0, "busy": 0, "off_duty": 0, "stale": 0}
+    c = {"total": 0, "online": 0, "stale": 0} | {str(s): 0 for s in DutyStatus}
     for v in views:
         c["total"] += 1
         if v.stale:

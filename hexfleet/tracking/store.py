@@ -1,11 +1,8 @@
 """Live driver state in Redis: latest fix, duty status and the H3 availability index.
 
-Keys (all under ``hf:``):
-- ``hf:pos:{id}``  hash: lat, lng, ts (device time), rt (server time), spd, hdg, acc, bat,
-  ``pc`` (H3 cell of the position) and ``cell`` (the index cell it is listed in, '' if none)
-- ``hf:duty``      hash: driver id → available | off_duty | busy (mirror of drivers.status)
-- ``hf:cell:{c}``  set of driver ids: available drivers with a fresh fix in cell c
-- ``hf:live``      zset: indexed driver id → server time of its last fix (for the stale sweep)
+The keys are named in hexfleet.keys. ``hf:pos:{id}`` holds lat, lng, ts (device time),
+rt (server time), spd, hdg, acc, bat, ``pc`` (H3 cell of the position) and ``cell`` (the
+index cell it is listed in, '' if none).
 
 Every change that can move a driver in or out of the index is one Lua script, so the
 index stays exact under concurrent trackers, duty changes and sweeps: a driver is in
@@ -20,18 +17,11 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from hexfleet.geo import cell_of
+from hexfleet.keys import CELL_PREFIX, DUTY, LIVE, POS_PREFIX
+from hexfleet.keys import pos as pos_key
 from hexfleet.tracking.pings import Ping
 
-DUTY = "hf:duty"
-LIVE = "hf:live"
-CELL_PREFIX = "hf:cell:"
-
-
 _FIX_FIELDS = ["lat", "lng", "ts", "rt", "spd", "hdg", "acc", "bat", "cell", "lr", "lrt"]
-
-
-def pos_key(driver_id: int) -> str:
-    return f"hf:pos:{driver_id}"
 
 
 # Shared tail of the two scripts below: given locals id, prefix and want (the cell the
@@ -176,7 +166,7 @@ class LiveStore:
 
     async def sweep_stale(self, fresh_after: float) -> int:
         """Drop drivers whose last fix is older than fresh_after from the index."""
-        return int(await self._sweep(keys=[LIVE], args=[fresh_after, CELL_PREFIX, "hf:pos:"]))
+        return int(await self._sweep(keys=[LIVE], args=[fresh_after, CELL_PREFIX, POS_PREFIX]))
 
     async def note_problem(self, driver_id: int, reason: str, at: float) -> None:
         """Remember a driver's last rejected or flagged fix, for the control room."""

@@ -2,16 +2,14 @@ import asyncio
 import uuid
 
 import asyncpg
-from helpers import with_database
 
+from hexfleet.devtools.testing import create_database, drop_database
 from hexfleet.migrate import discover, migrate
 
 
 async def test_concurrent_and_repeated_runs_apply_each_file_once(service_urls):
     name = f"hexfleet_mig_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(service_urls["postgres"])
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(service_urls["postgres"], name)
+    url = await create_database(service_urls["postgres"], name)
     try:
         results = await asyncio.gather(*(migrate(url) for _ in range(4)))
         names = [m.name for m in discover()]
@@ -24,5 +22,4 @@ async def test_concurrent_and_repeated_runs_apply_each_file_once(service_urls):
             await conn.close()
         assert versions == [m.version for m in discover()]
     finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(service_urls["postgres"], name)

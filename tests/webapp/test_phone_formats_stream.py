@@ -10,7 +10,7 @@ import pytest
 from helpers import make_driver, make_user
 from test_two_instances import read_sse_events, start_web
 
-from hexfleet.embedded import free_port
+from hexfleet.devtools.testing import free_port
 
 
 @pytest.fixture

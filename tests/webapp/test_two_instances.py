@@ -1,41 +1,15 @@
 """Two web instances: a stream client on one sees pings posted to the other."""
 
 import asyncio
-import contextlib
 import subprocess
-import sys
 import time
 
 import httpx
 import orjson
 import pytest
-from helpers import make_driver, make_user, server_env
+from helpers import make_driver, make_user, start_web
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
-
-from hexfleet.embedded import free_port
-
-
-async def start_web(settings, **extra_env: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1", "--port", str(port)],
-        env={**server_env(settings), **extra_env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"web instance exited: {proc.stderr.read().decode()[-2000:]}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return proc, url
-            await asyncio.sleep(0.1)
-    proc.kill()
-    raise AssertionError("web instance never became ready")
 
 
 @pytest.fixture

@@ -17,11 +17,12 @@ from quart_schema import (
 )
 
 from hexfleet.drivers import queries as driver_queries
+from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import Invalid
 from hexfleet.tracking import fleet
 from hexfleet.tracking import queries as history
 from webapp.auth import STAFF, Unauthenticated, role_required
-from webapp.duty import change_duty
+from webapp.services import change_duty
 
 bp = Blueprint("drivers_api", __name__, url_prefix="/api/v1")
 
@@ -77,11 +78,11 @@ async def post_pings():
 
 
 class StatusIn(BaseModel):
-    status: Literal["available", "off_duty"]
+    status: Literal[DutyStatus.AVAILABLE, DutyStatus.OFF_DUTY]
 
 
 class DispatcherStatusIn(BaseModel):
-    status: Literal["available", "off_duty", "busy"]
+    status: DutyStatus
 
 
 @bp.post("/driver/status")

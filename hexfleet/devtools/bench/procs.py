@@ -11,14 +11,13 @@ import contextlib
 import os
 import resource
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hexfleet.embedded import die_with_parent
+from hexfleet.devtools.embedded import die_with_parent
 
 STOP_TIMEOUT_S = 10.0
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -236,9 +235,3 @@ class CpuMeter:
         out["machine"] = (after.busy - before.busy) / wall
         out["other"] = max(0.0, out["machine"] - sum(v for k, v in out.items() if k != "machine"))
         return out
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
@@ -32,37 +31,6 @@ class Fleet:
     driver_ids: list[int]
     tokens: list[str]  # device token of driver_ids[i]
     dispatcher_token: str
-
-
-def with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + database))
-
-
-def with_redis_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-async def recreate_database(dsn: str, database: str = BENCH_DATABASE) -> str:
-    """Drop and create ``database`` on the server of ``dsn``; returns its DSN."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
-            # FORCE (PostgreSQL 13+): a previous run's lingering sessions must not block us.
-            await conn.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await conn.close()
-    return with_database(dsn, database)
-
-
-async def drop_database(dsn: str, database: str = BENCH_DATABASE) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def migrate(dsn: str, env: dict[str, str]) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hexfleet.embedded import free_port
+from hexfleet.devtools.testing import free_port
 
 HEXFLEET = str(Path(sys.executable).parent / "hexfleet")
 URL_VARIABLES = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "PORT", "PUBLIC_URL", "SECRET_KEY")

@@ -25,14 +25,22 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import orjson
 
-from hexfleet.bench import fleet as bench_fleet
-from hexfleet.bench import metrics, report, sse
-from hexfleet.bench.procs import CpuMeter, Proc, free_port, listening_pid, pids_with_cmdline, rss_mb, stop_all
-from hexfleet.bench.wrk import WrkMissing, run_wrk, write_script, wrk_binary
-from hexfleet.embedded import EmbeddedError, Service, ensure_services, start_kafka, start_redis, stop_services
+from hexfleet.devtools.bench import fleet as bench_fleet
+from hexfleet.devtools.bench import metrics, report, sse
+from hexfleet.devtools.bench.procs import CpuMeter, Proc, listening_pid, pids_with_cmdline, rss_mb, stop_all
+from hexfleet.devtools.bench.wrk import WrkMissing, run_wrk, write_script, wrk_binary
+from hexfleet.devtools.embedded import EmbeddedError, Service, ensure_services, start_kafka, start_redis, stop_services
+from hexfleet.devtools.testing import (
+    NotReady,
+    create_database,
+    drop_database,
+    free_port,
+    wait_until_ready,
+    with_redis_db,
+)
+from hexfleet.keys import TRACKER_STATS
 from hexfleet.settings import ROOT, Settings
 
 READY_TIMEOUT_S = 90.0
@@ -42,7 +50,6 @@ IDLE_SAMPLE_S = 3.0
 # Lanes of the paced load generator; each waits for its answer, so enough of them that a
 # slow answer delays only its lane (2,000/s over 128 lanes: one send per lane every 64 ms).
 SSE_GEN_CONNECTIONS = 128
-TRACKER_STATS_KEY = "hf:stats:tracker"  # written by streaming.tracker (not imported: layering)
 WEB_APP = "webapp:create_app"
 BARE_APP = "webapp.bench_bare:app"
 
@@ -172,9 +179,9 @@ class Bench:
             f"{self.args.drivers:,} drivers"
         )
         self.admin_dsn = self.settings.database_url
-        self.bench_dsn = asyncio.run(bench_fleet.recreate_database(self.admin_dsn))
+        self.bench_dsn = asyncio.run(create_database(self.admin_dsn, bench_fleet.BENCH_DATABASE, replace=True))
         bench_fleet.migrate(self.bench_dsn, self.base_env())
-        self.redis_url = bench_fleet.with_redis_db(self.settings.redis_url, bench_fleet.BENCH_REDIS_DB)
+        self.redis_url = with_redis_db(self.settings.redis_url, bench_fleet.BENCH_REDIS_DB)
         asyncio.run(bench_fleet.flush_redis(self.redis_url))
         return asyncio.run(bench_fleet.create_fleet(self.bench_dsn, self.args.drivers))
 
@@ -206,24 +213,16 @@ class Bench:
 
     def _wait_ready(self, proc: Proc, url: str, workers: int) -> None:
         """/readyz answers 200 and every worker has finished its start-up (uvicorn logs each)."""
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        last = "no answer"
-        with httpx.Client(trust_env=False, timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if not proc.alive():
-                    raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_tail()}")
-                started = proc.log_text().count("Application startup complete.")
-                try:
-                    response = client.get(url + "/readyz")
-                    last = f"HTTP {response.status_code}"
-                    if response.status_code == 200 and started >= workers:
-                        return
-                except httpx.HTTPError as error:
-                    last = type(error).__name__
-                time.sleep(0.2)
-        raise RuntimeError(
-            f"{proc.name} not ready after {READY_TIMEOUT_S:.0f} s (last answer {last}):\n{proc.log_tail()}"
-        )
+        try:
+            wait_until_ready(
+                url + "/readyz",
+                READY_TIMEOUT_S,
+                failed=lambda: None if proc.alive() else f"{proc.name} exited with {proc.popen.returncode}",
+                also=lambda: proc.log_text().count("Application startup complete.") >= workers,
+                interval=0.2,
+            )
+        except NotReady as error:
+            raise RuntimeError(f"{proc.name} not ready: {error}\n{proc.log_tail()}") from None
 
     # --- phases ------------------------------------------------------------------
 
@@ -280,7 +279,7 @@ class Bench:
         return still_since - started  # when the tracker last made progress
 
     def _tracker_stats(self) -> dict:
-        return asyncio.run(bench_fleet.redis_json(self.redis_url, TRACKER_STATS_KEY))
+        return asyncio.run(bench_fleet.redis_json(self.redis_url, TRACKER_STATS))
 
     def sse_phase(self, url: str, fleet: bench_fleet.Fleet) -> tuple[sse.SseResult, dict[str, float]]:
         a = self.args
@@ -412,7 +411,7 @@ class Bench:
         stop_all(reversed(self.procs))
         if self.admin_dsn and not self.args.keep_data:
             try:
-                asyncio.run(bench_fleet.drop_database(self.admin_dsn))
+                asyncio.run(drop_database(self.admin_dsn, bench_fleet.BENCH_DATABASE))
                 if self.redis_url:
                     asyncio.run(bench_fleet.flush_redis(self.redis_url))
             except Exception as error:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hexfleet.devtools.testing import free_port
 from hexfleet.settings import Settings
 
 # How long a server may take to answer before we give up and show its log.
@@ -186,13 +187,6 @@ def _wait_until(name: str, proc: subprocess.Popen, ready: Callable[[], bool], lo
     except BaseException:
         _terminate(proc)
         raise
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now (the caller races to bind it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

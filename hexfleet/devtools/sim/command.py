@@ -1,7 +1,7 @@
 """``hexfleet simulate``: demo drivers that drive around the map and post pings.
 
 This module is the command line only: options, their checks, and ``run``. The drivers,
-their pings and the progress output live in ``hexfleet.sim.runner``.
+their pings and the progress output live in ``hexfleet.devtools.sim.runner``.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import math
 
+from hexfleet.devtools.sim.runner import SimConfig, simulate
 from hexfleet.errors import Invalid
 from hexfleet.settings import SettingsError
-from hexfleet.sim.runner import SimConfig, simulate
 
 
 def configure(parser) -> None:

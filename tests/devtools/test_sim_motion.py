@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from hexfleet.sim.motion import (
+from hexfleet.devtools.sim.motion import (
     DriverSim,
     Fix,
     Grid,

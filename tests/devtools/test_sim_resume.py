@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from hexfleet.sim.motion import DriverSim, Grid, MotionProfile, haversine_m
-from hexfleet.sim.runner import prepare_drivers, resume_at
+from hexfleet.devtools.sim.motion import DriverSim, Grid, MotionProfile, haversine_m
+from hexfleet.devtools.sim.runner import prepare_drivers, resume_at
 from hexfleet.tracking import queries as history
 from hexfleet.tracking.pings import Ping
 

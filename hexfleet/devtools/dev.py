@@ -19,13 +19,10 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
 
-import httpx
-
-from hexfleet.cli.seed import DEMO_LOGINS, seed_demo
-from hexfleet.embedded import (
+from hexfleet.devtools.demo import DEMO_LOGINS, seed_demo
+from hexfleet.devtools.embedded import (
     EmbeddedError,
     Service,
     die_with_parent,
@@ -33,6 +30,7 @@ from hexfleet.embedded import (
     port_open,
     stop_services,
 )
+from hexfleet.devtools.testing import NotReady, wait_until_ready
 from hexfleet.migrate import migrate
 from hexfleet.settings import ROOT, Settings, dev_stack_env, remove_dev_stack, write_dev_stack
 
@@ -115,8 +113,7 @@ def _supervise(args, settings: Settings, services: list[Service]) -> int:
         ready, last_answer = _wait_until_ready(honcho, url, args.ready_timeout)
         if not ready and honcho.poll() is None:
             print(
-                f"hexfleet dev: the web app did not answer 200 on {url} within "
-                f"{args.ready_timeout:g} s (last answer: {last_answer}); see the output above",
+                f"hexfleet dev: the web app is not ready: {last_answer}; see the output above",
                 file=sys.stderr,
                 flush=True,
             )
@@ -205,25 +202,19 @@ def _stop_honcho(honcho: subprocess.Popen) -> None:
 
 
 def _wait_until_ready(honcho: subprocess.Popen, url: str, timeout: float) -> tuple[bool, str]:
-    """Poll ``url`` until it answers 200; False when honcho exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    # trust_env=False: an HTTP(S)_PROXY must not capture requests to ourselves.
-    with httpx.Client(trust_env=False, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            try:
-                response = client.get(url)
-                if response.status_code == 200:
-                    return True, "200"
-                last = f"HTTP {response.status_code}"
-            except httpx.HTTPError as error:
-                last = type(error).__name__
-            try:
-                honcho.wait(0.25)  # the pause between polls, cut short if honcho exits
-                return False, last
-            except subprocess.TimeoutExpired:
-                pass
-    return False, last
+    """Poll ``url`` until it answers 200; (False, why) when honcho exits or time runs out."""
+
+    def pause(seconds: float) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            honcho.wait(seconds)  # the pause between polls, cut short if honcho exits
+
+    try:
+        wait_until_ready(
+            url, timeout, failed=lambda: None if honcho.poll() is None else "honcho exited", pause=pause, interval=0.25
+        )
+    except NotReady as error:
+        return False, str(error)
+    return True, "200"
 
 
 @contextlib.contextmanager

@@ -7,12 +7,12 @@ import argparse
 import httpx
 import pytest
 
-from hexfleet.cli import simulate
 from hexfleet.cli.main import main
+from hexfleet.devtools.sim import command as simulate
+from hexfleet.devtools.sim import runner
+from hexfleet.devtools.sim.runner import SimConfig
 from hexfleet.errors import Invalid
 from hexfleet.settings import Settings
-from hexfleet.sim import runner
-from hexfleet.sim.runner import SimConfig
 
 # What `hexfleet simulate` fills in when no option says otherwise.
 SETTINGS = Settings.from_env({"PORT": "8123", "MAP_CENTER": "48.8566,2.3522"})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hexfleet.bench.metrics import IngestCounters
-from hexfleet.bench.sse import SseResult, percentiles
-from hexfleet.bench.wrk import WrkResult
+from hexfleet.devtools.bench.metrics import IngestCounters
+from hexfleet.devtools.bench.sse import SseResult, percentiles
+from hexfleet.devtools.bench.wrk import WrkResult
 
 TARGET_UNARY = 10_000
 TARGET_BATCH = 60_000

@@ -4,7 +4,7 @@ Creates or reuses "Demo Driver 01".."NN" in PostgreSQL with a fresh device token
 waits for the web app's /readyz (so it can start together with the web process), then
 posts one ping per driver every ``interval`` seconds. Each driver has its own phase within
 the interval, so N drivers give a steady N/interval pings a second, not a burst.
-``hexfleet.cli.simulate`` parses the command line into a ``SimConfig`` and calls ``simulate``.
+``hexfleet.devtools.sim.command`` parses the command line into a ``SimConfig`` and calls ``simulate``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import httpx
 import orjson
 from tqdm import tqdm
 
+from hexfleet.devtools.sim.motion import DriverSim, Grid, Placement
 from hexfleet.drivers import queries
 from hexfleet.errors import Conflict
-from hexfleet.sim.motion import DriverSim, Grid, Placement
 from hexfleet.tracking import queries as history
 
 DEMO_PREFIX = "Demo Driver "

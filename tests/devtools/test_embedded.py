@@ -11,8 +11,8 @@ import pytest
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hexfleet import embedded
-from hexfleet.cli.seed import DEMO_LOGINS, seed_demo
+from hexfleet.devtools import embedded
+from hexfleet.devtools.demo import DEMO_LOGINS, seed_demo
 from hexfleet.migrate import migrate
 from hexfleet.security import verify_password
 from hexfleet.settings import Settings

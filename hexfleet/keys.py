@@ -1,0 +1,30 @@
+"""Every Redis key and channel hexfleet uses, in one place (all under ``hf:``).
+
+Live tracking (hexfleet.tracking.store):
+- ``hf:pos:{id}``   hash: a driver's latest fix and where it is indexed
+- ``hf:duty``       hash: driver id → duty status (mirror of drivers.status)
+- ``hf:cell:{c}``   set: available drivers with a fresh fix in H3 cell c
+- ``hf:live``       zset: indexed driver id → server time of its last fix (for the stale sweep)
+
+Rides (hexfleet.rides):
+- ``hf:surge``      hash: H3 cell (resolution 7) → surge multiplier in tenths (12 = ×1.2)
+
+Processes:
+- ``hf:stats:tracker``   the tracker's counters, for the web's /metrics
+- ``hf:auth:revoked``    channel: device credentials changed, drop cached lookups
+"""
+
+from __future__ import annotations
+
+PREFIX = "hf:"
+POS_PREFIX = "hf:pos:"
+DUTY = "hf:duty"
+CELL_PREFIX = "hf:cell:"
+LIVE = "hf:live"
+SURGE = "hf:surge"
+TRACKER_STATS = "hf:stats:tracker"
+REVOCATION_CHANNEL = "hf:auth:revoked"
+
+
+def pos(driver_id: int) -> str:
+    return f"{POS_PREFIX}{driver_id}"
