@@ -15,6 +15,8 @@ class DomainError(Exception):
     def __init__(self, detail: str, *, code: str | None = None, status: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        # More members for the problem+json body (e.g. the booking's current status on a 409).
+        self.extra: dict = {}
         if code:
             self.code = code
         if status:

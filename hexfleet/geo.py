@@ -22,6 +22,23 @@ def cell_of(lat: float, lng: float, resolution: int) -> int:
     return h3i.latlng_to_cell(lat, lng, resolution)
 
 
+def cell_name(cell: int) -> str:
+    """The hex form every H3 tool reads (8729a1d75ffffff)."""
+    return h3i.int_to_str(cell)
+
+
+def cell_boundary(cell: int) -> tuple[tuple[float, float], ...]:
+    return h3i.cell_to_boundary(cell)
+
+
+def parent_cell(cell: int, resolution: int) -> int:
+    return h3i.cell_to_parent(cell, resolution)
+
+
+def disk(cell: int, k: int) -> list[int]:
+    return h3i.grid_disk(cell, k)
+
+
 def ring_for_radius(radius_m: float, resolution: int) -> int:
     """Smallest k whose grid_disk surely covers a circle of radius_m around a point.
 

@@ -142,6 +142,39 @@ class Settings:
         "PUBLIC_URL",
         "Base URL phones and browsers reach this server at (connection instructions). Default http://HOST:PORT.",
     )
+    # --- rides ---
+    kafka_topic_bookings: str = _setting(
+        "booking-events", "KAFKA_TOPIC_BOOKINGS", "Topic of booking state changes (the outbox relay writes it)."
+    )
+    kafka_topic_surge: str = _setting("surge", "KAFKA_TOPIC_SURGE", "Topic of surge multiplier changes for live maps.")
+    quote_ttl_s: float = _setting(300.0, "QUOTE_TTL_S", "How long a quote holds its price.", 10)
+    offer_timeout_s: float = _setting(15.0, "OFFER_TIMEOUT_S", "How long a driver has to accept an offer.", 1)
+    dispatch_lead_s: float = _setting(
+        600.0, "DISPATCH_LEAD_S", "Dispatch of a scheduled ride starts this long before its pickup time.", 0
+    )
+    dispatch_ring_m: float = _setting(
+        1500.0, "DISPATCH_RING_M", "Dispatch searches in rings: ring n reaches n times this far from the pickup.", 50
+    )
+    dispatch_max_rings: int = _setting(4, "DISPATCH_MAX_RINGS", "Rings searched before a booking becomes no_driver.", 1)
+    tracking_link_ttl_s: float = _setting(
+        7200.0, "TRACKING_LINK_TTL_S", "A ride's tracking link keeps working this long after the ride ended.", 0
+    )
+    routing_url: str = _setting(
+        "", "ROUTING_URL", "OSRM-compatible routing server for trip distance, duration and ETAs. Unset: estimates."
+    )
+    routing_timeout_s: float = _setting(
+        1.0, "ROUTING_TIMEOUT_S", "Longest wait for the routing server before falling back to the estimate.", 0.05
+    )
+    detour_factor: float = _setting(
+        1.3, "DETOUR_FACTOR", "Road distance over great-circle distance, for estimates without ROUTING_URL.", 1
+    )
+    average_speed_kmh: float = _setting(
+        25.0, "AVERAGE_SPEED_KMH", "Average driving speed, for estimates without ROUTING_URL.", 1
+    )
+    surge_min: float = _setting(1.0, "SURGE_MIN", "Lowest surge multiplier.", 1)
+    surge_max: float = _setting(3.0, "SURGE_MAX", "Highest surge multiplier.", 1)
+    surge_resolution: int = _setting(7, "SURGE_RESOLUTION", "H3 resolution of surge cells (7: about 5 km²).", 0)
+    surge_window_s: float = _setting(300.0, "SURGE_WINDOW_S", "Quotes this recent count as demand for surge.", 10)
     # --- hub ---
     hub_max_pending: int = _setting(
         10_000,
@@ -189,6 +222,7 @@ class Settings:
         values.update(overrides)
         settings = cls(**values)
         settings.map_center_latlng()  # validate early
+        settings.surge_rules()
         return settings
 
     def filter_rules(self):
@@ -197,6 +231,18 @@ class Settings:
         return FilterRules(
             self.filter_future_s, self.filter_past_s, self.filter_max_speed_kmh, self.filter_max_accuracy_m
         )
+
+    def surge_rules(self):
+        from hexfleet.rides.surge import SurgeRules
+
+        if self.surge_max < self.surge_min:
+            raise SettingsError("SURGE_MAX must not be below SURGE_MIN")
+        return SurgeRules(min_tenths=round(self.surge_min * 10), max_tenths=round(self.surge_max * 10))
+
+    def estimate_rules(self):
+        from hexfleet.rides.routes import EstimateRules
+
+        return EstimateRules(self.detour_factor, self.average_speed_kmh)
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -1,4 +1,4 @@
-"""`python -m streaming`: run the tracker until SIGINT/SIGTERM."""
+"""`python -m streaming`: the tracker and the outbox relay, until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -11,19 +11,31 @@ from redis.asyncio import Redis
 from hexfleet.db import create_pool
 from hexfleet.logs import setup_logging
 from hexfleet.settings import Settings, SettingsError
+from streaming.kafka import ensure_ride_topics, make_producer
+from streaming.relay import OutboxRelay
 from streaming.tracker import Tracker
 
 
 async def main(settings: Settings) -> None:
-    pool = await create_pool(settings, max_size=4)
+    pool = await create_pool(settings, max_size=6)
     redis = Redis.from_url(settings.redis_url)
     tracker = Tracker(settings, pool, redis)
+    await ensure_ride_topics(settings)
+    producer = make_producer(settings)
+    await producer.start()
+    relay = OutboxRelay(settings, pool, producer)
     loop = asyncio.get_running_loop()
+
+    def stop_both() -> None:
+        tracker.stop()
+        relay.stop()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, tracker.stop)
+        loop.add_signal_handler(sig, stop_both)
     try:
-        await tracker.run()
+        await asyncio.gather(tracker.run(), relay.run())
     finally:
+        await producer.stop()
         await redis.aclose()
         await pool.close()
 

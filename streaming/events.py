@@ -1,10 +1,16 @@
-"""Events on the ``driver-locations`` topic: one schema per type, encoded with orjson.
+"""Every Kafka event hexfleet writes: one schema per type, encoded with orjson, here only.
 
-Keyed by driver id so one driver's events stay in order on one partition.
+``driver-locations`` (keyed by driver id, so one driver's events stay in order):
 - ``pings``: one or more pings of one driver from one request (a batched request is
   one record, which is about twice as fast to produce as one record per ping).
 - ``status``: a duty status change (available / off_duty / busy).
 - ``attrs``: a device report without coordinates, kept in history only.
+
+``booking-events`` (keyed by booking id; written by the outbox relay):
+- ``booking``: one state change of a booking, with who may see it.
+
+``surge`` (one key):
+- ``surge``: the cells whose multiplier changed in one recalculation.
 """
 
 from __future__ import annotations
@@ -43,6 +49,45 @@ class AttributesEvent:
 Event = PingsEvent | StatusEvent | AttributesEvent
 
 
+@dataclass(frozen=True, slots=True)
+class BookingChanged:
+    event_id: int  # booking_events.id: consumers drop a redelivered one by it
+    booking_id: int
+    action: str
+    from_status: str | None
+    to_status: str
+    actor: str
+    at: float
+    customer_id: int | None  # who may see it live: the customer, the driver concerned, staff
+    driver_id: int | None
+    offer_id: int | None
+    offer_expires_at: float | None
+    reason: str | None
+    booking: dict  # the public snapshot (hexfleet.rides.queries.Booking.snapshot)
+
+    def public(self) -> dict:
+        """The JSON streamed to browsers and driver apps (no customer id)."""
+        return {
+            "event_id": self.event_id,
+            "booking_id": self.booking_id,
+            "action": self.action,
+            "from_status": self.from_status,
+            "status": self.to_status,
+            "actor": self.actor,
+            "at": self.at,
+            "driver_id": self.driver_id,
+            "offer": {"id": self.offer_id, "expires_at": self.offer_expires_at} if self.offer_id else None,
+            "reason": self.reason,
+            "booking": self.booking,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SurgeChanged:
+    at: float
+    cells: dict[int, int]  # H3 cell → multiplier in tenths
+
+
 def key_for(driver_id: int) -> bytes:
     return str(driver_id).encode()
 
@@ -59,8 +104,69 @@ def encode_attributes(driver_id: int, received_at: float, ts: float, attributes:
     return orjson.dumps({"t": "attrs", "d": driver_id, "rt": received_at, "ts": ts, "a": attributes})
 
 
+def encode_booking(e: BookingChanged) -> bytes:
+    return orjson.dumps(
+        {
+            "t": "booking",
+            "id": e.event_id,
+            "b": e.booking_id,
+            "a": e.action,
+            "f": e.from_status,
+            "s": e.to_status,
+            "by": e.actor,
+            "at": e.at,
+            "c": e.customer_id,
+            "d": e.driver_id,
+            "o": e.offer_id,
+            "oe": e.offer_expires_at,
+            "r": e.reason,
+            "bk": e.booking,
+        }
+    )
+
+
+def booking_key(booking_id: int) -> bytes:
+    return str(booking_id).encode()
+
+
+def encode_surge(e: SurgeChanged) -> bytes:
+    return orjson.dumps({"t": "surge", "at": e.at, "cells": {str(c): t for c, t in e.cells.items()}})
+
+
 class BadEvent(ValueError):
     pass
+
+
+def _opt_int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def decode_ride_event(value: bytes) -> BookingChanged | SurgeChanged:
+    """A record of the booking-events or surge topic."""
+    try:
+        raw = orjson.loads(value)
+        kind = raw["t"]
+        if kind == "booking":
+            return BookingChanged(
+                int(raw["id"]),
+                int(raw["b"]),
+                str(raw["a"]),
+                None if raw["f"] is None else str(raw["f"]),
+                str(raw["s"]),
+                str(raw["by"]),
+                float(raw["at"]),
+                _opt_int(raw["c"]),
+                _opt_int(raw["d"]),
+                _opt_int(raw["o"]),
+                None if raw["oe"] is None else float(raw["oe"]),
+                None if raw["r"] is None else str(raw["r"]),
+                dict(raw["bk"]),
+            )
+        if kind == "surge":
+            return SurgeChanged(float(raw["at"]), {int(c): int(t) for c, t in dict(raw["cells"]).items()})
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise BadEvent(f"undecodable ride event: {error}") from None
+    raise BadEvent(f"unknown ride event type {kind!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,17 +25,30 @@ class LiveEvent:
     lng: float | None
     data: bytes  # the JSON body, encoded once for every subscriber
     sse: bytes  # the ready SSE frame
+    # Who may see it, for audience streams (rides): "staff", "customer:7", "driver:3", "booking:12".
+    channels: frozenset[str] | None = None
 
 
 def make_event(kind: str, driver_id: int, data: bytes, lat: float | None = None, lng: float | None = None) -> LiveEvent:
     key = driver_id if kind == "position" else -driver_id
-    return LiveEvent(key, driver_id, kind, lat, lng, data, b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n")
+    return LiveEvent(key, driver_id, kind, lat, lng, data, _frame(kind, data))
+
+
+def make_channel_event(kind: str, key: int, data: bytes, channels: frozenset[str]) -> LiveEvent:
+    """An event for audience streams: delivered to subscribers of any of ``channels``,
+    coalesced per ``key`` (a slow client gets the latest state of each booking)."""
+    return LiveEvent(key, 0, kind, None, None, data, _frame(kind, data), channels)
+
+
+def _frame(kind: str, data: bytes) -> bytes:
+    return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
 
 
 @dataclass(frozen=True, slots=True)
 class Filter:
     bbox: tuple[float, float, float, float] | None = None
     driver_id: int | None = None
+    channel: str | None = None  # audience streams: only events naming this channel
 
     def matches(self, event: LiveEvent) -> bool:
         if self.driver_id is not None and event.driver_id != self.driver_id:
@@ -81,19 +94,27 @@ class LiveHub:
         self._all: set[Subscriber] = set()  # no filter: share one dict update per batch
         self._by_driver: dict[int, set[Subscriber]] = {}
         self._bbox: set[Subscriber] = set()
+        self._by_channel: dict[str, set[Subscriber]] = {}
         self.delivered = 0
         self.dropped = 0
         self.closed = False  # the process is stopping: every stream ends, no new one starts
 
     def __len__(self) -> int:
-        return len(self._all) + len(self._bbox) + sum(len(s) for s in self._by_driver.values())
+        return (
+            len(self._all)
+            + len(self._bbox)
+            + sum(len(s) for s in self._by_driver.values())
+            + sum(len(s) for s in self._by_channel.values())
+        )
 
     def subscribe(self, flt: Filter) -> Subscriber:
         sub = Subscriber(flt, self.max_pending)
         if self.closed:
             sub.drop()  # its stream ends at once; the client reconnects to another process
             return sub
-        if flt.driver_id is not None:
+        if flt.channel is not None:
+            self._by_channel.setdefault(flt.channel, set()).add(sub)
+        elif flt.driver_id is not None:
             self._by_driver.setdefault(flt.driver_id, set()).add(sub)
         elif flt.bbox is not None:
             self._bbox.add(sub)
@@ -104,6 +125,13 @@ class LiveHub:
     def unsubscribe(self, sub: Subscriber) -> None:
         self._all.discard(sub)
         self._bbox.discard(sub)
+        if sub.filter.channel is not None:
+            subs = self._by_channel.get(sub.filter.channel)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._by_channel[sub.filter.channel]
+            return
         if sub.filter.driver_id is not None:
             subs = self._by_driver.get(sub.filter.driver_id)
             if subs is not None:
@@ -114,7 +142,8 @@ class LiveHub:
     def close(self) -> None:
         """End every stream (the process is stopping): each client reconnects elsewhere or later."""
         self.closed = True
-        for sub in [*self._all, *self._bbox, *(s for subs in self._by_driver.values() for s in subs)]:
+        by_key = [*self._by_driver.values(), *self._by_channel.values()]
+        for sub in [*self._all, *self._bbox, *(s for subs in by_key for s in subs)]:
             sub.drop()
 
     def publish(self, events: Iterable[LiveEvent]) -> None:
@@ -129,6 +158,11 @@ class LiveHub:
             self._offer(sub, latest, stuck_before)
         for sub in self._bbox:
             self._offer(sub, {k: e for k, e in latest.items() if sub.filter.matches(e)}, stuck_before)
+        if self._by_channel:
+            for event in latest.values():
+                for channel in event.channels or ():
+                    for sub in self._by_channel.get(channel, ()):
+                        self._offer(sub, {event.key: event}, stuck_before)
         if self._by_driver:
             for event in latest.values():
                 for sub in self._by_driver.get(event.driver_id, ()):

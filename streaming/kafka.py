@@ -39,18 +39,25 @@ def make_consumer(
     )
 
 
-async def ensure_topic(settings: Settings, topic: str | None = None) -> None:
-    """Create the locations topic with the configured partitions if it does not exist."""
+async def ensure_topic(settings: Settings, topic: str | None = None, partitions: int | None = None) -> None:
+    """Create a topic (default: the locations topic) if it does not exist."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
         name = topic or settings.kafka_topic_locations
+        count = partitions or settings.kafka_partitions
         if name in await admin.list_topics():
             return
         try:
-            await admin.create_topics([NewTopic(name, settings.kafka_partitions, 1)])
-            log.info("created topic %s with %d partitions", name, settings.kafka_partitions)
+            await admin.create_topics([NewTopic(name, count, 1)])
+            log.info("created topic %s with %d partitions", name, count)
         except TopicAlreadyExistsError:
             pass  # another process won the race
     finally:
         await admin.close()
+
+
+async def ensure_ride_topics(settings: Settings) -> None:
+    """booking-events (keyed by booking) and surge (one key: one partition keeps its order)."""
+    await ensure_topic(settings, settings.kafka_topic_bookings)
+    await ensure_topic(settings, settings.kafka_topic_surge, partitions=1)

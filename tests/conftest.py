@@ -85,7 +85,10 @@ async def pool(database_url):
 @pytest.fixture
 async def db(pool):
     """The pool, with every table emptied first."""
-    await pool.execute("TRUNCATE users, api_tokens, vehicles, drivers, devices, positions RESTART IDENTITY CASCADE")
+    await pool.execute(
+        """TRUNCATE users, api_tokens, vehicles, drivers, devices, positions, device_events, fares, quotes,
+                    bookings, offers, booking_events, surge_history RESTART IDENTITY CASCADE"""
+    )
     return pool
 
 

@@ -83,3 +83,23 @@ async def start_web(settings, **extra_env: str) -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise
     return proc, url
+
+
+async def make_fare(pool, vehicle_class: str = "standard"):
+    """The demo's euro fare for a vehicle class."""
+    from hexfleet.devtools.demo import DEMO_FARES
+    from hexfleet.rides import queries as rides
+
+    fare = next(f for f in DEMO_FARES if f.vehicle_class == vehicle_class)
+    async with pool.acquire() as conn:
+        return await rides.put_fare(conn, fare, None)
+
+
+async def place_driver(store, driver_id: int, lat: float, lng: float) -> None:
+    """A fresh fix for a driver in the live index, as the tracker would write it."""
+    import time
+
+    from hexfleet.tracking.pings import Ping
+
+    now = time.time()
+    await store.apply_fixes([(driver_id, Ping(lat, lng, now), now)])

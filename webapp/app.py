@@ -8,6 +8,7 @@ import logging
 from quart import Quart
 from quart_schema import QuartSchema
 from redis.asyncio import Redis
+from werkzeug.routing import IntegerConverter
 
 from hexfleet.db import create_pool
 from hexfleet.drivers import revocation
@@ -16,16 +17,26 @@ from hexfleet.settings import ROOT, Settings
 from hexfleet.tracking.store import LiveStore
 from streaming.fanout import FanOut
 from streaming.hub import LiveHub
-from streaming.kafka import ensure_topic, make_producer
+from streaming.kafka import ensure_ride_topics, ensure_topic, make_producer
 from streaming.publisher import KafkaPublisher
+from streaming.ride_fanout import RideFanOut
 from webapp import errors
 from webapp.auth import init_auth
 from webapp.ingest import FastPath, Ingest
 from webapp.metrics import WebMetrics
 from webapp.osmand_listener import OsmAndListener
+from webapp.services import start_rides, stop_rides
 from webapp.shutdown import end_streams_on_stop
 
 log = logging.getLogger("hexfleet.web")
+
+
+class BigintConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 SWAGGER_DIR = "vendor/swagger-ui-5.35.0"
 
 
@@ -76,15 +87,17 @@ def create_app(settings: Settings | None = None) -> Quart:
         redoc_ui_path=None,
         scalar_ui_path=None,
     )
+    # Ids in paths are PostgreSQL bigints: a longer number is a 404 like any unknown id, not a 500.
+    app.url_map.converters["int"] = BigintConverter
     init_auth(app, settings)
     app.extensions["settings"] = settings
     app.extensions["metrics"] = WebMetrics()
     errors.register(app)
 
     from webapp import ops, pages, phones
-    from webapp.api import drivers, stream
+    from webapp.api import driver_rides, drivers, rides, stream, tracking
 
-    for bp in (ops.bp, pages.bp, phones.bp, drivers.bp, stream.bp):
+    for bp in (ops.bp, pages.bp, phones.bp, drivers.bp, stream.bp, rides.bp, driver_rides.bp, tracking.bp):
         app.register_blueprint(bp)
 
     @app.before_serving
@@ -100,10 +113,24 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.extensions["publisher"] = KafkaPublisher(producer, settings)
         hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
         app.extensions["hub"] = hub
-        app.extensions["undo_stop_hook"] = end_streams_on_stop(hub.close)
+        rides_hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
+        app.extensions["rides_hub"] = rides_hub
+
+        def close_streams() -> None:
+            hub.close()
+            rides_hub.close()
+
+        app.extensions["undo_stop_hook"] = end_streams_on_stop(close_streams)
         fanout = FanOut(settings, hub, store)
         await fanout.start(await producer.partitions_for(settings.kafka_topic_locations))
         app.extensions["fanout"] = fanout
+        await ensure_ride_topics(settings)
+        ride_fanout = RideFanOut(settings, rides_hub)
+        await ride_fanout.start(
+            {t: await producer.partitions_for(t) for t in (settings.kafka_topic_bookings, settings.kafka_topic_surge)}
+        )
+        app.extensions["ride_fanout"] = ride_fanout
+        await start_rides(app, settings, redis, store)
         ingest = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"], store)
         app.extensions["ingest"] = ingest
         pubsub = await _subscribe_revocations(redis)
@@ -119,8 +146,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.after_serving
     async def stop_services() -> None:
         app.extensions.pop("ingest", None)
-        if "hub" in app.extensions:
-            app.extensions["hub"].close()
+        for hub_name in ("hub", "rides_hub"):
+            if hub_name in app.extensions:
+                app.extensions[hub_name].close()
+        await stop_rides(app)
         undo_stop_hook = app.extensions.pop("undo_stop_hook", None)
         if undo_stop_hook is not None:
             undo_stop_hook()
@@ -131,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         for name, closer in (
             ("osmand_listener", "stop"),
             ("fanout", "stop"),
+            ("ride_fanout", "stop"),
             ("producer", "stop"),
             ("redis", "aclose"),
             ("db", "close"),

@@ -114,6 +114,17 @@ def page_role_required(*roles: str):
     return decorator
 
 
+async def require_driver() -> int:
+    """The driver behind a Bearer device token (driver app API); 401 otherwise."""
+    auth = request.headers.get("Authorization", "")
+    driver_id = None
+    if auth[:7].lower() == "bearer " and len(auth) <= 200:
+        driver_id = await current_app.extensions["ingest"].auth.driver_for(auth[7:].strip())
+    if driver_id is None:
+        raise Unauthenticated("send Authorization: Bearer <device token>")
+    return driver_id
+
+
 async def authenticate(email: str, password: str) -> User | None:
     if "\x00" in email or len(email) > 254:
         return None  # cannot be a stored email, and PostgreSQL refuses NUL characters

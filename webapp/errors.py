@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from quart import Quart, render_template, request
 from quart_schema import RequestSchemaValidationError
@@ -12,6 +13,14 @@ from hexfleet.errors import DomainError
 from webapp.problems import CONTENT_TYPE, TITLES, problem_body
 
 log = logging.getLogger("hexfleet.web")
+
+
+# Paths that carry a secret (tracking links): never written to a log as they are.
+_SECRET_PATHS = re.compile(r"^(/t/|/api/v1/track/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    return _SECRET_PATHS.sub(r"\1<token>", path)
 
 
 def _wants_problem() -> bool:
@@ -33,16 +42,16 @@ async def _page(status: int, title: str, detail: str):
     return await render_template(template, status=status, title=title, detail=detail), status
 
 
-async def respond(status: int, detail: str, code: str | None = None, headers: dict | None = None):
+async def respond(status: int, detail: str, code: str | None = None, headers: dict | None = None, **extra):
     if _wants_problem():
-        return problem(status, detail, code, headers)
+        return problem(status, detail, code, headers, **extra)
     return await _page(status, TITLES.get(status, "Error"), detail)
 
 
 def register(app: Quart) -> None:
     @app.errorhandler(DomainError)
     async def domain_error(error: DomainError):
-        return await respond(error.status, error.detail, error.code)
+        return await respond(error.status, error.detail, error.code, **error.extra)
 
     @app.errorhandler(RequestSchemaValidationError)
     async def schema_error(error: RequestSchemaValidationError):
@@ -60,5 +69,5 @@ def register(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, loggable_path(request.path))
         return await respond(500, "something went wrong on our side; it has been logged")

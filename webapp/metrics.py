@@ -43,3 +43,8 @@ class WebMetrics:
         self.tracker = Gauge(
             "hexfleet_tracker", "Tracker consumer-group figures (from its last report)", ["figure"], registry=r
         )
+        self.routing_fallbacks = Counter(
+            "hexfleet_routing_fallbacks",
+            "Routes estimated because ROUTING_URL failed or timed out",
+            registry=r,
+        )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
+from hexfleet.rides import dispatch, surge_job
 from hexfleet.tracking import queries as history
 
 log = logging.getLogger("hexfleet.worker")
@@ -18,3 +20,31 @@ async def prune_history(ctx) -> int:
         deleted = await history.prune_before(conn, cutoff)
     log.info("pruned %d positions older than %s", deleted, cutoff.isoformat())
     return deleted
+
+
+async def expire_offer(ctx, offer_id: int) -> bool:
+    """An offer's timeout: back to searching, and the next driver is asked."""
+    return await dispatch.expire_offer(ctx["rides"], offer_id)
+
+
+async def dispatch_booking(ctx, booking_id: int) -> None:
+    """A scheduled ride's dispatch time, or a retry while drivers in reach were busy."""
+    await dispatch.dispatch_job(ctx["rides"], booking_id)
+
+
+async def reconcile_rides(ctx) -> dict:
+    """What lost jobs or dead processes left undone: due scheduled rides, overdue offers, stalled searches."""
+    repairs = await dispatch.reconcile(ctx["rides"])
+    if repairs.scheduled_started or repairs.offers_expired or repairs.searches_resumed:
+        log.info("reconcile: %s", repairs)
+    return vars(repairs)
+
+
+async def recalculate_surge(ctx) -> int:
+    rides = ctx["rides"]
+    changes = await surge_job.recalculate(
+        rides.pool, rides.store, rides.surge, ctx["publisher"], rides.settings, time.time()
+    )
+    if changes:
+        log.info("surge changed in %d cells", len(changes))
+    return len(changes)

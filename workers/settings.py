@@ -7,27 +7,68 @@ from arq.connections import RedisSettings
 
 from hexfleet.db import create_pool
 from hexfleet.logs import setup_logging
+from hexfleet.rides.context import Rides
+from hexfleet.rides.routes import Router
+from hexfleet.rides.surge_index import SurgeIndex
 from hexfleet.settings import Settings
-from workers.jobs import prune_history
+from hexfleet.tracking.store import LiveStore
+from streaming.kafka import ensure_ride_topics, make_producer
+from streaming.publisher import KafkaPublisher
+from workers.jobs import dispatch_booking, expire_offer, prune_history, recalculate_surge, reconcile_rides
+from workers.scheduler import ArqJobs
 
 _settings = Settings.from_env()
 
 
+async def make_context(ctx: dict, settings: Settings) -> None:
+    """What every job finds in ctx: the pool, the producer, and the ride workflows' context.
+    (arq puts its own Redis connection in ctx["redis"]; the live store shares it.)"""
+    ctx["settings"] = settings
+    ctx["db"] = pool = await create_pool(settings, max_size=8)
+    await ensure_ride_topics(settings)
+    ctx["producer"] = producer = make_producer(settings)
+    await producer.start()
+    ctx["publisher"] = publisher = KafkaPublisher(producer, settings)
+    redis = ctx["redis"]
+    ctx["router"] = router = Router(settings.routing_url, settings.routing_timeout_s, settings.estimate_rules())
+    ctx["rides"] = Rides(
+        pool=pool,
+        store=LiveStore(redis, settings.h3_resolution),
+        surge=SurgeIndex(redis, settings.surge_resolution),
+        duty=publisher,
+        jobs=ArqJobs(redis),
+        settings=settings,
+        router=router,
+    )
+
+
+async def close_context(ctx: dict) -> None:
+    for name, closer in (("router", "close"), ("producer", "stop"), ("db", "close")):
+        resource = ctx.pop(name, None)
+        if resource is not None:
+            await getattr(resource, closer)()
+
+
 async def startup(ctx) -> None:
     setup_logging(_settings)
-    ctx["settings"] = _settings
-    ctx["db"] = await create_pool(_settings, max_size=4)
+    await make_context(ctx, _settings)
 
 
 async def shutdown(ctx) -> None:
-    await ctx["db"].close()
+    await close_context(ctx)
 
 
 class WorkerSettings:
-    functions = [prune_history]
+    functions = [prune_history, expire_offer, dispatch_booking, reconcile_rides, recalculate_surge]
     # unique=True (the default for cron) gives each run a job id, so several workers never run one twice.
-    cron_jobs = [cron(prune_history, hour={3}, minute={17}, run_at_startup=False)]
+    cron_jobs = [
+        cron(prune_history, hour={3}, minute={17}, run_at_startup=False),
+        cron(reconcile_rides, second=set(range(0, 60, 5)), run_at_startup=True),
+        cron(recalculate_surge, second={0, 30}, run_at_startup=True),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url) if _settings.redis_url else RedisSettings()
     health_check_interval = 30
+    # Offer timeouts are 15 s: half a second of polling is the most they can run late.
+    poll_delay = 0.5

@@ -101,14 +101,14 @@ class NearbyDriver:
     heading: float | None
 
 
-async def nearby(
-    pool, redis, settings: Settings, lat: float, lng: float, radius_m: float, limit: int
-) -> list[NearbyDriver]:
-    """Online, available drivers within radius_m, nearest first, from the H3 index."""
-    store = LiveStore(redis, settings.h3_resolution)
-    candidates = await store.candidates_in_cells(cells_within(lat, lng, radius_m, settings.h3_resolution))
+async def available_within(
+    store: LiveStore, lat: float, lng: float, radius_m: float, stale_after_s: float, now: float | None = None
+) -> list[tuple[float, LiveFix]]:
+    """Available drivers with a fresh fix within ``radius_m`` (H3 index, then exact distance),
+    nearest first; ties by driver id."""
+    candidates = await store.candidates_in_cells(cells_within(lat, lng, radius_m, store.resolution))
     fixes = await store.fixes(sorted(candidates))
-    fresh_after = time.time() - settings.stale_after_s
+    fresh_after = (time.time() if now is None else now) - stale_after_s
     ranked = sorted(
         (
             (haversine_m(lat, lng, f.lat, f.lng), f)
@@ -118,7 +118,15 @@ async def nearby(
         # Ties (two phones at one depot) go by driver id: never compare the LiveFix objects.
         key=lambda pair: (pair[0], pair[1].driver_id),
     )
-    ranked = [(d, f) for d, f in ranked if d <= radius_m][:limit]
+    return [(d, f) for d, f in ranked if d <= radius_m]
+
+
+async def nearby(
+    pool, redis, settings: Settings, lat: float, lng: float, radius_m: float, limit: int
+) -> list[NearbyDriver]:
+    """Online, available drivers within radius_m, nearest first, from the H3 index."""
+    store = LiveStore(redis, settings.h3_resolution)
+    ranked = (await available_within(store, lat, lng, radius_m, settings.stale_after_s))[:limit]
     if not ranked:
         return []
     async with pool.acquire() as conn:

@@ -213,6 +213,17 @@ class LiveStore:
             )
         return out
 
+    async def indexed_cells(self, fresh_after: float) -> dict[int, int]:
+        """driver id → index cell of every available driver with a fix newer than ``fresh_after``."""
+        ids = await self.redis.zrangebyscore(LIVE, fresh_after, "+inf")
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member in ids:
+                pipe.hget(pos_key(int(member)), "cell")
+            cells = await pipe.execute()
+        return {int(m): int(c) for m, c in zip(ids, cells, strict=True) if c}
+
     async def candidates_in_cells(self, cells: list[int]) -> set[int]:
         ids: set[int] = set()
         # SUNION in chunks keeps each command's argument list reasonable at large radii.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field, RootModel
-from quart import Blueprint, current_app, request
+from quart import Blueprint, current_app
 from quart_schema import (
     document_headers,
     document_request,
@@ -21,7 +21,7 @@ from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import Invalid
 from hexfleet.tracking import fleet
 from hexfleet.tracking import queries as history
-from webapp.auth import STAFF, Unauthenticated, role_required
+from webapp.auth import STAFF, require_driver, role_required
 from webapp.services import change_duty
 
 bp = Blueprint("drivers_api", __name__, url_prefix="/api/v1")
@@ -90,14 +90,8 @@ class DispatcherStatusIn(BaseModel):
 @document_headers(DeviceAuthHeader)
 @validate_request(StatusIn)
 async def post_driver_status(data: StatusIn):
-    """The driver app sets its own duty status."""
-    auth = request.headers.get("Authorization", "")
-    driver_id = None
-    if auth[:7].lower() == "bearer ":
-        driver_id = await current_app.extensions["ingest"].auth.driver_for(auth[7:].strip())
-    if driver_id is None:
-        raise Unauthenticated("send Authorization: Bearer <device token>")
-    return await change_duty(driver_id, data.status)
+    """The driver app sets its own duty status (busy comes only with a ride)."""
+    return await change_duty(await require_driver(), data.status)
 
 
 @bp.post("/drivers/<int:driver_id>/status")

@@ -9,8 +9,10 @@ from quart_schema import tag
 
 from hexfleet.errors import Invalid
 from hexfleet.geo import parse_bbox
+from hexfleet.rides import bookings
 from streaming.hub import Filter
-from webapp.auth import STAFF, current_user, role_required
+from webapp.auth import STAFF, current_user, require_user, role_required
+from webapp.services import rides
 
 bp = Blueprint("stream_api", __name__, url_prefix="/api/v1")
 KEEPALIVE_S = 15
@@ -30,14 +32,11 @@ def _filter(args) -> Filter:
     return Filter(bbox=bbox, driver_id=int(driver_id) if driver_id else None)
 
 
-@bp.get("/stream/positions")
-@tag(["dispatch"])
-@role_required(*STAFF)
-async def sse_positions():
-    """Server-sent events: `position` {driver_id, lat, lng, ts, speed_mps, heading, status} and
-    `status` {driver_id, status}. Filters: bbox=minLng,minLat,maxLng,maxLat and driver_id=."""
-    hub = current_app.extensions["hub"]
-    flt = _filter(request.args)  # bad filters answer 422 before any stream starts
+async def sse_response(hub_name: str, flt: Filter | str):
+    """A live stream of one hub's events for one filter (or audience channel)."""
+    hub = current_app.extensions[hub_name]
+    if isinstance(flt, str):
+        flt = Filter(channel=flt)
 
     async def events():
         # Subscribed inside the generator, so its finally always unsubscribes (a client
@@ -68,8 +67,43 @@ async def sse_positions():
             "X-Accel-Buffering": "no",
         },
     )
-    response.timeout = None
+    response.timeout = None  # type: ignore[union-attr]
     return response
+
+
+@bp.get("/stream/positions")
+@tag(["dispatch"])
+@role_required(*STAFF)
+async def sse_positions():
+    """Server-sent events: `position` {driver_id, lat, lng, ts, speed_mps, heading, status} and
+    `status` {driver_id, status}. Filters: bbox=minLng,minLat,maxLng,maxLat and driver_id=."""
+    return await sse_response("hub", _filter(request.args))  # bad filters answer 422 before any stream starts
+
+
+@bp.get("/stream/bookings")
+@tag(["rides"])
+async def sse_bookings():
+    """Server-sent events: `booking` {event_id, booking_id, action, from_status, status, actor, at,
+    driver_id, offer, reason, booking}. Staff get every booking, customers their own.
+    `booking_id=` follows one booking."""
+    user = await require_user("customer", *STAFF)
+    booking_id = request.args.get("booking_id")
+    if booking_id is not None:
+        if not (booking_id.isdecimal() and len(booking_id) <= 18):
+            raise Invalid("booking_id must be a booking's numeric id", code="bad-booking-id")
+        await bookings.get_for(rides(), bookings.Viewer(user.id, user.role), int(booking_id))  # 404 if not yours
+        return await sse_response("rides_hub", f"booking:{int(booking_id)}")
+    channel = "staff" if user.role in STAFF else f"customer:{user.id}"
+    return await sse_response("rides_hub", channel)
+
+
+@bp.get("/stream/surge")
+@tag(["rides"])
+async def sse_surge():
+    """Server-sent events: `surge` {at, cells: {h3 cell: multiplier}} whenever the worker changes
+    a cell's multiplier (the current ones: GET /api/v1/surge)."""
+    await require_user("customer", *STAFF)
+    return await sse_response("rides_hub", "surge")
 
 
 @bp.websocket("/ws/positions")

@@ -1,0 +1,208 @@
+"""Bookings: made from a quote, seen only by their customer and staff, followed by a link."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from hexfleet.drivers import queries as driver_queries
+from hexfleet.errors import Conflict, NotFound
+from hexfleet.geo import haversine_m
+from hexfleet.rides import links, passengers, windows
+from hexfleet.rides import queries as q
+from hexfleet.rides.context import Rides
+from hexfleet.rides.routes import estimate
+from hexfleet.rides.states import ACTIVE, ENDED, Actor, BookingStatus, can_cancel
+
+S = BookingStatus
+STAFF_ROLES = ("dispatcher", "admin")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: a user (customer or staff)."""
+
+    user_id: int
+    role: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.role) if self.role in ("customer", "dispatcher", "admin") else Actor.CUSTOMER
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    quote_id: int
+    passenger_name: str
+    passenger_phone: str
+    notes: str | None = None
+    scheduled_for: datetime | None = None
+
+
+async def create_booking(rides: Rides, viewer: Viewer, request: BookingRequest) -> q.Booking:
+    """Book the quote (once, by its owner, before it expires). Immediate bookings start
+    searching; the caller starts dispatch (``dispatch.offer_next``) once this returns."""
+    now = rides.clock()
+    name = passengers.normalise_name(request.passenger_name)
+    phone = passengers.normalise_phone(request.passenger_phone)
+    notes = passengers.normalise_notes(request.notes)
+    scheduled = request.scheduled_for
+    if scheduled is not None:
+        windows.check_scheduled(scheduled, datetime.fromtimestamp(now, UTC))
+    async with rides.pool.acquire() as conn, conn.transaction():
+        quote = await q.claim_quote(conn, request.quote_id, viewer.user_id, now)
+        if quote is None:
+            raise await _unusable_quote(conn, request.quote_id, viewer.user_id, now)
+        if scheduled is None and quote.pickup_at is not None:
+            scheduled = windows.check_scheduled(
+                quote.pickup_at, datetime.fromtimestamp(now, UTC), "the quote's pickup_at"
+            )
+        at = datetime.fromtimestamp(now, UTC)
+        booking = await q.insert_booking(
+            conn,
+            status=S.SCHEDULED if scheduled else S.SEARCHING,
+            quote_id=quote.id,
+            customer_id=None if viewer.is_staff else viewer.user_id,
+            created_by=viewer.user_id,
+            passenger_name=name,
+            passenger_phone=phone,
+            notes=notes,
+            vehicle_class=quote.vehicle_class,
+            pickup_lat=quote.pickup_lat,
+            pickup_lng=quote.pickup_lng,
+            dropoff_lat=quote.dropoff_lat,
+            dropoff_lng=quote.dropoff_lng,
+            pickup_cell=quote.pickup_cell,
+            distance_m=quote.distance_m,
+            duration_s=quote.duration_s,
+            price_minor=quote.price_minor,
+            currency=quote.currency,
+            breakdown=quote.breakdown,
+            scheduled_for=scheduled,
+            dispatch_at=scheduled - timedelta(seconds=rides.settings.dispatch_lead_s) if scheduled else None,
+            tracking_nonce=links.new_nonce(),
+            created_at=at,
+            updated_at=at,
+        )
+        await q.record_event(conn, booking, "create", None, str(viewer.actor), viewer.user_id, now)
+    if booking.dispatch_at is not None:
+        try:
+            await rides.jobs.dispatch_at(booking.dispatch_at.timestamp(), booking.id)
+        except Exception:  # the reconcile job starts it on time anyway
+            pass
+    return booking
+
+
+async def _unusable_quote(conn, quote_id: int, user_id: int, now: float) -> Conflict:
+    """Why a quote cannot be booked. Someone else's quote reads like an unknown one."""
+    quote = await q.get_quote(conn, quote_id)
+    if quote is None or quote.user_id != user_id:
+        return Conflict(f"no quote {quote_id} for this account: ask for a new quote", code="quote-unknown")
+    if quote.used_at is not None:
+        return Conflict(f"quote {quote_id} was already used for a booking", code="quote-used")
+    return Conflict(
+        f"quote {quote_id} expired at {quote.expires_at.isoformat(timespec='seconds')}: ask for a new quote",
+        code="quote-expired",
+    )
+
+
+async def get_for(rides: Rides, viewer: Viewer, booking_id: int) -> q.Booking:
+    """The booking, if this viewer may see it: anyone else's is 404, never 403."""
+    async with rides.pool.acquire() as conn:
+        booking = await q.get_booking(conn, booking_id)
+    if booking is None or not (viewer.is_staff or booking.customer_id == viewer.user_id):
+        raise NotFound(f"no booking with id {booking_id}", code="booking-not-found")
+    return booking
+
+
+async def list_for(
+    rides: Rides, viewer: Viewer, statuses: list[str] | None, before_id: int | None, limit: int
+) -> list[q.Booking]:
+    async with rides.pool.acquire() as conn:
+        return await q.list_bookings(
+            conn,
+            statuses=statuses,
+            customer_id=None if viewer.is_staff else viewer.user_id,
+            before_id=before_id,
+            limit=limit,
+        )
+
+
+def tracking_url(rides: Rides, base_url: str, booking: q.Booking) -> str:
+    token = links.make_token(rides.settings.require_secret_key(), booking.id, booking.tracking_nonce)
+    return f"{base_url.rstrip('/')}/t/{token}"
+
+
+async def by_tracking_token(rides: Rides, token: str) -> q.Booking:
+    """The one booking a tracking link opens; 404 for anything tampered, unknown or expired."""
+    missing = NotFound("this tracking link is not valid (or no longer)", code="tracking-link-invalid")
+    read = links.read_token(rides.settings.require_secret_key(), token)
+    if read is None:
+        raise missing
+    booking_id, nonce = read
+    async with rides.pool.acquire() as conn:
+        booking = await q.get_booking(conn, booking_id)
+    if booking is None or booking.tracking_nonce != nonce:
+        raise missing
+    if (
+        booking.ended_at is not None
+        and rides.clock() > booking.ended_at.timestamp() + rides.settings.tracking_link_ttl_s
+    ):
+        raise missing
+    return booking
+
+
+async def tracking_view(rides: Rides, booking: q.Booking) -> dict:
+    """What a tracking link shows: this ride only (no ids that open anything else)."""
+    async with rides.pool.acquire() as conn:
+        events = await q.events_of_booking(conn, booking.id)
+        driver = await driver_queries.get_driver(conn, booking.driver_id) if booking.driver_id else None
+    view: dict = {
+        "status": str(booking.status),
+        "pickup": {"lat": booking.pickup_lat, "lng": booking.pickup_lng},
+        "dropoff": {"lat": booking.dropoff_lat, "lng": booking.dropoff_lng},
+        "scheduled_for": booking.snapshot()["scheduled_for"],
+        "price_minor": booking.price_minor,
+        "currency": booking.currency,
+        "passenger_name": booking.passenger_name,
+        "timeline": [
+            {"status": e.to_status, "at": e.to_json()["at"], "by": e.actor, "reason": e.reason}
+            for e in events
+            if e.from_status != e.to_status
+        ],
+        "cancellable": can_cancel(booking.status, Actor.CUSTOMER),
+        "driver": None,
+        "eta_s": None,
+        "eta_to": None,
+    }
+    if driver is not None and booking.status in ACTIVE:
+        fixes = await rides.store.fixes([driver.id])
+        fix = fixes.get(driver.id)
+        view["driver"] = {
+            "name": driver.name,
+            "vehicle_plate": driver.vehicle_plate,
+            "lat": fix.lat if fix else None,
+            "lng": fix.lng if fix else None,
+            "heading": fix.heading if fix else None,
+        }
+        if fix is not None:
+            to_pickup = booking.status is not S.IN_PROGRESS
+            target = (
+                (booking.pickup_lat, booking.pickup_lng) if to_pickup else (booking.dropoff_lat, booking.dropoff_lng)
+            )
+            view["eta_to"] = "pickup" if to_pickup else "dropoff"
+            view["eta_s"] = eta_seconds(fix.lat, fix.lng, *target, rides)
+    elif driver is not None and booking.status in ENDED:
+        view["driver"] = {"name": driver.name, "vehicle_plate": driver.vehicle_plate}
+    return view
+
+
+def eta_seconds(lat: float, lng: float, to_lat: float, to_lng: float, rides: Rides) -> int:
+    if haversine_m(lat, lng, to_lat, to_lng) < 30:
+        return 0
+    return math.ceil(estimate(lat, lng, to_lat, to_lng, rides.settings.estimate_rules()).duration_s)

@@ -1,0 +1,435 @@
+"""Dispatch: offer a booking to the best nearby driver, and every step of the ride after that.
+
+Each step is one PostgreSQL transaction that locks the booking row, asks
+``states.transition`` whether the step is allowed, changes the row only if it is still
+in the status that was read (the claim), and records the event (which is also the outbox
+row the relay publishes). The partial unique indexes on offers and bookings make the
+claims atomic across any number of web and worker processes: no driver holds two rides
+or two open offers, no booking has two drivers or two open offers.
+
+Side effects that are not PostgreSQL (the driver's duty in Redis and on the maps, the
+deferred jobs) happen after the commit; if a process dies in between, the worker's
+``reconcile`` repairs it from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from hexfleet.drivers import queries as driver_queries
+from hexfleet.drivers.duty import DutyStatus, announce_duty
+from hexfleet.errors import Conflict, Invalid, NotFound
+from hexfleet.rides import queries as q
+from hexfleet.rides.context import Rides
+from hexfleet.rides.ranking import Candidate, rank
+from hexfleet.rides.routes import estimate
+from hexfleet.rides.states import ACTIVE, Action, Actor, BookingStatus, transition
+from hexfleet.tracking.fleet import available_within
+
+log = logging.getLogger("hexfleet.dispatch")
+
+S = BookingStatus
+# With ROUTING_URL, the nearest few of a ring are routed and the fastest is asked first.
+ROUTED_CANDIDATES = 5
+# When every driver in reach is busy answering another offer, look again after this long.
+RETRY_ENGAGED_S = 3.0
+# A searching booking with no open offer for this long has lost its dispatcher (reconcile).
+STALLED_AFTER_S = 10.0
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who asks for a change: the actor and their id (user id, or driver id for drivers)."""
+
+    actor: Actor
+    id: int | None = None
+
+
+SYSTEM = Who(Actor.SYSTEM)
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+async def _change(
+    conn,
+    booking: q.Booking,
+    action: Action,
+    who: Who,
+    now: float,
+    *,
+    event_driver_id: int | None = None,
+    offer_id: int | None = None,
+    reason: str | None = None,
+    **columns,
+) -> q.Booking:
+    """One transition of a locked booking: decide it, claim it, record it.
+
+    ``columns`` are the booking's changes beside its status; the event names
+    ``event_driver_id`` (the driver offered or acting), else the booking's driver."""
+    new_status = transition(booking.status, action, who.actor)
+    updated = await q.update_booking(
+        conn, booking.id, booking.status, status=new_status, updated_at=_dt(now), **columns
+    )
+    if updated is None:  # only without the row lock: the booking moved on meanwhile
+        raise Conflict(f"booking {booking.id} changed meanwhile; try again", code="booking-changed")
+    await q.record_event(
+        conn,
+        updated,
+        str(action),
+        booking.status,
+        str(who.actor),
+        who.id,
+        now,
+        driver_id=event_driver_id if event_driver_id is not None else updated.driver_id,
+        offer_id=offer_id,
+        reason=reason,
+    )
+    return updated
+
+
+async def _locked(conn, booking_id: int) -> q.Booking:
+    booking = await q.get_booking(conn, booking_id, for_update=True)
+    if booking is None:
+        raise NotFound(f"no booking with id {booking_id}", code="booking-not-found")
+    return booking
+
+
+async def _later(what: str, coro) -> None:
+    """Deferred jobs are best effort: reconcile finds what a lost job would have done."""
+    try:
+        await coro
+    except Exception:
+        log.warning("could not schedule %s; the reconcile job will catch it", what, exc_info=True)
+
+
+async def _duty(rides: Rides, driver_id: int, status: DutyStatus) -> None:
+    """After a commit that changed a driver's duty in PostgreSQL: the index and maps follow."""
+    try:
+        await announce_duty(rides.store, rides.duty, driver_id, status, rides.settings.stale_after_s)
+    except Exception:
+        # PostgreSQL has it; the tracker's start-up sync and the next duty change repair Redis.
+        log.warning("could not announce duty %s of driver %s", status, driver_id, exc_info=True)
+
+
+# ---------------------------------------------------------------- finding a driver
+
+
+@dataclass(frozen=True)
+class Search:
+    ring: int
+    ranked: list[Candidate]
+
+
+ENGAGED = "engaged"  # everyone in reach is answering another offer: look again shortly
+
+
+async def find_driver(rides: Rides, booking: q.Booking, exclude: set[int]) -> Search | str | None:
+    """The innermost ring with an eligible driver, its candidates best first; ENGAGED, or None."""
+    s = rides.settings
+    reach = s.dispatch_max_rings * s.dispatch_ring_m
+    found = await available_within(
+        rides.store, booking.pickup_lat, booking.pickup_lng, reach, s.stale_after_s, rides.clock()
+    )
+    found = [(d, f) for d, f in found if f.driver_id not in exclude]
+    if not found:
+        return None
+    async with rides.pool.acquire() as conn:
+        eligible = await q.eligible_drivers(conn, [f.driver_id for _, f in found], booking.vehicle_class, booking.id)
+    free = [(d, f) for d, f in found if eligible.get(f.driver_id) is False]
+    if not free:
+        return ENGAGED if any(eligible.values()) else None
+    for ring in range(1, s.dispatch_max_rings + 1):
+        inside = [(d, f) for d, f in free if d <= ring * s.dispatch_ring_m]
+        if inside:
+            return Search(ring, rank(await _with_etas(rides, booking, inside)))
+    return None
+
+
+async def _with_etas(rides: Rides, booking: q.Booking, inside) -> list[Candidate]:
+    rules = rides.settings.estimate_rules()
+    candidates = [
+        Candidate(f.driver_id, d, estimate(f.lat, f.lng, booking.pickup_lat, booking.pickup_lng, rules).duration_s)
+        for d, f in inside
+    ]
+    if not rides.settings.routing_url:
+        return [Candidate(c.driver_id, c.distance_m) for c in candidates]  # rank by distance
+    nearest = sorted(zip(candidates, inside, strict=True), key=lambda pair: pair[0].distance_m)[:ROUTED_CANDIDATES]
+    routes = await asyncio.gather(
+        *(rides.router.route(f.lat, f.lng, booking.pickup_lat, booking.pickup_lng) for _, (_, f) in nearest)
+    )
+    return [Candidate(c.driver_id, c.distance_m, r.duration_s) for (c, _), r in zip(nearest, routes, strict=True)]
+
+
+async def offer_next(rides: Rides, booking_id: int) -> q.Offer | None:
+    """Offer a searching booking to the best driver not asked yet; give up after the last ring.
+
+    Safe to call any number of times from any process: a booking that is not searching,
+    or already has an open offer, is left alone.
+    """
+    s = rides.settings
+    lost: set[int] = set()  # drivers another dispatcher claimed while we looked
+    while True:
+        async with rides.pool.acquire() as conn:
+            booking = await q.get_booking(conn, booking_id)
+            if booking is None or booking.status is not S.SEARCHING:
+                return None
+            if await q.pending_offer_of_booking(conn, booking_id) is not None:
+                return None
+        found = await find_driver(rides, booking, lost)
+        now = rides.clock()
+        if found == ENGAGED:
+            await _later("a dispatch retry", rides.jobs.dispatch_at(now + RETRY_ENGAGED_S, booking_id))
+            return None
+        async with rides.pool.acquire() as conn, conn.transaction():
+            booking = await _locked(conn, booking_id)
+            if booking.status is not S.SEARCHING or await q.pending_offer_of_booking(conn, booking_id):
+                return None
+            if not isinstance(found, Search):
+                reach_km = s.dispatch_max_rings * s.dispatch_ring_m / 1000
+                await _change(conn, booking, Action.GIVE_UP, SYSTEM, now, reason=f"no driver within {reach_km:g} km")
+                return None
+            best = found.ranked[0]
+            eta = round(best.eta_s) if best.eta_s is not None else None
+            try:
+                async with conn.transaction():  # a savepoint: losing the driver keeps the booking lock
+                    offer = await q.insert_offer(
+                        conn, booking_id, best.driver_id, found.ring, round(best.distance_m), eta, now,
+                        now + s.offer_timeout_s,
+                    )  # fmt: skip
+            except asyncpg.UniqueViolationError:
+                lost.add(best.driver_id)  # another booking's offer got this driver first
+                continue
+            await _change(
+                conn, booking, Action.OFFER, SYSTEM, now, event_driver_id=best.driver_id, offer_id=offer.id,
+                search_ring=found.ring,
+            )  # fmt: skip
+        await _later("an offer timeout", rides.jobs.expire_offer_at(offer.expires_at.timestamp(), offer.id))
+        return offer
+
+
+# ---------------------------------------------------------------- the driver's side
+
+
+async def _driver_offer(conn, driver_id: int, offer_id: int) -> q.Offer:
+    offer = await q.get_offer(conn, offer_id, for_update=True)
+    if offer is None or offer.driver_id != driver_id:  # someone else's offer: it does not exist for you
+        raise NotFound(f"no offer with id {offer_id}", code="offer-not-found")
+    return offer
+
+
+async def _end_offer(conn, offer: q.Offer, status: str, action: Action, who: Who, now: float) -> q.Booking:
+    """pending → declined/expired, and the booking back to searching."""
+    await q.end_offer(conn, offer.id, status, now)
+    booking = await _locked(conn, offer.booking_id)
+    return await _change(conn, booking, action, who, now, event_driver_id=offer.driver_id, offer_id=offer.id)
+
+
+async def accept(rides: Rides, driver_id: int, offer_id: int) -> q.Booking:
+    """The driver takes the ride: offered → assigned, the driver's duty → busy, atomically."""
+    now = rides.clock()
+    expired = False
+    async with rides.pool.acquire() as conn, conn.transaction():
+        offer = await _driver_offer(conn, driver_id, offer_id)
+        if offer.status != "pending":
+            raise Conflict(f"this offer is {offer.status}", code=f"offer-{offer.status}")
+        if offer.expires_at.timestamp() <= now:
+            await _end_offer(conn, offer, "expired", Action.EXPIRE, SYSTEM, now)
+            expired = True
+        else:
+            booking = await _locked(conn, offer.booking_id)
+            await q.end_offer(conn, offer.id, "accepted", now)
+            try:
+                async with conn.transaction():
+                    booking = await _change(
+                        conn, booking, Action.ACCEPT, Who(Actor.DRIVER, driver_id), now, offer_id=offer.id,
+                        driver_id=driver_id, assigned_at=_dt(now),
+                    )  # fmt: skip
+            except asyncpg.UniqueViolationError:
+                raise Conflict("you already have a ride in hand", code="driver-has-ride") from None
+            await driver_queries.set_status(conn, driver_id, DutyStatus.BUSY)
+    if expired:
+        await offer_next(rides, offer.booking_id)
+        raise Conflict("this offer expired before it was accepted", code="offer-expired")
+    await _duty(rides, driver_id, DutyStatus.BUSY)
+    return booking
+
+
+async def decline(rides: Rides, driver_id: int, offer_id: int) -> q.Offer:
+    """The driver says no: the booking goes on searching (the caller runs offer_next)."""
+    now = rides.clock()
+    async with rides.pool.acquire() as conn, conn.transaction():
+        offer = await _driver_offer(conn, driver_id, offer_id)
+        if offer.status != "pending":
+            raise Conflict(f"this offer is {offer.status}", code=f"offer-{offer.status}")
+        await _end_offer(conn, offer, "declined", Action.DECLINE, Who(Actor.DRIVER, driver_id), now)
+    return offer
+
+
+async def expire_offer(rides: Rides, offer_id: int) -> bool:
+    """An offer's time is up (the deferred job, or reconcile): back to searching. Idempotent."""
+    now = rides.clock()
+    async with rides.pool.acquire() as conn, conn.transaction():
+        offer = await q.get_offer(conn, offer_id, for_update=True)
+        if offer is None or offer.status != "pending" or offer.expires_at.timestamp() > now:
+            return False
+        booking = await _end_offer(conn, offer, "expired", Action.EXPIRE, SYSTEM, now)
+    await offer_next(rides, booking.id)
+    return True
+
+
+# The driver's buttons: action → (timestamp column, duty afterwards)
+_STEPS = {
+    Action.ARRIVE: ("arrived_at", None),
+    Action.START: ("started_at", None),
+    Action.COMPLETE: ("ended_at", DutyStatus.AVAILABLE),
+    Action.RELEASE: (None, DutyStatus.AVAILABLE),
+}
+
+
+async def driver_step(rides: Rides, driver_id: int, booking_id: int, action: Action, reason: str | None = None):
+    """arrived → start → complete, or release (the driver gives the ride back: it searches anew)."""
+    if action not in _STEPS:
+        raise Invalid(f"drivers cannot {action}", code="bad-action")
+    now = rides.clock()
+    column, duty_after = _STEPS[action]
+    async with rides.pool.acquire() as conn, conn.transaction():
+        booking = await q.get_booking(conn, booking_id, for_update=True)
+        if booking is None or booking.driver_id != driver_id:  # not your ride: it does not exist for you
+            raise NotFound(f"no booking with id {booking_id}", code="booking-not-found")
+        changes: dict = {column: _dt(now)} if column else {}
+        if action is Action.RELEASE:
+            changes.update(driver_id=None, search_ring=0, assigned_at=None, arrived_at=None)
+        booking = await _change(
+            conn,
+            booking,
+            action,
+            Who(Actor.DRIVER, driver_id),
+            now,
+            event_driver_id=driver_id,
+            reason=reason,
+            **changes,
+        )
+        if duty_after is not None:
+            await driver_queries.set_status(conn, driver_id, duty_after)
+    if duty_after is not None:
+        await _duty(rides, driver_id, duty_after)
+    if action is Action.RELEASE:
+        await offer_next(rides, booking_id)
+    return booking
+
+
+# ---------------------------------------------------------------- dispatchers and customers
+
+
+async def cancel(rides: Rides, booking_id: int, who: Who, reason: str | None) -> q.Booking:
+    """Cancel (the customer before the ride starts, staff until it ends); frees its driver."""
+    now = rides.clock()
+    async with rides.pool.acquire() as conn, conn.transaction():
+        booking = await _locked(conn, booking_id)
+        freed = booking.driver_id if booking.status in ACTIVE else None
+        await q.withdraw_pending(conn, booking_id=booking_id, now=now)
+        booking = await _change(
+            conn, booking, Action.CANCEL, who, now, reason=reason, cancelled_by=str(who.actor),
+            cancel_reason=reason, ended_at=_dt(now),
+        )  # fmt: skip
+        if freed is not None:
+            await driver_queries.set_status(conn, freed, DutyStatus.AVAILABLE)
+    if freed is not None:
+        await _duty(rides, freed, DutyStatus.AVAILABLE)
+    return booking
+
+
+async def assign(rides: Rides, booking_id: int, driver_id: int, who: Who) -> q.Booking:
+    """A dispatcher picks the driver (or swaps the assigned one); open offers are withdrawn."""
+    now = rides.clock()
+    async with rides.pool.acquire() as conn, conn.transaction():
+        booking = await _locked(conn, booking_id)
+        driver = await driver_queries.get_driver(conn, driver_id)  # 404 for an unknown driver
+        if driver.status == DutyStatus.OFF_DUTY:
+            raise Conflict(f"{driver.name} is off duty", code="driver-off-duty")
+        if booking.driver_id == driver_id and booking.status in ACTIVE:
+            raise Conflict(f"{driver.name} already has this ride", code="already-assigned")
+        previous = booking.driver_id if booking.status in ACTIVE else None
+        action = Action.REASSIGN if previous is not None else Action.ASSIGN
+        await q.withdraw_pending(conn, booking_id=booking_id, driver_id=driver_id, now=now)
+        try:
+            async with conn.transaction():
+                booking = await _change(
+                    conn, booking, action, who, now, driver_id=driver_id, assigned_at=_dt(now), arrived_at=None
+                )
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"{driver.name} already has a ride in hand", code="driver-has-ride") from None
+        await driver_queries.set_status(conn, driver_id, DutyStatus.BUSY)
+        if previous is not None:
+            await driver_queries.set_status(conn, previous, DutyStatus.AVAILABLE)
+    await _duty(rides, driver_id, DutyStatus.BUSY)
+    if previous is not None:
+        await _duty(rides, previous, DutyStatus.AVAILABLE)
+    return booking
+
+
+async def redispatch(rides: Rides, booking_id: int, who: Who) -> q.Booking:
+    """Start automatic dispatch again (a no_driver booking, or a scheduled one early)."""
+    now = rides.clock()
+    async with rides.pool.acquire() as conn, conn.transaction():
+        booking = await _locked(conn, booking_id)
+        booking = await _change(conn, booking, Action.DISPATCH, who, now, search_ring=0)
+    await offer_next(rides, booking_id)
+    return booking
+
+
+# ---------------------------------------------------------------- scheduled rides and repairs
+
+
+async def start_scheduled(rides: Rides, booking_id: int) -> bool:
+    """The deferred job of a scheduled ride: start searching once its dispatch time has come.
+
+    arq may run a job twice: only one run finds the booking still scheduled and due.
+    """
+    now = rides.clock()
+    async with rides.pool.acquire() as conn, conn.transaction():
+        booking = await q.get_booking(conn, booking_id, for_update=True)
+        if booking is None or booking.status is not S.SCHEDULED:
+            return False
+        if booking.dispatch_at is not None and booking.dispatch_at.timestamp() > now:
+            return False  # early (a clock skew, or a job for an old time): its own job comes later
+        await _change(conn, booking, Action.DISPATCH, SYSTEM, now)
+    await offer_next(rides, booking_id)
+    return True
+
+
+async def dispatch_job(rides: Rides, booking_id: int) -> None:
+    """What a deferred dispatch job does, whichever state the booking is in now."""
+    if not await start_scheduled(rides, booking_id):
+        await offer_next(rides, booking_id)
+
+
+@dataclass
+class Repairs:
+    scheduled_started: int = 0
+    offers_expired: int = 0
+    searches_resumed: int = 0
+
+
+async def reconcile(rides: Rides) -> Repairs:
+    """Find what lost jobs or dead processes left undone, from PostgreSQL (worker cron)."""
+    now = rides.clock()
+    done = Repairs()
+    async with rides.pool.acquire() as conn:
+        due = await q.due_scheduled(conn, now)
+        overdue = await q.overdue_offers(conn, now)
+        stalled = await q.stalled_searches(conn, now - STALLED_AFTER_S)
+    for booking_id in due:
+        done.scheduled_started += await start_scheduled(rides, booking_id)
+    for offer_id in overdue:
+        done.offers_expired += await expire_offer(rides, offer_id)
+    for booking_id in stalled:
+        done.searches_resumed += (await offer_next(rides, booking_id)) is not None
+    return done

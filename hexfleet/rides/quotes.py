@@ -1,0 +1,107 @@
+"""Quotes: a price for a trip, held until it expires, for the one who asked."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hexfleet.errors import Invalid
+from hexfleet.geo import haversine_m
+from hexfleet.rides import fares, windows
+from hexfleet.rides import queries as q
+from hexfleet.rides.context import Rides
+from hexfleet.rides.routes import estimate
+from hexfleet.tracking.fleet import available_within
+
+# Closer than this, pickup and drop-off are the same place (GPS noise, a double tap).
+MIN_TRIP_M = 50.0
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    pickup: tuple[float, float]
+    dropoff: tuple[float, float]
+    vehicle_class: str = fares.DEFAULT_CLASS
+    pickup_at: datetime | None = None
+
+
+def check_point(name: str, point: tuple[float, float]) -> tuple[float, float]:
+    lat, lng = point
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        raise Invalid(f"{name} must have lat between -90 and 90 and lng between -180 and 180", code="bad-coordinates")
+    return lat, lng
+
+
+def check_request(request: QuoteRequest, now: float) -> None:
+    """Everything about a quote request that needs no database (422 naming the field)."""
+    check_point("pickup", request.pickup)
+    check_point("dropoff", request.dropoff)
+    if request.vehicle_class not in fares.VEHICLE_CLASSES:
+        raise Invalid(
+            f"vehicle_class must be one of {', '.join(fares.VEHICLE_CLASSES)}, not {request.vehicle_class!r}",
+            code="unknown-vehicle-class",
+        )
+    if haversine_m(*request.pickup, *request.dropoff) < MIN_TRIP_M:
+        raise Invalid(f"pickup and dropoff are the same place (less than {MIN_TRIP_M:.0f} m apart)", code="same-place")
+    if request.pickup_at is not None:
+        windows.check_scheduled(request.pickup_at, datetime.fromtimestamp(now, UTC), "pickup_at")
+
+
+async def eta_to_pickup(rides: Rides, lat: float, lng: float, vehicle_class: str) -> int | None:
+    """Seconds for the nearest available driver of this class to reach the pickup, ring by ring;
+    None when nobody is within the last dispatch ring."""
+    s = rides.settings
+    for ring in range(1, s.dispatch_max_rings + 1):
+        found = await available_within(rides.store, lat, lng, ring * s.dispatch_ring_m, s.stale_after_s, rides.clock())
+        if not found:
+            continue
+        async with rides.pool.acquire() as conn:
+            right_class = await q.drivers_of_class(conn, [f.driver_id for _, f in found], vehicle_class)
+        nearest = next((f for _, f in found if f.driver_id in right_class), None)
+        if nearest is not None:
+            return estimate(nearest.lat, nearest.lng, lat, lng, s.estimate_rules()).duration_s
+    return None
+
+
+async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quote:
+    now = rides.clock()
+    check_request(request, now)
+    async with rides.pool.acquire() as conn:
+        fare = await q.get_fare(conn, request.vehicle_class)
+    if fare is None:
+        raise Invalid(
+            f"no fare is set for vehicle_class {request.vehicle_class!r}; an admin sets one with "
+            f"PUT /api/v1/fares/{request.vehicle_class}",
+            code="no-fare",
+        )
+    (plat, plng), (dlat, dlng) = request.pickup, request.dropoff
+    route = await rides.router.route(plat, plng, dlat, dlng)
+    cell = rides.surge.cell(plat, plng)
+    later = request.pickup_at is not None
+    # Surge prices the ride now; a ride booked ahead is priced without it (demand then is unknown).
+    surge_tenths = fares.SURGE_NONE if later else await rides.surge.tenths(cell)
+    eta = None if later else await eta_to_pickup(rides, plat, plng, request.vehicle_class)
+    priced = fares.price(fare, route.distance_m, route.duration_s, surge_tenths)
+    async with rides.pool.acquire() as conn:
+        return await q.insert_quote(
+            conn,
+            user_id=user_id,
+            vehicle_class=request.vehicle_class,
+            pickup_lat=plat,
+            pickup_lng=plng,
+            dropoff_lat=dlat,
+            dropoff_lng=dlng,
+            pickup_cell=cell,
+            pickup_at=request.pickup_at,
+            distance_m=route.distance_m,
+            duration_s=route.duration_s,
+            route_source=route.source,
+            eta_pickup_s=eta,
+            surge_tenths=surge_tenths,
+            price_minor=priced.total_minor,
+            currency=priced.currency,
+            breakdown=priced.breakdown(),
+            created_at=datetime.fromtimestamp(now, UTC),
+            expires_at=datetime.fromtimestamp(now + rides.settings.quote_ttl_s, UTC),
+        )

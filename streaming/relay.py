@@ -1,0 +1,126 @@
+"""The outbox relay: booking events from PostgreSQL to the ``booking-events`` topic.
+
+Every booking change writes its event row in the same transaction as the change
+(hexfleet.rides.queries.record_event), so an event exists if and only if the change
+committed. This relay publishes unpublished rows in id order, keyed by booking id, with
+the idempotent producer, and marks them published only after the broker acknowledged
+all of them. A crash between the ack and the mark publishes those rows again: consumers
+drop them by event id (at-least-once delivery, exactly-once effect).
+
+One relay publishes at a time (a PostgreSQL advisory lock, held by its own connection),
+so a booking's events never race each other from two relays; others wait as standbys
+and take over within seconds when the holder's connection goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+
+import asyncpg
+
+from hexfleet.rides import queries as q
+from hexfleet.settings import Settings
+from streaming.events import BookingChanged, booking_key, encode_booking
+
+log = logging.getLogger("hexfleet.relay")
+# An arbitrary constant: the advisory lock key that means "the outbox relay".
+LOCK_KEY = 7_402_915_120
+BATCH = 500
+IDLE_WAIT_S = 1.0  # a NOTIFY wakes us at once; this only bounds a lost one
+STANDBY_RETRY_S = 2.0
+ERROR_PAUSE_S = 1.0
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return value.timestamp() if value else None
+
+
+def to_wire(event: q.BookingEvent) -> BookingChanged:
+    return BookingChanged(
+        event_id=event.id,
+        booking_id=event.booking_id,
+        action=event.action,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        actor=event.actor,
+        at=event.at.timestamp(),
+        customer_id=event.customer_id,
+        driver_id=event.driver_id,
+        offer_id=event.offer_id,
+        offer_expires_at=_epoch(event.offer_expires_at),
+        reason=event.reason,
+        booking=event.snapshot,
+    )
+
+
+class OutboxRelay:
+    def __init__(self, settings: Settings, pool, producer) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.producer = producer
+        self.topic = settings.kafka_topic_bookings
+        self.published = 0
+        self.leading = asyncio.Event()  # set while this relay holds the lock (tests, logs)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # PostgreSQL or the broker away: nothing is marked, so nothing is lost.
+                log.warning("outbox relay paused (%s: %s); retrying", type(error).__name__, error)
+                self.leading.clear()
+                await self._pause(ERROR_PAUSE_S)
+
+    async def _lead(self) -> None:
+        conn = await asyncpg.connect(self.settings.database_url, timeout=10)
+        try:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+                await self._pause(STANDBY_RETRY_S)  # another relay publishes; stand by
+                return
+            await conn.add_listener(q.OUTBOX_CHANNEL, lambda *_: self._wake.set())
+            self.leading.set()
+            log.info("outbox relay publishing to %s", self.topic)
+            while not self._stopping.is_set():
+                self._wake.clear()
+                while await self.publish_batch() == BATCH:
+                    pass
+                await self._pause(IDLE_WAIT_S)
+                if conn.is_closed():
+                    raise ConnectionError("the relay's lock connection closed")
+        finally:
+            self.leading.clear()
+            await conn.close(timeout=5)
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def publish_batch(self) -> int:
+        """Publish up to BATCH unpublished events (all acknowledged), then mark them."""
+        async with self.pool.acquire() as conn:
+            events = await q.unpublished_events(conn, BATCH)
+        if not events:
+            return 0
+        sent = [
+            await self.producer.send(self.topic, encode_booking(to_wire(e)), key=booking_key(e.booking_id))
+            for e in events
+        ]
+        await asyncio.gather(*sent)  # acks=all: every event is on the broker before any is marked
+        async with self.pool.acquire() as conn:
+            await q.mark_published(conn, [e.id for e in events], time.time())
+        self.published += len(events)
+        return len(events)

@@ -1,0 +1,112 @@
+"""Per-process fan-out of ride events: booking changes and surge, to this process's streams.
+
+Like the position fan-out, the consumer has no group: every web process reads every
+event from the end of ``booking-events`` and ``surge`` and keeps what its own
+subscribers may see. Each booking event names its audience (channels): staff see
+everything, a customer their own bookings, a driver their own offers and rides, a
+tracking link its one booking.
+
+The relay delivers at least once: an event whose id is not newer than the last one
+passed on for its booking is a duplicate (or stale) and is dropped, so a stream never
+shows a booking's state going backwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+
+import orjson
+from aiokafka import TopicPartition
+
+from hexfleet.settings import Settings
+from streaming.events import BadEvent, BookingChanged, SurgeChanged, decode_ride_event
+from streaming.hub import LiveEvent, LiveHub, make_channel_event
+from streaming.kafka import make_consumer
+
+log = logging.getLogger("hexfleet.ride_fanout")
+REMEMBERED_BOOKINGS = 200_000
+
+
+def channels_of(event: BookingChanged) -> frozenset[str]:
+    channels = {"staff", f"booking:{event.booking_id}"}
+    if event.customer_id is not None:
+        channels.add(f"customer:{event.customer_id}")
+    if event.driver_id is not None:
+        channels.add(f"driver:{event.driver_id}")
+    return frozenset(channels)
+
+
+def surge_event(event: SurgeChanged) -> LiveEvent:
+    data = orjson.dumps({"at": event.at, "cells": {str(c): t / 10 for c, t in event.cells.items()}})
+    # Keyed by time, not coalesced: each carries only the cells that changed.
+    return make_channel_event("surge", -int(event.at * 1000), data, frozenset({"staff", "surge"}))
+
+
+class RideFanOut:
+    def __init__(self, settings: Settings, hub: LiveHub) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.topics = (settings.kafka_topic_bookings, settings.kafka_topic_surge)
+        self.consumer = make_consumer(settings, group_id=None, auto_offset_reset="latest", enable_auto_commit=False)
+        self._last: OrderedDict[int, int] = OrderedDict()  # booking id → newest event id passed on
+        self.duplicates = 0
+        self.ready = False
+        self._task: asyncio.Task | None = None
+
+    async def start(self, partitions: dict[str, set[int]]) -> None:
+        await self.consumer.start()
+        tps = [TopicPartition(topic, p) for topic in self.topics for p in sorted(partitions.get(topic, ()))]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._run(), name="ride-fanout")
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.consumer.stop()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batch = await self.consumer.getmany(timeout_ms=1000, max_records=2000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ride fan-out fetch failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            if batch:
+                self.hub.publish(self.events([m.value for msgs in batch.values() for m in msgs]))
+
+    def events(self, values: list[bytes]) -> list[LiveEvent]:
+        out: list[LiveEvent] = []
+        for value in values:
+            try:
+                event = decode_ride_event(value)
+            except BadEvent as error:
+                log.warning("skipping %s", error)
+                continue
+            if isinstance(event, SurgeChanged):
+                out.append(surge_event(event))
+            elif self._fresh(event):
+                data = orjson.dumps(event.public())
+                out.append(make_channel_event("booking", event.booking_id, data, channels_of(event)))
+        return out
+
+    def _fresh(self, event: BookingChanged) -> bool:
+        last = self._last.get(event.booking_id)
+        if last is not None and event.event_id <= last:
+            self.duplicates += 1
+            return False
+        self._last[event.booking_id] = event.event_id
+        self._last.move_to_end(event.booking_id)
+        if len(self._last) > REMEMBERED_BOOKINGS:
+            self._last.popitem(last=False)
+        return True

@@ -1,0 +1,262 @@
+"""JSON API for riders and dispatchers: fares, quotes, bookings, dispatcher overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from quart import Blueprint, current_app, request
+from quart_schema import tag, validate_querystring, validate_request
+
+from hexfleet.errors import Invalid, NotFound
+from hexfleet.geo import cell_boundary, cell_name
+from hexfleet.rides import bookings, dispatch, fares, quotes
+from hexfleet.rides import queries as q
+from hexfleet.rides.states import BookingStatus
+from webapp.auth import STAFF, require_user
+from webapp.services import dispatch_soon, rides
+
+bp = Blueprint("rides_api", __name__, url_prefix="/api/v1")
+RIDERS = ("customer", *STAFF)
+MAX_PAGE = 200
+
+
+async def viewer(*roles: str) -> bookings.Viewer:
+    user = await require_user(*roles)
+    return bookings.Viewer(user.id, user.role)
+
+
+def base_url() -> str:
+    settings = current_app.extensions["settings"]
+    return settings.public_url or request.host_url
+
+
+def booking_json(booking: q.Booking) -> dict:
+    return {**booking.to_json(), "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}
+
+
+# ---------------------------------------------------------------- fares
+
+
+class FareIn(BaseModel):
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
+    base_minor: int = Field(ge=0, le=10_000_000, description="minor units (cents)")
+    per_km_minor: int = Field(ge=0, le=10_000_000)
+    per_minute_minor: int = Field(ge=0, le=10_000_000)
+    booking_fee_minor: int = Field(ge=0, le=10_000_000)
+    minimum_minor: int = Field(ge=0, le=10_000_000)
+
+
+def _known_class(vehicle_class: str) -> str:
+    if vehicle_class not in fares.VEHICLE_CLASSES:
+        raise NotFound(
+            f"no vehicle class {vehicle_class[:40]!r}; classes: {', '.join(fares.VEHICLE_CLASSES)}",
+            code="unknown-vehicle-class",
+        )
+    return vehicle_class
+
+
+@bp.get("/fares")
+@tag(["rides"])
+async def list_fares():
+    """Every vehicle class's fare (money in integer minor units)."""
+    await require_user(*RIDERS)
+    async with rides().pool.acquire() as conn:
+        return {"fares": [f.to_json() for f in await q.list_fares(conn)]}
+
+
+@bp.get("/fares/<vehicle_class>")
+@tag(["rides"])
+async def get_fare(vehicle_class: str):
+    await require_user(*RIDERS)
+    async with rides().pool.acquire() as conn:
+        fare = await q.get_fare(conn, _known_class(vehicle_class))
+    if fare is None:
+        raise NotFound(f"no fare is set for {vehicle_class}", code="no-fare")
+    return fare.to_json()
+
+
+@bp.put("/fares/<vehicle_class>")
+@tag(["rides"])
+@validate_request(FareIn)
+async def put_fare(vehicle_class: str, data: FareIn):
+    """Admins set a vehicle class's fare; new quotes use it at once (quotes given keep their price)."""
+    user = await require_user("admin")
+    fare = fares.Fare(vehicle_class=_known_class(vehicle_class), **data.model_dump())
+    async with rides().pool.acquire() as conn:
+        return (await q.put_fare(conn, fare, user.id)).to_json()
+
+
+@bp.get("/surge")
+@tag(["rides"])
+async def current_surge():
+    """Cells whose surge multiplier is above ×1.0 now, with their outlines (lat, lng pairs)."""
+    await require_user(*RIDERS)
+    cells = await rides().surge.all()
+    return {
+        "resolution": rides().settings.surge_resolution,
+        "cells": [
+            {"cell": cell_name(c), "multiplier": t / 10, "boundary": [list(p) for p in cell_boundary(c)]}
+            for c, t in sorted(cells.items())
+        ],
+    }
+
+
+# ---------------------------------------------------------------- quotes
+
+
+class Point(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class QuoteIn(BaseModel):
+    pickup: Point
+    dropoff: Point
+    vehicle_class: str = Field(default=fares.DEFAULT_CLASS, max_length=40)
+    pickup_at: datetime | None = Field(default=None, description="RFC 3339; 15 minutes to 30 days ahead")
+
+
+@bp.post("/quotes")
+@tag(["rides"])
+@validate_request(QuoteIn)
+async def post_quote(data: QuoteIn):
+    """A price for a trip, held until `expires_at` for you alone and usable for one booking."""
+    who = await viewer(*RIDERS)
+    quote = await quotes.make_quote(
+        rides(),
+        who.user_id,
+        quotes.QuoteRequest(
+            (data.pickup.lat, data.pickup.lng), (data.dropoff.lat, data.dropoff.lng), data.vehicle_class, data.pickup_at
+        ),
+    )
+    return quote.to_json(), 201
+
+
+# ---------------------------------------------------------------- bookings
+
+
+class Passenger(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(min_length=3, max_length=40)
+
+
+class BookingIn(BaseModel):
+    quote_id: int = Field(ge=1, le=2**63 - 1)
+    passenger: Passenger
+    notes: str | None = Field(default=None, max_length=1000)
+    scheduled_for: datetime | None = Field(default=None, description="RFC 3339; 15 minutes to 30 days ahead")
+
+
+@bp.post("/bookings")
+@tag(["rides"])
+@validate_request(BookingIn)
+async def post_booking(data: BookingIn):
+    """Book a quote now, or for later with `scheduled_for`. Staff book for a caller with their own quote."""
+    who = await viewer(*RIDERS)
+    booking = await bookings.create_booking(
+        rides(),
+        who,
+        bookings.BookingRequest(
+            data.quote_id, data.passenger.name, data.passenger.phone, data.notes, data.scheduled_for
+        ),
+    )
+    if booking.status is BookingStatus.SEARCHING:
+        dispatch_soon(booking.id)
+    return booking_json(booking), 201
+
+
+class BookingsQuery(BaseModel):
+    status: str | None = Field(default=None, max_length=200, description="comma-separated statuses")
+    cursor: str | None = Field(default=None, max_length=20, description="next_cursor of the previous page")
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+
+
+@bp.get("/bookings")
+@tag(["rides"])
+@validate_querystring(BookingsQuery)
+async def list_bookings(query_args: BookingsQuery):
+    """Newest first. Customers see their own bookings; staff see all."""
+    who = await viewer(*RIDERS)
+    statuses = None
+    if query_args.status:
+        statuses = [s.strip() for s in query_args.status.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in set(BookingStatus)]
+        if unknown:
+            raise Invalid(
+                f"unknown status {unknown[0][:40]!r}; statuses: {', '.join(BookingStatus)}", code="unknown-status"
+            )
+    before = None
+    if query_args.cursor:
+        if not (query_args.cursor.isdecimal() and len(query_args.cursor) <= 18):
+            raise Invalid("cursor must be the next_cursor of a previous page", code="bad-cursor")
+        before = int(query_args.cursor)
+    found = await bookings.list_for(rides(), who, statuses, before, query_args.limit)
+    next_cursor = str(found[-1].id) if len(found) == query_args.limit else None
+    return {"bookings": [booking_json(b) for b in found], "next_cursor": next_cursor}
+
+
+@bp.get("/bookings/<int:booking_id>")
+@tag(["rides"])
+async def get_booking(booking_id: int):
+    """One booking with its timeline (and, for staff, its offers). Someone else's is 404."""
+    who = await viewer(*RIDERS)
+    booking = await bookings.get_for(rides(), who, booking_id)
+    async with rides().pool.acquire() as conn:
+        events = await q.events_of_booking(conn, booking_id)
+        offers = await q.offers_of_booking(conn, booking_id) if who.is_staff else []
+    body = booking_json(booking)
+    body["events"] = [e.to_json() for e in events]
+    if who.is_staff:
+        body["offers"] = [o.to_json() for o in offers]
+    return body
+
+
+class CancelIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@tag(["rides"])
+@validate_request(CancelIn)
+async def cancel_booking(booking_id: int, data: CancelIn):
+    """Customers until the ride starts; staff until it ends. 409 with the current status otherwise."""
+    who = await viewer(*RIDERS)
+    await bookings.get_for(rides(), who, booking_id)  # 404 for anyone else's
+    booking = await dispatch.cancel(rides(), booking_id, dispatch.Who(who.actor, who.user_id), data.reason)
+    return booking_json(booking)
+
+
+class AssignIn(BaseModel):
+    driver_id: int = Field(ge=1, le=2**63 - 1)
+
+
+async def _assign(booking_id: int, data: AssignIn):
+    who = await viewer(*STAFF)
+    booking = await dispatch.assign(rides(), booking_id, data.driver_id, dispatch.Who(who.actor, who.user_id))
+    return booking_json(booking)
+
+
+@bp.post("/bookings/<int:booking_id>/assign")
+@tag(["dispatch"])
+@validate_request(AssignIn)
+async def assign_booking(booking_id: int, data: AssignIn):
+    """Dispatchers give the ride to a named driver (open offers are withdrawn)."""
+    return await _assign(booking_id, data)
+
+
+@bp.post("/bookings/<int:booking_id>/reassign")
+@tag(["dispatch"])
+@validate_request(AssignIn)
+async def reassign_booking(booking_id: int, data: AssignIn):
+    """Dispatchers give an assigned ride to another driver; the first one is available again."""
+    return await _assign(booking_id, data)
+
+
+@bp.post("/bookings/<int:booking_id>/dispatch")
+@tag(["dispatch"])
+async def redispatch_booking(booking_id: int):
+    """Dispatchers start automatic dispatch again (a no_driver booking, or a scheduled one early)."""
+    who = await viewer(*STAFF)
+    booking = await dispatch.redispatch(rides(), booking_id, dispatch.Who(who.actor, who.user_id))
+    return booking_json(booking)
