@@ -74,7 +74,7 @@ def test_phone_numbers(raw, expected):
 
 @pytest.mark.parametrize("raw", ["call me", "12345", "+49 30 1234567890123456", "+49\x0030123456", "555-CALL-NOW", ""])
 def test_not_phone_numbers(raw):
-    with pytest.raises(Invalid, match="passenger.phone"):
+    with pytest.raises(Invalid, match=r"passenger\.phone"):
         normalise_phone(raw)
 
 
