@@ -2,7 +2,7 @@
 
 - PostgreSQL: DATABASE_URL's server, else an embedded one under .data/test. Each test
   session works in a fresh database (created, migrated, dropped at the end).
-- Redis: REDIS_URL's server (database 11, flushed per test), else an embedded one.
+- Redis: REDIS_URL's server (database 11, or TEST_REDIS_DB; flushed per test), else an embedded one.
 - Kafka: KAFKA_BOOTSTRAP_SERVERS, else a fresh Tansu broker; each test gets its own topic.
 """
 
@@ -40,7 +40,9 @@ def service_urls():
         if not kafka:
             started.append(embedded.start_kafka(log_dir=TEST_DATA / "logs"))
             kafka = started[-1].url
-        yield {"postgres": pg, "redis": with_redis_db(redis_url, 11), "kafka": kafka}
+        # Database 11 unless TEST_REDIS_DB says otherwise (test sessions side by side on one Redis).
+        db = int(os.environ.get("TEST_REDIS_DB", "11"))
+        yield {"postgres": pg, "redis": with_redis_db(redis_url, db), "kafka": kafka}
     finally:
         embedded.stop_services(started)
 
