@@ -21,9 +21,7 @@ async def main(settings: Settings) -> None:
     redis = Redis.from_url(settings.redis_url)
     tracker = Tracker(settings, pool, redis)
     await ensure_ride_topics(settings)
-    producer = make_producer(settings)
-    await producer.start()
-    relay = OutboxRelay(settings, pool, producer)
+    relay = OutboxRelay(settings, pool, lambda: make_producer(settings))
     loop = asyncio.get_running_loop()
 
     def stop_both() -> None:
@@ -35,7 +33,6 @@ async def main(settings: Settings) -> None:
     try:
         await asyncio.gather(tracker.run(), relay.run())
     finally:
-        await producer.stop()
         await redis.aclose()
         await pool.close()
 

@@ -32,6 +32,7 @@ BATCH = 500
 IDLE_WAIT_S = 1.0  # a NOTIFY wakes us at once; this only bounds a lost one
 STANDBY_RETRY_S = 2.0
 ERROR_PAUSE_S = 1.0
+PUBLISH_TIMEOUT_S = 15.0
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -57,10 +58,15 @@ def to_wire(event: q.BookingEvent) -> BookingChanged:
 
 
 class OutboxRelay:
-    def __init__(self, settings: Settings, pool, producer) -> None:
+    """``make_producer``: a new, unstarted idempotent producer. The relay owns it and makes a
+    fresh one after a failure: a producer that lost its broker can stay unusable after the
+    broker returns (its producer id is unknown to a restarted broker)."""
+
+    def __init__(self, settings: Settings, pool, make_producer) -> None:
         self.settings = settings
         self.pool = pool
-        self.producer = producer
+        self.make_producer = make_producer
+        self.producer = None
         self.topic = settings.kafka_topic_bookings
         self.published = 0
         self.leading = asyncio.Event()  # set while this relay holds the lock (tests, logs)
@@ -79,9 +85,19 @@ class OutboxRelay:
                 raise
             except Exception as error:
                 # PostgreSQL or the broker away: nothing is marked, so nothing is lost.
-                log.warning("outbox relay paused (%s: %s); retrying", type(error).__name__, error)
+                log.warning("outbox relay paused (%s: %s); retrying", type(error).__name__, error or "")
                 self.leading.clear()
+                await self._drop_producer()
                 await self._pause(ERROR_PAUSE_S)
+        await self._drop_producer()
+
+    async def _drop_producer(self) -> None:
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), 5)
+            except Exception:  # it failed already; a new one replaces it
+                log.debug("stopping a failed producer", exc_info=True)
 
     async def _lead(self) -> None:
         conn = await asyncpg.connect(self.settings.database_url, timeout=10)
@@ -115,11 +131,18 @@ class OutboxRelay:
             events = await q.unpublished_events(conn, BATCH)
         if not events:
             return 0
+        producer = self.producer
+        if producer is None:
+            producer = self.make_producer()
+            await producer.start()
+            self.producer = producer
         sent = [
-            await self.producer.send(self.topic, encode_booking(to_wire(e)), key=booking_key(e.booking_id))
+            await producer.send(self.topic, encode_booking(to_wire(e)), key=booking_key(e.booking_id))
             for e in events
         ]
-        await asyncio.gather(*sent)  # acks=all: every event is on the broker before any is marked
+        # acks=all: every event is on the broker before any is marked. A deadline, so a broker
+        # that went away mid-batch turns into a retry instead of a hang.
+        await asyncio.wait_for(asyncio.gather(*sent), PUBLISH_TIMEOUT_S)
         async with self.pool.acquire() as conn:
             await q.mark_published(conn, [e.id for e in events], time.time())
         self.published += len(events)

@@ -72,9 +72,14 @@ def base_settings(service_urls, database_url) -> Settings:
 
 @pytest.fixture
 def settings(base_settings) -> Settings:
-    """Per test: its own topic and tracker group, so tests never see each other's pings."""
+    """Per test: its own topics and tracker group, so tests never see each other's events."""
     suffix = uuid.uuid4().hex[:8]
-    return base_settings.with_(kafka_topic_locations=f"driver-locations-{suffix}", tracker_group=f"tracker-{suffix}")
+    return base_settings.with_(
+        kafka_topic_locations=f"driver-locations-{suffix}",
+        tracker_group=f"tracker-{suffix}",
+        kafka_topic_bookings=f"booking-events-{suffix}",
+        kafka_topic_surge=f"surge-{suffix}",
+    )
 
 
 @pytest.fixture(scope="session")

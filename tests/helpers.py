@@ -54,6 +54,8 @@ def server_env(settings) -> dict:
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "KAFKA_TOPIC_LOCATIONS": settings.kafka_topic_locations,
         "TRACKER_GROUP": settings.tracker_group,
+        "KAFKA_TOPIC_BOOKINGS": settings.kafka_topic_bookings,
+        "KAFKA_TOPIC_SURGE": settings.kafka_topic_surge,
         "KAFKA_PARTITIONS": str(settings.kafka_partitions),
         "SECRET_KEY": settings.secret_key,
         "MAP_TILE_URL": "",
@@ -103,3 +105,14 @@ async def place_driver(store, driver_id: int, lat: float, lng: float) -> None:
 
     now = time.time()
     await store.apply_fixes([(driver_id, Ping(lat, lng, now), now)])
+
+
+def start_worker(settings, log_path) -> subprocess.Popen:
+    """The real arq worker (as the Procfile runs it), its output in ``log_path``."""
+    with open(log_path, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "arq", "workers.WorkerSettings"],
+            env={**server_env(settings), "LOG_LEVEL": "INFO"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

@@ -1,0 +1,96 @@
+"""Scheduled rides: dispatch starts DISPATCH_LEAD_S before pickup through a real arq worker and
+Redis, a lost job is found by the reconcile cron, and a job that runs twice dispatches once."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from helpers import make_driver, make_fare, make_user, place_driver, start_worker, wait_for
+
+from hexfleet.rides import bookings, dispatch, quotes
+
+LEAD_S = 900.0  # so a ride booked 15 min + a few seconds ahead is due in a few seconds
+
+
+@pytest.fixture
+async def lead_app(settings, db, redis):
+    from webapp import create_app
+
+    app = create_app(settings.with_(dispatch_lead_s=LEAD_S))
+    async with app.test_app():
+        yield app
+
+
+async def schedule(rides, customer, seconds_to_dispatch: float):
+    quote = await quotes.make_quote(rides, customer.id, quotes.QuoteRequest((52.52, 13.405), (52.53, 13.43)))
+    when = datetime.now(UTC) + timedelta(seconds=LEAD_S + seconds_to_dispatch)
+    return await bookings.create_booking(
+        rides,
+        bookings.Viewer(customer.id, "customer"),
+        bookings.BookingRequest(quote.id, "Rita", "+49 30 555", scheduled_for=when),
+    )
+
+
+async def status_of(db, booking_id: int) -> str:
+    return await db.fetchval("SELECT status FROM bookings WHERE id = $1", booking_id)
+
+
+async def test_a_real_worker_dispatches_on_time_and_finds_lost_jobs(lead_app, db, redis, settings, tmp_path):
+    rides = lead_app.extensions["rides"]
+    await make_fare(db)
+    customer, _ = await make_user(db, "customer")
+    driver, _ = await make_driver(db, "Ready")
+    await place_driver(rides.store, driver.id, 52.5201, 13.4050)
+    on_time = await schedule(rides, customer, 4)
+    assert on_time.status == "scheduled"
+    lost = await schedule(rides, customer, 2)
+    # Lose the second booking's job (a Redis flush, a worker that crashed with it): only its id key goes.
+    job_keys = [k async for k in redis.scan_iter(match=f"arq:job:dispatch:{lost.id}:*")]
+    assert job_keys, "the deferred job was enqueued"
+    await redis.delete(*job_keys)
+    await redis.zrem("arq:queue", *[k.decode().removeprefix("arq:job:") for k in job_keys])
+    worker = start_worker(settings, tmp_path / "worker.log")
+    try:
+        assert await status_of(db, on_time.id) == "scheduled"  # not before its time
+
+        async def offered(booking_id: int):
+            return await status_of(db, booking_id) == "offered"
+
+        await wait_for(lambda: offered(on_time.id), timeout=20)
+        started = await db.fetchval(
+            "SELECT at FROM booking_events WHERE booking_id = $1 AND action = 'dispatch'", on_time.id
+        )
+        assert started >= on_time.dispatch_at  # never early
+        # The lost one is found by the reconcile cron (every 5 s), its driver busy with an offer:
+        # it waits, then searches once the first offer ends.
+        async def started_late():
+            return await status_of(db, lost.id) != "scheduled"
+
+        await wait_for(started_late, timeout=20)
+        assert await status_of(db, lost.id) in ("searching", "offered", "no_driver")
+    finally:
+        worker.terminate()
+        worker.wait(15)
+    assert "Traceback" not in (tmp_path / "worker.log").read_text()
+
+
+async def test_the_scheduled_dispatch_job_is_idempotent_under_a_controlled_clock(lead_app, db):
+    rides = lead_app.extensions["rides"]
+    await make_fare(db)
+    customer, _ = await make_user(db, "customer")
+    booking = await schedule(rides, customer, 3600)  # due in an hour
+    due = booking.dispatch_at.timestamp()
+    rides.clock = lambda: due - 1
+    assert await dispatch.start_scheduled(rides, booking.id) is False  # early: nothing happens
+    rides.clock = lambda: due + 0.5
+    await dispatch.dispatch_job(rides, booking.id)
+    await dispatch.dispatch_job(rides, booking.id)  # arq may run a job twice
+    await dispatch.reconcile(rides)  # and the reconcile cron may find it too
+    actions = [r["action"] for r in await db.fetch(
+        "SELECT action FROM booking_events WHERE booking_id = $1 ORDER BY id", booking.id
+    )]  # fmt: skip
+    assert actions.count("dispatch") == 1
+    assert actions[:2] == ["create", "dispatch"] and actions[-1] == "give_up"  # no drivers at all
+    assert time.time() < due  # the real clock never had to move
