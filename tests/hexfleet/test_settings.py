@@ -33,3 +33,13 @@ def test_every_setting_is_documented():
     names = [name for name, _default, doc in documented_settings() if doc]
     assert len(names) == len(documented_settings())
     assert "STALE_AFTER_S" in names and "MAP_TILE_URL" in names
+
+
+def test_the_readme_documents_every_setting():
+    """The README's configuration table lists each variable with its default."""
+    from hexfleet.settings import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for env, default, _doc in documented_settings():
+        shown = "./.data" if env == "HEXFLEET_DATA_DIR" else (default or "(unset)")
+        assert f"| `{env}` | `{shown}` |" in readme, env
