@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     from webapp import ops, pages, phones
     from webapp.api import driver_rides, drivers, rides, stream, tracking
 
-    for bp in (ops.bp, pages.bp, phones.bp, drivers.bp, stream.bp, rides.bp, driver_rides.bp, tracking.bp):
+    for bp in (ops.bp, *pages.BLUEPRINTS, phones.bp, drivers.bp, stream.bp, rides.bp, driver_rides.bp, tracking.bp):
         app.register_blueprint(bp)
 
     @app.before_serving

@@ -1,0 +1,104 @@
+"""Connecting a phone: the detail pane's instructions and QR codes, and device token rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from markupsafe import Markup
+from quart import Blueprint, render_template, request
+from quart_schema import hide
+
+from hexfleet.drivers import connect as phone_connect
+from hexfleet.drivers import queries as driver_queries
+from hexfleet.drivers import revocation
+from webapp.auth import Forbidden, current_user, page_role_required
+from webapp.pages.common import STAFF_ROLES, services
+
+bp = Blueprint("connect", __name__)
+log = logging.getLogger("hexfleet.web")
+
+
+def connect_base_url(settings) -> str:
+    """Where phones reach us: PUBLIC_URL when set, else the address this browser used.
+
+    HOST:PORT (the default base URL) is usually 127.0.0.1 or 0.0.0.0, which no phone can
+    reach, while the address the dispatcher opened the control room at usually is. Behind
+    a proxy that terminates TLS the scheme seen here is wrong: that is what PUBLIC_URL is for.
+    """
+    return settings.public_url or request.host_url
+
+
+def _qr_codes(info: phone_connect.ConnectInstructions) -> tuple[Markup, Markup | None]:
+    traccar = Markup(phone_connect.qr_svg(info.traccar.qr_payload, "QR code for Traccar Client"))
+    link = info.owntracks.config_link
+    owntracks = Markup(phone_connect.qr_svg(link, "QR code for OwnTracks")) if link else None
+    return traccar, owntracks
+
+
+async def _render_connect(driver, device_id: str | None, token: str | None = None, announced: bool = True):
+    _, _, settings = services()
+    user = await current_user()
+    info = None
+    qr_traccar = qr_owntracks = None
+    if device_id:
+        info = phone_connect.instructions(
+            connect_base_url(settings), settings.osmand_port, device_id, token, driver.name
+        )
+        # segno picks the best mask by trying all eight: ~30 ms of pure Python for the
+        # OwnTracks link. In a thread the loop (which also serves ingest) keeps running
+        # between GIL switches instead of stalling for all of it.
+        qr_traccar, qr_owntracks = await asyncio.to_thread(_qr_codes, info)
+    html = await render_template(
+        "_connect.html",
+        driver=driver,
+        info=info,
+        qr_traccar=qr_traccar,
+        qr_owntracks=qr_owntracks,
+        can_rotate=user is not None and user.role == "admin",
+        rotated=token is not None,
+        announced=announced,
+        from_public_url=bool(settings.public_url),
+        auth_cache_ttl_s=settings.auth_cache_ttl_s,
+    )
+    # The body may carry a device token: never keep it in a cache or the back-forward cache.
+    headers = {"Cache-Control": "no-store"}
+    if token is not None:
+        headers["HX-Trigger"] = "device-rotated"  # the detail card refreshes its device id now
+    return html, 200, headers
+
+
+@bp.get("/ui/drivers/<int:driver_id>/connect")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required(*STAFF_ROLES)
+async def driver_connect(driver_id: int):
+    """The detail pane's "Connect a phone" section, loaded when it is first opened."""
+    pool, _, _ = services()
+    async with pool.acquire() as conn:
+        driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
+        device_id = await driver_queries.current_device_id(conn, driver_id)
+    return await _render_connect(driver, device_id)
+
+
+@bp.post("/ui/drivers/<int:driver_id>/rotate")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required(*STAFF_ROLES)
+async def driver_rotate(driver_id: int):
+    """Admins only: a new device id and token; the old ones stop working on every process at once."""
+    user = await current_user()
+    if user is None or user.role != "admin":
+        raise Forbidden("Only admins can rotate device tokens.")
+    pool, redis, _ = services()
+    async with pool.acquire() as conn:
+        driver = await driver_queries.get_driver(conn, driver_id)
+        device = await driver_queries.rotate_device(conn, driver_id)
+    announced = True
+    try:
+        await revocation.announce(redis, driver_id)
+    except Exception:
+        # The rotation is committed: still show the new token (it is shown only now). Other
+        # processes then drop the old one when their cache entry expires (AUTH_CACHE_TTL_S).
+        log.warning("could not announce the rotation of driver %s", driver_id, exc_info=True)
+        announced = False
+    log.info("user %s rotated the device of driver %s", user.id, driver_id)
+    return await _render_connect(driver, device.device_id, device.token, announced)
