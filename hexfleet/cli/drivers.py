@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 
 import asyncpg
 
+from hexfleet.cli.db import parse_id
 from hexfleet.cli.output import emit
 from hexfleet.drivers import connect, queries, revocation
 from hexfleet.errors import Invalid
+
+
+def driver_id(text: str) -> int:
+    """argparse type: a driver id within bigint range (else a one-line usage error, not a traceback)."""
+    try:
+        return parse_id(text, "driver id")
+    except Invalid as error:
+        raise argparse.ArgumentTypeError(error.detail) from None
 
 
 def configure(parser) -> None:
@@ -18,12 +28,12 @@ def configure(parser) -> None:
     add.add_argument("--vehicle-plate")
     add.add_argument("--json", action="store_true", help="print one JSON object")
     show = sub.add_parser("show", help="show a driver and how to connect its phone (Traccar Client, OwnTracks)")
-    show.add_argument("id", type=int, help="driver id")
+    show.add_argument("id", type=driver_id, help="driver id")
     show.add_argument("--json", action="store_true", help="print one JSON object")
     rotate = sub.add_parser(
         "rotate", help="replace the driver's device id and token; the old ones stop working at once"
     )
-    rotate.add_argument("id", type=int, help="driver id")
+    rotate.add_argument("id", type=driver_id, help="driver id")
     rotate.add_argument("--json", action="store_true", help="print one JSON object")
 
 

@@ -21,6 +21,8 @@ COMMANDS = {
     "migrate": ("hexfleet.cli.migrate", "apply pending database migrations"),
     "users": ("hexfleet.cli.users", "manage users (add)"),
     "drivers": ("hexfleet.cli.drivers", "manage drivers (add, show, rotate)"),
+    "bookings": ("hexfleet.cli.bookings", "look up bookings and their timelines (list, show)"),
+    "fares": ("hexfleet.cli.fares", "show and set the fare of each vehicle class (list, set)"),
     "seed-demo": ("hexfleet.devtools.demo", "create the demo logins (idempotent)"),
     "simulate": ("hexfleet.devtools.sim.command", "drive simulated drivers that post pings"),
     "bench": ("hexfleet.devtools.bench.command", "measure ingest throughput and ping-to-stream latency"),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from quart import Blueprint, current_app, request
 from quart_schema import tag, validate_querystring, validate_request
 
 from hexfleet.errors import Invalid, NotFound
 from hexfleet.geo import cell_boundary, cell_name
-from hexfleet.rides import bookings, dispatch, fares, quotes
+from hexfleet.rides import bookings, dispatch, fares, money, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
 from webapp.auth import STAFF, require_user
@@ -40,6 +40,15 @@ def booking_json(booking: q.Booking) -> dict:
 
 class FareIn(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
+
+    @field_validator("currency")
+    @classmethod
+    def known_currency(cls, value: str) -> str:
+        # The same list as the CLI: a code we know the decimals of, so amounts can be shown.
+        try:
+            return money.normalise_currency(value)
+        except Invalid as error:
+            raise ValueError(error.detail) from None
     base_minor: int = Field(ge=0, le=10_000_000, description="minor units (cents)")
     per_km_minor: int = Field(ge=0, le=10_000_000)
     per_minute_minor: int = Field(ge=0, le=10_000_000)
