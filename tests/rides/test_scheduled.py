@@ -63,6 +63,7 @@ async def test_a_real_worker_dispatches_on_time_and_finds_lost_jobs(lead_app, db
             "SELECT at FROM booking_events WHERE booking_id = $1 AND action = 'dispatch'", on_time.id
         )
         assert started >= on_time.dispatch_at  # never early
+
         # The lost one is found by the reconcile cron (every 5 s), its driver busy with an offer:
         # it waits, then searches once the first offer ends.
         async def started_late():

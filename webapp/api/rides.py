@@ -49,6 +49,7 @@ class FareIn(BaseModel):
             return money.normalise_currency(value)
         except Invalid as error:
             raise ValueError(error.detail) from None
+
     base_minor: int = Field(ge=0, le=10_000_000, description="minor units (cents)")
     per_km_minor: int = Field(ge=0, le=10_000_000)
     per_minute_minor: int = Field(ge=0, le=10_000_000)
