@@ -77,6 +77,12 @@ class Settings:
         "to every process at once; this only bounds a lost announcement.",
         0,
     )
+    allowed_origins: str = _setting(
+        "",
+        "ALLOWED_ORIGINS",
+        "More origins (comma-separated, e.g. https://fleet.example.com) whose pages may change state; "
+        "the host the browser asked for and PUBLIC_URL always may.",
+    )
     map_tile_url: str = _setting(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "MAP_TILE_URL",
@@ -243,6 +249,9 @@ class Settings:
         from hexfleet.rides.routes import EstimateRules
 
         return EstimateRules(self.detour_factor, self.average_speed_kmh)
+
+    def allowed_origins_list(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

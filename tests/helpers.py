@@ -116,3 +116,24 @@ def start_worker(settings, log_path) -> subprocess.Popen:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+
+async def browser_login(client, email: str, password: str = "correct-horse") -> dict:
+    """Sign in as a browser does: the form page (which sets the CSRF cookie), then the form.
+
+    Returns the headers a browser then sends: its cookies, and the page's CSRF token (as htmx does).
+    """
+    import re
+
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    cookies = dict(page.cookies)
+    cookie_header = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    response = await client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        headers={"Cookie": cookie_header},
+    )
+    assert response.status_code == 302, response.text
+    cookies.update(response.cookies)
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "X-CSRF-Token": token}

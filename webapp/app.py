@@ -22,6 +22,7 @@ from streaming.publisher import KafkaPublisher
 from streaming.ride_fanout import RideFanOut
 from webapp import errors
 from webapp.auth import init_auth
+from webapp.csrf import init_csrf
 from webapp.ingest import FastPath, Ingest
 from webapp.metrics import WebMetrics
 from webapp.osmand_listener import OsmAndListener
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     # Ids in paths are PostgreSQL bigints: a longer number is a 404 like any unknown id, not a 500.
     app.url_map.converters["int"] = BigintConverter
     init_auth(app, settings)
+    init_csrf(app, settings.secure_cookies)
     app.extensions["settings"] = settings
     app.extensions["metrics"] = WebMetrics()
     errors.register(app)

@@ -4,7 +4,7 @@ import asyncio
 import time
 
 import pytest
-from helpers import make_driver, make_user, wait_for
+from helpers import browser_login, make_driver, make_user, wait_for
 
 from hexfleet.drivers import revocation
 
@@ -26,9 +26,7 @@ async def driver(db):
 
 async def login(client, db, role: str) -> dict:
     user, _ = await make_user(db, role)
-    response = await client.post("/login", data={"email": user.email, "password": "correct-horse"})
-    assert response.status_code == 302, response.text
-    return {"Cookie": "; ".join(f"{k}={v}" for k, v in response.cookies.items()), **HX}
+    return {**await browser_login(client, user.email), **HX}
 
 
 async def ping(client, token: str) -> int:
@@ -192,7 +190,7 @@ async def test_unknown_driver_is_a_readable_404(client, db, method, path):
     assert response.status_code == 404
     assert "no driver with id 99999" in response.text and "Traceback" not in response.text
     # Without htmx: a whole page.
-    page = await client.request(method, path, headers={"Cookie": headers["Cookie"]})
+    page = await client.request(method, path, headers={k: v for k, v in headers.items() if k != "HX-Request"})
     assert page.status_code == 404 and "<html" in page.text
 
 

@@ -4,7 +4,7 @@ import time
 
 import orjson
 import pytest
-from helpers import make_driver, make_user
+from helpers import browser_login, make_driver, make_user
 
 from streaming.events import PingsEvent, decode
 from streaming.kafka import make_consumer
@@ -136,9 +136,7 @@ async def test_status_read_apis_and_roles(client, db, redis, settings, driver):
 async def test_dispatcher_sets_duty_from_the_control_room(client, db, driver):
     drv, _ = driver
     await make_user(db, "dispatcher", email="desk@example.org")
-    login = await client.post("/login", data={"email": "desk@example.org", "password": "correct-horse"})
-    assert login.status_code == 302
-    cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in login.cookies.items())}
+    cookie = await browser_login(client, "desk@example.org")
     r = await client.post(
         f"/ui/drivers/{drv.id}/status", data={"status": "busy"}, headers={**cookie, "HX-Request": "true"}
     )

@@ -1,0 +1,117 @@
+"""Cross-site request forgery: state changes from browsers need our Origin and the page's token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import browser_login, make_driver, make_user
+
+from webapp.csrf import allowed_origin
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "extra", "ok"),
+    [
+        ("http://test", "test", (), True),
+        ("https://fleet.example.com", "fleet.example.com", (), True),  # TLS ends at the proxy: host is enough
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", (), True),
+        ("http://127.0.0.1:9000", "127.0.0.1:8000", (), False),  # another port is another site
+        ("https://evil.example", "fleet.example.com", (), False),
+        ("https://ops.fleet.example.com", "fleet.example.com", (), False),  # a sibling subdomain
+        ("null", "fleet.example.com", (), False),
+        ("", "fleet.example.com", (), False),
+        ("https://admin.example.com", "fleet.example.com", ("https://admin.example.com",), True),
+    ],
+)
+def test_allowed_origin(origin, host, extra, ok):
+    assert allowed_origin(origin, host, extra) is ok
+
+
+@pytest.fixture
+async def desk(client, db):
+    user, _ = await make_user(db, "dispatcher")
+    return await browser_login(client, user.email)
+
+
+async def test_a_form_with_the_token_and_our_origin_works(client, db, desk):
+    drv, _ = await make_driver(db)
+    r = await client.post(
+        f"/ui/drivers/{drv.id}/status", data={"status": "busy"}, headers={**desk, "Origin": "http://test"}
+    )
+    assert r.status_code == 200 and "is-current" in r.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},  # a sandboxed frame or a data: page
+        {"Origin": "http://test.evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain's page
+        {"X-CSRF-Token": ""},
+        {"X-CSRF-Token": "0" * 64},
+    ],
+)
+async def test_cross_site_or_tokenless_state_changes_are_refused(client, db, desk, change):
+    drv, _ = await make_driver(db)
+    headers = {**desk, **change}
+    for method, path, data in (
+        ("POST", f"/ui/drivers/{drv.id}/status", {"status": "busy"}),
+        ("POST", "/logout", {}),
+        ("POST", f"/ui/drivers/{drv.id}/rotate", {}),
+    ):
+        r = await client.request(method, path, data=data, headers=headers)
+        assert r.status_code == 403, (path, change)
+    assert await db.fetchval("SELECT status FROM drivers WHERE id = $1", drv.id) == "available"
+    # The session still works: nothing was logged out by the forged request.
+    assert (await client.get("/api/v1/drivers", headers=desk)).status_code == 200
+
+
+async def test_our_own_pages_send_origin_null_and_same_origin(client, db, desk):
+    """Our pages send no referrer, so browsers send "Origin: null" even for our own forms."""
+    drv, _ = await make_driver(db)
+    headers = {**desk, "Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    r = await client.post(f"/ui/drivers/{drv.id}/status", data={"status": "busy"}, headers=headers)
+    assert r.status_code == 200
+
+
+async def test_a_cookie_session_calling_the_json_api_needs_the_token_too(client, db, desk):
+    drv, _ = await make_driver(db)
+    bare = {"Cookie": desk["Cookie"]}
+    r = await client.post(f"/api/v1/drivers/{drv.id}/status", json={"status": "off_duty"}, headers=bare)
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    r = await client.post(f"/api/v1/drivers/{drv.id}/status", json={"status": "off_duty"}, headers=desk)
+    assert r.status_code == 200
+
+
+async def test_bearer_clients_and_phones_are_not_browsers(client, db):
+    _, staff = await make_user(db)
+    drv, device = await make_driver(db)
+    r = await client.post(
+        f"/api/v1/drivers/{drv.id}/status",
+        json={"status": "off_duty"},
+        headers={"Authorization": f"Bearer {staff}", "Origin": "https://script.example"},
+    )
+    assert r.status_code == 200
+    r = await client.get(f"/osmand?id={device.device_id}&lat=52.5&lon=13.4")
+    assert r.status_code == 200
+
+
+async def test_login_from_another_site_is_refused(client, db):
+    user, _ = await make_user(db)
+    r = await client.post(
+        "/login",
+        data={"email": user.email, "password": "correct-horse"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert r.status_code == 403 and "hexfleet_session" not in r.headers.get("set-cookie", "")
+
+
+async def test_pages_carry_the_token_for_forms_and_htmx(client, db, desk):
+    page = await client.get("/", headers=desk)
+    token = desk["X-CSRF-Token"]
+    assert f'hx-headers=\'{{"X-CSRF-Token": "{token}"}}\'' in page.text
+    assert re.search(rf'name="csrf_token" value="{token}"', page.text)  # the logout form
