@@ -1,4 +1,5 @@
-"""Browser tests against the real stack: PostgreSQL, Redis, Kafka, the web app and the tracker.
+"""Browser tests against the real stack: PostgreSQL, Redis, Kafka, the web app, the stream
+process (tracker and outbox relay) and the arq worker.
 
 Run them in their own pytest process (e2e/pytest.ini switches pytest-asyncio off):
 
@@ -8,7 +9,7 @@ Services come from DATABASE_URL / REDIS_URL / KAFKA_BOOTSTRAP_SERVERS when set, 
 ``hexfleet.devtools.embedded`` starts them (data under .data/e2e, apart from `hexfleet dev`'s).
 Every run gets its own database, Kafka topic and consumer group, and a dedicated Redis
 database number that is flushed before and after, so nothing leaks between runs or into
-a developer's data. The web app and `python -m streaming` run as subprocesses; their logs
+a developer's data. The web app, `python -m streaming` and the worker run as subprocesses; their logs
 and the screenshots go to e2e/artifacts/.
 """
 
@@ -205,6 +206,8 @@ def stack():
         "REDIS_URL": redis_url,
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "KAFKA_TOPIC_LOCATIONS": f"driver-locations-e2e-{run_id}",
+        "KAFKA_TOPIC_BOOKINGS": f"booking-events-e2e-{run_id}",
+        "KAFKA_TOPIC_SURGE": f"surge-e2e-{run_id}",
         "KAFKA_PARTITIONS": "2",
         "TRACKER_GROUP": f"hexfleet-tracker-e2e-{run_id}",
         "SECRET_KEY": secrets.token_urlsafe(32),
@@ -226,6 +229,8 @@ def stack():
         dispatcher = _cli_json(env, "users", "add", "--email", "dispatch@e2e.test", "--password", PASSWORD,
                                "--role", "dispatcher")  # fmt: skip
         _cli_json(env, "users", "add", "--email", "customer@e2e.test", "--password", PASSWORD, "--role", "customer")
+        _cli(env, "fares", "set", "standard", "--currency", "EUR", "--base", "2.50", "--per-km", "1.35",
+             "--per-minute", "0.30", "--booking-fee", "1.00", "--minimum", "7.00")  # fmt: skip
         drivers = []
         for name, phone, plate in (
             ("Ada Lovelace", "+49 30 1234567", "B-HX 101"),
@@ -239,6 +244,7 @@ def stack():
                      "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
                      "--timeout-graceful-shutdown", "3"]),
             ("stream", [sys.executable, "-m", "streaming"]),
+            ("worker", [sys.executable, "-m", "arq", "workers.WorkerSettings"]),
         ):  # fmt: skip
             log = (ARTIFACTS / f"{name}.log").open("wb")
             processes.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
@@ -268,7 +274,7 @@ def stack():
 
 def _wait_ready(base_url: str, processes: list[subprocess.Popen]) -> None:
     def exited() -> str | None:
-        for proc, name in zip(processes, ("web", "stream"), strict=True):
+        for proc, name in zip(processes, ("web", "stream", "worker"), strict=True):
             if proc.poll() is not None:
                 return f"{name} exited with {proc.returncode}:\n{_log_tail(ARTIFACTS / f'{name}.log')}"
         return None

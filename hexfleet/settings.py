@@ -165,6 +165,20 @@ class Settings:
     tracking_link_ttl_s: float = _setting(
         7200.0, "TRACKING_LINK_TTL_S", "A ride's tracking link keeps working this long after the ride ended.", 0
     )
+    geocoder_url: str = _setting(
+        "",
+        "GEOCODER_URL",
+        "Photon- or Nominatim-compatible geocoder for address search on the booking pages. Unset: coordinates only.",
+    )
+    driver_link_ttl_s: float = _setting(
+        900.0, "DRIVER_LINK_TTL_S", "How long a one-time sign-in link for the driver web app (/d) stays valid.", 30
+    )
+    driver_session_hours: float = _setting(
+        24.0,
+        "DRIVER_SESSION_HOURS",
+        "Lifetime of a driver web app session (it also ends when the device token rotates).",
+        0.1,
+    )
     routing_url: str = _setting(
         "", "ROUTING_URL", "OSRM-compatible routing server for trip distance, duration and ETAs. Unset: estimates."
     )

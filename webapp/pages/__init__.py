@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from webapp.pages import connect, control_room, login, template_filters
+from webapp.pages import connect, control_room, dispatch, driver_app, login, riders, template_filters, tracking
 
-BLUEPRINTS = (login.bp, control_room.bp, connect.bp, template_filters.bp)
+BLUEPRINTS = (
+    login.bp,
+    control_room.bp,
+    connect.bp,
+    dispatch.bp,
+    riders.bp,
+    tracking.bp,
+    driver_app.bp,
+    template_filters.bp,
+)
