@@ -34,4 +34,7 @@ def setup_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     # arq's command line gives its logger a handler of its own: every line came out twice.
     logging.getLogger("arq").handlers.clear()
+    # arq logs every job start and finish at INFO: with crons every few seconds that drowns
+    # everything else. Failures are still logged (as errors).
+    logging.getLogger("arq.worker").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

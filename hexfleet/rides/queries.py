@@ -631,3 +631,47 @@ async def insert_surge_history(conn, rows: list[tuple[int, float, int, int, int]
 
 def unique_violation(error: Exception, index: str) -> bool:
     return isinstance(error, asyncpg.UniqueViolationError) and getattr(error, "constraint_name", None) == index
+
+
+# ---------------------------------------------------------------- the dispatcher's queue
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    booking: Booking
+    driver_name: str | None  # the driver holding the ride
+    offer_driver_id: int | None  # the driver being asked now
+    offer_driver_name: str | None
+    offer_expires_at: datetime | None
+
+
+async def queue(conn, limit: int = 300) -> list[QueueItem]:
+    """Bookings a dispatcher watches: waiting for a driver, scheduled, and under way."""
+    rows = await conn.fetch(
+        f"""SELECT {", ".join("b." + c for c in Booking.__dataclass_fields__)},
+                   d.name AS driver_name, o.driver_id AS offer_driver_id, od.name AS offer_driver_name,
+                   o.expires_at AS offer_expires_at
+            FROM bookings b
+            LEFT JOIN drivers d ON d.id = b.driver_id
+            LEFT JOIN offers o ON o.booking_id = b.id AND o.status = 'pending'
+            LEFT JOIN drivers od ON od.id = o.driver_id
+            WHERE b.status IN ('no_driver', 'searching', 'offered', 'scheduled', 'assigned', 'arrived', 'in_progress')
+            ORDER BY b.id DESC LIMIT $1""",
+        limit,
+    )
+    items = []
+    for row in rows:
+        data = dict(row)
+        extra = {k: data.pop(k) for k in ("driver_name", "offer_driver_id", "offer_driver_name", "offer_expires_at")}
+        items.append(QueueItem(booking=_booking(data), **extra))
+    return items
+
+
+async def recently_ended(conn, since: float, limit: int = 20) -> list[Booking]:
+    rows = await conn.fetch(
+        f"""SELECT {_BOOKING_COLUMNS} FROM bookings
+            WHERE status IN ('completed', 'cancelled') AND ended_at >= $1 ORDER BY ended_at DESC LIMIT $2""",
+        _ts(since),
+        limit,
+    )
+    return [_booking(r) for r in rows]

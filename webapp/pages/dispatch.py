@@ -1,7 +1,298 @@
-"""Dispatching rides from the control room: the booking queue, phone bookings, manual dispatch."""
+"""Dispatching rides from the control room: the booking queue, phone bookings, manual dispatch.
+
+Partials for htmx, shown in the control room's Bookings tab. The queue re-renders when the
+page's booking stream (``static/js/dispatch.js``) hears an event; nothing here polls.
+"""
 
 from __future__ import annotations
 
-from quart import Blueprint
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from quart import Blueprint, render_template, request
+from quart_schema import hide
+
+from hexfleet.drivers import queries as driver_queries
+from hexfleet.errors import DomainError, Invalid
+from hexfleet.rides import bookings, dispatch, fares, quotes
+from hexfleet.rides import queries as q
+from hexfleet.rides.money import format_amount
+from hexfleet.rides.routes import estimate
+from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
+from hexfleet.tracking.fleet import available_within
+from webapp.auth import current_user, page_role_required
+from webapp.pages.common import STAFF_ROLES
+from webapp.services import dispatch_soon, rides
 
 bp = Blueprint("dispatch_pages", __name__)
+
+S = BookingStatus
+NEAREST_RADIUS_M = 10_000.0
+NEAREST_SHOWN = 8
+# A search still running after this long needs a dispatcher's eye.
+SLOW_SEARCH_S = 120.0
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    items: list[q.QueueItem]
+    empty: str
+
+
+def queue_sections(items: list[q.QueueItem], now: datetime) -> list[Section]:
+    """no_driver first (it needs a person), then searches, the next scheduled rides, rides under way."""
+    by_status: dict[str, list[q.QueueItem]] = {}
+    for item in items:
+        by_status.setdefault(str(item.booking.status), []).append(item)
+    waiting = sorted(by_status.get(S.SEARCHING, []) + by_status.get(S.OFFERED, []), key=lambda i: i.booking.created_at)
+    scheduled = sorted(by_status.get(S.SCHEDULED, []), key=lambda i: i.booking.scheduled_for or now)
+    active = sorted(
+        by_status.get(S.ASSIGNED, []) + by_status.get(S.ARRIVED, []) + by_status.get(S.IN_PROGRESS, []),
+        key=lambda i: i.booking.assigned_at or i.booking.created_at,
+    )
+    return [
+        Section("attention", "Needs attention", by_status.get(S.NO_DRIVER, []), "Nothing needs you right now."),
+        Section("searching", "Looking for a driver", waiting, "No ride is waiting for a driver."),
+        Section("scheduled", "Scheduled", scheduled, "No rides booked ahead."),
+        Section("active", "Under way", active, "No rides under way."),
+    ]
+
+
+@bp.get("/ui/bookings")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def booking_queue():
+    async with rides().pool.acquire() as conn:
+        items = await q.queue(conn)
+    now = datetime.now(UTC)
+    sections = queue_sections(items, now)
+    slow = [i for i in sections[1].items if (now - i.booking.created_at).total_seconds() > SLOW_SEARCH_S]
+    return await render_template(
+        "_booking_queue.html",
+        sections=sections,
+        attention=len(sections[0].items) + len(slow),
+        slow_ids={i.booking.id for i in slow},
+        now=now,
+        money=format_amount,
+        selected_id=request.args.get("selected", type=int),
+    )
+
+
+async def _nearest(booking: q.Booking) -> list[dict]:
+    r = rides()
+    found = await available_within(
+        r.store, booking.pickup_lat, booking.pickup_lng, NEAREST_RADIUS_M, r.settings.stale_after_s
+    )
+    found = found[:NEAREST_SHOWN]
+    if not found:
+        return []
+    async with r.pool.acquire() as conn:
+        names = {d.id: d for d in await driver_queries.get_drivers(conn, [f.driver_id for _, f in found])}
+    rules = r.settings.estimate_rules()
+    return [
+        {
+            "id": f.driver_id,
+            "name": names[f.driver_id].name,
+            "plate": names[f.driver_id].vehicle_plate,
+            "vehicle_class": names[f.driver_id].vehicle_class or fares.DEFAULT_CLASS,
+            "distance_m": distance,
+            "eta_s": estimate(f.lat, f.lng, booking.pickup_lat, booking.pickup_lng, rules).duration_s,
+        }
+        for distance, f in found
+        if f.driver_id in names
+    ]
+
+
+async def _detail(booking_id: int, message: str | None = None, error: str | None = None, status: int = 200):
+    user = await current_user()
+    viewer = bookings.Viewer(user.id, user.role)  # type: ignore[union-attr]
+    booking = await bookings.get_for(rides(), viewer, booking_id)
+    async with rides().pool.acquire() as conn:
+        events = await q.events_of_booking(conn, booking_id)
+        offers = await q.offers_of_booking(conn, booking_id)
+        ids = sorted({o.driver_id for o in offers} | ({booking.driver_id} if booking.driver_id else set()))
+        names = {d.id: d.name for d in await driver_queries.get_drivers(conn, ids)}
+    nearest = await _nearest(booking) if booking.status not in (S.COMPLETED, S.CANCELLED, S.IN_PROGRESS) else []
+    html = await render_template(
+        "_booking_detail.html",
+        booking=booking,
+        events=events,
+        offers=offers,
+        names=names,
+        nearest=nearest,
+        can_cancel=can_cancel(booking.status, Actor.DISPATCHER),
+        can_assign=booking.status in (S.SCHEDULED, S.SEARCHING, S.OFFERED, S.NO_DRIVER, S.ASSIGNED, S.ARRIVED),
+        can_redispatch=booking.status in (S.NO_DRIVER, S.SCHEDULED),
+        active=booking.status in ACTIVE,
+        money=format_amount,
+        tracking_url=bookings.tracking_url(rides(), request.host_url, booking),
+        message=message,
+        error=error,
+        now=datetime.now(UTC),
+    )
+    # Tell the page the queue changed (after an action): it refreshes the list at once.
+    headers = {"HX-Trigger": "bookings-changed"} if message else {}
+    return html, status, headers
+
+
+@bp.get("/ui/bookings/<int:booking_id>")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def booking_detail(booking_id: int):
+    return await _detail(booking_id)
+
+
+async def _staff_who() -> dispatch.Who:
+    user = await current_user()
+    return dispatch.Who(Actor(user.role), user.id)  # type: ignore[union-attr]
+
+
+async def _act(booking_id: int, work, done: str):
+    """Run a dispatcher's action; a refusal (409, 404 driver, ...) is shown in the card."""
+    try:
+        await work
+    except DomainError as error:
+        return await _detail(booking_id, error=error.detail, status=200)
+    return await _detail(booking_id, message=done)
+
+
+def _driver_id(form) -> int:
+    raw = (form.get("driver_id") or "").strip().lstrip("#")
+    if not (raw.isdecimal() and len(raw) <= 18):
+        raise Invalid("choose a driver, or type a driver's number")
+    return int(raw)
+
+
+@bp.post("/ui/bookings/<int:booking_id>/assign")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def booking_assign(booking_id: int):
+    form = await request.form
+    try:
+        driver_id = _driver_id(form)
+    except Invalid as error:
+        return await _detail(booking_id, error=error.detail)
+    who = await _staff_who()
+    return await _act(booking_id, dispatch.assign(rides(), booking_id, driver_id, who), "Driver assigned.")
+
+
+@bp.post("/ui/bookings/<int:booking_id>/cancel")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def booking_cancel(booking_id: int):
+    reason = ((await request.form).get("reason") or "").strip()[:500] or None
+    who = await _staff_who()
+    return await _act(booking_id, dispatch.cancel(rides(), booking_id, who, reason), "Booking cancelled.")
+
+
+@bp.post("/ui/bookings/<int:booking_id>/dispatch")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def booking_redispatch(booking_id: int):
+    who = await _staff_who()
+    return await _act(booking_id, dispatch.redispatch(rides(), booking_id, who), "Looking for a driver again.")
+
+
+# ---------------------------------------------------------------- phone bookings
+
+
+def _form_values(form) -> dict:
+    keys = (
+        "passenger_name", "passenger_phone", "notes", "pickup_lat", "pickup_lng", "dropoff_lat",
+        "dropoff_lng", "vehicle_class", "when", "scheduled_for", "scheduled_local",
+    )  # fmt: skip
+    return {k: (form.get(k) or "").strip()[:1000] for k in keys}
+
+
+def _coordinate(values: dict, key: str, label: str) -> float:
+    try:
+        return float(values[key])
+    except ValueError:
+        raise Invalid(f"set the {label} on the map (or type its coordinates)", code="missing-point") from None
+
+
+def _parse_time(text: str, label: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{label}: pick a date and time", code="bad-time") from None
+
+
+async def _form(values: dict | None = None, error: str | None = None, status: int = 200):
+    async with rides().pool.acquire() as conn:
+        classes = [f.vehicle_class for f in await q.list_fares(conn)]
+    html = await render_template(
+        "_phone_booking.html", values=values or {"vehicle_class": fares.DEFAULT_CLASS, "when": "now"},
+        classes=classes, error=error,
+    )  # fmt: skip
+    return html, status
+
+
+@bp.get("/ui/bookings/new")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def phone_booking_form():
+    return await _form()
+
+
+@bp.post("/ui/bookings/edit")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def phone_booking_edit():
+    """Back from the price to the form, with what was typed."""
+    return await _form(_form_values(await request.form))
+
+
+@bp.post("/ui/bookings/quote")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def phone_booking_quote():
+    """Price the caller's trip; the dispatcher confirms the booking on the answer."""
+    values = _form_values(await request.form)
+    user = await current_user()
+    try:
+        pickup = (_coordinate(values, "pickup_lat", "pickup"), _coordinate(values, "pickup_lng", "pickup"))
+        dropoff = (_coordinate(values, "dropoff_lat", "drop-off"), _coordinate(values, "dropoff_lng", "drop-off"))
+        later = _parse_time(values["scheduled_for"], "Pickup time") if values["when"] == "later" else None
+        quote = await quotes.make_quote(
+            rides(),
+            user.id,
+            quotes.QuoteRequest(pickup, dropoff, values["vehicle_class"] or "standard", later),  # type: ignore[union-attr]
+        )
+    except DomainError as error:
+        return await _form(values, error.detail)
+    return await render_template(
+        "_phone_quote.html", values=values, quote=quote, money=format_amount, expires_in=int(
+            quote.expires_at.timestamp() - time.time()
+        ),
+    )  # fmt: skip
+
+
+@bp.post("/ui/bookings")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def phone_booking_create():
+    form = await request.form
+    values = _form_values(form)
+    user = await current_user()
+    viewer = bookings.Viewer(user.id, user.role)  # type: ignore[union-attr]
+    try:
+        raw_quote = (form.get("quote_id") or "").strip()
+        if not (raw_quote.isdecimal() and len(raw_quote) <= 18):
+            raise Invalid("the price expired: get a new one", code="quote-unknown")
+        scheduled = _parse_time(values["scheduled_for"], "Pickup time") if values["when"] == "later" else None
+        booking = await bookings.create_booking(
+            rides(),
+            viewer,
+            bookings.BookingRequest(
+                int(raw_quote), values["passenger_name"], values["passenger_phone"], values["notes"] or None, scheduled
+            ),
+        )
+    except DomainError as error:
+        return await _form(values, error.detail)
+    if booking.status is S.SEARCHING:
+        dispatch_soon(booking.id)
+    return await _detail(booking.id, message=f"Booked #{booking.id} for {booking.passenger_name}.")

@@ -78,3 +78,21 @@ def problem_label(reason: str) -> str:
 @bp.app_template_filter("status_label")
 def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "", (status or "unknown").replace("_", " ").capitalize())
+
+
+BOOKING_LABELS = {
+    "scheduled": "Scheduled",
+    "searching": "Searching",
+    "offered": "Offered",
+    "assigned": "Assigned",
+    "arrived": "At pickup",
+    "in_progress": "On board",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "no_driver": "No driver",
+}
+
+
+@bp.app_template_filter("booking_label")
+def booking_label(status: str | None) -> str:
+    return BOOKING_LABELS.get(status or "", (status or "unknown").replace("_", " ").capitalize())
