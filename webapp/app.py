@@ -17,7 +17,8 @@ from hexfleet.settings import ROOT, Settings
 from hexfleet.tracking.store import LiveStore
 from streaming.fanout import FanOut
 from streaming.hub import LiveHub
-from streaming.kafka import ensure_ride_topics, ensure_topic, make_producer
+from streaming.kafka import ensure_ride_topics, ensure_topic
+from streaming.producer import ReliableProducer
 from streaming.publisher import KafkaPublisher
 from streaming.ride_fanout import RideFanOut
 from webapp import errors
@@ -109,7 +110,10 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.extensions["redis"] = redis
         app.extensions["store"] = store = LiveStore(redis, settings.h3_resolution)
         await ensure_topic(settings)
-        producer = make_producer(settings)
+        producer = ReliableProducer(
+            settings,
+            {settings.kafka_topic_locations: None, settings.kafka_topic_bookings: None, settings.kafka_topic_surge: 1},
+        )
         await producer.start()
         app.extensions["producer"] = producer
         app.extensions["publisher"] = KafkaPublisher(producer, settings)

@@ -5,14 +5,43 @@ from __future__ import annotations
 import logging
 import re
 
+import asyncpg
+import redis.exceptions
 from quart import Quart, render_template, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
 from hexfleet.errors import DomainError
+from streaming.producer import ProduceFailed
 from webapp.problems import CONTENT_TYPE, TITLES, problem_body
 
 log = logging.getLogger("hexfleet.web")
+
+
+# Raised when PostgreSQL or Redis cannot be reached (refused, reset, timed out, restarting).
+_DOWN = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def is_service_down(error: BaseException) -> bool:
+    while error is not None:
+        if isinstance(error, _DOWN):
+            return True
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return False
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 # Paths that carry a secret (tracking links): never written to a log as they are.
@@ -67,7 +96,20 @@ def register(app: Quart) -> None:
         detail = (error.description or "") if status != 404 else f"nothing at {request.path}"
         return await respond(status, detail)
 
+    @app.errorhandler(ProduceFailed)
+    async def broker_down(error: ProduceFailed):
+        log.warning("%s %s: 503, broker unavailable (%s)", request.method, loggable_path(request.path), error)
+        return await respond(
+            503, "the message broker is unavailable; retry shortly", "broker-unavailable", {"Retry-After": "2"}
+        )
+
     @app.errorhandler(Exception)
     async def unexpected(error: Exception):
+        if is_service_down(error):
+            # PostgreSQL or Redis away: a clear 503 the client can retry, not a 500.
+            log.warning("%s %s: 503, %s", request.method, loggable_path(request.path), describe(error))
+            return await respond(
+                503, "a backing service is unavailable; retry shortly", "service-unavailable", {"Retry-After": "5"}
+            )
         log.exception("unhandled error on %s %s", request.method, loggable_path(request.path))
         return await respond(500, "something went wrong on our side; it has been logged")

@@ -20,6 +20,7 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.tracking import filters
 from hexfleet.tracking.pings import Ping, PingError, parse_body
 from streaming.events import encode_attributes, encode_pings, key_for
+from streaming.producer import ProduceFailed
 from webapp.problems import CONTENT_TYPE, problem_body
 
 log = logging.getLogger("hexfleet.ingest")
@@ -177,9 +178,9 @@ class Ingest:
             started = time.perf_counter()
             try:
                 # One record per request: a batch from one driver stays in order and costs one send.
-                sent = await self.producer.send(self.topic, encode_pings(driver_id, now, fresh), key=key_for(driver_id))
-                await sent  # acknowledged (acks=all) before anyone is told "accepted"
-            except Exception as error:
+                # Acknowledged (acks=all) before anyone is told "accepted", within the producer's deadline.
+                await self.producer.send(self.topic, encode_pings(driver_id, now, fresh), key=key_for(driver_id))
+            except ProduceFailed as error:
                 raise BrokerUnavailable(str(error)) from error
             self.metrics.produce_seconds.observe(time.perf_counter() - started)
             self.recent.remember(driver_id, fresh)
@@ -203,11 +204,10 @@ class Ingest:
     async def submit_attributes(self, driver_id: int, ts: float, attributes: dict) -> None:
         """A report without coordinates (cell or wifi data only): history, not the map."""
         try:
-            sent = await self.producer.send(
+            await self.producer.send(
                 self.topic, encode_attributes(driver_id, time.time(), ts, attributes), key=key_for(driver_id)
             )
-            await sent
-        except Exception as error:
+        except ProduceFailed as error:
             raise BrokerUnavailable(str(error)) from error
         self.metrics.device_events.inc()
 

@@ -25,7 +25,7 @@ async def _check(name: str, probe) -> tuple[str, str]:
         await asyncio.wait_for(probe(), timeout=2)
         return name, "ok"
     except Exception as error:  # a failed probe is the answer, not an error
-        return name, f"failed: {type(error).__name__}"
+        return name, f"failed: {type(error).__name__}: {error}" if str(error) else f"failed: {type(error).__name__}"
 
 
 @bp.get("/readyz")
@@ -41,9 +41,9 @@ async def readyz():
 
     async def kafka():
         producer = ext["producer"]
-        # Fresh metadata proves a broker answers now, not just at start-up.
-        if not await producer.client.force_metadata_update():
-            raise ConnectionError("no broker answered")
+        # Ready means producing works: the last send did not fail, or the producer has reconnected.
+        if not producer.healthy:
+            raise ConnectionError(f"not producing: {producer.last_error}")
 
     checks = dict(
         await asyncio.gather(_check("postgres", postgres), _check("redis", ext["redis"].ping), _check("kafka", kafka))

@@ -12,7 +12,8 @@ from hexfleet.rides.routes import Router
 from hexfleet.rides.surge_index import SurgeIndex
 from hexfleet.settings import Settings
 from hexfleet.tracking.store import LiveStore
-from streaming.kafka import ensure_ride_topics, make_producer
+from streaming.kafka import ensure_ride_topics
+from streaming.producer import ReliableProducer
 from streaming.publisher import KafkaPublisher
 from workers.jobs import dispatch_booking, expire_offer, prune_history, recalculate_surge, reconcile_rides
 from workers.scheduler import ArqJobs
@@ -26,7 +27,9 @@ async def make_context(ctx: dict, settings: Settings) -> None:
     ctx["settings"] = settings
     ctx["db"] = pool = await create_pool(settings, max_size=8)
     await ensure_ride_topics(settings)
-    ctx["producer"] = producer = make_producer(settings)
+    ctx["producer"] = producer = ReliableProducer(
+        settings, {settings.kafka_topic_locations: None, settings.kafka_topic_surge: 1}
+    )
     await producer.start()
     ctx["publisher"] = publisher = KafkaPublisher(producer, settings)
     redis = ctx["redis"]
