@@ -244,7 +244,7 @@ def stack():
                      "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
                      "--timeout-graceful-shutdown", "3"]),
             ("stream", [sys.executable, "-m", "streaming"]),
-            ("worker", [sys.executable, "-m", "arq", "workers.WorkerSettings"]),
+            ("worker", [sys.executable, "-m", "workers"]),
         ):  # fmt: skip
             log = (ARTIFACTS / f"{name}.log").open("wb")
             processes.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))

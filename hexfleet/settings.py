@@ -354,14 +354,22 @@ def dev_stack_env(data_dir: Path) -> dict[str, str]:
     return {k: str(v) for k, v in env.items() if k in DEV_STACK_VARIABLES and v}
 
 
-def write_dev_stack(data_dir: Path, env: Mapping[str, str]) -> Path:
-    """Record this process as the running `hexfleet dev` (atomically; readable by this user only)."""
+def write_dev_stack(data_dir: Path, env: Mapping[str, str], processes: Mapping[str, int] | None = None) -> Path:
+    """Record this process as the running `hexfleet dev` (atomically; readable by this user only),
+    with the pids of the processes it runs."""
     path = Path(data_dir) / DEV_STACK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({"pid": os.getpid(), "env": {k: env[k] for k in DEV_STACK_VARIABLES if env.get(k)}}, f)
+        json.dump(
+            {
+                "pid": os.getpid(),
+                "env": {k: env[k] for k in DEV_STACK_VARIABLES if env.get(k)},
+                "processes": dict(processes or {}),
+            },
+            f,
+        )
     tmp.replace(path)
     return path
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import signal
 import sys
 
+import asyncpg
 from redis.asyncio import Redis
 
 from hexfleet.db import create_pool
@@ -15,14 +18,38 @@ from streaming.kafka import ensure_ride_topics, make_producer
 from streaming.relay import OutboxRelay
 from streaming.tracker import Tracker
 
+log = logging.getLogger("hexfleet.stream")
+
+
+async def _ready_pool(settings: Settings, stopping: asyncio.Event):
+    """PostgreSQL may still be starting (or away): wait for it rather than exit."""
+    pause = 1.0
+    while not stopping.is_set():
+        try:
+            return await create_pool(settings, max_size=6)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("PostgreSQL not reachable (%s); retrying in %g s", type(error).__name__, pause)
+            try:
+                await asyncio.wait_for(stopping.wait(), pause)
+            except TimeoutError:
+                pass
+            pause = min(pause * 2, 15.0)
+    return None
+
 
 async def main(settings: Settings) -> None:
-    pool = await create_pool(settings, max_size=6)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    pool = await _ready_pool(settings, stopping)
+    if pool is None:
+        return
     redis = Redis.from_url(settings.redis_url)
     tracker = Tracker(settings, pool, redis)
-    await ensure_ride_topics(settings)
+    with contextlib.suppress(Exception):  # the relay's producer creates them too, once the broker answers
+        await ensure_ride_topics(settings)
     relay = OutboxRelay(settings, pool, lambda: make_producer(settings))
-    loop = asyncio.get_running_loop()
 
     def stop_both() -> None:
         tracker.stop()
@@ -30,6 +57,8 @@ async def main(settings: Settings) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_both)
+    if stopping.is_set():
+        stop_both()
     try:
         await asyncio.gather(tracker.run(), relay.run())
     finally:

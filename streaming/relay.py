@@ -24,6 +24,7 @@ import asyncpg
 from hexfleet.rides import queries as q
 from hexfleet.settings import Settings
 from streaming.events import BookingChanged, booking_key, encode_booking
+from streaming.kafka import ensure_topic
 
 log = logging.getLogger("hexfleet.relay")
 # An arbitrary constant: the advisory lock key that means "the outbox relay".
@@ -133,12 +134,13 @@ class OutboxRelay:
             return 0
         producer = self.producer
         if producer is None:
+            # A broker that restarted without its data has no topic either: make sure of it.
+            await ensure_topic(self.settings, self.topic)
             producer = self.make_producer()
             await producer.start()
             self.producer = producer
         sent = [
-            await producer.send(self.topic, encode_booking(to_wire(e)), key=booking_key(e.booking_id))
-            for e in events
+            await producer.send(self.topic, encode_booking(to_wire(e)), key=booking_key(e.booking_id)) for e in events
         ]
         # acks=all: every event is on the broker before any is marked. A deadline, so a broker
         # that went away mid-batch turns into a retry instead of a hang.

@@ -9,6 +9,7 @@ just replays the batch harmlessly (at-least-once delivery, exactly-once effect).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter, defaultdict
@@ -16,6 +17,7 @@ from collections import Counter, defaultdict
 import asyncpg
 import orjson
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+from redis.exceptions import RedisError
 
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.keys import TRACKER_STATS
@@ -71,15 +73,20 @@ class Tracker:
             "swept": 0,
         }
         self._stopping = asyncio.Event()
+        # Live-state writes that Redis refused: retried before the next batch's (newest per driver).
+        self._unapplied_fixes: dict[int, tuple[int, Ping, float]] = {}
+        self._unapplied_duty: dict[int, str] = {}
+        self.redis_down_since: float | None = None
         self.rules = settings.filter_rules()
         self.flagged: Counter[str] = Counter()  # fixes kept out of the live view, by reason
         # Set once the group has given this tracker its partitions (readiness for tests and logs).
         self.assigned = asyncio.Event()
 
     async def run(self) -> None:
-        await ensure_topic(self.settings)
-        async with self.pool.acquire() as conn:
-            await self.store.sync_duty(await driver_queries.duty_statuses(conn), self._fresh_after())
+        await self._until_ready("create the topic", lambda: ensure_topic(self.settings))
+        await self._until_ready("sync duty statuses to Redis", self._sync_duty)
+        if self._stopping.is_set():
+            return
         self.consumer.subscribe([self.settings.kafka_topic_locations], listener=_Assignments(self.assigned))
         await self.consumer.start()
         log.info("tracker consuming %s as group %s", self.settings.kafka_topic_locations, self.settings.tracker_group)
@@ -92,10 +99,14 @@ class Tracker:
                 try:
                     await self.handle([m.value for msgs in batch.values() for m in msgs])
                     await self.consumer.commit()
-                except Exception:
-                    # PostgreSQL or Redis away, or a commit that failed in a rebalance: nothing
-                    # of the batch is lost, it is read again from its first offset after a pause.
-                    log.exception("batch of %d records failed; retrying it", sum(len(m) for m in batch.values()))
+                except Exception as error:
+                    # PostgreSQL away, or a commit that failed in a rebalance: nothing of the
+                    # batch is lost, it is read again from its first offset after a pause.
+                    count = sum(len(m) for m in batch.values())
+                    if isinstance(error, OSError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+                        log.warning("batch of %d records waits for PostgreSQL (%s)", count, type(error).__name__)
+                    else:
+                        log.exception("batch of %d records failed; retrying it", count)
                     for tp, msgs in batch.items():
                         self.consumer.seek(tp, msgs[0].offset)
                     await asyncio.sleep(RETRY_PAUSE_S)
@@ -107,6 +118,26 @@ class Tracker:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def _sync_duty(self) -> None:
+        async with self.pool.acquire() as conn:
+            statuses = await driver_queries.duty_statuses(conn)
+        await self.store.sync_duty(statuses, self._fresh_after())
+
+    async def _until_ready(self, what: str, step) -> None:
+        """Start-up steps wait for PostgreSQL, Redis or Kafka instead of exiting."""
+        pause = RETRY_PAUSE_S
+        while not self._stopping.is_set():
+            try:
+                await step()
+                return
+            except Exception as error:
+                log.warning("cannot %s yet (%s); retrying in %g s", what, type(error).__name__, pause)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), pause)
+                except TimeoutError:
+                    pass
+                pause = min(pause * 2, 15.0)
 
     def _fresh_after(self) -> float:
         return time.time() - self.settings.stale_after_s
@@ -129,18 +160,21 @@ class Tracker:
                 device_events.append((event.driver_id, event.ts, event.received_at, event.attributes))
             else:
                 statuses.append(event)
+        newest: list[tuple[int, Ping, float]] = []
         if rows or device_events:
             async with self.pool.acquire() as conn:
                 # A driver deleted after its pings were accepted has nowhere to keep history.
                 ids = sorted({r[0] for r in rows} | {e[0] for e in device_events})
                 known = await history.existing_driver_ids(conn, ids)
                 rows = [r for r in rows if r[0] in known]
-                judged, newest = await self._judge(rows)
+                judged, newest = await self._judge(conn, rows)
                 self.stats["history_rows"] += await self._write(conn, history.insert_positions, judged)
                 await self._write(conn, history.insert_device_events, [e for e in device_events if e[0] in known])
-            await self.store.apply_fixes(newest)
+        for driver_id, ping, received_at in newest:
+            self._unapplied_fixes[driver_id] = (driver_id, ping, received_at)
         for status in statuses:
-            await self.store.set_duty(status.driver_id, status.status, self._fresh_after())
+            self._unapplied_duty[status.driver_id] = status.status
+        await self._apply_live()
         self.stats["batches"] += 1
         self.stats["records"] += len(values)
         self.stats["last_batch"] = len(values)
@@ -165,7 +199,40 @@ class Tracker:
                 log.warning("skipping a row PostgreSQL refuses: %s", error)
         return written
 
-    async def _judge(self, rows: list[tuple[int, Ping, float]]):
+    async def _apply_live(self) -> None:
+        """Redis (latest fixes, duty, the index) after PostgreSQL. While Redis is away, history
+        goes on and these wait: newer fixes replace older ones, and they are written once it is back."""
+        if not self._unapplied_fixes and not self._unapplied_duty:
+            return
+        try:
+            if self._unapplied_fixes:
+                await self.store.apply_fixes(list(self._unapplied_fixes.values()))
+                self._unapplied_fixes.clear()
+            while self._unapplied_duty:
+                driver_id, status = next(iter(self._unapplied_duty.items()))
+                await self.store.set_duty(driver_id, status, self._fresh_after())
+                del self._unapplied_duty[driver_id]
+        except RedisError as error:
+            if self.redis_down_since is None:
+                self.redis_down_since = time.time()
+                log.warning("Redis unavailable (%s): writing history only until it is back", type(error).__name__)
+            return
+        if self.redis_down_since is not None:
+            log.warning("Redis is back after %.1f s: live positions updated", time.time() - self.redis_down_since)
+            self.redis_down_since = None
+
+    async def _last_accepted(self, conn, driver_ids: list[int]) -> dict[int, tuple[float, float, float]]:
+        """What new fixes are judged against: Redis's latest fix, or PostgreSQL's while Redis is away."""
+        try:
+            last = await self.store.last_fixes(driver_ids)
+        except RedisError:
+            return await history.last_accepted(conn, driver_ids)
+        for driver_id, (_, ping, _) in self._unapplied_fixes.items():  # newer than Redis knows
+            if driver_id not in last or ping.ts > last[driver_id][2]:
+                last[driver_id] = (ping.lat, ping.lng, ping.ts)
+        return last
+
+    async def _judge(self, conn, rows: list[tuple[int, Ping, float]]):
         """Judge each driver's fixes against its last accepted one (in arrival order).
 
         Returns history rows with their flag, and the newest accepted fix per driver.
@@ -173,7 +240,7 @@ class Tracker:
         by_driver: dict[int, list[tuple[int, Ping, float]]] = defaultdict(list)
         for row in rows:
             by_driver[row[0]].append(row)
-        last = await self.store.last_fixes(sorted(by_driver))
+        last = await self._last_accepted(conn, sorted(by_driver))
         judged: list[tuple[int, Ping, float, str | None]] = []
         newest: list[tuple[int, Ping, float]] = []
         for driver_id, items in by_driver.items():
@@ -193,7 +260,8 @@ class Tracker:
             if accepted is not None:
                 newest.append(accepted)
             if problem is not None:
-                await self.store.note_problem(driver_id, problem, time.time())
+                with contextlib.suppress(RedisError):  # a display nicety for the detail pane
+                    await self.store.note_problem(driver_id, problem, time.time())
         return judged, newest
 
     async def _publish_stats(self, batch) -> None:
@@ -205,13 +273,17 @@ class Tracker:
         self.stats["lag"] = lag
         self.stats["updated_at"] = time.time()
         self.stats.update({f"flagged_{reason}": count for reason, count in self.flagged.items()})
-        await self.redis.set(TRACKER_STATS, orjson.dumps(self.stats), ex=300)
+        with contextlib.suppress(RedisError):
+            await self.redis.set(TRACKER_STATS, orjson.dumps(self.stats), ex=300)
 
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_EVERY_S)
             try:
+                await self._apply_live()  # Redis back between batches: catch up now
                 swept = await self.store.sweep_stale(self._fresh_after())
                 self.stats["swept"] += swept
-            except Exception:  # keep sweeping through a Redis blip
+            except RedisError:
+                pass  # logged once by _apply_live; the sweep resumes with Redis
+            except Exception:
                 log.exception("stale sweep failed")

@@ -111,7 +111,7 @@ def start_worker(settings, log_path) -> subprocess.Popen:
     """The real arq worker (as the Procfile runs it), its output in ``log_path``."""
     with open(log_path, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "arq", "workers.WorkerSettings"],
+            [sys.executable, "-m", "workers"],
             env={**server_env(settings), "LOG_LEVEL": "INFO"},
             stdout=out,
             stderr=subprocess.STDOUT,

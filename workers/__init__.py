@@ -1,5 +1,10 @@
-"""arq worker process: `arq workers.WorkerSettings`."""
+"""The arq worker: `python -m workers` (restarts itself through outages), or `arq workers.WorkerSettings`."""
 
-from workers.settings import WorkerSettings
 
-__all__ = ["WorkerSettings"]
+def __getattr__(name: str):
+    # Lazily: importing the settings reads the environment, which `python -m workers` checks first.
+    if name == "WorkerSettings":
+        from workers.settings import WorkerSettings
+
+        return WorkerSettings
+    raise AttributeError(name)

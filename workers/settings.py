@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from arq import cron
 from arq.connections import RedisSettings
 
@@ -18,12 +21,20 @@ from streaming.publisher import KafkaPublisher
 from workers.jobs import dispatch_booking, expire_offer, prune_history, recalculate_surge, reconcile_rides
 from workers.scheduler import ArqJobs
 
-_settings = Settings.from_env()
+SETTINGS = Settings.from_env()
 
 
 async def make_context(ctx: dict, settings: Settings) -> None:
     """What every job finds in ctx: the pool, the producer, and the ride workflows' context.
     (arq puts its own Redis connection in ctx["redis"]; the live store shares it.)"""
+    try:
+        await _make_context(ctx, settings)
+    except BaseException:
+        await close_context(ctx)  # a half-made context (PostgreSQL up, broker away) leaks nothing
+        raise
+
+
+async def _make_context(ctx: dict, settings: Settings) -> None:
     ctx["settings"] = settings
     ctx["db"] = pool = await create_pool(settings, max_size=8)
     await ensure_ride_topics(settings)
@@ -49,12 +60,13 @@ async def close_context(ctx: dict) -> None:
     for name, closer in (("router", "close"), ("producer", "stop"), ("db", "close")):
         resource = ctx.pop(name, None)
         if resource is not None:
-            await getattr(resource, closer)()
+            with contextlib.suppress(Exception):  # closing what a lost server left behind
+                await asyncio.wait_for(getattr(resource, closer)(), 10)
 
 
 async def startup(ctx) -> None:
-    setup_logging(_settings)
-    await make_context(ctx, _settings)
+    setup_logging(SETTINGS)
+    await make_context(ctx, SETTINGS)
 
 
 async def shutdown(ctx) -> None:
@@ -71,7 +83,7 @@ class WorkerSettings:
     ]
     on_startup = startup
     on_shutdown = shutdown
-    redis_settings = RedisSettings.from_dsn(_settings.redis_url) if _settings.redis_url else RedisSettings()
+    redis_settings = RedisSettings.from_dsn(SETTINGS.redis_url) if SETTINGS.redis_url else RedisSettings()
     health_check_interval = 30
     # Offer timeouts are 15 s: half a second of polling is the most they can run late.
     poll_delay = 0.5

