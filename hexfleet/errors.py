@@ -17,6 +17,8 @@ class DomainError(Exception):
         self.detail = detail
         # More members for the problem+json body (e.g. the booking's current status on a 409).
         self.extra: dict = {}
+        # Response headers (e.g. Retry-After on a 429).
+        self.headers: dict[str, str] = {}
         if code:
             self.code = code
         if status:
@@ -33,6 +35,18 @@ class Conflict(DomainError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: float) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, round(retry_after_s))
+        self.headers = {"Retry-After": str(self.retry_after_s)}
+        self.extra = {"retry_after": self.retry_after_s}
 
 
 class Invalid(DomainError):

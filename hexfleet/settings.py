@@ -92,6 +92,24 @@ class Settings:
         "&copy; OpenStreetMap contributors", "MAP_TILE_ATTRIBUTION", "Attribution shown for the tiles."
     )
     map_center: str = _setting("52.5200,13.4050", "MAP_CENTER", "Initial map centre as lat,lng.")
+    # --- rate limits (per identity, shared through Redis; "N/second|minute|hour|day", ";" between tiers) ---
+    rate_ingest: str = _setting(
+        "1200/minute",
+        "RATE_INGEST",
+        "Pings one driver may send (counted in pings: a batch of 100 costs 100), for every protocol.",
+    )
+    rate_login_account: str = _setting(
+        "10/minute;50/hour", "RATE_LOGIN_ACCOUNT", "Sign-in attempts for one account (the wait grows with the tier)."
+    )
+    rate_login_address: str = _setting(
+        "30/minute;300/hour", "RATE_LOGIN_ADDRESS", "Sign-in attempts from one client address."
+    )
+    rate_signup: str = _setting("10/hour", "RATE_SIGNUP", "Accounts one client address may create.")
+    rate_quotes: str = _setting("60/minute", "RATE_QUOTES", "Quotes one user may ask for.")
+    rate_bookings: str = _setting("10/minute;60/hour", "RATE_BOOKINGS", "Bookings one user may make.")
+    rate_public: str = _setting(
+        "120/minute", "RATE_PUBLIC", "Requests to pages without a login (tracking and sign-in links) per address."
+    )
     # --- kafka ---
     kafka_topic_locations: str = _setting(
         "driver-locations", "KAFKA_TOPIC_LOCATIONS", "Topic of driver pings and status changes."
@@ -243,6 +261,7 @@ class Settings:
         settings = cls(**values)
         settings.map_center_latlng()  # validate early
         settings.surge_rules()
+        settings.rate_rules()
         return settings
 
     def filter_rules(self):
@@ -263,6 +282,22 @@ class Settings:
         from hexfleet.rides.routes import EstimateRules
 
         return EstimateRules(self.detour_factor, self.average_speed_kmh)
+
+    def rate_rules(self) -> dict[str, list]:
+        """Each RATE_* setting parsed (limits' syntax); a bad one stops the process at start-up."""
+        from limits import parse_many
+
+        rules = {}
+        for f in fields(self):
+            if f.name.startswith("rate_"):
+                try:
+                    rules[f.name.removeprefix("rate_")] = parse_many(getattr(self, f.name))
+                except ValueError:
+                    raise SettingsError(
+                        f"{f.metadata['env']} must look like 10/minute or 10/minute;100/hour, "
+                        f"not {getattr(self, f.name)!r}"
+                    ) from None
+        return rules
 
     def allowed_origins_list(self) -> tuple[str, ...]:
         return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())

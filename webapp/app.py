@@ -25,6 +25,7 @@ from webapp import errors
 from webapp.auth import init_auth
 from webapp.csrf import init_csrf
 from webapp.ingest import FastPath, Ingest
+from webapp.limits import Limiter
 from webapp.metrics import WebMetrics
 from webapp.osmand_listener import OsmAndListener
 from webapp.services import start_rides, stop_rides
@@ -137,7 +138,8 @@ def create_app(settings: Settings | None = None) -> Quart:
         )
         app.extensions["ride_fanout"] = ride_fanout
         await start_rides(app, settings, redis, store)
-        ingest = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"], store)
+        app.extensions["limiter"] = limiter = Limiter(settings.redis_url, settings.rate_rules())
+        ingest = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"], store, limiter)
         app.extensions["ingest"] = ingest
         pubsub = await _subscribe_revocations(redis)
         app.extensions["revocations"] = asyncio.create_task(

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from hexfleet.errors import DomainError
 from streaming.producer import ProduceFailed
+from webapp.ingest import RateLimited
 from webapp.problems import CONTENT_TYPE, TITLES, problem_body
 
 log = logging.getLogger("hexfleet.web")
@@ -80,7 +81,7 @@ async def respond(status: int, detail: str, code: str | None = None, headers: di
 def register(app: Quart) -> None:
     @app.errorhandler(DomainError)
     async def domain_error(error: DomainError):
-        return await respond(error.status, error.detail, error.code, **error.extra)
+        return await respond(error.status, error.detail, error.code, error.headers or None, **error.extra)
 
     @app.errorhandler(RequestSchemaValidationError)
     async def schema_error(error: RequestSchemaValidationError):
@@ -95,6 +96,12 @@ def register(app: Quart) -> None:
         status = error.code or 500
         detail = (error.description or "") if status != 404 else f"nothing at {request.path}"
         return await respond(status, detail)
+
+    @app.errorhandler(RateLimited)
+    async def too_many_pings(error: RateLimited):
+        return await respond(
+            429, str(error), "rate-limited", {"Retry-After": str(error.retry_after_s)}, retry_after=error.retry_after_s
+        )
 
     @app.errorhandler(ProduceFailed)
     async def broker_down(error: ProduceFailed):

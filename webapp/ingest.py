@@ -135,6 +135,61 @@ async def _send(send, status: int, body: bytes, content_type: bytes = _JSON, ext
     await send({"type": "http.response.body", "body": body})
 
 
+class DeviceBudget:
+    """How many pings each driver may send (RATE_INGEST, counted in pings), across every web process.
+
+    Asking Redis on every request would cost more than the rest of the ingest path, so each
+    process counts a driver's pings itself and spends them from the shared budget in lumps:
+    after FLUSH_PINGS pings, or FLUSH_EVERY_S seconds (a phone pinging every few seconds asks
+    Redis about every fifth ping). A driver over budget is refused locally until the window
+    frees, so a flood costs one Redis call, not one per request; what slips through per
+    process is at most one lump.
+    """
+
+    FLUSH_PINGS = 20
+    FLUSH_EVERY_S = 10.0
+    MAX_DRIVERS = 200_000
+
+    def __init__(self, limiter) -> None:
+        self.limiter = limiter
+        self._pending: dict[int, int] = {}
+        self._flushed_at: dict[int, float] = {}
+        self._blocked_until: dict[int, float] = {}
+
+    async def spend(self, driver_id: int, pings: int) -> float | None:
+        """None when the pings may go on; else the seconds to wait."""
+        now = time.monotonic()
+        blocked = self._blocked_until.get(driver_id)
+        if blocked is not None:
+            if now < blocked:
+                return blocked - now
+            del self._blocked_until[driver_id]
+        pending = self._pending.get(driver_id, 0) + pings
+        if (
+            pending < self.FLUSH_PINGS
+            and now - self._flushed_at.get(driver_id, -self.FLUSH_EVERY_S) < self.FLUSH_EVERY_S
+        ):
+            self._pending[driver_id] = pending
+            return None
+        if len(self._flushed_at) > self.MAX_DRIVERS:  # bounded: forgetting only costs a Redis call
+            self._pending.clear()
+            self._flushed_at.clear()
+        self._pending[driver_id] = 0
+        self._flushed_at[driver_id] = now
+        wait = await self.limiter.retry_after("ingest", str(driver_id), cost=pending)
+        if wait is not None:
+            self._blocked_until[driver_id] = now + wait
+        return wait
+
+
+class RateLimited(Exception):
+    """The driver sent more pings than RATE_INGEST allows: nothing was accepted."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"too many pings: retry in {round(retry_after_s)} s")
+        self.retry_after_s = max(1, round(retry_after_s))
+
+
 class BrokerUnavailable(Exception):
     """Kafka did not acknowledge: nothing was accepted, the client should retry."""
 
@@ -149,8 +204,9 @@ class Outcome:
 class Ingest:
     """Takes pings in, whichever protocol they came by: judge, de-duplicate, produce, count."""
 
-    def __init__(self, settings, pool, producer, metrics, store) -> None:
+    def __init__(self, settings, pool, producer, metrics, store, limiter) -> None:
         self.settings = settings
+        self.budget = DeviceBudget(limiter)
         self.rules = settings.filter_rules()
         self.auth = DeviceAuth(pool, settings.auth_cache_ttl_s)
         self.recent = RecentPings()
@@ -162,8 +218,12 @@ class Ingest:
     async def submit(self, driver_id: int, pings: list[Ping]) -> Outcome:
         """Judge the pings' time, drop repeats, produce the rest as one record (acked).
 
-        Raises BrokerUnavailable when Kafka does not acknowledge.
+        Raises BrokerUnavailable when Kafka does not acknowledge, RateLimited past RATE_INGEST.
         """
+        wait = await self.budget.spend(driver_id, len(pings))
+        if wait is not None:
+            self.metrics.pings_rejected.labels("rate-limited").inc(len(pings))
+            raise RateLimited(wait)
         now = time.time()
         good: list[Ping] = []
         rejected: list[tuple[int, str]] = []
@@ -271,6 +331,11 @@ class Ingest:
             return await self._problem(
                 send, 503, "could not queue the pings; retry shortly", "broker-unavailable", [(b"retry-after", b"2")]
             )
+        except RateLimited as limited:
+            return await _send(
+                send, 429, problem_body(429, str(limited), "rate-limited", retry_after=limited.retry_after_s),
+                CONTENT_TYPE, [(b"retry-after", str(limited.retry_after_s).encode())],
+            )  # fmt: skip
         if not is_batch and outcome.rejected:
             reason = outcome.rejected[0][1]
             return await _send(send, 422, problem_body(422, self._explain(reason), reason), CONTENT_TYPE)

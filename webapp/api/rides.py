@@ -14,6 +14,7 @@ from hexfleet.rides import bookings, dispatch, fares, money, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
 from webapp.auth import STAFF, require_user
+from webapp.limits import limiter
 from webapp.services import dispatch_soon, rides
 
 bp = Blueprint("rides_api", __name__, url_prefix="/api/v1")
@@ -133,6 +134,7 @@ class QuoteIn(BaseModel):
 async def post_quote(data: QuoteIn):
     """A price for a trip, held until `expires_at` for you alone and usable for one booking."""
     who = await viewer(*RIDERS)
+    await limiter().enforce("quotes", str(who.user_id), what="quotes")
     quote = await quotes.make_quote(
         rides(),
         who.user_id,
@@ -164,6 +166,7 @@ class BookingIn(BaseModel):
 async def post_booking(data: BookingIn):
     """Book a quote now, or for later with `scheduled_for`. Staff book for a caller with their own quote."""
     who = await viewer(*RIDERS)
+    await limiter().enforce("bookings", str(who.user_id), what="bookings")
     booking = await bookings.create_booking(
         rides(),
         who,

@@ -1,0 +1,61 @@
+"""Rate limits shared by every web process, in Redis (the `limits` library, sliding window counters).
+
+Limits are keyed by identity (a driver, an account, a user; a client address only where
+there is no identity yet), never by a client-supplied X-Forwarded-For: the address is what
+the server saw (uvicorn honours forwarding headers only from FORWARDED_ALLOW_IPS, your proxy).
+
+When Redis cannot be reached the limits fail open (logged): a Redis blip must not stop
+drivers or dispatchers, and every limit here is a brake on abuse, not a correctness rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from limits import RateLimitItem
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from quart import current_app, request
+
+from hexfleet.errors import TooManyRequests
+
+log = logging.getLogger("hexfleet.limits")
+WARN_EVERY_S = 30.0
+
+
+class Limiter:
+    def __init__(self, redis_url: str, rules: dict[str, list[RateLimitItem]]) -> None:
+        # redis-py's asyncio client (already ours), not the library's default coredis.
+        storage = RedisStorage("async+" + redis_url, implementation="redispy", key_prefix="hf:limits")
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.rules = rules
+        self._warned_at = 0.0
+
+    async def retry_after(self, name: str, *key: str, cost: int = 1) -> float | None:
+        """Spend ``cost`` from every tier of rule ``name`` for ``key``; seconds to wait when one is spent."""
+        try:
+            for item in self.rules[name]:
+                if not await self.limiter.hit(item, name, *key, cost=cost):
+                    stats = await self.limiter.get_window_stats(item, name, *key)
+                    return max(1.0, stats.reset_time - time.time())
+        except Exception as error:  # fail open, say so now and then
+            if time.monotonic() - self._warned_at > WARN_EVERY_S:
+                self._warned_at = time.monotonic()
+                log.warning("rate limits unavailable (%s): not enforced", type(error).__name__)
+        return None
+
+    async def enforce(self, name: str, *key: str, cost: int = 1, what: str = "requests") -> None:
+        """Raise TooManyRequests (429 with Retry-After) when ``key`` spent its ``name`` budget."""
+        wait = await self.retry_after(name, *key, cost=cost)
+        if wait is not None:
+            raise TooManyRequests(f"too many {what}: try again in {round(wait)} s", wait)
+
+
+def limiter() -> Limiter:
+    return current_app.extensions["limiter"]
+
+
+def client_address() -> str:
+    """The peer the server saw (a trusted proxy's forwarded address, never a raw client header)."""
+    return request.remote_addr or "unknown"
