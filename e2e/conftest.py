@@ -242,6 +242,7 @@ def stack():
         for name, argv in (
             ("web", [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app",
                      "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                     "--http", "webapp.serving:HttpProtocol",
                      "--timeout-graceful-shutdown", "3"]),
             ("stream", [sys.executable, "-m", "streaming"]),
             ("worker", [sys.executable, "-m", "workers"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from hexfleet.geo import in_bbox
@@ -59,7 +59,7 @@ class Filter:
 
 
 class Subscriber:
-    __slots__ = ("dropped", "filter", "max_pending", "pending", "waiting_since", "wake")
+    __slots__ = ("dropped", "filter", "max_pending", "on_drop", "pending", "waiting_since", "wake")
 
     def __init__(self, flt: Filter, max_pending: int) -> None:
         self.filter = flt
@@ -69,6 +69,9 @@ class Subscriber:
         self.dropped = False
         # When the oldest undelivered event arrived; None while the mailbox is empty.
         self.waiting_since: float | None = None
+        # Called when the hub drops it for falling behind: its writer may be blocked on a
+        # client that stopped reading, and only closing the connection frees it.
+        self.on_drop: Callable[[], object] | None = None
 
     async def next_batch(self) -> list[LiveEvent]:
         """Wait for events; returns [] once the hub has dropped this subscriber."""
@@ -188,3 +191,5 @@ class LiveHub:
     def _drop(self, sub: Subscriber) -> None:
         self.dropped += 1
         sub.drop()
+        if sub.on_drop is not None:
+            sub.on_drop()

@@ -67,7 +67,8 @@ async def start_web(settings, **extra_env: str) -> tuple[subprocess.Popen, str]:
     """A real web process (uvicorn, as the Procfile runs it) on a free port, once it is ready."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1", "--port", str(port),
+         "--http", "webapp.serving:HttpProtocol"],  # fmt: skip
         env={**server_env(settings), **extra_env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

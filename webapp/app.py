@@ -80,6 +80,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     app = Quart(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        # A request body must arrive within this (Quart's default is a minute); the ingest
+        # fast path has its own, and webapp/serving.py bounds the headers.
+        BODY_TIMEOUT=10,
         QUART_SCHEMA_SWAGGER_JS_URL=f"/static/{SWAGGER_DIR}/swagger-ui-bundle.js",
         QUART_SCHEMA_SWAGGER_CSS_URL=f"/static/{SWAGGER_DIR}/swagger-ui.css",
     )

@@ -8,6 +8,7 @@ Bearer device token, 202 with counts, problem+json errors. Everything else is Qu
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -25,6 +26,8 @@ from webapp.problems import CONTENT_TYPE, problem_body
 
 log = logging.getLogger("hexfleet.ingest")
 PATH = "/api/v1/driver/pings"
+# A whole ingest body (at most MAX_BODY_BYTES) must arrive within this: slow senders let go.
+BODY_TIMEOUT_S = 10.0
 _JSON = b"application/json"
 
 
@@ -305,15 +308,22 @@ class Ingest:
         limit = self.settings.max_body_bytes
         if length is not None and length.isdigit() and int(length) > limit:
             return await self._problem(send, 413, f"body larger than {limit} bytes", "too-large")
-        body = await _read_body(receive, limit)
-        if body is None:
-            return await self._problem(send, 413, f"body larger than {limit} bytes", "too-large")
+        # Credentials before the body: a stranger never gets to make us wait for one.
         driver_id = await self.auth.driver_for(auth[7:].strip().decode("latin-1"))
         if driver_id is None:
             return await self._problem(
                 send, 401, "unknown or revoked device token", "bad-token",
                 [(b"www-authenticate", b'Bearer realm="hexfleet", error="invalid_token"')],
             )  # fmt: skip
+        try:
+            body = await asyncio.wait_for(_read_body(receive, limit), BODY_TIMEOUT_S)
+        except TimeoutError:
+            return await self._problem(
+                send, 408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s", "body-timeout",
+                [(b"connection", b"close")],
+            )  # fmt: skip
+        if body is None:
+            return await self._problem(send, 413, f"body larger than {limit} bytes", "too-large")
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -37,11 +37,14 @@ async def sse_response(hub_name: str, flt: Filter | str):
     hub = current_app.extensions[hub_name]
     if isinstance(flt, str):
         flt = Filter(channel=flt)
+    # webapp/serving.py's protocol lets us close a client that stopped reading.
+    close = request.scope.get("extensions", {}).get("hexfleet.close")
 
     async def events():
         # Subscribed inside the generator, so its finally always unsubscribes (a client
         # that leaves before the body starts never subscribes at all).
         sub = hub.subscribe(flt)
+        sub.on_drop = close
         try:
             yield b"retry: 2000\n: connected\n\n"
             while True:
