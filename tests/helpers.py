@@ -66,9 +66,9 @@ def server_env(settings) -> dict:
 async def start_web(settings, **extra_env: str) -> tuple[subprocess.Popen, str]:
     """A real web process (uvicorn, as the Procfile runs it) on a free port, once it is ready."""
     port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1", "--port", str(port),
-         "--http", "webapp.serving:HttpProtocol"],  # fmt: skip
+        [*argv, "--port", str(port), "--http", "webapp.serving:HttpProtocol"],
         env={**server_env(settings), **extra_env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

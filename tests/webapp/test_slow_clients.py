@@ -80,7 +80,7 @@ async def test_an_ingest_body_must_arrive_in_time_and_strangers_wait_for_nothing
     _, device = await make_driver(db, "Slow Body")
     head = (
         b"POST /api/v1/driver/pings HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 60\r\nAuthorization: Bearer %s\r\n\r\n{\"lat\":"
+        b'Content-Length: 60\r\nAuthorization: Bearer %s\r\n\r\n{"lat":'
     )
     reader, writer = await raw(port, head % b"junk-token")
     stranger = await asyncio.wait_for(reader.read(4096), 3)  # answered before any body arrives
