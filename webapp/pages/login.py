@@ -1,16 +1,31 @@
-"""Signing in and out (a session cookie for staff)."""
+"""Accounts: signing in and out (a session cookie for staff and customers), and customers
+signing up."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from urllib.parse import urlsplit
 
 from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
+from hexfleet import security
+from hexfleet.errors import Conflict, Invalid
+from hexfleet.users import queries as users
+from hexfleet.users.logic import normalise_email
 from webapp.auth import authenticate, current_user, end_session, start_session
-from webapp.pages.common import STAFF_ROLES
+from webapp.pages.common import STAFF_ROLES, services
 
 bp = Blueprint("login", __name__)
+log = logging.getLogger("hexfleet.web")
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024  # argon2 takes any length; this only bounds the work one request can ask for
+
+# Where each role lands after signing in when no page asked for the login.
+CUSTOMER_HOME = "/ride"
+STAFF_HOME = "/"
 
 
 def safe_next(target: str | None) -> str:
@@ -27,14 +42,38 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def home_for(role: str | None) -> str:
+    return STAFF_HOME if role in STAFF_ROLES else CUSTOMER_HOME
+
+
+def landing(role: str, target: str | None) -> str:
+    """Where a signed-in user goes: the page that asked for the login, else their role's home.
+
+    A page that asked is honoured even when it is not for this role (a customer sent from the
+    control room then gets its readable 403, not a silent detour); a refused target (another
+    host) counts as no target.
+    """
+    if not target or not target.strip():
+        return home_for(role)
+    safe = safe_next(target)
+    if safe == "/" and target.strip() != "/":
+        return home_for(role)
+    return safe
+
+
+def _asked(value: str | None) -> str:
+    """The page that asked for the login, made safe; "" when none did (forms carry it on)."""
+    return safe_next(value) if value else ""
+
+
 @bp.get("/login")
 @hide  # pages, not API: keep them out of /docs
 async def login_form():
     user = await current_user()
-    next_url = safe_next(request.args.get("next"))
-    if user is not None and user.role in STAFF_ROLES:
-        return redirect(next_url)
-    return await render_template("login.html", user=user, next_url=next_url, email="", error=None)
+    asked = request.args.get("next")
+    if user is not None and (user.role in STAFF_ROLES or not asked):
+        return redirect(landing(user.role, asked))
+    return await render_template("login.html", user=user, next_url=_asked(asked), email="", error=None)
 
 
 @bp.post("/login")
@@ -43,17 +82,17 @@ async def login_submit():
     form = await request.form
     email = (form.get("email") or "").strip()
     password = form.get("password") or ""
-    next_url = safe_next(form.get("next") or request.args.get("next"))
+    asked = form.get("next") or request.args.get("next")
     user = None
     if email and password:
         user = await authenticate(email, password)
     if user is None:
         # One message for unknown email and wrong password: do not reveal which accounts exist.
         error = "Enter your email and password." if not (email and password) else "Wrong email or password."
-        html = await render_template("login.html", user=None, next_url=next_url, email=email, error=error)
+        html = await render_template("login.html", user=None, next_url=_asked(asked), email=email, error=error)
         return html, 400
     start_session(user)
-    return redirect(next_url)
+    return redirect(landing(user.role, asked))
 
 
 @bp.post("/logout")
@@ -61,3 +100,62 @@ async def login_submit():
 async def logout():
     end_session()
     return redirect("/login")
+
+
+# ---------------------------------------------------------------- sign up
+
+
+@bp.get("/signup")
+@hide  # pages, not API: keep them out of /docs
+async def signup_form():
+    user = await current_user()
+    if user is not None:
+        return redirect(landing(user.role, request.args.get("next")))
+    return await render_template(
+        "signup.html", email="", errors={}, taken=False, next_url=_asked(request.args.get("next"))
+    )
+
+
+def _signup_errors(email: str, password: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not email:
+        errors["email"] = "Enter your email address."
+    else:
+        try:
+            if "\x00" in email:  # PostgreSQL refuses NUL characters
+                raise Invalid("NUL in an email address")
+            normalise_email(email)
+        except Invalid:
+            errors["email"] = "That does not look like an email address (name@example.com)."
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+    elif len(password) > MAX_PASSWORD:
+        errors["password"] = f"Use at most {MAX_PASSWORD} characters."
+    return errors
+
+
+@bp.post("/signup")
+@hide  # pages, not API: keep them out of /docs
+async def signup_submit():
+    form = await request.form
+    email = (form.get("email") or "").strip()
+    password = form.get("password") or ""
+    next_url = _asked(form.get("next"))
+    errors = _signup_errors(email, password)
+    user = None
+    taken = False
+    if not errors:
+        pool, _, _ = services()
+        password_hash = await asyncio.to_thread(security.hash_password, password)
+        try:
+            async with pool.acquire() as conn:
+                user = await users.create_user(conn, normalise_email(email), password_hash, "customer")
+        except Conflict:
+            errors["email"] = "An account with this email already exists."
+            taken = True
+    if user is None:
+        html = await render_template("signup.html", email=email, errors=errors, taken=taken, next_url=next_url)
+        return html, 400
+    log.info("customer %s signed up", user.id)
+    start_session(user)
+    return redirect(landing(user.role, next_url or None))

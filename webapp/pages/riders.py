@@ -1,7 +1,375 @@
-"""Riders' pages: sign up, book a ride, their rides."""
+"""Riders' pages: book a ride (/ride), their rides (/rides), and the address search behind
+the booking form. (Signing up is beside signing in, in login.py.)
+
+The booking form itself talks to the JSON API (quotes, bookings) from ``static/js/ride.js``;
+these views render HTML, the rides list partial (refreshed live by ``static/js/rides.js``
+when a booking event arrives) and proxy the geocoder, so the browser never talks to
+another host.
+"""
 
 from __future__ import annotations
 
-from quart import Blueprint
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from quart import Blueprint, current_app, redirect, render_template, request
+from quart_schema import hide
+
+from hexfleet import keys
+from hexfleet.drivers import queries as driver_queries
+from hexfleet.errors import Conflict, DomainError, Invalid, NotFound
+from hexfleet.rides import bookings, dispatch, fares, money, windows
+from hexfleet.rides import queries as q
+from hexfleet.rides.states import Actor, BookingStatus, can_cancel
+from webapp.auth import current_user, page_role_required, require_user
+from webapp.geocoder import Geocoder, point
+from webapp.pages.common import STAFF_ROLES, services
+from webapp.services import rides
 
 bp = Blueprint("riders", __name__)
+log = logging.getLogger("hexfleet.web")
+
+S = BookingStatus
+RIDERS = ("customer", *STAFF_ROLES)
+
+# The rides list, in three groups (the issue's definition).
+UPCOMING = (S.SCHEDULED,)
+ACTIVE_GROUP = (S.SEARCHING, S.OFFERED, S.ASSIGNED, S.ARRIVED, S.IN_PROGRESS)
+PAST = (S.COMPLETED, S.CANCELLED, S.NO_DRIVER)
+PAST_SHOWN = 30
+
+# Address search (GEOCODER_URL): a few suggestions, a modest rate per account.
+GEOCODER_MIN_CHARS = 3
+GEOCODER_MAX_CHARS = 200
+GEOCODER_PER_MINUTE = 30
+
+CANCEL_REASONS = ("Plans changed", "Waiting too long", "Booked by mistake", "Found another ride")
+
+VEHICLE_LABELS = {"standard": "Standard", "comfort": "Comfort", "xl": "XL", "van": "Van"}
+
+# How a rider reads each booking status.
+STATUS_LABELS: dict[str, str] = {
+    S.SCHEDULED: "Scheduled",
+    S.SEARCHING: "Finding a driver",
+    S.OFFERED: "Finding a driver",
+    S.ASSIGNED: "Driver on the way",
+    S.ARRIVED: "Driver has arrived",
+    S.IN_PROGRESS: "On the way",
+    S.COMPLETED: "Completed",
+    S.CANCELLED: "Cancelled",
+    S.NO_DRIVER: "No driver found",
+}
+# Badge colour per status (rider.css): waiting, moving, done, stopped.
+STATUS_TONES: dict[str, str] = {
+    S.SCHEDULED: "planned",
+    S.SEARCHING: "waiting",
+    S.OFFERED: "waiting",
+    S.ASSIGNED: "moving",
+    S.ARRIVED: "moving",
+    S.IN_PROGRESS: "moving",
+    S.COMPLETED: "done",
+    S.CANCELLED: "stopped",
+    S.NO_DRIVER: "stopped",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def price_text(minor: int, currency: str) -> str:
+    return money.format_amount(minor, currency)
+
+
+def place_text(lat: float, lng: float) -> str:
+    return f"{lat:.5f}, {lng:.5f}"
+
+
+def distance_text(metres: int) -> str:
+    return f"{metres} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+def tracking_path(booking: q.Booking) -> str:
+    """The booking's tracking link as a path on this site (the page's own host)."""
+    return bookings.tracking_url(rides(), "", booking)
+
+
+def cancelled_by_text(booking: q.Booking) -> str | None:
+    if booking.status is not S.CANCELLED:
+        return None
+    by = {"customer": "by you", "driver": "by the driver", "system": "automatically"}.get(
+        booking.cancelled_by or "", "by dispatch"
+    )
+    return f"Cancelled {by}" + (f": {booking.cancel_reason}" if booking.cancel_reason else "")
+
+
+# ---------------------------------------------------------------- the top bar
+
+
+@bp.app_context_processor
+async def _nav_user() -> dict:
+    """The signed-in account for base.html's top bar, on pages that pass no ``user`` (the 403
+    page, the tracking page): customers then still see their own links."""
+    try:
+        return {"nav_user": await current_user()}
+    except Exception:  # a page must render even when the session cannot be looked up
+        return {"nav_user": None}
+
+
+# ---------------------------------------------------------------- book a ride
+
+
+@bp.get("/ride")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required(*RIDERS)
+async def ride_page():
+    pool, _, settings = services()
+    async with pool.acquire() as conn:
+        fares_set = await q.list_fares(conn)
+    order = {c: i for i, c in enumerate(fares.VEHICLE_CLASSES)}
+    fares_set.sort(key=lambda f: order.get(f.vehicle_class, len(order)))
+    center_lat, center_lng = settings.map_center_latlng()
+    classes = [
+        {
+            "vehicle_class": f.vehicle_class,
+            "label": VEHICLE_LABELS.get(f.vehicle_class, f.vehicle_class.capitalize()),
+            "currency": f.currency,
+            "minimum": price_text(f.minimum_minor, f.currency),
+        }
+        for f in fares_set
+    ]
+    config = {
+        "tile_url": settings.map_tile_url,
+        "tile_attribution": settings.map_tile_attribution,
+        "center": [center_lat, center_lng],
+        "geocoder": bool(settings.geocoder_url),
+        "exponents": {f.currency: money.EXPONENTS.get(f.currency, 2) for f in fares_set},
+        "min_ahead_s": int(windows.MIN_AHEAD.total_seconds()),
+        "max_ahead_s": int(windows.MAX_AHEAD.total_seconds()),
+    }
+    return await render_template(
+        "ride.html",
+        user=await current_user(),
+        classes=classes,
+        config=config,
+        geocoder=bool(settings.geocoder_url),
+    )
+
+
+# ---------------------------------------------------------------- my rides
+
+
+@dataclass(frozen=True)
+class RideRow:
+    """One ride in the list, ready to show."""
+
+    id: int
+    status: str
+    status_label: str
+    tone: str
+    price: str
+    vehicle: str
+    pickup: str
+    dropoff: str
+    distance: str
+    when_label: str
+    when: datetime
+    driver_name: str | None
+    driver_plate: str | None
+    tracking_path: str
+    cancellable: bool
+    note: str | None
+
+
+async def _rows(found: list[q.Booking]) -> list[RideRow]:
+    driver_ids = sorted({b.driver_id for b in found if b.driver_id is not None})
+    names = {}
+    if driver_ids:
+        async with rides().pool.acquire() as conn:
+            names = {d.id: d for d in await driver_queries.get_drivers(conn, driver_ids)}
+    rows = []
+    for b in found:
+        driver = names.get(b.driver_id) if b.driver_id is not None else None
+        if b.status is S.SCHEDULED and b.scheduled_for is not None:
+            when_label, when = "Pickup", b.scheduled_for
+        elif b.ended_at is not None:
+            when_label, when = ("Ended" if b.status is S.COMPLETED else "Cancelled"), b.ended_at
+        else:
+            when_label, when = "Booked", b.created_at
+        note = cancelled_by_text(b)
+        if b.status is S.NO_DRIVER:
+            note = "Nobody was free nearby. Dispatch may still find you a driver; cancel if you no longer need it."
+        rows.append(
+            RideRow(
+                id=b.id,
+                status=str(b.status),
+                status_label=status_label(b.status),
+                tone=STATUS_TONES.get(b.status, "waiting"),
+                price=price_text(b.price_minor, b.currency),
+                vehicle=VEHICLE_LABELS.get(b.vehicle_class, b.vehicle_class),
+                pickup=place_text(b.pickup_lat, b.pickup_lng),
+                dropoff=place_text(b.dropoff_lat, b.dropoff_lng),
+                distance=distance_text(b.distance_m),
+                when_label=when_label,
+                when=when,
+                driver_name=driver.name if driver and b.status not in (S.SEARCHING, S.OFFERED) else None,
+                driver_plate=driver.vehicle_plate if driver and b.status not in (S.SEARCHING, S.OFFERED) else None,
+                tracking_path=tracking_path(b),
+                cancellable=can_cancel(b.status, Actor.CUSTOMER),
+                note=note,
+            )
+        )
+    return rows
+
+
+async def _rides_context(viewer: bookings.Viewer) -> dict:
+    r = rides()
+    upcoming = await bookings.list_for(r, viewer, [str(s) for s in UPCOMING], None, 200)
+    upcoming.sort(key=lambda b: (b.scheduled_for or b.created_at, b.id))  # soonest first
+    active = await bookings.list_for(r, viewer, [str(s) for s in ACTIVE_GROUP], None, 200)
+    past = await bookings.list_for(r, viewer, [str(s) for s in PAST], None, PAST_SHOWN)
+    return {
+        "groups": [
+            ("active", "Now", await _rows(active)),
+            ("upcoming", "Upcoming", await _rows(upcoming)),
+            ("past", "Past", await _rows(past)),
+        ],
+        "total": len(upcoming) + len(active) + len(past),
+        "past_capped": len(past) == PAST_SHOWN,
+        "reasons": CANCEL_REASONS,
+    }
+
+
+async def _viewer() -> bookings.Viewer:
+    user = await require_user("customer")
+    return bookings.Viewer(user.id, user.role)
+
+
+@bp.get("/rides")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required("customer")
+async def rides_page():
+    context = await _rides_context(await _viewer())
+    return await render_template("rides.html", user=await current_user(), **context)
+
+
+@bp.get("/ui/rides")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required("customer")
+async def rides_list():
+    """The list alone: rides.js asks for it when a booking event arrives."""
+    context = await _rides_context(await _viewer())
+    return await render_template("_rides_list.html", **context), 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/rides/<int:booking_id>")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required("customer")
+async def ride_link(booking_id: int):
+    """A stable address for one of your rides: its tracking page. Anyone else's is 404."""
+    try:
+        booking = await bookings.get_for(rides(), await _viewer(), booking_id)
+    except NotFound:
+        html = await render_template(
+            "track_missing.html",
+            title="No such ride",
+            detail="There is no ride with this number in your account.",
+        )
+        return html, 404
+    return redirect(tracking_path(booking))
+
+
+def cancel_reason(form) -> str | None:
+    """The reason a rider picked or typed (optional), made safe to store."""
+    reason = " ".join((form.get("reason") or "").replace("\x00", "").split())[:500]
+    return reason or None
+
+
+@bp.post("/ui/rides/<int:booking_id>/cancel")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required("customer")
+async def cancel_ride(booking_id: int):
+    """Cancel one of your rides; htmx gets the refreshed list, a plain form post the page."""
+    viewer = await _viewer()
+    reason = cancel_reason(await request.form)
+    notice = error = None
+    status = 200
+    await bookings.get_for(rides(), viewer, booking_id)  # anyone else's: a readable 404
+    try:
+        await dispatch.cancel(rides(), booking_id, dispatch.Who(Actor.CUSTOMER, viewer.user_id), reason)
+    except Conflict:
+        current = await bookings.get_for(rides(), viewer, booking_id)
+        error = f"This ride can no longer be cancelled: it is {status_label(current.status).lower()}."
+        status = 409
+    else:
+        notice = "Your ride was cancelled."
+        log.info("customer %s cancelled booking %s", viewer.user_id, booking_id)
+    context = {**await _rides_context(viewer), "notice": notice, "error": error}
+    if "HX-Request" in request.headers:
+        return await render_template("_rides_list.html", **context), status
+    if error is None:
+        return redirect("/rides", 303)
+    return await render_template("rides.html", user=await current_user(), **context), status
+
+
+# ---------------------------------------------------------------- address search
+
+
+class GeocoderOff(DomainError):
+    status = 503
+    code = "geocoder-off"
+
+
+class TooManySearches(DomainError):
+    status = 429
+    code = "too-many-searches"
+
+
+@bp.before_app_serving
+async def _open_geocoder() -> None:
+    settings = current_app.extensions.get("settings")
+    if settings is not None and settings.geocoder_url:
+        current_app.extensions["geocoder"] = Geocoder(settings.geocoder_url, f"hexfleet/0.1 (+{settings.base_url()})")
+
+
+@bp.after_app_serving
+async def _close_geocoder() -> None:
+    geocoder = current_app.extensions.pop("geocoder", None)
+    if geocoder is not None:
+        await geocoder.close()
+
+
+async def _within_rate(user_id: int) -> bool:
+    """At most GEOCODER_PER_MINUTE searches per account in the minute after its first one
+    (the form asks as the rider types, after a pause)."""
+    redis = current_app.extensions["redis"]
+    key = f"{keys.PREFIX}geocode-rate:{user_id}"
+    # The window starts with its expiry set (INCR keeps it): never a counter that lives forever.
+    await redis.set(key, 0, ex=60, nx=True)
+    return await redis.incr(key) <= GEOCODER_PER_MINUTE
+
+
+@bp.get("/ui/geocode")
+@hide  # pages, not API: keep them out of /docs
+async def geocode():
+    """Address suggestions ``{"results": [{label, lat, lng}]}`` for the booking form (ride.js)."""
+    user = await require_user(*RIDERS)
+    geocoder = current_app.extensions.get("geocoder")  # a Geocoder when GEOCODER_URL is set
+    if geocoder is None:
+        raise GeocoderOff(
+            "Address search is not set up on this server (GEOCODER_URL is unset): tap the map, "
+            "use your location or type coordinates such as 52.5200, 13.4050."
+        )
+    query = " ".join((request.args.get("q") or "").replace("\x00", "").split())
+    if len(query) > GEOCODER_MAX_CHARS:
+        raise Invalid(f"Type at most {GEOCODER_MAX_CHARS} characters.", code="query-too-long")
+    if len(query) < GEOCODER_MIN_CHARS:
+        return {"results": []}, 200, {"Cache-Control": "no-store"}
+    if not await _within_rate(user.id):
+        raise TooManySearches("Too many address searches at once: wait a minute, or tap the map.")
+    settings = current_app.extensions["settings"]
+    near = point(request.args.get("lat"), request.args.get("lng")) or settings.map_center_latlng()
+    language = request.headers.get("Accept-Language", "")[:60]
+    results = await geocoder.search(query, near, language)
+    return {"results": results}, 200, {"Cache-Control": "no-store"}

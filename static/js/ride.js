@@ -1,0 +1,808 @@
+/* hexfleet: book a ride (/ride).
+ *
+ * The rider sets pickup and drop-off (a tap on the map, "my location", typed coordinates, or an
+ * address through /ui/geocode when the server has a geocoder), picks a vehicle class and when;
+ * the page asks POST /api/v1/quotes for a price, counts its expiry down (and asks again), and
+ * books it with POST /api/v1/bookings, then opens the ride's tracking page.
+ *
+ * For tests: window.hexfleetRide = {map, points, quote}.
+ */
+(function () {
+  "use strict";
+
+  var R = window.hexfleetRider;
+  var form = document.getElementById("ride-form");
+  var mapEl = document.getElementById("ride-map");
+  var configEl = document.getElementById("ride-config");
+  if (!mapEl || !window.L || !R || !configEl) return;
+  var config = R.parse(configEl.textContent) || {};
+
+  var MIN_TRIP_M = 50; // hexfleet.rides.quotes.MIN_TRIP_M
+  var MAX_AUTO_REQUOTES = 3; // a page left alone stops asking after this many expiries
+  var SEARCH_DELAY_MS = 350;
+  var COORDS = /^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$/;
+  var PHONE_CHARS = /^\+?[0-9 ()./-]+$/;
+
+  var map = R.makeMap(mapEl, {
+    tileUrl: config.tile_url,
+    tileAttribution: config.tile_attribution,
+    center: config.center,
+    zoom: 14,
+  });
+  L.control.scale({ position: "bottomleft", imperial: false }).addTo(map);
+
+  var points = { pickup: null, dropoff: null }; // {lat, lng, label}
+  var markers = { pickup: null, dropoff: null };
+  var line = null;
+  var mode = "pickup";
+  var quote = null; // the last quote (API JSON) and its expiry in ms: quote.expiresAtMs
+  window.hexfleetRide = { map: map, points: points, quote: null, markers: markers };
+
+  if (!form) return; // no fares: the page says booking is not open; the map stays for looks
+
+  /* ------------------------------------------------------------------ elements */
+
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
+  var inputs = { pickup: $("pickup-input"), dropoff: $("dropoff-input") };
+  var messages = { pickup: $("pickup-msg"), dropoff: $("dropoff-msg") };
+  var lists = { pickup: $("pickup-suggestions"), dropoff: $("dropoff-suggestions") };
+  var quoteEl = $("quote");
+  var bookButton = $("book-button");
+  var bookError = $("book-error");
+  var whenLater = $("when-later");
+  var pickupAt = $("pickup-at");
+  var whenMsg = $("when-msg");
+  var nameInput = $("passenger-name");
+  var phoneInput = $("passenger-phone");
+  var notesInput = $("notes");
+
+  function say(el, text, kind) {
+    if (!el) return;
+    el.textContent = text || "";
+    el.dataset.kind = kind || "error";
+  }
+
+  /* ------------------------------------------------------------------ points on the map */
+
+  function setMode(next) {
+    mode = next;
+    document.querySelectorAll(".rd-map-mode-btn").forEach(function (btn) {
+      btn.setAttribute("aria-pressed", btn.dataset.mode === next ? "true" : "false");
+    });
+  }
+
+  function coordsLabel(lat, lng) {
+    return lat.toFixed(5) + ", " + lng.toFixed(5);
+  }
+
+  function setPoint(kind, lat, lng, label) {
+    var point = { lat: lat, lng: lng, label: label || coordsLabel(lat, lng) };
+    points[kind] = point;
+    inputs[kind].value = point.label;
+    say(messages[kind], "");
+    if (markers[kind]) {
+      markers[kind].setLatLng([lat, lng]);
+    } else {
+      var marker = L.marker([lat, lng], {
+        icon: R.pinIcon(kind),
+        draggable: true,
+        keyboard: false,
+        title: kind === "pickup" ? "Pickup" : "Drop-off",
+      });
+      marker.on("dragend", function () {
+        var at = marker.getLatLng();
+        setPoint(kind, at.lat, at.lng);
+      });
+      marker.on("add", function () {
+        marker.getElement().setAttribute("data-point", kind);
+      });
+      marker.addTo(map);
+      markers[kind] = marker;
+    }
+    drawLine();
+    showPoints();
+    userActed();
+    quoteSoon();
+  }
+
+  function clearPoint(kind) {
+    if (!points[kind]) return;
+    points[kind] = null;
+    if (markers[kind]) {
+      markers[kind].remove();
+      markers[kind] = null;
+    }
+    drawLine();
+    resetQuote();
+  }
+
+  function drawLine() {
+    if (line) {
+      line.remove();
+      line = null;
+    }
+    if (points.pickup && points.dropoff) {
+      line = L.polyline(
+        [
+          [points.pickup.lat, points.pickup.lng],
+          [points.dropoff.lat, points.dropoff.lng],
+        ],
+        { className: "hf-route-line", color: "#2563eb", weight: 3, opacity: 0.7, dashArray: "6 8", interactive: false }
+      ).addTo(map);
+    }
+  }
+
+  function showPoints() {
+    var shown = [points.pickup, points.dropoff].filter(Boolean);
+    if (!shown.length) return;
+    var bounds = map.getBounds();
+    var outside = shown.some(function (p) {
+      return !bounds.contains([p.lat, p.lng]);
+    });
+    if (shown.length === 2 && outside) {
+      map.fitBounds(
+        shown.map(function (p) {
+          return [p.lat, p.lng];
+        }),
+        { padding: [48, 48], maxZoom: 16 }
+      );
+    } else if (outside) {
+      map.panTo([shown[0].lat, shown[0].lng]);
+    }
+  }
+
+  map.on("click", function (event) {
+    var kind = mode;
+    setPoint(kind, event.latlng.lat, event.latlng.lng);
+    // First the pickup, then the drop-off; after that a tap moves whichever is chosen.
+    if (kind === "pickup" && !points.dropoff) setMode("dropoff");
+  });
+
+  document.querySelectorAll(".rd-map-mode-btn").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      setMode(btn.dataset.mode);
+    });
+  });
+
+  /* ------------------------------------------------------------------ typing a place */
+
+  function parseCoords(text) {
+    var m = COORDS.exec(text || "");
+    if (!m) return null;
+    var lat = parseFloat(m[1]);
+    var lng = parseFloat(m[2]);
+    if (!isFinite(lat) || !isFinite(lng) || lat < -90 || lat > 90 || lng < -180 || lng > 180) return null;
+    if (lat === 0 && lng === 0) return null;
+    return { lat: lat, lng: lng };
+  }
+
+  var searches = { pickup: null, dropoff: null }; // {timer, controller}
+  var choices = { pickup: [], dropoff: [] };
+  var active = { pickup: -1, dropoff: -1 };
+
+  function closeSuggestions(kind) {
+    var list = lists[kind];
+    choices[kind] = [];
+    active[kind] = -1;
+    if (!list) return;
+    list.hidden = true;
+    list.innerHTML = "";
+    inputs[kind].setAttribute("aria-expanded", "false");
+    inputs[kind].removeAttribute("aria-activedescendant");
+  }
+
+  function showSuggestions(kind, results) {
+    var list = lists[kind];
+    if (!list) return;
+    list.innerHTML = "";
+    choices[kind] = results;
+    active[kind] = -1;
+    if (!results.length) {
+      closeSuggestions(kind);
+      say(messages[kind], "No address found. Try another spelling, or tap the map.", "info");
+      return;
+    }
+    results.forEach(function (result, index) {
+      var item = document.createElement("li");
+      item.id = kind + "-option-" + index;
+      item.className = "rd-suggestion";
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", "false");
+      item.textContent = result.label;
+      // mousedown, not click: it runs before the input's blur closes the list.
+      item.addEventListener("mousedown", function (event) {
+        event.preventDefault();
+        choose(kind, index);
+      });
+      list.appendChild(item);
+    });
+    list.hidden = false;
+    inputs[kind].setAttribute("aria-expanded", "true");
+  }
+
+  function highlight(kind, index) {
+    var items = lists[kind] ? lists[kind].querySelectorAll(".rd-suggestion") : [];
+    if (!items.length) return;
+    index = (index + items.length) % items.length;
+    active[kind] = index;
+    items.forEach(function (item, i) {
+      item.setAttribute("aria-selected", i === index ? "true" : "false");
+    });
+    inputs[kind].setAttribute("aria-activedescendant", items[index].id);
+    items[index].scrollIntoView({ block: "nearest" });
+  }
+
+  function choose(kind, index) {
+    var result = choices[kind][index];
+    if (!result) return;
+    closeSuggestions(kind);
+    setPoint(kind, result.lat, result.lng, result.label);
+    if (kind === "pickup" && !points.dropoff) {
+      setMode("dropoff");
+      inputs.dropoff.focus();
+    }
+  }
+
+  function search(kind, text) {
+    var state = searches[kind];
+    if (state && state.controller) state.controller.abort();
+    var controller = new AbortController();
+    searches[kind] = { controller: controller };
+    var center = map.getCenter();
+    var url =
+      "/ui/geocode?q=" + encodeURIComponent(text) + "&lat=" + center.lat.toFixed(5) + "&lng=" + center.lng.toFixed(5);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal: controller.signal })
+      .then(function (response) {
+        return response.json().then(
+          function (body) {
+            return { status: response.status, body: body };
+          },
+          function () {
+            return { status: response.status, body: null };
+          }
+        );
+      })
+      .then(function (answer) {
+        if (inputs[kind].value.trim() !== text) return; // typed on meanwhile
+        if (answer.status === 401) return goToLogin();
+        if (answer.status !== 200 || !answer.body) {
+          closeSuggestions(kind);
+          say(messages[kind], (answer.body && answer.body.detail) || "Address search is not available right now.");
+          return;
+        }
+        say(messages[kind], "");
+        showSuggestions(kind, answer.body.results || []);
+      })
+      .catch(function (error) {
+        if (error && error.name === "AbortError") return;
+        say(messages[kind], "Address search is not reachable. Tap the map or type coordinates.");
+      });
+  }
+
+  function commitTyped(kind) {
+    var text = inputs[kind].value.trim();
+    if (!text || (points[kind] && points[kind].label === text)) return;
+    var coords = parseCoords(text);
+    if (coords) {
+      closeSuggestions(kind);
+      setPoint(kind, coords.lat, coords.lng);
+      map.panTo([coords.lat, coords.lng]);
+      return;
+    }
+    if (config.geocoder) {
+      if (choices[kind].length) return; // the rider picks one of the suggestions
+      say(messages[kind], "Pick one of the suggestions, tap the map, or type coordinates (lat, lng).");
+    } else {
+      say(messages[kind], "Type coordinates as lat, lng (for example 52.5200, 13.4050), or tap the map.");
+    }
+  }
+
+  ["pickup", "dropoff"].forEach(function (kind) {
+    var input = inputs[kind];
+    input.addEventListener("focus", function () {
+      setMode(kind);
+    });
+    input.addEventListener("input", function () {
+      var text = input.value.trim();
+      if (points[kind] && points[kind].label !== text) clearPoint(kind);
+      say(messages[kind], "");
+      var state = searches[kind];
+      if (state && state.timer) window.clearTimeout(state.timer);
+      if (!config.geocoder || parseCoords(text) || text.length < 3) {
+        closeSuggestions(kind);
+        return;
+      }
+      searches[kind] = {
+        controller: state && state.controller,
+        timer: window.setTimeout(function () {
+          search(kind, text);
+        }, SEARCH_DELAY_MS),
+      };
+    });
+    input.addEventListener("keydown", function (event) {
+      var open = lists[kind] && !lists[kind].hidden;
+      if (event.key === "ArrowDown" && open) {
+        event.preventDefault();
+        highlight(kind, active[kind] + 1);
+      } else if (event.key === "ArrowUp" && open) {
+        event.preventDefault();
+        highlight(kind, active[kind] - 1);
+      } else if (event.key === "Escape" && open) {
+        closeSuggestions(kind);
+      } else if (event.key === "Enter") {
+        event.preventDefault(); // Enter in a place field never books the ride
+        if (open && choices[kind].length) choose(kind, Math.max(0, active[kind]));
+        else commitTyped(kind);
+      }
+    });
+    input.addEventListener("change", function () {
+      commitTyped(kind);
+    });
+    input.addEventListener("blur", function () {
+      window.setTimeout(function () {
+        closeSuggestions(kind);
+      }, 150);
+    });
+  });
+
+  /* ------------------------------------------------------------------ my location */
+
+  var locateButton = $("locate-btn");
+  if (locateButton) {
+    locateButton.addEventListener("click", function () {
+      var msg = messages.pickup;
+      if (!("geolocation" in navigator)) {
+        say(msg, "This browser cannot share your location. Tap the map or type the pickup instead.");
+        return;
+      }
+      if (window.isSecureContext === false) {
+        say(msg, "Your browser shares your location only with secure (https) pages. Tap the map or type the pickup.");
+        return;
+      }
+      locateButton.disabled = true;
+      say(msg, "Finding your location…", "info");
+      navigator.geolocation.getCurrentPosition(
+        function (position) {
+          locateButton.disabled = false;
+          var lat = position.coords.latitude;
+          var lng = position.coords.longitude;
+          var accuracy = Math.round(position.coords.accuracy || 0);
+          setPoint("pickup", lat, lng, "My location" + (accuracy ? " (±" + accuracy + " m)" : ""));
+          map.setView([lat, lng], Math.max(map.getZoom(), 15));
+          if (!points.dropoff) setMode("dropoff");
+        },
+        function (error) {
+          locateButton.disabled = false;
+          var text = {
+            1: "Location access was denied. Allow it in your browser's site settings, or tap the map or type the pickup.",
+            2: "Your location is not available right now. Tap the map or type the pickup instead.",
+            3: "Finding your location took too long. Try again, or tap the map or type the pickup.",
+          }[error.code];
+          say(msg, text || "Your location is not available. Tap the map or type the pickup instead.");
+        },
+        { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 }
+      );
+    });
+  }
+
+  /* ------------------------------------------------------------------ when */
+
+  function pad(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  function localInputValue(date) {
+    return (
+      date.getFullYear() +
+      "-" + pad(date.getMonth() + 1) +
+      "-" + pad(date.getDate()) +
+      "T" + pad(date.getHours()) +
+      ":" + pad(date.getMinutes())
+    );
+  }
+
+  // "2030-01-31T18:30" typed in the rider's zone → "2030-01-31T18:30:00+01:00".
+  function rfc3339(date) {
+    var offset = -date.getTimezoneOffset();
+    var sign = offset >= 0 ? "+" : "-";
+    offset = Math.abs(offset);
+    return localInputValue(date) + ":00" + sign + pad(Math.floor(offset / 60)) + ":" + pad(offset % 60);
+  }
+
+  function whenMode() {
+    var checked = form.querySelector('input[name="when"]:checked');
+    return checked ? checked.value : "now";
+  }
+
+  // The scheduled pickup (a Date) when it is in the window; otherwise says why and returns null.
+  function scheduledDate(quiet) {
+    if (whenMode() !== "later") return null;
+    var value = pickupAt.value;
+    var fail = function (text) {
+      if (!quiet) say(whenMsg, text);
+      return null;
+    };
+    if (!value) return fail("Choose the date and time of the pickup.");
+    var date = new Date(value);
+    if (isNaN(date.getTime())) return fail("That is not a date and time.");
+    var ahead = (date.getTime() - Date.now()) / 1000;
+    if (ahead < config.min_ahead_s) return fail("Choose a time at least 15 minutes from now.");
+    if (ahead > config.max_ahead_s) return fail("You can book at most 30 days ahead.");
+    say(whenMsg, "");
+    return date;
+  }
+
+  function setWindow() {
+    var min = new Date(Date.now() + (config.min_ahead_s + 60) * 1000);
+    var max = new Date(Date.now() + config.max_ahead_s * 1000 - 60000);
+    pickupAt.min = localInputValue(min);
+    pickupAt.max = localInputValue(max);
+    if (!pickupAt.value) {
+      var first = new Date(Date.now() + 30 * 60000);
+      first.setMinutes(Math.ceil(first.getMinutes() / 5) * 5, 0, 0);
+      pickupAt.value = localInputValue(first);
+    }
+  }
+
+  var tzName = $("tz-name");
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tzName && zone) tzName.textContent = "(" + zone.replace(/_/g, " ") + " time)";
+  } catch (e) {
+    /* no zone name: the field still works in local time */
+  }
+
+  form.querySelectorAll('input[name="when"]').forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      var later = whenMode() === "later";
+      whenLater.hidden = !later;
+      bookButton.textContent = later ? "Schedule ride" : "Book now";
+      if (later) setWindow();
+      else say(whenMsg, "");
+      userActed();
+      quoteSoon();
+    });
+  });
+  pickupAt.addEventListener("change", function () {
+    userActed();
+    if (scheduledDate(false)) quoteSoon();
+    else resetQuote();
+  });
+
+  form.querySelectorAll('input[name="vehicle_class"]').forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      userActed();
+      quoteSoon();
+    });
+  });
+
+  function vehicleClass() {
+    var checked = form.querySelector('input[name="vehicle_class"]:checked');
+    return checked ? checked.value : "standard";
+  }
+
+  /* ------------------------------------------------------------------ the quote */
+
+  var quoteTimer = null;
+  var countdown = null;
+  var quoteSeq = 0;
+  var quoteController = null;
+  var autoRequotes = 0;
+
+  function userActed() {
+    autoRequotes = 0;
+  }
+
+  function setQuoteState(state) {
+    quoteEl.dataset.state = state;
+    updateBookButton();
+  }
+
+  function resetQuote() {
+    quote = window.hexfleetRide.quote = null;
+    if (quoteController) quoteController.abort();
+    window.clearInterval(countdown);
+    setQuoteState("empty");
+  }
+
+  function quoteSoon() {
+    window.clearTimeout(quoteTimer);
+    quoteTimer = window.setTimeout(requestQuote, 200);
+  }
+
+  function requestQuote() {
+    if (!points.pickup || !points.dropoff) return resetQuote();
+    if (R.haversine(points.pickup.lat, points.pickup.lng, points.dropoff.lat, points.dropoff.lng) < MIN_TRIP_M) {
+      resetQuote();
+      return quoteFailed("Pickup and drop-off are the same place: move one of them.", false);
+    }
+    var later = whenMode() === "later";
+    var date = scheduledDate(false);
+    if (later && !date) return resetQuote();
+    var body = {
+      pickup: { lat: points.pickup.lat, lng: points.pickup.lng },
+      dropoff: { lat: points.dropoff.lat, lng: points.dropoff.lng },
+      vehicle_class: vehicleClass(),
+    };
+    if (date) body.pickup_at = rfc3339(date);
+    if (quoteController) quoteController.abort();
+    quoteController = new AbortController();
+    var seq = ++quoteSeq;
+    window.clearInterval(countdown);
+    setQuoteState("loading");
+    postJson("/api/v1/quotes", body, quoteController.signal)
+      .then(function (answer) {
+        if (seq !== quoteSeq) return;
+        if (answer.status === 201 && answer.body) return showQuote(answer.body);
+        if (answer.status === 401) return goToLogin();
+        quoteFailed(problemText(answer, "Could not get a price"), true);
+      })
+      .catch(function (error) {
+        if (error && error.name === "AbortError") return;
+        if (seq === quoteSeq) quoteFailed("No connection to the server. Check your network and try again.", true);
+      });
+  }
+
+  function quoteFailed(text, retry) {
+    quote = window.hexfleetRide.quote = null;
+    $("quote-error-text").textContent = text;
+    quoteEl.querySelector(".rd-quote-error .btn").hidden = !retry;
+    setQuoteState("error");
+  }
+
+  function money(minor) {
+    return R.formatMoney(minor, quote.currency, (config.exponents || {})[quote.currency]);
+  }
+
+  var BREAKDOWN = [
+    ["base_minor", "Base fare"],
+    ["distance_minor", "Distance"],
+    ["time_minor", "Time"],
+    ["surge_minor", "Surge"],
+    ["booking_fee_minor", "Booking fee"],
+    ["minimum_fare_minor", "Up to the minimum fare"],
+  ];
+
+  function showQuote(body) {
+    quote = window.hexfleetRide.quote = body;
+    quote.expiresAtMs = Date.parse(body.expires_at);
+    $("quote-price").textContent = money(body.price_minor);
+    var surge = $("quote-surge");
+    surge.hidden = !(body.surge_multiplier > 1);
+    surge.textContent = "Busy: ×" + Number(body.surge_multiplier).toFixed(1);
+    surge.title = "Prices are higher while demand is high nearby";
+    $("quote-distance").textContent = R.formatDistance(body.distance_m);
+    $("quote-duration").textContent = R.formatDuration(body.duration_s);
+    var etaLabel = $("quote-eta-label");
+    var eta = $("quote-eta");
+    if (body.pickup_at) {
+      etaLabel.textContent = "Pickup";
+      eta.textContent = new Intl.DateTimeFormat(undefined, {
+        weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+      }).format(new Date(body.pickup_at));
+    } else {
+      etaLabel.textContent = "Nearest driver";
+      eta.textContent =
+        body.eta_pickup_s === null || body.eta_pickup_s === undefined
+          ? "None nearby right now"
+          : R.formatDuration(body.eta_pickup_s) + " away";
+    }
+    var list = $("quote-breakdown");
+    list.innerHTML = "";
+    var parts = body.breakdown || {};
+    BREAKDOWN.forEach(function (row) {
+      var value = parts[row[0]];
+      if (typeof value !== "number" || (value === 0 && row[0] !== "base_minor")) return;
+      var label = row[1];
+      if (row[0] === "surge_minor") label += " ×" + Number(parts.surge_multiplier || body.surge_multiplier).toFixed(1);
+      appendRow(list, label, money(value));
+    });
+    appendRow(list, "Total", money(parts.total_minor !== undefined ? parts.total_minor : body.price_minor), "rd-total");
+    quoteEl.querySelector(".rd-quote-renew").hidden = true;
+    setQuoteState("ready");
+    tick();
+    countdown = window.setInterval(tick, 1000);
+  }
+
+  function appendRow(list, label, value, className) {
+    var wrap = document.createElement("div");
+    if (className) wrap.className = className;
+    var dt = document.createElement("dt");
+    dt.textContent = label;
+    var dd = document.createElement("dd");
+    dd.textContent = value;
+    wrap.appendChild(dt);
+    wrap.appendChild(dd);
+    list.appendChild(wrap);
+  }
+
+  function tick() {
+    if (!quote) return;
+    var left = Math.floor((quote.expiresAtMs - Date.now()) / 1000);
+    var expiry = $("quote-expiry");
+    if (left > 0) {
+      expiry.textContent = "Price held for " + Math.floor(left / 60) + ":" + pad(left % 60);
+      expiry.dataset.urgent = left <= 30 ? "true" : "false";
+      return;
+    }
+    window.clearInterval(countdown);
+    expiry.textContent = "This price has expired.";
+    expiry.dataset.urgent = "true";
+    quoteEl.dataset.state = "expired";
+    updateBookButton();
+    // Ask again while someone is looking; a page left alone stops after a few.
+    if (!document.hidden && autoRequotes < MAX_AUTO_REQUOTES) {
+      autoRequotes++;
+      requestQuote();
+    } else {
+      quoteEl.querySelector(".rd-quote-renew").hidden = false;
+    }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && quoteEl.dataset.state === "expired") requestQuote();
+  });
+
+  quoteEl.querySelectorAll('[data-action="requote"]').forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      userActed();
+      requestQuote();
+    });
+  });
+
+  function quoteUsable() {
+    return quote && quoteEl.dataset.state === "ready" && quote.expiresAtMs > Date.now();
+  }
+
+  function updateBookButton() {
+    bookButton.disabled = !quoteUsable() || sending;
+  }
+
+  /* ------------------------------------------------------------------ booking */
+
+  var sending = false;
+  var fieldMessages = { name: $("passenger-name-msg"), phone: $("passenger-phone-msg") };
+
+  try {
+    nameInput.value = nameInput.value || window.localStorage.getItem("hexfleet.passenger.name") || "";
+    phoneInput.value = phoneInput.value || window.localStorage.getItem("hexfleet.passenger.phone") || "";
+  } catch (e) {
+    /* storage off: the rider types them */
+  }
+
+  [nameInput, phoneInput].forEach(function (input) {
+    input.addEventListener("input", function () {
+      var msg = input === nameInput ? fieldMessages.name : fieldMessages.phone;
+      if (msg.textContent) {
+        say(msg, "");
+        input.setAttribute("aria-invalid", "false");
+      }
+    });
+  });
+
+  function checkPassenger() {
+    var ok = true;
+    var name = nameInput.value.trim();
+    var phone = phoneInput.value.trim();
+    if (!name) {
+      say(fieldMessages.name, "Enter the passenger's name.");
+      ok = false;
+    } else {
+      say(fieldMessages.name, "");
+    }
+    var digits = phone.replace(/\D/g, "").length;
+    if (!phone) {
+      say(fieldMessages.phone, "Enter a phone number the driver can call.");
+      ok = false;
+    } else if (!PHONE_CHARS.test(phone) || digits < 6 || digits > 15) {
+      say(fieldMessages.phone, "Use digits, spaces and an optional leading + (6 to 15 digits).");
+      ok = false;
+    } else {
+      say(fieldMessages.phone, "");
+    }
+    nameInput.setAttribute("aria-invalid", fieldMessages.name.textContent ? "true" : "false");
+    phoneInput.setAttribute("aria-invalid", fieldMessages.phone.textContent ? "true" : "false");
+    return ok;
+  }
+
+  function showBookError(text) {
+    bookError.textContent = text;
+    bookError.hidden = !text;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    showBookError("");
+    if (sending) return;
+    var okPassenger = checkPassenger();
+    var later = whenMode() === "later";
+    var date = scheduledDate(false);
+    if (later && !date) return;
+    if (!quoteUsable()) {
+      showBookError("Get a price first: set the pickup and the drop-off.");
+      if (points.pickup && points.dropoff) requestQuote();
+      return;
+    }
+    if (!okPassenger) {
+      (fieldMessages.name.textContent ? nameInput : phoneInput).focus();
+      return;
+    }
+    var body = {
+      quote_id: quote.quote_id,
+      passenger: { name: nameInput.value.trim(), phone: phoneInput.value.trim() },
+    };
+    if (notesInput.value.trim()) body.notes = notesInput.value.trim();
+    if (date) body.scheduled_for = rfc3339(date);
+    sending = true;
+    updateBookButton();
+    var label = bookButton.textContent;
+    bookButton.textContent = later ? "Scheduling…" : "Booking…";
+    postJson("/api/v1/bookings", body)
+      .then(function (answer) {
+        if (answer.status === 201 && answer.body) {
+          try {
+            window.localStorage.setItem("hexfleet.passenger.name", body.passenger.name);
+            window.localStorage.setItem("hexfleet.passenger.phone", body.passenger.phone);
+          } catch (e) {
+            /* nothing to remember then */
+          }
+          var target = "/rides";
+          try {
+            target = new URL(answer.body.tracking_url, window.location.href).pathname;
+          } catch (e) {
+            /* the rides list shows it too */
+          }
+          window.location.assign(target);
+          return;
+        }
+        sending = false;
+        bookButton.textContent = label;
+        if (answer.status === 401) return goToLogin();
+        var text = problemText(answer, "The ride could not be booked");
+        if (answer.status === 409) {
+          showBookError("This price can no longer be booked (it expired or was used). A new price is on its way: check it and book again.");
+          requestQuote();
+          return;
+        }
+        if (/passenger\.phone/.test(text)) say(fieldMessages.phone, "This is not a phone number the driver can call.");
+        else if (/passenger\.name/.test(text)) say(fieldMessages.name, "Enter the passenger's name (up to 200 characters).");
+        else if (/scheduled_for|pickup_at/.test(text)) say(whenMsg, text);
+        showBookError(text);
+        updateBookButton();
+      })
+      .catch(function () {
+        sending = false;
+        bookButton.textContent = label;
+        updateBookButton();
+        showBookError("No connection to the server: the ride was not booked. Check your network and try again.");
+      });
+  });
+
+  /* ------------------------------------------------------------------ plumbing */
+
+  function postJson(url, body, signal) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": R.csrfToken() },
+      body: JSON.stringify(body),
+      signal: signal,
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        return { status: response.status, body: R.parse(text) };
+      });
+    });
+  }
+
+  function problemText(answer, fallback) {
+    var detail = answer.body && answer.body.detail;
+    if (detail) return detail.charAt(0).toUpperCase() + detail.slice(1) + (/[.!?]$/.test(detail) ? "" : ".");
+    return fallback + " (the server answered " + answer.status + "). Please try again.";
+  }
+
+  function goToLogin() {
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+  }
+})();
