@@ -92,6 +92,14 @@ class Settings:
         "&copy; OpenStreetMap contributors", "MAP_TILE_ATTRIBUTION", "Attribution shown for the tiles."
     )
     map_center: str = _setting("52.5200,13.4050", "MAP_CENTER", "Initial map centre as lat,lng.")
+    metrics_token: str = _setting(
+        "", "METRICS_TOKEN", "Bearer token that opens /metrics from anywhere. Unset: only METRICS_ALLOW may read it."
+    )
+    metrics_allow: str = _setting(
+        "127.0.0.0/8,::1",
+        "METRICS_ALLOW",
+        "Client networks (comma-separated CIDRs) that may read /metrics without a token.",
+    )
     # --- rate limits (per identity, shared through Redis; "N/second|minute|hour|day", ";" between tiers) ---
     rate_ingest: str = _setting(
         "1200/minute",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from quart import Quart
+from quart import Quart, request
 from quart_schema import QuartSchema
 from redis.asyncio import Redis
 from werkzeug.routing import IntegerConverter
@@ -24,6 +24,8 @@ from streaming.ride_fanout import RideFanOut
 from webapp import errors
 from webapp.auth import init_auth
 from webapp.csrf import init_csrf
+from webapp.headers import BASIC as BASIC_HEADERS
+from webapp.headers import content_security_policy
 from webapp.ingest import FastPath, Ingest
 from webapp.limits import Limiter
 from webapp.metrics import WebMetrics
@@ -183,11 +185,16 @@ def create_app(settings: Settings | None = None) -> Quart:
                 except Exception:
                     log.warning("closing %s failed", name, exc_info=True)
 
+    page_csp = content_security_policy(settings.map_tile_url)
+    docs_csp = content_security_policy(settings.map_tile_url, docs=True)
+
     @app.after_request
     async def security_headers(response):
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in BASIC_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if response.mimetype == "text/html":
+            docs = request.path in ("/docs", "/redocs", "/scalar")
+            response.headers.setdefault("Content-Security-Policy", docs_csp if docs else page_csp)
         return response
 
     app.asgi_app = FastPath(app.asgi_app, app)  # type: ignore[method-assign]

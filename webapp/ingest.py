@@ -22,6 +22,7 @@ from hexfleet.tracking import filters
 from hexfleet.tracking.pings import Ping, PingError, parse_body
 from streaming.events import encode_attributes, encode_pings, key_for
 from streaming.producer import ProduceFailed
+from webapp.headers import BASIC as BASIC_HEADERS
 from webapp.problems import CONTENT_TYPE, problem_body
 
 log = logging.getLogger("hexfleet.ingest")
@@ -130,8 +131,12 @@ class RecentPings:
             seen.popitem(last=False)
 
 
+# The headers every answer carries (webapp/headers.py), encoded once.
+_SECURITY = [(k.lower().encode(), v.encode()) for k, v in BASIC_HEADERS.items()]
+
+
 async def _send(send, status: int, body: bytes, content_type: bytes = _JSON, extra: list | None = None) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *_SECURITY]
     if extra:
         headers.extend(extra)
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from quart import Blueprint, current_app
+from quart import Blueprint, current_app, request
 from quart_schema import hide
 
+from hexfleet.errors import NotFound
 from hexfleet.keys import TRACKER_STATS
 
 bp = Blueprint("ops", __name__)
@@ -52,10 +55,25 @@ async def readyz():
     return {"status": "ready" if ok else "degraded", "checks": checks}, 200 if ok else 503
 
 
+def _metrics_allowed(settings) -> bool:
+    """METRICS_TOKEN from anywhere; otherwise only the METRICS_ALLOW networks (loopback by default)."""
+    auth = request.headers.get("Authorization", "")
+    if settings.metrics_token and hmac.compare_digest(auth.encode(), f"Bearer {settings.metrics_token}".encode()):
+        return True
+    try:
+        peer = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    networks = [n.strip() for n in settings.metrics_allow.split(",") if n.strip()]
+    return any(peer in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
 @bp.get("/metrics")
 @hide
 async def metrics():
     ext = current_app.extensions
+    if not _metrics_allowed(ext["settings"]):
+        raise NotFound("nothing at /metrics")  # as if it were not there: no hint for scanners
     m = ext["metrics"]
     hub, fanout = ext.get("hub"), ext.get("fanout")
     if hub is not None:
