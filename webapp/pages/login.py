@@ -15,6 +15,7 @@ from hexfleet.errors import Conflict, Invalid
 from hexfleet.users import queries as users
 from hexfleet.users.logic import normalise_email
 from webapp.auth import authenticate, current_user, end_session, start_session
+from webapp.limits import client_address, limiter
 from webapp.pages.common import STAFF_ROLES, services
 
 bp = Blueprint("login", __name__)
@@ -85,6 +86,14 @@ async def login_submit():
     asked = form.get("next") or request.args.get("next")
     user = None
     if email and password:
+        # Per address and per account, before the (deliberately slow) password check: a
+        # guessing run is stopped whichever it varies, and costs us nothing once stopped.
+        wait = await limiter().retry_after("login_address", client_address())
+        wait = wait or await limiter().retry_after("login_account", email.lower()[:254])
+        if wait is not None:
+            error = f"Too many sign-in attempts. Try again in {_minutes(wait)}."
+            html = await render_template("login.html", user=None, next_url=_asked(asked), email=email, error=error)
+            return html, 429, {"Retry-After": str(max(1, round(wait)))}
         user = await authenticate(email, password)
     if user is None:
         # One message for unknown email and wrong password: do not reveal which accounts exist.
@@ -93,6 +102,10 @@ async def login_submit():
         return html, 400
     start_session(user)
     return redirect(landing(user.role, asked))
+
+
+def _minutes(seconds: float) -> str:
+    return f"{round(seconds)} seconds" if seconds < 90 else f"{round(seconds / 60)} minutes"
 
 
 @bp.post("/logout")
@@ -144,6 +157,9 @@ async def signup_submit():
     errors = _signup_errors(email, password)
     user = None
     taken = False
+    wait = None if errors else await limiter().retry_after("signup", client_address())
+    if wait is not None:
+        errors["email"] = f"Too many new accounts from this address. Try again in {_minutes(wait)}."
     if not errors:
         pool, _, _ = services()
         password_hash = await asyncio.to_thread(security.hash_password, password)
@@ -155,6 +171,8 @@ async def signup_submit():
             taken = True
     if user is None:
         html = await render_template("signup.html", email=email, errors=errors, taken=taken, next_url=next_url)
+        if wait is not None:
+            return html, 429, {"Retry-After": str(max(1, round(wait)))}
         return html, 400
     log.info("customer %s signed up", user.id)
     start_session(user)
