@@ -9,6 +9,10 @@ Live tracking (hexfleet.tracking.store):
 Rides (hexfleet.rides):
 - ``hf:surge``      hash: H3 cell (resolution 7) → surge multiplier in tenths (12 = ×1.2)
 
+Driver web app (webapp.driver_session):
+- ``hf:driver-link:{sha256}``   string "driver id:device id" of a one-time sign-in link, keyed
+  by the sha256 (hex) of its token, expiring after DRIVER_LINK_TTL_S; spent with GETDEL
+
 Processes:
 - ``hf:stats:tracker``   the tracker's counters, for the web's /metrics
 - ``hf:auth:revoked``    channel: device credentials changed, drop cached lookups
@@ -22,9 +26,14 @@ DUTY = "hf:duty"
 CELL_PREFIX = "hf:cell:"
 LIVE = "hf:live"
 SURGE = "hf:surge"
+DRIVER_LINK_PREFIX = "hf:driver-link:"
 TRACKER_STATS = "hf:stats:tracker"
 REVOCATION_CHANNEL = "hf:auth:revoked"
 
 
 def pos(driver_id: int) -> str:
     return f"{POS_PREFIX}{driver_id}"
+
+
+def driver_link(token_sha256_hex: str) -> str:
+    return f"{DRIVER_LINK_PREFIX}{token_sha256_hex}"

@@ -1,6 +1,7 @@
 """Who is calling: staff sessions (quart-auth cookie) or user Bearer API tokens.
 
-Driver devices authenticate separately (see webapp/ingest.py), with their own tokens.
+Driver devices authenticate separately (see webapp/ingest.py), with their own tokens; the
+driver web app (/d) with its own session cookie (webapp/driver_session.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hexfleet import security
 from hexfleet.errors import DomainError
 from hexfleet.users import queries as users
 from hexfleet.users.queries import User
+from webapp import driver_session
 
 STAFF = ("dispatcher", "admin")
 
@@ -115,8 +117,18 @@ def page_role_required(*roles: str):
 
 
 async def require_driver() -> int:
-    """The driver behind a Bearer device token (driver app API); 401 otherwise."""
-    auth = request.headers.get("Authorization", "")
+    """The driver behind a Bearer device token (driver apps), or behind the driver web app's
+    session cookie (/d, see webapp.driver_session); 401 otherwise.
+
+    A request that sends Authorization is judged by it alone. Cookie requests that change
+    state also pass the CSRF check (webapp.csrf), as every browser request does.
+    """
+    auth = request.headers.get("Authorization")
+    if auth is None:
+        session = await driver_session.current_session()
+        if session is None:
+            raise Unauthenticated("send Authorization: Bearer <device token>, or sign in to the driver web app at /d")
+        return session.driver_id
     driver_id = None
     if auth[:7].lower() == "bearer " and len(auth) <= 200:
         driver_id = await current_app.extensions["ingest"].auth.driver_for(auth[7:].strip())

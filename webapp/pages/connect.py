@@ -1,9 +1,11 @@
-"""Connecting a phone: the detail pane's instructions and QR codes, and device token rotation."""
+"""Connecting a phone: the detail pane's instructions and QR codes, one-time sign-in links for
+the driver web app (/d), and device token rotation."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 
 from markupsafe import Markup
 from quart import Blueprint, render_template, request
@@ -12,6 +14,7 @@ from quart_schema import hide
 from hexfleet.drivers import connect as phone_connect
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
+from webapp import driver_session
 from webapp.auth import Forbidden, current_user, page_role_required
 from webapp.pages.common import STAFF_ROLES, services
 
@@ -60,6 +63,7 @@ async def _render_connect(driver, device_id: str | None, token: str | None = Non
         announced=announced,
         from_public_url=bool(settings.public_url),
         auth_cache_ttl_s=settings.auth_cache_ttl_s,
+        driver_link_minutes=_minutes(settings.driver_link_ttl_s),
     )
     # The body may carry a device token: never keep it in a cache or the back-forward cache.
     headers = {"Cache-Control": "no-store"}
@@ -102,3 +106,41 @@ async def driver_rotate(driver_id: int):
         announced = False
     log.info("user %s rotated the device of driver %s", user.id, driver_id)
     return await _render_connect(driver, device.device_id, device.token, announced)
+
+
+def _minutes(seconds: float) -> int:
+    return max(1, round(seconds / 60))
+
+
+@bp.post("/ui/drivers/<int:driver_id>/driver-link")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required(*STAFF_ROLES)
+async def driver_link(driver_id: int):
+    """A one-time sign-in link (and its QR code) for the driver web app, for this driver's phone.
+
+    Dispatchers and admins may create one. It signs in as the driver's current device, so
+    a rotation before it is used makes it worthless too.
+    """
+    user = await current_user()
+    pool, redis, settings = services()
+    async with pool.acquire() as conn:
+        driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
+        device_id = await driver_queries.current_device_id(conn, driver_id)
+    if device_id is None:
+        html = await render_template("_driver_link.html", driver=driver, link=None)
+        return html, 409, {"Cache-Control": "no-store"}
+    ttl_s = settings.driver_link_ttl_s
+    token = await driver_session.create_link(redis, driver_id, device_id, ttl_s)
+    link = f"{connect_base_url(settings).rstrip('/')}/d/login/{token}"
+    qr = Markup(await asyncio.to_thread(phone_connect.qr_svg, link, "QR code to sign in to the driver web app"))
+    log.info("user %s created a driver web app sign-in link for driver %s", user.id if user else None, driver_id)
+    html = await render_template(
+        "_driver_link.html",
+        driver=driver,
+        link=link,
+        qr=qr,
+        expires_at=datetime.now(UTC) + timedelta(seconds=ttl_s),
+        minutes=_minutes(ttl_s),
+    )
+    # The body is a credential until it is used: keep it out of every cache.
+    return html, 200, {"Cache-Control": "no-store"}

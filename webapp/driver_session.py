@@ -1,0 +1,147 @@
+"""The driver web app's session: one-time sign-in links, and the cookie that follows them.
+
+A dispatcher creates a link for a driver (the control room's "Connect a phone" pane). Its
+token is random; Redis keeps only its sha256, with the driver and the device that was
+live when the link was made, for DRIVER_LINK_TTL_S. Opening the link shows a confirmation
+page (link previews and QR scanners only ever GET, so they cannot spend it); the POST
+spends it with GETDEL, atomically, so it works exactly once.
+
+The session is a cookie (``hexfleet_driver``) signed with SECRET_KEY that names the driver
+and that device. It is valid for DRIVER_SESSION_HOURS and only while the device is still
+the driver's live device: rotating the device token (or revoking it) ends every session
+and every unused link of that driver at once. The check goes through the ingest's device
+cache, which every web process empties when a rotation is announced, so a driver on /d
+costs no database query per request, just as a driver app's Bearer token does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from quart import current_app, g, request
+
+from hexfleet import keys
+
+log = logging.getLogger("hexfleet.web")
+
+COOKIE = "hexfleet_driver"
+_SALT = "hexfleet.driver-session"
+# Link tokens are token_urlsafe(32): 43 characters of [A-Za-z0-9_-].
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_MAX_COOKIE = 512
+
+
+@dataclass(frozen=True)
+class DriverSession:
+    driver_id: int
+    device_id: str
+
+
+# ---------------------------------------------------------------- one-time links
+
+
+def _well_formed(token: str) -> bool:
+    return 20 <= len(token) <= 100 and set(token) <= _TOKEN_CHARS
+
+
+def _link_key(token: str) -> str:
+    return keys.driver_link(hashlib.sha256(token.encode()).hexdigest())
+
+
+def _parse_link(value: bytes | str | None) -> DriverSession | None:
+    if value is None:
+        return None
+    text = value.decode() if isinstance(value, bytes) else value
+    driver, _, device = text.partition(":")
+    if not driver.isdecimal() or not device:
+        return None
+    return DriverSession(int(driver), device)
+
+
+async def create_link(redis, driver_id: int, device_id: str, ttl_s: float) -> str:
+    """A new one-time sign-in token for this driver and device, valid for ``ttl_s``."""
+    token = secrets.token_urlsafe(32)
+    await redis.set(_link_key(token), f"{driver_id}:{device_id}", px=max(1, round(ttl_s * 1000)))
+    return token
+
+
+async def peek_link(redis, token: str) -> DriverSession | None:
+    """What a link would sign in as, without spending it (the confirmation page)."""
+    if not _well_formed(token):
+        return None
+    return _parse_link(await redis.get(_link_key(token)))
+
+
+async def spend_link(redis, token: str) -> DriverSession | None:
+    """Spend a link: the first caller gets its session, every later one None (GETDEL)."""
+    if not _well_formed(token):
+        return None
+    return _parse_link(await redis.getdel(_link_key(token)))
+
+
+# ---------------------------------------------------------------- the cookie
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=_SALT)
+
+
+def cookie_value(secret_key: str, session: DriverSession) -> str:
+    return _serializer(secret_key).dumps({"d": session.driver_id, "v": session.device_id})
+
+
+def read_cookie(secret_key: str, value: str, max_age_s: float) -> DriverSession | None:
+    """The session a cookie names, if it is ours, untampered and younger than ``max_age_s``."""
+    if not value or len(value) > _MAX_COOKIE:
+        return None
+    try:
+        data = _serializer(secret_key).loads(value, max_age=max(1, round(max_age_s)))
+    except BadSignature:  # SignatureExpired is a BadSignature too
+        return None
+    if not isinstance(data, dict):
+        return None
+    driver_id, device_id = data.get("d"), data.get("v")
+    if type(driver_id) is not int or not isinstance(device_id, str) or not device_id:
+        return None
+    return DriverSession(driver_id, device_id)
+
+
+def set_cookie(response, settings, session: DriverSession) -> None:
+    response.set_cookie(
+        COOKIE,
+        cookie_value(settings.require_secret_key(), session),
+        max_age=max(1, round(settings.driver_session_hours * 3600)),
+        httponly=True,
+        samesite="Lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
+def clear_cookie(response, settings) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax", secure=settings.secure_cookies)
+
+
+async def device_is_live(session: DriverSession) -> bool:
+    """The session's device is still a live device of its driver (not rotated or revoked)."""
+    ingest = current_app.extensions["ingest"]
+    return await ingest.auth.driver_for_device(session.device_id) == session.driver_id
+
+
+async def current_session() -> DriverSession | None:
+    """The driver signed in to the web app on this browser, or None; cached per request."""
+    if "hexfleet_driver_session" in g:
+        return g.hexfleet_driver_session
+    session = None
+    raw = request.cookies.get(COOKIE)
+    if raw:
+        settings = current_app.extensions["settings"]
+        session = read_cookie(settings.require_secret_key(), raw, settings.driver_session_hours * 3600)
+        if session is not None and not await device_is_live(session):
+            session = None  # the device token was rotated: this session is over
+    g.hexfleet_driver_session = session
+    return session
