@@ -216,6 +216,13 @@ def stack():
         # own tests (tests/hexfleet/test_filters.py, tests/webapp/test_tracking_flow.py).
         "FILTER_MAX_SPEED_KMH": "100000",
         "MAP_CENTER": "52.5200,13.4050",
+        # One browser signs in dozens of times a minute from one address: the limits have their
+        # own tests (tests/webapp/test_login_limits.py, test_rate_limits.py).
+        "RATE_LOGIN_ACCOUNT": "1000/minute",
+        "RATE_LOGIN_ADDRESS": "1000/minute",
+        "RATE_SIGNUP": "1000/hour",
+        "RATE_QUOTES": "1000/minute",
+        "RATE_BOOKINGS": "1000/minute",
         "LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "INFO"),
         "PYTHONUNBUFFERED": "1",
     }

@@ -77,7 +77,7 @@ def count_card_refreshes(page: Page) -> None:
 
 def wait_for_card_refresh(page: Page) -> None:
     """The detail card refreshes itself every 3 s: wait for one to have happened."""
-    page.wait_for_function("window.__cardSwaps >= 1", timeout=8000)
+    page.wait_for_function("() => window.__cardSwaps >= 1", timeout=8000)
 
 
 def test_dispatcher_sees_how_to_connect_a_phone(page: Page, login, stack):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import orjson
 from quart import Quart, request
 from quart_schema import QuartSchema
 from redis.asyncio import Redis
@@ -34,6 +35,18 @@ from webapp.services import start_rides, stop_rides
 from webapp.shutdown import end_streams_on_stop
 
 log = logging.getLogger("hexfleet.web")
+
+
+def bound_json(app: Quart) -> None:
+    """Request bodies are parsed by orjson: several times faster, and it refuses nesting past
+    1,024 levels instead of the stdlib parser's RecursionError (a 500 for a 2,000-deep body).
+    The provider quart-schema installed (it serialises pydantic models) keeps doing the rest."""
+
+    class BoundedJSON(type(app.json)):  # type: ignore[misc]
+        def loads(self, s, **kwargs):
+            return orjson.loads(s)
+
+    app.json = BoundedJSON(app)
 
 
 class BigintConverter(IntegerConverter):
@@ -95,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         redoc_ui_path=None,
         scalar_ui_path=None,
     )
+    bound_json(app)
     # Ids in paths are PostgreSQL bigints: a longer number is a 404 like any unknown id, not a 500.
     app.url_map.converters["int"] = BigintConverter
     init_auth(app, settings)

@@ -45,8 +45,8 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-# Paths that carry a secret (tracking links): never written to a log as they are.
-_SECRET_PATHS = re.compile(r"^(/t/|/api/v1/track/)[^/]+")
+# Paths that carry a secret (tracking links, driver sign-in links): never written to a log as they are.
+_SECRET_PATHS = re.compile(r"^(/t/|/api/v1/track/|/d/login/)[^/]+")
 
 
 def loggable_path(path: str) -> str:

@@ -67,3 +67,13 @@ def test_web_app_needs_a_secret_key(settings):
 
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         create_app(settings.with_(secret_key=""))
+
+
+async def test_deeply_nested_bodies_are_a_clear_400(client, db):
+    _, device = await make_driver(db)
+    body = '{"a":' * 2000 + "1" + "}" * 2000
+    for path in ("/api/v1/driver/status", "/api/v1/quotes"):
+        r = await client.post(
+            path, content=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {device.token}"}
+        )
+        assert r.status_code in (400, 401, 422) and r.headers["content-type"] == "application/problem+json"

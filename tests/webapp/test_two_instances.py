@@ -7,7 +7,7 @@ import time
 import httpx
 import orjson
 import pytest
-from helpers import make_driver, make_user, start_web
+from helpers import browser_login, make_driver, make_user, start_web
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
@@ -94,3 +94,21 @@ async def test_websocket_stream_and_auth(db, two_instances):
             assert r.status_code == 202
         message = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
     assert (message["driver_id"], message["lat"]) == (drv.id, 52.5)
+
+
+async def test_websocket_refuses_other_sites_with_a_session_cookie(db, two_instances):
+    """A browser on another site would send the dispatcher's cookie: its Origin is refused."""
+    url_a, _ = two_instances
+    user, _ = await make_user(db)
+    async with httpx.AsyncClient(base_url=url_a, trust_env=False) as client:
+        headers = await browser_login(client, user.email)
+    ws_url = url_a.replace("http://", "ws://") + "/api/v1/ws/positions"
+    cookie = {"Cookie": headers["Cookie"]}
+    with pytest.raises(WebSocketException):
+        async with ws_connect(ws_url, additional_headers=cookie, origin="https://evil.example") as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+    host = url_a.removeprefix("http://")
+    async with ws_connect(ws_url, additional_headers=cookie, origin=f"http://{host}") as ws:
+        # Accepted: nothing to read yet, but the connection stays open.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.5)

@@ -12,6 +12,7 @@ from hexfleet.geo import parse_bbox
 from hexfleet.rides import bookings
 from streaming.hub import Filter
 from webapp.auth import STAFF, current_user, require_user, role_required
+from webapp.csrf import allowed_origin
 from webapp.services import rides
 
 bp = Blueprint("stream_api", __name__, url_prefix="/api/v1")
@@ -111,7 +112,18 @@ async def sse_surge():
 
 @bp.websocket("/ws/positions")
 async def ws_positions():
-    """WebSocket: one JSON message per event, the same JSON as the SSE stream."""
+    """WebSocket: one JSON message per event, the same JSON as the SSE stream.
+
+    Browsers send the session cookie with a WebSocket from any site, so the Origin must be
+    ours (the host asked for, PUBLIC_URL or ALLOWED_ORIGINS); clients without an Origin
+    (scripts with a Bearer token) are not browsers and pass."""
+    origin = websocket.headers.get("Origin")
+    if origin is not None:
+        settings = current_app.extensions["settings"]
+        allowed = (settings.public_url, *settings.allowed_origins_list())
+        if not allowed_origin(origin, websocket.host, allowed):
+            await websocket.close(1008, "this origin may not open the stream")
+            return
     user = await current_user()
     if user is None or user.role not in STAFF:
         await websocket.close(1008, "log in as a dispatcher or send a Bearer API token")

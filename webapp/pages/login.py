@@ -105,7 +105,10 @@ async def login_submit():
 
 
 def _minutes(seconds: float) -> str:
-    return f"{round(seconds)} seconds" if seconds < 90 else f"{round(seconds / 60)} minutes"
+    if seconds < 90:
+        n = max(1, round(seconds))
+        return f"{n} second{'s' if n != 1 else ''}"
+    return f"{round(seconds / 60)} minutes"
 
 
 @bp.post("/logout")
