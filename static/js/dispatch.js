@@ -418,6 +418,5 @@
     surgeWanted = window.localStorage.getItem(SURGE_KEY) === "1";
   } catch (e) {}
   if (surgeWanted) setSurge(true);
-  window.htmx.trigger(document.body, "bookings-changed"); // the first load of the queue
-  connect();
+  connect(); // the queue loads itself (hx-trigger "load"), then follows these events
 })();
