@@ -12,11 +12,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from conftest import ARTIFACTS
 from playwright.sync_api import Page, expect
 from test_driver_app import create_link, offset, phone_context, poll, sign_in
 from test_rider import api_customer, new_email, sign_up, wait_for_driver_at
-
-from conftest import ARTIFACTS
 
 LEIPZIG = (51.3397, 12.3731)
 
