@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from hexfleet.cli.main import main
+from hexfleet.devtools.sim import accounts, api, report, runner
 from hexfleet.devtools.sim import command as simulate
-from hexfleet.devtools.sim import runner
-from hexfleet.devtools.sim.runner import SimConfig
+from hexfleet.devtools.sim.config import SimConfig
 from hexfleet.errors import Invalid
 from hexfleet.settings import Settings
 
@@ -109,6 +109,16 @@ def test_parse_center_rejects_with_one_line(text, message):
             ("--drivers", "10000", "--interval", "3600", "--radius-km", "50"),
             config(drivers=10_000, interval=3600.0, radius_m=50_000.0),
         ),
+        (
+            ("--rides-per-minute", "12.5", "--scheduled-share", "0.5", "--accept-share", "1", "--cancel-share", "0"),
+            # Enough customers that none books more than 0.8 of the platform's 60 an hour.
+            config(rides_per_minute=12.5, scheduled_share=0.5, accept_share=1.0, cancel_share=0.0, rider_accounts=16),
+        ),
+        (("--rides-per-minute", "0"), config(rides_per_minute=0.0, rider_accounts=0)),  # no riders
+        (
+            ("--rides-per-minute", "600", "--scheduled-share", "1", "--accept-share", "0", "--cancel-share", "1"),
+            config(rides_per_minute=600.0, scheduled_share=1.0, accept_share=0.0, cancel_share=1.0, rider_accounts=750),
+        ),
     ],
 )
 def test_config_from_args(argv, expected):
@@ -131,6 +141,13 @@ def test_config_from_args(argv, expected):
         (("--center", "abc"), "--center must be lat,lng (e.g. 52.52,13.405), not 'abc'"),
         (("--url", "ftp://x"), "--url must start with http:// or https://, not 'ftp://x'"),
         (("--url", "127.0.0.1:8000/"), "--url must start with http:// or https://, not '127.0.0.1:8000'"),
+        (("--rides-per-minute", "-1"), "--rides-per-minute must be between 0 (no riders) and 600, not -1.0"),
+        (("--rides-per-minute", "601"), "--rides-per-minute must be between 0 (no riders) and 600, not 601.0"),
+        (("--rides-per-minute", "nan"), "--rides-per-minute must be between 0 (no riders) and 600, not nan"),
+        (("--scheduled-share", "1.5"), "--scheduled-share must be between 0 and 1, not 1.5"),
+        (("--accept-share", "-0.1"), "--accept-share must be between 0 and 1, not -0.1"),
+        (("--accept-share", "nan"), "--accept-share must be between 0 and 1, not nan"),
+        (("--cancel-share", "2"), "--cancel-share must be between 0 and 1, not 2.0"),
     ],
 )
 def test_config_from_args_rejects(argv, message):
@@ -171,8 +188,8 @@ def test_the_command_fails_with_one_line_and_status_2(monkeypatch, capsys, argv,
     ],
 )
 def test_demo_names_and_plates(n, name, plate):
-    assert (runner.demo_name(n), runner.demo_plate(n)) == (name, plate)
-    assert runner.demo_name(n).startswith(runner.DEMO_PREFIX)
+    assert (accounts.demo_name(n), accounts.demo_plate(n)) == (name, plate)
+    assert accounts.demo_name(n).startswith(accounts.DEMO_PREFIX)
 
 
 @pytest.mark.parametrize(
@@ -190,7 +207,7 @@ def test_demo_names_and_plates(n, name, plate):
     ],
 )
 def test_count_field(value, expected):
-    assert runner.count_field(value) == expected
+    assert api.count_field(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -201,14 +218,14 @@ def test_count_field(value, expected):
         ("3", 3.0),
         ("0.5", 0.5),
         ("-2", 0.0),
-        ("120", runner.MAX_BACKOFF_S),
-        ("inf", runner.MAX_BACKOFF_S),
+        ("120", api.MAX_BACKOFF_S),
+        ("inf", api.MAX_BACKOFF_S),
         ("nan", 0.0),
         ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # HTTP dates fall back on our own backoff
     ],
 )
 def test_parse_retry_after(header, expected):
-    assert runner.parse_retry_after(header) == expected
+    assert api.parse_retry_after(header) == expected
 
 
 @pytest.mark.parametrize(
@@ -224,7 +241,7 @@ def test_parse_retry_after(header, expected):
     ],
 )
 def test_parse_json_object(content, expected):
-    assert runner.parse_json_object(content) == expected
+    assert api.parse_json_object(content) == expected
 
 
 @pytest.mark.parametrize(
@@ -240,7 +257,7 @@ def test_parse_json_object(content, expected):
     ],
 )
 def test_problem_detail(body, expected):
-    assert runner.problem_detail(body) == expected
+    assert api.problem_detail(body) == expected
 
 
 @pytest.mark.parametrize(
@@ -260,7 +277,7 @@ def test_problem_detail(body, expected):
     ],
 )
 def test_backoff_s(interval, failures, fraction, expected):
-    assert runner.backoff_s(interval, failures, fraction) == pytest.approx(expected)
+    assert api.backoff_s(interval, failures, fraction) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +285,7 @@ def test_backoff_s(interval, failures, fraction, expected):
     [(0, "0:00:00"), (59.9, "0:00:59"), (61, "0:01:01"), (3600, "1:00:00"), (90061.5, "25:01:01")],
 )
 def test_format_duration(seconds, expected):
-    assert runner.format_duration(seconds) == expected
+    assert report.format_duration(seconds) == expected
 
 
 @pytest.mark.parametrize(
@@ -282,7 +299,7 @@ def test_format_duration(seconds, expected):
     ],
 )
 def test_describe_error(error, expected):
-    assert runner.describe_error(error) == expected
+    assert report.describe_error(error) == expected
 
 
 # --- the reporter's lines ------------------------------------------------------------------
@@ -293,16 +310,20 @@ def test_describe_error(error, expected):
     [(False, "running for"), (True, "stopped after")],
 )
 def test_summary_line(final, head):
-    stats = runner.Stats(sent=10, accepted=9, duplicates=1, rejected=2, errors=3)
-    reporter = runner.Reporter(config(), stats=stats)
+    stats = report.Stats(
+        sent=10, accepted=9, duplicates=1, rejected=2, errors=3,
+        booked=12, scheduled=2, assigned=8, completed=5, cancelled=1, no_driver=3,
+    )  # fmt: skip
+    reporter = report.Reporter(config(), stats=stats)
     reporter.started -= 100  # as if it had been driving for 100 s
     assert reporter.summary(final=final) == (
-        f"simulate: {head} 0:01:40: 10 pings sent (0.1/s), 9 accepted, 1 duplicates, 2 rejected, 3 errors"
+        f"simulate: {head} 0:01:40: 10 pings sent (0.1/s), 9 accepted, 1 duplicates, 2 rejected, 3 errors; "
+        "rides: 12 booked (2 scheduled), 8 assigned, 5 completed, 1 cancelled, 3 no driver"
     )
 
 
 def test_warnings_are_rate_limited_per_kind(capsys):
-    reporter = runner.Reporter(config(progress=False))
+    reporter = report.Reporter(config(progress=False))
     reporter.failed("unreachable", "cannot reach http://127.0.0.1:8123: ConnectError")
     reporter.failed("unreachable", "cannot reach http://127.0.0.1:8123: ConnectError")
     reporter.failed("http-503", "/api/v1/driver/pings answered 503 Service Unavailable")
@@ -317,7 +338,7 @@ def test_warnings_are_rate_limited_per_kind(capsys):
 
 
 def test_recovery_is_announced_once_and_rearms_the_warnings(capsys):
-    reporter = runner.Reporter(config(progress=False, interval=2.0))
+    reporter = report.Reporter(config(progress=False, interval=2.0))
     reporter.failed("unreachable", "cannot reach it")
     reporter.tick()  # the error is fresh: still failing
     reporter._last_error_at -= 6  # as if the last error were 6 s ago (> max(5, 2 x interval))
@@ -330,3 +351,33 @@ def test_recovery_is_announced_once_and_rearms_the_warnings(capsys):
         "simulate: warning: cannot reach it; retrying with backoff (1 errors so far)",
         "simulate: warning: cannot reach it; retrying with backoff (2 errors so far)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("emails", "expected"),
+    [
+        (
+            ["rider@hexfleet.local", "rider-001@simulated-riders.hexfleet.local"],
+            "rider@hexfleet.local and 1 simulated customer",
+        ),
+        (["rider@hexfleet.local"], "rider@hexfleet.local"),
+        ([f"rider-{n:03d}@simulated-riders.hexfleet.local" for n in range(1, 9)], "8 simulated customers"),
+    ],
+)
+def test_describe_accounts(emails, expected):
+    assert runner.describe_accounts(emails) == expected
+
+
+def test_the_progress_bar_counts_rides_too(capsys):
+    reporter = report.Reporter(config(progress=True))
+    reporter.open()
+    s = reporter.stats
+    s.sent, s.accepted, s.booked, s.assigned, s.completed, s.cancelled, s.no_driver = 7, 7, 4, 3, 2, 1, 1
+    reporter.tick()
+    assert reporter.bar.n == 7
+    assert reporter.bar.postfix == "accepted=7, errors=0, booked=4, assigned=3, completed=2, cancelled=1, no_driver=1"
+    reporter.close()
+    out, _ = capsys.readouterr()
+    assert out.startswith("simulate: stopped after") and out.rstrip().endswith(
+        "rides: 4 booked (0 scheduled), 3 assigned, 2 completed, 1 cancelled, 1 no driver"
+    )

@@ -1,7 +1,8 @@
-"""``hexfleet simulate``: demo drivers that drive around the map and post pings.
+"""``hexfleet simulate``: demo drivers that drive around the map, post pings and take
+rides, and demo riders who book them.
 
-This module is the command line only: options, their checks, and ``run``. The drivers,
-their pings and the progress output live in ``hexfleet.devtools.sim.runner``.
+This module is the command line only: options, their checks, and ``run``. The run loop
+lives in ``hexfleet.devtools.sim.runner``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import math
 
-from hexfleet.devtools.sim.runner import SimConfig, simulate
+from hexfleet.devtools.sim.config import SimConfig
+from hexfleet.devtools.sim.demand import accounts_needed
+from hexfleet.devtools.sim.runner import simulate
 from hexfleet.errors import Invalid
 from hexfleet.settings import SettingsError
 
@@ -32,6 +35,31 @@ def configure(parser) -> None:
     parser.add_argument("--seed", type=int, help="seed for reproducible routes (default: random)")
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar; print a summary line every 30 s instead"
+    )
+    rides = parser.add_argument_group("rides")
+    rides.add_argument(
+        "--rides-per-minute",
+        type=float,
+        default=6.0,
+        metavar="R",
+        help="demo riders book about R rides a minute (default 6; 0: no riders, drivers still take rides)",
+    )
+    rides.add_argument(
+        "--scheduled-share",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="share of rides booked for 20-40 minutes ahead (default 0.2)",
+    )
+    rides.add_argument(
+        "--accept-share", type=float, default=0.85, metavar="F", help="share of offers drivers accept (default 0.85)"
+    )
+    rides.add_argument(
+        "--cancel-share",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="share of riders who cancel when their driver is slow to come (default 0.1)",
     )
 
 
@@ -57,6 +85,12 @@ def config_from_args(args, settings) -> SimConfig:
         raise Invalid(f"--duration must be 0 (run until Ctrl-C) or a positive number, not {args.duration}")
     if not 0.1 <= args.radius_km <= 50:
         raise Invalid(f"--radius-km must be between 0.1 and 50, not {args.radius_km}")
+    if not 0 <= args.rides_per_minute <= 600:  # also refuses nan
+        raise Invalid(f"--rides-per-minute must be between 0 (no riders) and 600, not {args.rides_per_minute}")
+    for option in ("scheduled_share", "accept_share", "cancel_share"):
+        value = getattr(args, option)
+        if not 0 <= value <= 1:
+            raise Invalid(f"--{option.replace('_', '-')} must be between 0 and 1, not {value}")
     center = parse_center(args.center) if args.center is not None else settings.map_center_latlng()
     url = (args.url or f"http://127.0.0.1:{settings.port}").rstrip("/")
     if not url.startswith(("http://", "https://")):
@@ -70,7 +104,18 @@ def config_from_args(args, settings) -> SimConfig:
         url=url,
         seed=args.seed,
         progress=not args.no_progress,
+        rides_per_minute=args.rides_per_minute,
+        scheduled_share=args.scheduled_share,
+        accept_share=args.accept_share,
+        cancel_share=args.cancel_share,
+        rider_accounts=accounts_needed(args.rides_per_minute, booking_budgets(settings)),
     )
+
+
+def booking_budgets(settings) -> list[tuple[int, float]]:
+    """(amount, seconds) of every tier of the per-user quote and booking limits."""
+    rules = settings.rate_rules()
+    return [(item.amount, item.get_expiry()) for name in ("quotes", "bookings") for item in rules.get(name, [])]
 
 
 def run(args, settings) -> int:

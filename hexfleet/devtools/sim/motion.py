@@ -1,170 +1,42 @@
-"""Plausible driver motion on a street-like grid around a centre point.
+"""Plausible driver motion on the street grid (``grid.py``).
 
 Pure: no I/O, no clocks, no asyncio. Each ``DriverSim`` owns a ``random.Random``, so the
-same seed gives the same trail. Positions are computed in a local east/north plane in
-metres (an equirectangular projection around the centre: at city scale its error is far
-below GPS noise) and converted to lat/lng only when a fix is produced.
-
-The streets are a lattice of rectangular blocks, optionally rotated. An intersection
-exists when it lies within ``radius_m - margin_m`` of the centre, and a street between
-two neighbouring intersections exists when both ends do; the disc is convex, so every
-street, and with the margin every noisy fix, stays inside the radius.
+same seed gives the same trail. Without a target a driver cruises at random; with one
+(``head_to``) it takes, at every intersection, the street that brings it closest to the
+target and stops at the target's street point.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-EARTH_RADIUS_M = 6_371_008.8
-M_PER_DEG_LAT = math.pi / 180 * EARTH_RADIUS_M
+from hexfleet.devtools.sim.grid import (
+    EARTH_RADIUS_M,
+    M_PER_DEG_LAT,
+    STEPS,
+    Grid,
+    Placement,
+    angle_diff_deg,
+    bearing_deg,
+    haversine_m,
+)
+from hexfleet.devtools.sim.steering import Target, along_street, choose_exit, make_target
 
-# Grid directions, counter-clockwise in grid coordinates: +i, +j, -i, -j.
-# Left of d is (d + 1) % 4, right is (d + 3) % 4, back is (d + 2) % 4.
-_STEPS = ((1, 0), (0, 1), (-1, 0), (0, -1))
-
-
-def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def bearing_deg(dx: float, dy: float) -> float:
-    """Compass bearing (0 = north, 90 = east) of an east/north displacement."""
-    return math.degrees(math.atan2(dx, dy)) % 360.0
-
-
-def angle_diff_deg(a: float, b: float) -> float:
-    """Smallest absolute difference between two bearings, 0..180."""
-    return abs((a - b + 180.0) % 360.0 - 180.0)
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A point on a street: ``s`` metres from intersection (i, j) in grid direction ``direction``."""
-
-    i: int
-    j: int
-    direction: int
-    s: float
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The street lattice. Areas too small for the requested blocks get smaller blocks,
-    so there is always at least a crossroads to drive around."""
-
-    center_lat: float
-    center_lng: float
-    radius_m: float
-    block_x_m: float = 180.0
-    block_y_m: float = 220.0
-    rotation_deg: float = 0.0  # clockwise; 0 puts the streets north-south and east-west
-    margin_m: float = 15.0  # room for GPS noise between the outermost street and the radius
-    _cos_lat: float = field(init=False, repr=False)
-    _rot: tuple[float, float] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not (-85 <= self.center_lat <= 85 and -180 <= self.center_lng <= 180):
-            raise ValueError(f"centre out of range: {self.center_lat}, {self.center_lng}")
-        if self.margin_m < 0 or self.block_x_m <= 0 or self.block_y_m <= 0:
-            raise ValueError("blocks must be positive and the margin not negative")
-        reach = self.radius_m - self.margin_m
-        if reach < 20:
-            raise ValueError(f"radius {self.radius_m} m leaves no room for streets")
-        object.__setattr__(self, "block_x_m", min(self.block_x_m, reach / 2))
-        object.__setattr__(self, "block_y_m", min(self.block_y_m, reach / 2))
-        object.__setattr__(self, "_cos_lat", math.cos(math.radians(self.center_lat)))
-        theta = math.radians(self.rotation_deg)
-        object.__setattr__(self, "_rot", (math.cos(theta), math.sin(theta)))
-
-    @property
-    def reach_m(self) -> float:
-        """Largest distance of an intersection from the centre."""
-        return self.radius_m - self.margin_m
-
-    def has_node(self, i: int, j: int) -> bool:
-        return math.hypot(i * self.block_x_m, j * self.block_y_m) <= self.reach_m
-
-    def exits(self, i: int, j: int) -> list[int]:
-        """Directions with a street leaving intersection (i, j)."""
-        return [d for d, (di, dj) in enumerate(_STEPS) if self.has_node(i + di, j + dj)]
-
-    def edge_length(self, direction: int) -> float:
-        return self.block_x_m if direction % 2 == 0 else self.block_y_m
-
-    def _to_world(self, gx: float, gy: float) -> tuple[float, float]:
-        c, s = self._rot
-        return gx * c + gy * s, -gx * s + gy * c
-
-    def node_xy(self, i: int, j: int) -> tuple[float, float]:
-        """East/north metres of intersection (i, j) from the centre."""
-        return self._to_world(i * self.block_x_m, j * self.block_y_m)
-
-    def direction_xy(self, direction: int) -> tuple[float, float]:
-        """Unit east/north vector of a grid direction."""
-        return self._to_world(*_STEPS[direction])
-
-    def to_latlng(self, x: float, y: float) -> tuple[float, float]:
-        return (
-            self.center_lat + y / M_PER_DEG_LAT,
-            self.center_lng + x / (M_PER_DEG_LAT * self._cos_lat),
-        )
-
-    def to_xy(self, lat: float, lng: float) -> tuple[float, float]:
-        return (
-            (lng - self.center_lng) * M_PER_DEG_LAT * self._cos_lat,
-            (lat - self.center_lat) * M_PER_DEG_LAT,
-        )
-
-    def to_grid(self, x: float, y: float) -> tuple[float, float]:
-        """Undo the rotation: grid metres (along the streets) of an east/north point."""
-        c, s = self._rot
-        return x * c - y * s, x * s + y * c
-
-    def nearest_street(self, lat: float, lng: float, heading: float | None = None) -> Placement | None:
-        """The point on a street nearest to (lat, lng), facing ``heading`` where it can;
-        None when the point lies outside this area (the demo's centre or radius changed)."""
-        x, y = self.to_xy(lat, lng)
-        if math.hypot(x, y) > self.radius_m:
-            return None
-        gx, gy = self.to_grid(x, y)
-        ci, cj = round(gx / self.block_x_m), round(gy / self.block_y_m)
-        best: tuple[float, int, int, int, float] | None = None
-        for i in range(ci - 1, ci + 2):
-            for j in range(cj - 1, cj + 2):
-                if not self.has_node(i, j):
-                    continue
-                nx, ny = i * self.block_x_m, j * self.block_y_m
-                for d in self.exits(i, j):
-                    ux, uy = _STEPS[d]
-                    t = min(self.edge_length(d), max(0.0, (gx - nx) * ux + (gy - ny) * uy))
-                    off = math.hypot(gx - nx - ux * t, gy - ny - uy * t)
-                    if best is None or off < best[0] - 1e-9:
-                        best = (off, i, j, d, t)
-        if best is None:
-            return None
-        _, i, j, d, t = best
-        if heading is not None:
-            forward = bearing_deg(*self.direction_xy(d))
-            if angle_diff_deg(heading, forward) > 90:  # drive the same street the other way
-                di, dj = _STEPS[d]
-                i, j, d, t = i + di, j + dj, (d + 2) % 4, self.edge_length(d) - t
-        return Placement(i, j, d, t)
-
-    def random_node(self, rng: random.Random) -> tuple[int, int]:
-        """An intersection with at least one street, roughly uniform over the disc."""
-        for _ in range(100):
-            r = self.reach_m * math.sqrt(rng.random())
-            a = rng.uniform(0, 2 * math.pi)
-            i, j = round(r * math.cos(a) / self.block_x_m), round(r * math.sin(a) / self.block_y_m)
-            if self.has_node(i, j) and self.exits(i, j):
-                return i, j
-        return 0, 0  # the centre always has streets (blocks are at most half the reach)
+__all__ = [
+    "EARTH_RADIUS_M",
+    "M_PER_DEG_LAT",
+    "DriverSim",
+    "DriverState",
+    "Fix",
+    "Grid",
+    "MotionProfile",
+    "Placement",
+    "angle_diff_deg",
+    "bearing_deg",
+    "haversine_m",
+]
 
 
 @dataclass(frozen=True)
@@ -220,7 +92,7 @@ class Fix:
 class DriverState:
     i: int  # intersection the current street starts at
     j: int
-    direction: int  # 0..3, see _STEPS
+    direction: int  # 0..3, see STEPS
     s: float  # metres travelled along the current street
     speed: float
     cruise: float
@@ -252,6 +124,10 @@ class DriverSim:
         if p.gps_noise and grid.margin_m < p.accuracy_m[1]:
             raise ValueError("the grid margin must cover the largest GPS error")
         self.rng = rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        self.target: Target | None = None
+        self._arrived = False
+        # (i, j, direction) of a street whose target came up too close to brake for.
+        self._passing: tuple[int, int, int] | None = None
         if start is None:
             i, j = grid.random_node(rng)
             direction = rng.choice(grid.exits(i, j))
@@ -325,36 +201,58 @@ class DriverSim:
             battery=round(st.battery, 1),
         )
 
-    def _speed_limit(self, h: float) -> float:
+    def _speed_limit(self, h: float, stop_s: float | None = None) -> float:
         """Fastest speed at the end of a step of ``h`` seconds from which the driver can
-        still meet the far intersection (stop, turn or straight on) braking at decel_mps2.
+        still meet what lies ahead (the target at ``stop_s``, or the far intersection: stop,
+        turn or straight on) braking at decel_mps2.
 
         Solves v² = v_end² + 2·b·(d - (v0 + v)/2·h): the limit at the end of the step, not
         the start, so a stop line is met exactly instead of being crept up to or overrun.
         """
         st, p = self.state, self.profile
-        if st.stop_at_end > 0:
-            v_end = 0.0
-        elif st.next_direction != st.direction:
-            v_end = p.turn_speed_mps
+        if stop_s is not None:
+            v_end: float | None = 0.0
+            length = stop_s
         else:
+            v_end, length = self._end_speed(), self.grid.edge_length(st.direction)
+        if v_end is None:
             return st.cruise
         b = p.decel_mps2
-        d_rem = max(0.0, self.grid.edge_length(st.direction) - st.s)
+        d_rem = max(0.0, length - st.s)
         c = v_end * v_end + 2 * b * d_rem - b * h * st.speed
         if c <= 0:
             return 0.0
         return min(st.cruise, (-b * h + math.sqrt(b * b * h * h + 4 * c)) / 2)
 
+    def _end_speed(self) -> float | None:
+        """Speed to meet the far intersection with; None: drive through at cruise."""
+        st, p = self.state, self.profile
+        v_end: float | None = None
+        if st.stop_at_end > 0:
+            v_end = 0.0
+        elif st.next_direction != st.direction:
+            v_end = p.turn_speed_mps
+        if self.target is not None:
+            # The target just round the corner: slow enough to stop there after the turn.
+            di, dj = STEPS[st.direction]
+            along = along_street(self.grid, st.i + di, st.j + dj, st.next_direction, self.target)
+            if along is not None:
+                room = math.sqrt(2 * p.decel_mps2 * along)
+                v_end = room if v_end is None else min(v_end, room)
+        return v_end
+
     def _step(self, h: float) -> None:
         st, p = self.state, self.profile
+        if self._arrived:
+            return  # waits at the target until given another one, or none
         if st.waiting > 0:
             st.waiting -= h
             if st.waiting <= 0:
                 st.waiting = 0.0
                 self._enter_next_street(0.0)
             return
-        limit = self._speed_limit(h)
+        stop_s = self._stop_ahead() if self.target is not None else None
+        limit = self._speed_limit(h, stop_s)
         if st.speed < limit:
             v = min(limit, st.speed + p.accel_mps2 * h)
         else:
@@ -363,6 +261,9 @@ class DriverSim:
             v = max(limit, st.speed - brake * h)
         st.s += (st.speed + v) / 2 * h
         st.speed = v
+        if stop_s is not None and st.s >= stop_s - 1e-9:
+            st.s, st.speed, self._arrived = stop_s, 0.0, True
+            return
         length = self.grid.edge_length(st.direction)
         if st.s < length:
             return
@@ -373,28 +274,95 @@ class DriverSim:
 
     def _enter_next_street(self, s: float) -> None:
         st = self.state
-        di, dj = _STEPS[st.direction]
+        di, dj = STEPS[st.direction]
         st.i, st.j = st.i + di, st.j + dj
         st.direction, st.s = st.next_direction, s
+        self._passing = None
+        if self.target is not None:
+            stop_s = self._stop_ahead()
+            if stop_s is not None and not self._stoppable(stop_s):
+                self._passing = (st.i, st.j, st.direction)  # too fast for it: come round again
         self._plan()
 
     def _plan(self) -> None:
         """Choose the turn, the stop and the cruise speed for the far intersection."""
         st, p, rng = self.state, self.profile, self.rng
-        di, dj = _STEPS[st.direction]
+        di, dj = STEPS[st.direction]
         back = (st.direction + 2) % 4
-        options = [d for d in self.grid.exits(st.i + di, st.j + dj) if d != back]
-        if options:
-            weights = [p.straight_weight if d == st.direction else p.turn_weight for d in options]
-            st.next_direction = rng.choices(options, weights)[0]
+        if self.target is not None and self._stop_ahead() is None:
+            st.next_direction = choose_exit(self.grid, st.i + di, st.j + dj, st.direction, self.target, rng)
         else:
-            st.next_direction = back  # dead end at the edge of the area
+            options = [d for d in self.grid.exits(st.i + di, st.j + dj) if d != back]
+            if options:
+                weights = [p.straight_weight if d == st.direction else p.turn_weight for d in options]
+                st.next_direction = rng.choices(options, weights)[0]
+            else:
+                st.next_direction = back  # dead end at the edge of the area
         stop = rng.uniform(*p.stop_s) if rng.random() < p.stop_probability else 0.0
         if st.next_direction == back:
             stop = max(stop, p.u_turn_pause_s)
         st.stop_at_end = stop
         if rng.random() < p.cruise_change_probability:
             st.cruise = rng.uniform(p.min_cruise_mps, p.max_speed_mps)
+
+    # --- steering ---
+    def head_to(self, lat: float, lng: float) -> tuple[float, float]:
+        """Drive to the street point nearest (lat, lng) and stop there (``arrived``);
+        returns that point. A point outside the area is met at the area's edge."""
+        self.target = make_target(self.grid, lat, lng)
+        self._arrived, self._passing = False, None
+        st = self.state
+        stop_s = self._stop_ahead()
+        if stop_s is not None:
+            if stop_s - st.s <= 1e-6 and st.speed == 0:
+                st.waiting, self._arrived = 0.0, True  # already standing there
+                return self.target.lat, self.target.lng
+            if self._stoppable(stop_s):
+                return self.target.lat, self.target.lng
+            self._passing = (st.i, st.j, st.direction)
+        self._steer_far_intersection()
+        return self.target.lat, self.target.lng
+
+    def clear_target(self) -> None:
+        """Cruise at random again, from where it is (the turn already chosen stays)."""
+        self.target, self._arrived, self._passing = None, False, None
+
+    @property
+    def arrived(self) -> bool:
+        """Standing at the target's street point."""
+        return self.target is not None and self._arrived
+
+    def _stop_ahead(self) -> float | None:
+        """Where on the current street the driver stops for the target, if it does."""
+        st = self.state
+        if self.target is None or self._passing == (st.i, st.j, st.direction):
+            return None
+        along = along_street(self.grid, st.i, st.j, st.direction, self.target)
+        return along if along is not None and along >= st.s - 1e-9 else None
+
+    def _stoppable(self, stop_s: float) -> bool:
+        """Can the driver stop at ``stop_s`` on this street braking gently? If not, it
+        passes the target this time and comes round again."""
+        st = self.state
+        return st.speed * st.speed <= 2 * self.profile.decel_mps2 * (stop_s - st.s) + 1e-9
+
+    def _steer_far_intersection(self) -> None:
+        """A new target mid-street: take the better turn ahead if there is still room to
+        brake for it; otherwise keep the planned one and steer from the next corner."""
+        st, p = self.state, self.profile
+        if self.target is None:
+            return
+        planned = (st.next_direction, st.stop_at_end)
+        di, dj = STEPS[st.direction]
+        st.next_direction = choose_exit(self.grid, st.i + di, st.j + dj, st.direction, self.target, self.rng)
+        if st.next_direction == (st.direction + 2) % 4:
+            st.stop_at_end = max(st.stop_at_end, p.u_turn_pause_s)
+        if st.waiting > 0:
+            return  # standing at the stop line: any way on is fine
+        v_end = self._end_speed()
+        d_rem = self.grid.edge_length(st.direction) - st.s
+        if v_end is not None and st.speed * st.speed - v_end * v_end > 2 * p.decel_mps2 * d_rem + 1e-9:
+            st.next_direction, st.stop_at_end = planned
 
     def _drift_sensors(self, dt: float) -> None:
         st, p, rng = self.state, self.profile, self.rng

@@ -1,0 +1,116 @@
+"""Who the simulator acts as: the demo drivers (device tokens) and the demo riders'
+customer accounts (API tokens).
+
+Both are prepared directly in PostgreSQL, with the app's own queries, before the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, replace
+
+import asyncpg
+
+from hexfleet import security
+from hexfleet.drivers import queries
+from hexfleet.errors import Conflict
+from hexfleet.tracking import queries as history
+from hexfleet.users import queries as users
+
+DEMO_PREFIX = "Demo Driver "
+# The demo customer `hexfleet dev` seeds (hexfleet.devtools.demo) books some of the rides, so
+# whoever signs in as it sees them; simulated customers (passwords nobody knows) book the rest:
+# the platform limits bookings per customer (RATE_BOOKINGS), and a city has many riders.
+DEMO_RIDER_EMAIL = "rider@hexfleet.local"
+SIM_RIDER_DOMAIN = "@simulated-riders.hexfleet.local"
+TOKEN_LABEL = "hexfleet simulate"
+
+
+def sim_rider_email(n: int) -> str:
+    return f"rider-{n:03d}{SIM_RIDER_DOMAIN}"
+
+
+def demo_name(n: int) -> str:
+    return f"{DEMO_PREFIX}{n:02d}"
+
+
+def demo_plate(n: int) -> str:
+    return f"HF-DEMO-{n:02d}"
+
+
+@dataclass(frozen=True)
+class DemoDriver:
+    name: str
+    driver_id: int
+    token: str
+    # (lat, lng, heading) of its newest stored fix: a restarted demo resumes there.
+    last: tuple[float, float, float | None] | None = None
+
+
+async def prepare_drivers(dsn: str, count: int) -> tuple[list[DemoDriver], int]:
+    """Create the missing demo drivers and issue every one a fresh token (only hashes are
+    stored, so a reused driver's old token cannot be recovered). Returns (drivers, created)."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    drivers, created = [], 0
+    try:
+        async with conn.transaction():
+            # Two simulators starting at once must not both create "Demo Driver 01".
+            await queries.lock_driver_creation(conn)
+            existing: dict[str, queries.Driver] = {}
+            for driver in await queries.find_drivers_by_name_prefix(conn, DEMO_PREFIX):
+                existing.setdefault(driver.name, driver)  # oldest first
+            for n in range(1, count + 1):
+                found = existing.get(demo_name(n))
+                if found is None:
+                    try:
+                        driver = await queries.create_driver(conn, demo_name(n), None, demo_plate(n))
+                    except Conflict:  # someone else drives that plate: go without one
+                        driver = await queries.create_driver(conn, demo_name(n))
+                    created += 1
+                else:
+                    driver = found
+                    await queries.revoke_devices(conn, driver.id)
+                device = await queries.issue_device(conn, driver.id)
+                drivers.append(DemoDriver(driver.name, driver.id, device.token))
+            last = await history.last_positions(conn, [d.driver_id for d in drivers])
+            drivers = [replace(d, last=last.get(d.driver_id)) for d in drivers]
+    finally:
+        await conn.close()
+    return drivers, created
+
+
+async def prepare_riders(dsn: str, count: int) -> list[tuple[str, str]]:
+    """(email, Bearer API token) of ``count`` customers for the demo riders: the demo rider
+    if it exists, then simulated customers (created on first use, reused after)."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    riders: list[users.User] = []
+    try:
+        demo = await users.get_login(conn, DEMO_RIDER_EMAIL)
+        if demo is not None and count > 0:
+            riders.append(demo[0])
+        password_hash = None
+        n = 0
+        while len(riders) < count:
+            n += 1
+            found = await users.get_login(conn, sim_rider_email(n))
+            if found is None:
+                # One random password nobody is told, for all: they book through API tokens only.
+                if password_hash is None:
+                    password_hash = await asyncio.to_thread(security.hash_password, secrets.token_urlsafe(24))
+                riders.append(await _create_rider(conn, sim_rider_email(n), password_hash))
+            else:
+                riders.append(found[0])
+        return [(user.email, await users.create_api_token(conn, user.id, TOKEN_LABEL)) for user in riders]
+    finally:
+        await conn.close()
+
+
+async def _create_rider(conn, email: str, password_hash: str) -> users.User:
+    try:
+        return await users.create_user(conn, email, password_hash, "customer")
+    except Conflict:  # another simulator created it meanwhile: use that one
+        found = await users.get_login(conn, email)
+        if found is None:  # created and deleted in between: give up with a clear message
+            raise
+        return found[0]
