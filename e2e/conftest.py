@@ -336,7 +336,9 @@ def _offline_and_clean(context):
     def console(message):
         # Chromium logs every 4xx response as a console error; the tests provoke some on purpose.
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            errors.append(f"console: {message.text}")
+            where = message.location
+            source = f"{where.get('url')}:{where.get('lineNumber')}:{where.get('columnNumber')}"
+            errors.append(f"console: {message.text} (at {source}, page {message.page.url if message.page else '?'})")
 
     context.route(lambda url: not _is_local(url), block)
     context.on("weberror", lambda web_error: errors.append(f"uncaught: {web_error.error}"))

@@ -133,6 +133,11 @@
       closeBooking();
       return;
     }
+    if (event.target.closest("[data-action='reload-booking']")) {
+      var id = selectedBookingId();
+      if (id) selectBooking(id);
+      return;
+    }
     var pick = event.target.closest("[data-pick]");
     if (pick) startPicking(pick.dataset.pick, pick, true);
   });
@@ -152,6 +157,7 @@
       tickCountdowns();
     }
     if (target.id === "booking-slot" || target.id === "booking-detail" || target.closest("#booking-slot")) {
+      cardSwaps += 1;
       var card = document.getElementById("booking-detail");
       if (card && card.dataset.bookingId) {
         if (selectedInput) selectedInput.value = card.dataset.bookingId;
@@ -172,18 +178,50 @@
   var streamFailed = false;
   var liveLabel = document.getElementById("queue-live");
 
+  // A live refresh must never throw away what the dispatcher is doing: not while they type
+  // or have typed into the card (a cancel reason, a driver number), not while one of its
+  // forms is being sent, and a refresh that was overtaken by the card's own answer is dropped.
+  var cardSwaps = 0;
+
+  function cardIsBusy(card) {
+    if (card.querySelector(".htmx-request") || card.classList.contains("htmx-request")) return true;
+    var fields = card.querySelectorAll("input, textarea, select");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field === document.activeElement && field.type !== "submit") return true;
+      if ((field.tagName === "INPUT" || field.tagName === "TEXTAREA") && field.value !== field.defaultValue) return true;
+    }
+    return false;
+  }
+
   function refreshSoon(bookingId) {
     if (refreshTimer) window.clearTimeout(refreshTimer);
     refreshTimer = window.setTimeout(function () {
       refreshTimer = null;
       window.htmx.trigger(document.body, "bookings-changed");
       var card = document.getElementById("booking-detail");
-      var typing = card && card.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
-      if (card && card.dataset.bookingId && Number(card.dataset.bookingId) === bookingId && !typing) {
-        window.htmx.ajax("GET", "/ui/bookings/" + bookingId, { target: "#booking-detail", swap: "outerHTML" });
+      if (!card || Number(card.dataset.bookingId) !== bookingId) return;
+      if (cardIsBusy(card)) {
+        var note = card.querySelector(".outdated-note"); // the queue row shows the new state meanwhile
+        if (note) note.hidden = false;
+        return;
       }
+      var seen = cardSwaps;
+      window.htmx.ajax("GET", "/ui/bookings/" + bookingId, {
+        target: "#booking-detail",
+        swap: "outerHTML",
+        headers: { "HX-Refresh-Of": String(seen) },
+      });
     }, 250);
   }
+
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var headers = event.detail.requestConfig && event.detail.requestConfig.headers;
+    var refreshOf = headers && headers["HX-Refresh-Of"];
+    if (refreshOf === undefined) return;
+    var card = document.getElementById("booking-detail");
+    if (Number(refreshOf) !== cardSwaps || (card && cardIsBusy(card))) event.detail.shouldSwap = false;
+  });
 
   function connect() {
     if (source) source.close();
