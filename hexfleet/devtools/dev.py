@@ -204,6 +204,7 @@ def _banner(settings: Settings, services: list[Service], names: list[str], env: 
         "=" * 72,
         "hexfleet is running",
         f"  control room  {base}{CONTROL_ROOM_PATH}",
+        f"  book a ride   {base}/ride   (riders; drivers use {base}/d with a link from the control room)",
         f"  API docs      {base}{DOCS_PATH}",
         f"  metrics       {base}{METRICS_PATH}",
     ]
@@ -218,7 +219,8 @@ def _banner(settings: Settings, services: list[Service], names: list[str], env: 
         elif service.data:
             where = f"embedded, data in {service.data}"
         else:
-            where = f"embedded at {service.url}, in memory (starts empty)"
+            # Said here because it is the one way this stack loses a ping it answered 202.
+            where = f"embedded at {service.url}, in memory: starts empty, unread pings die with it"
         lines.append(f"  {'services' if i == 0 else '':<12}  {name:<9} {where}")
     if services:
         lines.append(f"  {'':<12}  server logs in {Path(settings.data_dir) / 'logs'}")
