@@ -93,5 +93,7 @@ async def test_the_web_app_counts_fallbacks_in_metrics(settings, db, redis):
             headers={"Authorization": f"Bearer {rider}"},
         )
         assert r.status_code == 201 and (await r.get_json())["route_source"] == "estimate"
-        metrics = (await (await client.get("/metrics")).get_data()).decode()
+        # /metrics answers loopback only; Quart's test client has no address unless given one.
+        loopback = {"client": ("127.0.0.1", 40000)}
+        metrics = (await (await client.get("/metrics", scope_base=loopback)).get_data()).decode()
     assert "hexfleet_routing_fallbacks_total 1.0" in metrics
