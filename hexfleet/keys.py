@@ -27,6 +27,7 @@ CELL_PREFIX = "hf:cell:"
 LIVE = "hf:live"
 SURGE = "hf:surge"
 DRIVER_LINK_PREFIX = "hf:driver-link:"
+DRIVER_SESSION_PREFIX = "hf:driver-session:"  # + sha256 of a driver web app session id: "driver:device"
 TRACKER_STATS = "hf:stats:tracker"
 REVOCATION_CHANNEL = "hf:auth:revoked"
 
@@ -37,3 +38,7 @@ def pos(driver_id: int) -> str:
 
 def driver_link(token_sha256_hex: str) -> str:
     return f"{DRIVER_LINK_PREFIX}{token_sha256_hex}"
+
+
+def driver_session(session_sha256_hex: str) -> str:
+    return f"{DRIVER_SESSION_PREFIX}{session_sha256_hex}"

@@ -35,6 +35,10 @@ def new_user_token() -> str:
     return USER_TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
 def new_driver_token() -> str:
     return DRIVER_TOKEN_PREFIX + secrets.token_urlsafe(32)
 

@@ -61,10 +61,10 @@ async def current_user() -> User | None:
         async with pool.acquire() as conn:
             user = await users.user_for_token(conn, auth[7:].strip())
     else:
-        auth_id = session_user.auth_id
-        if auth_id is not None and auth_id.isdigit():
+        session_id = _session_id()
+        if session_id is not None:
             async with pool.acquire() as conn:
-                user = await users.get_user(conn, int(auth_id))
+                user = await users.user_for_session(conn, session_id)
     g.hexfleet_user = user
     return user
 
@@ -137,7 +137,14 @@ async def require_driver() -> int:
     return driver_id
 
 
+class AccountDisabled(DomainError):
+    status = 403
+    code = "account-disabled"
+
+
 async def authenticate(email: str, password: str) -> User | None:
+    """The user with this email and password; None when either is wrong. A disabled account
+    raises AccountDisabled, but only after the right password (so it reveals nothing new)."""
     if "\x00" in email or len(email) > 254:
         return None  # cannot be a stored email, and PostgreSQL refuses NUL characters
     async with current_app.extensions["db"].acquire() as conn:
@@ -146,17 +153,49 @@ async def authenticate(email: str, password: str) -> User | None:
         # Spend the same time as a real check, so response time does not reveal which emails exist.
         await asyncio.to_thread(security.verify_password, _DUMMY_HASH, password)
         return None
-    user, password_hash = found
-    ok = await asyncio.to_thread(security.verify_password, password_hash, password)
-    return user if ok else None
+    if not await asyncio.to_thread(security.verify_password, found.password_hash, password):
+        return None
+    if found.disabled:
+        raise AccountDisabled("this account is disabled; ask an administrator")
+    return found.user
 
 
 _DUMMY_HASH = security.hash_password("not-a-real-password")
 
+# quart-auth signs the cookie; what it carries is the id of a server-side session row
+# (user_sessions), so a session can be ended before its cookie expires.
+_SESSION_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
-def start_session(user: User) -> None:
-    login_user(AuthUser(str(user.id)))
+
+def _session_id() -> str | None:
+    value = session_user.auth_id
+    if value is None or not 32 <= len(value) <= 64 or not set(value) <= _SESSION_ID_CHARS:
+        return None  # includes pre-session cookies, which carried a bare user id
+    return value
 
 
-def end_session() -> None:
+async def start_session(user: User) -> None:
+    """A new session row for ``user`` (ending the one this browser had) and its cookie."""
+    settings = current_app.extensions["settings"]
+    async with current_app.extensions["db"].acquire() as conn:
+        old = _session_id()
+        if old is not None:
+            await users.end_session(conn, old)
+        session_id = await users.create_session(
+            conn, user.id, settings.session_hours, request.headers.get("User-Agent", "")
+        )
+    login_user(AuthUser(session_id))
+    g.pop("hexfleet_user", None)
+
+
+async def end_session() -> None:
+    session_id = _session_id()
+    if session_id is not None:
+        async with current_app.extensions["db"].acquire() as conn:
+            await users.end_session(conn, session_id)
     logout_user()
+
+
+def current_session_id() -> str | None:
+    """This browser's session (to keep it when ending the user's others)."""
+    return _session_id()

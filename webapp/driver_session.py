@@ -6,12 +6,14 @@ live when the link was made, for DRIVER_LINK_TTL_S. Opening the link shows a con
 page (link previews and QR scanners only ever GET, so they cannot spend it); the POST
 spends it with GETDEL, atomically, so it works exactly once.
 
-The session is a cookie (``hexfleet_driver``) signed with SECRET_KEY that names the driver
-and that device. It is valid for DRIVER_SESSION_HOURS and only while the device is still
-the driver's live device: rotating the device token (or revoking it) ends every session
-and every unused link of that driver at once. The check goes through the ingest's device
-cache, which every web process empties when a rotation is announced, so a driver on /d
-costs no database query per request, just as a driver app's Bearer token does not.
+The session is a cookie (``hexfleet_driver``) signed with SECRET_KEY that names the driver,
+that device and a random session id. Redis keeps the id's sha256 for DRIVER_SESSION_HOURS, so
+signing out ends the session on the server, not just in this browser. It is valid only while
+the device is still the driver's live device, too: rotating the device token (or revoking
+it) ends every session and every unused link of that driver at once. That check goes
+through the ingest's device cache, which every web process empties when a rotation is
+announced, so a driver on /d costs one Redis lookup per request and no database query,
+just as a driver app's Bearer token does not.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _MAX_COOKIE = 512
 class DriverSession:
     driver_id: int
     device_id: str
+    session_id: str = ""  # empty for a link that has not been spent yet
 
 
 # ---------------------------------------------------------------- one-time links
@@ -91,7 +94,32 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
 
 
 def cookie_value(secret_key: str, session: DriverSession) -> str:
-    return _serializer(secret_key).dumps({"d": session.driver_id, "v": session.device_id})
+    return _serializer(secret_key).dumps({"d": session.driver_id, "v": session.device_id, "s": session.session_id})
+
+
+def _session_key(session_id: str) -> str:
+    return keys.driver_session(hashlib.sha256(session_id.encode()).hexdigest())
+
+
+async def start(redis, link: DriverSession, ttl_s: float) -> DriverSession:
+    """A server-side session for a spent link; the cookie carries its id."""
+    session = DriverSession(link.driver_id, link.device_id, secrets.token_urlsafe(32))
+    await redis.set(
+        _session_key(session.session_id), f"{session.driver_id}:{session.device_id}", px=max(1, round(ttl_s * 1000))
+    )
+    return session
+
+
+async def end(redis, session: DriverSession) -> None:
+    if session.session_id:
+        await redis.delete(_session_key(session.session_id))
+
+
+async def _is_open(redis, session: DriverSession) -> bool:
+    if not _well_formed(session.session_id):
+        return False
+    stored = _parse_link(await redis.get(_session_key(session.session_id)))
+    return stored is not None and (stored.driver_id, stored.device_id) == (session.driver_id, session.device_id)
 
 
 def read_cookie(secret_key: str, value: str, max_age_s: float) -> DriverSession | None:
@@ -104,10 +132,12 @@ def read_cookie(secret_key: str, value: str, max_age_s: float) -> DriverSession 
         return None
     if not isinstance(data, dict):
         return None
-    driver_id, device_id = data.get("d"), data.get("v")
+    driver_id, device_id, session_id = data.get("d"), data.get("v"), data.get("s")
     if type(driver_id) is not int or not isinstance(device_id, str) or not device_id:
         return None
-    return DriverSession(driver_id, device_id)
+    if not isinstance(session_id, str) or not session_id:
+        return None  # a cookie from before sessions were kept on the server: sign in again
+    return DriverSession(driver_id, device_id, session_id)
 
 
 def set_cookie(response, settings, session: DriverSession) -> None:
@@ -141,6 +171,8 @@ async def current_session() -> DriverSession | None:
     if raw:
         settings = current_app.extensions["settings"]
         session = read_cookie(settings.require_secret_key(), raw, settings.driver_session_hours * 3600)
+        if session is not None and not await _is_open(current_app.extensions["redis"], session):
+            session = None  # signed out (on this or another browser tab), or expired
         if session is not None and not await device_is_live(session):
             session = None  # the device token was rotated: this session is over
     g.hexfleet_driver_session = session

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from hexfleet.rides import dispatch, surge_job
 from hexfleet.tracking import queries as history
+from hexfleet.users import queries as users
 
 log = logging.getLogger("hexfleet.worker")
 
@@ -19,6 +20,15 @@ async def prune_history(ctx) -> int:
     async with ctx["db"].acquire() as conn:
         deleted = await history.prune_before(conn, cutoff)
     log.info("pruned %d positions older than %s", deleted, cutoff.isoformat())
+    return deleted
+
+
+async def prune_sessions(ctx) -> int:
+    """Delete expired sign-in sessions (they no longer work; this only keeps the table small)."""
+    async with ctx["db"].acquire() as conn:
+        deleted = await users.prune_sessions(conn)
+    if deleted:
+        log.info("pruned %d expired sessions", deleted)
     return deleted
 
 

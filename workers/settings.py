@@ -18,7 +18,14 @@ from hexfleet.tracking.store import LiveStore
 from streaming.kafka import ensure_ride_topics
 from streaming.producer import ReliableProducer
 from streaming.publisher import KafkaPublisher
-from workers.jobs import dispatch_booking, expire_offer, prune_history, recalculate_surge, reconcile_rides
+from workers.jobs import (
+    dispatch_booking,
+    expire_offer,
+    prune_history,
+    prune_sessions,
+    recalculate_surge,
+    reconcile_rides,
+)
 from workers.scheduler import ArqJobs
 
 SETTINGS = Settings.from_env()
@@ -74,10 +81,11 @@ async def shutdown(ctx) -> None:
 
 
 class WorkerSettings:
-    functions = [prune_history, expire_offer, dispatch_booking, reconcile_rides, recalculate_surge]
+    functions = [prune_history, prune_sessions, expire_offer, dispatch_booking, reconcile_rides, recalculate_surge]
     # unique=True (the default for cron) gives each run a job id, so several workers never run one twice.
     cron_jobs = [
         cron(prune_history, hour={3}, minute={17}, run_at_startup=False),
+        cron(prune_sessions, minute={41}, run_at_startup=False),
         cron(reconcile_rides, second=set(range(0, 60, 5)), run_at_startup=True),
         cron(recalculate_surge, second={0, 30}, run_at_startup=True),
     ]

@@ -44,12 +44,140 @@ async def get_user(conn, user_id: int) -> User | None:
     return _user(row) if row else None
 
 
-async def get_login(conn, email: str) -> tuple[User, str] | None:
+@dataclass(frozen=True)
+class Login:
+    user: User
+    password_hash: str
+    disabled: bool
+
+
+async def get_login(conn, email: str) -> Login | None:
     """The user and password hash for a login attempt (email case-insensitive)."""
     row = await conn.fetchrow(
-        "SELECT id, email, role, created_at, password_hash FROM users WHERE lower(email) = lower($1)", email
+        """SELECT id, email, role, created_at, password_hash, disabled_at IS NOT NULL AS disabled
+           FROM users WHERE lower(email) = lower($1)""",
+        email,
     )
-    return (_user(row), row["password_hash"]) if row else None
+    return Login(_user(row), row["password_hash"], row["disabled"]) if row else None
+
+
+async def get_user_by_email(conn, email: str) -> User | None:
+    row = await conn.fetchrow("SELECT id, email, role, created_at FROM users WHERE lower(email) = lower($1)", email)
+    return _user(row) if row else None
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    user: User
+    disabled_at: datetime | None
+    sessions: int
+    api_tokens: int
+
+
+async def list_users(conn, limit: int = 500) -> list[UserSummary]:
+    """Everyone, staff first, with how many live sessions and API tokens they hold."""
+    rows = await conn.fetch(
+        """SELECT u.id, u.email, u.role, u.created_at, u.disabled_at,
+                  (SELECT count(*) FROM user_sessions s WHERE s.user_id = u.id AND s.expires_at > now()) AS sessions,
+                  (SELECT count(*) FROM api_tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL) AS api_tokens
+           FROM users u
+           ORDER BY u.role = 'customer', u.role, lower(u.email)
+           LIMIT $1""",
+        limit,
+    )
+    return [UserSummary(_user(r), r["disabled_at"], r["sessions"], r["api_tokens"]) for r in rows]
+
+
+# ---------------------------------------------------------------- sessions
+
+
+async def create_session(conn, user_id: int, hours: float, user_agent: str = "") -> str:
+    """Start a browser session; returns its id (only the hash is stored, like API tokens)."""
+    session_id = security.new_session_id()
+    await conn.execute(
+        """INSERT INTO user_sessions (id_hash, user_id, expires_at, user_agent)
+           VALUES ($1, $2, now() + make_interval(secs => $3), $4)""",
+        security.token_hash(session_id),
+        user_id,
+        hours * 3600.0,
+        user_agent[:300],
+    )
+    return session_id
+
+
+async def user_for_session(conn, session_id: str) -> User | None:
+    """The session's user, while the session lives and the account is enabled."""
+    row = await conn.fetchrow(
+        """SELECT u.id, u.email, u.role, u.created_at FROM user_sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.id_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL""",
+        security.token_hash(session_id),
+    )
+    return _user(row) if row else None
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    created_at: datetime
+    expires_at: datetime
+    user_agent: str
+    current: bool
+
+
+async def list_sessions(conn, user_id: int, current: str | None = None) -> list[SessionInfo]:
+    """A user's live sessions, newest first (``current`` marks the caller's own)."""
+    current_hash = security.token_hash(current) if current else b""
+    rows = await conn.fetch(
+        """SELECT created_at, expires_at, user_agent, id_hash = $2 AS current FROM user_sessions
+           WHERE user_id = $1 AND expires_at > now() ORDER BY created_at DESC LIMIT 50""",
+        user_id,
+        current_hash,
+    )
+    return [SessionInfo(r["created_at"], r["expires_at"], r["user_agent"], r["current"]) for r in rows]
+
+
+async def end_session(conn, session_id: str) -> None:
+    await conn.execute("DELETE FROM user_sessions WHERE id_hash = $1", security.token_hash(session_id))
+
+
+async def end_sessions(conn, user_id: int, keep: str | None = None) -> int:
+    """End every session of a user (but ``keep``, the caller's own); returns how many ended."""
+    keep_hash = security.token_hash(keep) if keep else None
+    result = await conn.execute(
+        "DELETE FROM user_sessions WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2", user_id, keep_hash
+    )
+    return int(result.split()[-1])
+
+
+async def prune_sessions(conn) -> int:
+    result = await conn.execute("DELETE FROM user_sessions WHERE expires_at <= now()")
+    return int(result.split()[-1])
+
+
+# ---------------------------------------------------------------- account changes
+
+
+async def set_password(conn, user_id: int, password_hash: str, keep_session: str | None = None) -> int:
+    """A new password ends every other session of the account (someone may know the old one);
+    returns how many sessions ended."""
+    async with conn.transaction():
+        await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
+        return await end_sessions(conn, user_id, keep=keep_session)
+
+
+async def set_disabled(conn, user_id: int, disabled: bool) -> bool:
+    """Disable (every session ends; API tokens stop working while disabled) or enable again.
+    Returns False when nothing changed."""
+    async with conn.transaction():
+        if disabled:
+            result = await conn.execute(
+                "UPDATE users SET disabled_at = now() WHERE id = $1 AND disabled_at IS NULL", user_id
+            )
+            await end_sessions(conn, user_id)
+        else:
+            result = await conn.execute(
+                "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL", user_id
+            )
+    return result.endswith(" 1")
 
 
 async def create_api_token(conn, user_id: int, label: str = "") -> str:
@@ -67,7 +195,18 @@ async def create_api_token(conn, user_id: int, label: str = "") -> str:
 async def user_for_token(conn, token: str) -> User | None:
     row = await conn.fetchrow(
         """SELECT u.id, u.email, u.role, u.created_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-           WHERE t.token_hash = $1 AND t.revoked_at IS NULL""",
+           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL""",
         security.token_hash(token),
     )
     return _user(row) if row else None
+
+
+async def revoke_api_tokens(conn, user_id: int, label: str | None = None) -> int:
+    """Revoke a user's API tokens (only those with ``label`` when given); returns how many."""
+    result = await conn.execute(
+        """UPDATE api_tokens SET revoked_at = now()
+           WHERE user_id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR label = $2)""",
+        user_id,
+        label,
+    )
+    return int(result.split()[-1])

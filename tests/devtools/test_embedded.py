@@ -200,9 +200,9 @@ async def test_ensure_services_starts_the_missing_ones_and_dev_setup_is_idempote
         conn = await asyncpg.connect(settings.database_url)
         try:
             for email, password, role in DEMO_LOGINS:
-                user, password_hash = await queries.get_login(conn, email)
-                assert user.role == role
-                assert verify_password(password_hash, password)
+                login = await queries.get_login(conn, email)
+                assert login.user.role == role and not login.disabled
+                assert verify_password(login.password_hash, password)
         finally:
             await conn.close()
     finally:

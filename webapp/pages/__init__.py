@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from webapp.pages import connect, control_room, dispatch, driver_app, login, riders, template_filters, tracking
+from webapp.pages import account, connect, control_room, dispatch, driver_app, login, riders, template_filters, tracking
 
 BLUEPRINTS = (
     login.bp,
+    account.bp,
     control_room.bp,
     connect.bp,
     dispatch.bp,

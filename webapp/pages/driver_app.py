@@ -89,8 +89,9 @@ async def login_start(token: str):
     if not await _usable(link):
         return await _link_gone()
     assert link is not None
+    session = await driver_session.start(redis, link, settings.driver_session_hours * 3600)
     response = redirect("/d", 303)
-    driver_session.set_cookie(response, settings, link)
+    driver_session.set_cookie(response, settings, session)
     log.info("driver %s signed in to the driver web app", link.driver_id)
     return response
 
@@ -107,6 +108,8 @@ async def logout():
             driver = await driver_queries.get_driver(conn, session.driver_id)
         if driver.status == DutyStatus.AVAILABLE:
             await change_duty(session.driver_id, DutyStatus.OFF_DUTY)
+        _, redis, _ = services()
+        await driver_session.end(redis, session)
         log.info("driver %s signed out of the driver web app", session.driver_id)
     response = redirect("/d/signed-out", 303)
     driver_session.clear_cookie(response, settings)

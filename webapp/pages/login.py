@@ -14,7 +14,7 @@ from hexfleet import security
 from hexfleet.errors import Conflict, Invalid
 from hexfleet.users import queries as users
 from hexfleet.users.logic import normalise_email
-from webapp.auth import authenticate, current_user, end_session, start_session
+from webapp.auth import AccountDisabled, authenticate, current_user, end_session, start_session
 from webapp.limits import client_address, limiter
 from webapp.pages.common import STAFF_ROLES, services
 
@@ -94,13 +94,18 @@ async def login_submit():
             error = f"Too many sign-in attempts. Try again in {_minutes(wait)}."
             html = await render_template("login.html", user=None, next_url=_asked(asked), email=email, error=error)
             return html, 429, {"Retry-After": str(max(1, round(wait)))}
-        user = await authenticate(email, password)
+        try:
+            user = await authenticate(email, password)
+        except AccountDisabled:
+            error = "This account is disabled. Ask an administrator to enable it again."
+            html = await render_template("login.html", user=None, next_url=_asked(asked), email=email, error=error)
+            return html, 403
     if user is None:
         # One message for unknown email and wrong password: do not reveal which accounts exist.
         error = "Enter your email and password." if not (email and password) else "Wrong email or password."
         html = await render_template("login.html", user=None, next_url=_asked(asked), email=email, error=error)
         return html, 400
-    start_session(user)
+    await start_session(user)
     return redirect(landing(user.role, asked))
 
 
@@ -114,7 +119,7 @@ def _minutes(seconds: float) -> str:
 @bp.post("/logout")
 @hide  # pages, not API: keep them out of /docs
 async def logout():
-    end_session()
+    await end_session()
     return redirect("/login")
 
 
@@ -178,5 +183,5 @@ async def signup_submit():
             return html, 429, {"Retry-After": str(max(1, round(wait)))}
         return html, 400
     log.info("customer %s signed up", user.id)
-    start_session(user)
+    await start_session(user)
     return redirect(landing(user.role, next_url or None))

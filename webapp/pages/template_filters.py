@@ -62,6 +62,15 @@ def clock(value: datetime | None) -> str:
     return "—" if value is None else _aware(value).astimezone(UTC).strftime("%H:%M:%S UTC")
 
 
+@bp.app_template_filter("day_clock")
+def day_clock(value: datetime | None) -> str:
+    """Day and time in UTC ("2 Dec 04:50 UTC"), for things that last longer than a day."""
+    if value is None:
+        return "—"
+    at = _aware(value).astimezone(UTC)
+    return f"{at.day} {at.strftime('%b %H:%M')} UTC"
+
+
 STATUS_LABELS: dict[str, str] = {
     DutyStatus.AVAILABLE: "Available",
     DutyStatus.BUSY: "Busy",

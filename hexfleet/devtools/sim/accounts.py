@@ -86,22 +86,27 @@ async def prepare_riders(dsn: str, count: int) -> list[tuple[str, str]]:
     conn = await asyncpg.connect(dsn, timeout=10)
     riders: list[users.User] = []
     try:
-        demo = await users.get_login(conn, DEMO_RIDER_EMAIL)
+        demo = await users.get_user_by_email(conn, DEMO_RIDER_EMAIL)
         if demo is not None and count > 0:
-            riders.append(demo[0])
+            riders.append(demo)
         password_hash = None
         n = 0
         while len(riders) < count:
             n += 1
-            found = await users.get_login(conn, sim_rider_email(n))
+            found = await users.get_user_by_email(conn, sim_rider_email(n))
             if found is None:
                 # One random password nobody is told, for all: they book through API tokens only.
                 if password_hash is None:
                     password_hash = await asyncio.to_thread(security.hash_password, secrets.token_urlsafe(24))
                 riders.append(await _create_rider(conn, sim_rider_email(n), password_hash))
             else:
-                riders.append(found[0])
-        return [(user.email, await users.create_api_token(conn, user.id, TOKEN_LABEL)) for user in riders]
+                riders.append(found)
+        tokens = []
+        for user in riders:
+            # The previous run's tokens die with it: one live simulator token per rider.
+            await users.revoke_api_tokens(conn, user.id, label=TOKEN_LABEL)
+            tokens.append((user.email, await users.create_api_token(conn, user.id, TOKEN_LABEL)))
+        return tokens
     finally:
         await conn.close()
 
@@ -110,7 +115,7 @@ async def _create_rider(conn, email: str, password_hash: str) -> users.User:
     try:
         return await users.create_user(conn, email, password_hash, "customer")
     except Conflict:  # another simulator created it meanwhile: use that one
-        found = await users.get_login(conn, email)
+        found = await users.get_user_by_email(conn, email)
         if found is None:  # created and deleted in between: give up with a clear message
             raise
-        return found[0]
+        return found
