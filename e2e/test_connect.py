@@ -55,11 +55,16 @@ def open_driver(page: Page, driver_id: int):
     return detail
 
 
-def open_connect(page: Page, driver_id: int):
+def open_connect(page: Page, driver_id: int, qr: bool = True):
+    """Open the "Connect a phone" section; admins get the Traccar QR code (``qr``), dispatchers not."""
     connect = page.locator(f"#connect-{driver_id}")
     connect.get_by_text("Connect a phone").click()
     expect(connect).to_have_attribute("open", "")
-    expect(connect.locator("[data-qr='traccar'] svg")).to_be_visible()
+    if qr:
+        expect(connect.locator("[data-qr='traccar'] svg")).to_be_visible()
+    else:
+        expect(connect.locator("[data-field='traccar-url']")).to_be_visible()
+        expect(connect.locator("[data-qr]")).to_have_count(0)
     return connect
 
 
@@ -84,33 +89,32 @@ def test_dispatcher_sees_how_to_connect_a_phone(page: Page, login, stack):
     driver = stack.add_driver("Mary Jackson", "+49 30 5550201", "B-HX 901")
     login(page)
     detail = open_driver(page, driver.id)
-    # The current device id is one of the pane's facts.
-    expect(detail.locator("[data-device-id]")).to_have_text(driver.device_id)
+    # The current device id is one of the pane's facts, masked: it works like a password.
+    expect(detail.locator("[data-device-id]")).to_have_text(f"•••• {driver.device_id[-4:]}")
     # Closed, the section is one line: the pane stays compact.
     summary = detail.locator("details.connect > summary")
     expect(summary).to_be_visible()
     assert summary.bounding_box()["height"] < 40
     page.screenshot(path=str(ARTIFACTS / "connect-closed-1366x768.png"))
 
-    connect = open_connect(page, driver.id)
+    connect = open_connect(page, driver.id, qr=False)
     expect(connect.locator("[data-field='traccar-url']")).to_have_text(f"{stack.base_url}/osmand")
-    expect(connect.locator("[data-field='traccar-id']")).to_have_text(driver.device_id)
+    expect(connect.locator("[data-field='traccar-id']")).to_have_text(f"•••• {driver.device_id[-4:]}")
+    expect(connect).to_contain_text("only admins see it in full")
     expect(connect.locator("[data-field='owntracks-url']")).to_have_text(f"{stack.base_url}/owntracks")
     expect(connect).to_contain_text("shown only when it is created or rotated")
     expect(connect).to_contain_text("only works on this computer")  # the stack listens on 127.0.0.1
     expect(connect.get_by_role("button", name="Rotate device token")).to_have_count(0)  # admins only
-    qr = connect.locator("[data-qr='traccar'] svg")
-    box = qr.bounding_box()
-    assert box["width"] >= 100 and abs(box["width"] - box["height"]) < 1, box
+    expect(page.get_by_text(driver.device_id)).to_have_count(0)
     # Everything is reachable: the detail slot scrolls on a desktop-sized panel.
-    connect.locator("[data-qr='traccar']").scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "connect-1366x768.png"))
+    connect.locator(".connect-source").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "connect-dispatcher-1366x768.png"))
 
     # The card's 3 s refresh neither closes the section nor reloads it.
     count_card_refreshes(page)
     wait_for_card_refresh(page)
     expect(connect).to_have_attribute("open", "")
-    expect(connect.locator("[data-field='traccar-id']")).to_have_text(driver.device_id)
+    expect(connect.locator("[data-field='traccar-id']")).to_have_text(f"•••• {driver.device_id[-4:]}")
     expect(page.locator("details.connect")).to_have_count(1)
 
     # Closing the pane and opening another driver never shows this driver's section.
@@ -127,6 +131,12 @@ def test_admin_rotates_a_token_shown_once_and_the_old_one_stops_at_once(page: Pa
     login(page, email=admin)
     open_driver(page, driver.id)
     connect = open_connect(page, driver.id)
+    # Admins see the device id in full, with the QR code that carries it.
+    expect(connect.locator("[data-field='traccar-id']")).to_have_text(driver.device_id)
+    box = connect.locator("[data-qr='traccar'] svg").bounding_box()
+    assert box["width"] >= 100 and abs(box["width"] - box["height"]) < 1, box
+    connect.locator("[data-qr='traccar']").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "connect-1366x768.png"))
     page.once("dialog", lambda dialog: dialog.accept())
     connect.get_by_role("button", name="Rotate device token").click()
 
@@ -139,7 +149,7 @@ def test_admin_rotates_a_token_shown_once_and_the_old_one_stops_at_once(page: Pa
     assert new_device_id != driver.device_id
 
     # The card's facts follow at once (the rotate answer triggers a refresh, not the next poll).
-    expect(page.locator("#driver-detail [data-device-id]")).to_have_text(new_device_id, timeout=2000)
+    expect(page.locator("#driver-detail [data-device-id]")).to_have_text(f"•••• {new_device_id[-4:]}", timeout=2000)
 
     # The old token stops at once (the announcement, not the 5 s cache); the new one works.
     wait_for_status(stack, driver.token, 401, timeout=1.0)

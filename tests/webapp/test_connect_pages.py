@@ -49,7 +49,9 @@ async def test_detail_pane_shows_the_device_id_and_a_connect_section_kept_across
     headers = await login(client, db, "dispatcher")
     response = await client.get(f"/ui/drivers/{drv.id}", headers=headers)
     assert response.status_code == 200
-    assert device.device_id in response.text
+    # The device id is a credential (OsmAnd has no other): the pane shows its last 4 characters only.
+    assert device.device_id not in response.text
+    assert f"•••• {device.device_id[-4:]}" in response.text
     # The 3 s refresh swaps the card: the connect section survives it (hx-preserve needs a stable id).
     assert f'<details class="connect" id="connect-{drv.id}" hx-preserve="true"' in response.text
     assert f'hx-get="/ui/drivers/{drv.id}/connect" hx-trigger="toggle once"' in response.text
@@ -79,6 +81,16 @@ async def test_dispatchers_see_no_rotate_button(client, db, driver):
     response = await client.get(f"/ui/drivers/{drv.id}/connect", headers=headers)
     assert response.status_code == 200
     assert "/rotate" not in response.text and "An admin can rotate" in response.text
+
+
+async def test_dispatchers_never_get_the_device_id_or_its_qr_code(client, db, driver):
+    drv, device = driver
+    headers = await login(client, db, "dispatcher")
+    html = (await client.get(f"/ui/drivers/{drv.id}/connect", headers=headers)).text
+    assert device.device_id not in html and "<svg" not in html
+    assert html.count(f"•••• {device.device_id[-4:]}") == 3  # Traccar identifier, OwnTracks user and device id
+    assert "only admins see it in full" in html
+    assert "Create sign-in link" in html  # the driver web app still works through a one-time link
 
 
 async def test_public_url_and_osmand_port_win_over_the_request_host(settings, db, redis, driver):

@@ -42,6 +42,7 @@ def _qr_codes(info: phone_connect.ConnectInstructions) -> tuple[Markup, Markup |
 async def _render_connect(driver, device_id: str | None, token: str | None = None, announced: bool = True):
     _, _, settings = services()
     user = await current_user()
+    admin = user is not None and user.role == "admin"
     info = None
     qr_traccar = qr_owntracks = None
     if device_id:
@@ -51,14 +52,15 @@ async def _render_connect(driver, device_id: str | None, token: str | None = Non
         # segno picks the best mask by trying all eight: ~30 ms of pure Python for the
         # OwnTracks link. In a thread the loop (which also serves ingest) keeps running
         # between GIL switches instead of stalling for all of it.
-        qr_traccar, qr_owntracks = await asyncio.to_thread(_qr_codes, info)
+        if admin:  # the codes carry the device id: a credential only admins see (the page masks it)
+            qr_traccar, qr_owntracks = await asyncio.to_thread(_qr_codes, info)
     html = await render_template(
         "_connect.html",
         driver=driver,
         info=info,
         qr_traccar=qr_traccar,
         qr_owntracks=qr_owntracks,
-        can_rotate=user is not None and user.role == "admin",
+        can_rotate=admin,
         rotated=token is not None,
         announced=announced,
         from_public_url=bool(settings.public_url),

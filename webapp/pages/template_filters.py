@@ -62,6 +62,15 @@ def clock(value: datetime | None) -> str:
     return "—" if value is None else _aware(value).astimezone(UTC).strftime("%H:%M:%S UTC")
 
 
+@bp.app_template_filter("masked")
+def masked(secret: str | None) -> str:
+    """A credential shown only by its last 4 characters ("•••• 3f9a"): enough to tell two
+    apart, not enough to use one. The OsmAnd device id is such a credential."""
+    if not secret:
+        return ""
+    return "•••• " + secret[-4:] if len(secret) > 8 else "••••"
+
+
 @bp.app_template_filter("day_clock")
 def day_clock(value: datetime | None) -> str:
     """Day and time in UTC ("2 Dec 04:50 UTC"), for things that last longer than a day."""
