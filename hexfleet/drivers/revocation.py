@@ -12,3 +12,13 @@ from hexfleet.keys import REVOCATION_CHANNEL as CHANNEL
 
 async def announce(redis, driver_id: int) -> None:
     await redis.publish(CHANNEL, str(driver_id))
+
+
+async def announce_many(redis, driver_ids: list[int]) -> None:
+    """One announcement per driver, sent in one round trip."""
+    if not driver_ids:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for driver_id in driver_ids:
+            pipe.publish(CHANNEL, str(driver_id))
+        await pipe.execute()

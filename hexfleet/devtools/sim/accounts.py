@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import asyncpg
 
 from hexfleet import security
-from hexfleet.drivers import queries
+from hexfleet.drivers import queries, revocation
 from hexfleet.errors import Conflict
 from hexfleet.tracking import queries as history
 from hexfleet.users import queries as users
@@ -50,7 +50,11 @@ class DemoDriver:
 
 async def prepare_drivers(dsn: str, count: int) -> tuple[list[DemoDriver], int]:
     """Create the missing demo drivers and issue every one a fresh token (only hashes are
-    stored, so a reused driver's old token cannot be recovered). Returns (drivers, created)."""
+    stored, so a reused driver's old token cannot be recovered). Returns (drivers, created).
+
+    A reused driver's old device is revoked; announce_revocations() then tells the web
+    processes, like every other revocation.
+    """
     conn = await asyncpg.connect(dsn, timeout=10)
     drivers, created = [], 0
     try:
@@ -80,6 +84,19 @@ async def prepare_drivers(dsn: str, count: int) -> tuple[list[DemoDriver], int]:
     return drivers, created
 
 
+async def announce_revocations(redis_url: str, drivers: list[DemoDriver]) -> None:
+    """Tell every web process that these drivers' old devices are revoked (hexfleet.drivers.
+    revocation), so the old tokens stop at once rather than after AUTH_CACHE_TTL_S. New
+    drivers are announced too: harmless, and it needs no bookkeeping."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        await revocation.announce_many(redis, [d.driver_id for d in drivers])
+    finally:
+        await redis.aclose()
+
+
 async def prepare_riders(dsn: str, count: int) -> list[tuple[str, str]]:
     """(email, Bearer API token) of ``count`` customers for the demo riders: the demo rider
     if it exists, then simulated customers (created on first use, reused after)."""
@@ -101,12 +118,8 @@ async def prepare_riders(dsn: str, count: int) -> list[tuple[str, str]]:
                 riders.append(await _create_rider(conn, sim_rider_email(n), password_hash))
             else:
                 riders.append(found)
-        tokens = []
-        for user in riders:
-            # The previous run's tokens die with it: one live simulator token per rider.
-            await users.revoke_api_tokens(conn, user.id, label=TOKEN_LABEL)
-            tokens.append((user.email, await users.create_api_token(conn, user.id, TOKEN_LABEL)))
-        return tokens
+        # Earlier runs' tokens stay valid: a second simulator may be booking as the same riders.
+        return [(user.email, await users.create_api_token(conn, user.id, TOKEN_LABEL)) for user in riders]
     finally:
         await conn.close()
 

@@ -109,6 +109,7 @@ def config_from_args(args, settings) -> SimConfig:
         accept_share=args.accept_share,
         cancel_share=args.cancel_share,
         rider_accounts=accounts_needed(args.rides_per_minute, booking_budgets(settings)),
+        redis_url=settings.redis_url or None,
     )
 
 

@@ -21,3 +21,6 @@ class SimConfig:
     cancel_share: float = 0.1  # of riders who cancel when their driver is slow to come
     # Customers the riders book as: enough that none passes the per-user booking limits.
     rider_accounts: int = 8
+    # Where to announce the demo devices it replaces, so web processes drop the old tokens at
+    # once rather than after AUTH_CACHE_TTL_S. None: nothing announced (said at start).
+    redis_url: str | None = None

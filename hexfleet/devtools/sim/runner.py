@@ -21,8 +21,15 @@ from typing import Any
 
 import asyncpg
 import httpx
+from redis.exceptions import RedisError
 
-from hexfleet.devtools.sim.accounts import DEMO_RIDER_EMAIL, DemoDriver, prepare_drivers, prepare_riders
+from hexfleet.devtools.sim.accounts import (
+    DEMO_RIDER_EMAIL,
+    DemoDriver,
+    announce_revocations,
+    prepare_drivers,
+    prepare_riders,
+)
 from hexfleet.devtools.sim.api import (
     CONNECTIONS,
     PINGS_PATH,
@@ -79,6 +86,23 @@ async def drive(n: int, driver: DemoDriver, sim: DriverSim, shared: Shared) -> N
             next_due += math.ceil(behind / interval) * interval
 
 
+async def _announce(config: SimConfig, drivers: list[DemoDriver], created: int, reporter: Reporter) -> None:
+    """The reused demo drivers' previous tokens were revoked: say so to the web processes."""
+    if created == len(drivers):
+        return  # all new: no old token anywhere
+    if not config.redis_url:
+        reporter.say("simulate: REDIS_URL not set: the previous demo tokens stop when web processes' caches expire")
+        return
+    try:
+        await announce_revocations(config.redis_url, drivers)
+    except (OSError, RedisError) as error:
+        reporter.say(
+            f"simulate: could not announce the replaced demo tokens ({describe_error(error)}); "
+            "they stop when web processes' caches expire",
+            error=True,
+        )
+
+
 async def simulate(config: SimConfig, dsn: str, stop: asyncio.Event | None = None) -> int:
     """Run until ``duration`` passes, Ctrl-C or SIGTERM, or ``stop`` is set; the exit status."""
     loop = asyncio.get_running_loop()
@@ -116,6 +140,7 @@ async def simulate(config: SimConfig, dsn: str, stop: asyncio.Event | None = Non
                 hint = " (run `hexfleet migrate` first)" if isinstance(error, asyncpg.UndefinedTableError) else ""
                 reporter.say(f"simulate: cannot prepare the demo accounts: {describe_error(error)}{hint}", error=True)
                 return 1
+            await _announce(config, drivers, created, reporter)
             resumed = sum(d.last is not None for d in drivers)
             reporter.say(
                 f"simulate: {len(drivers)} demo drivers ({created} created, {len(drivers) - created} "
