@@ -1,11 +1,12 @@
-"""`hexfleet bench`: ingest throughput and ping→SSE latency of the real stack, on this machine.
+"""`hexfleet bench`: ingest throughput, ping→SSE latency and rides of the real stack, on this machine.
 
 It starts a fresh Tansu broker (its memory engine never frees a message, so a broker is
 never reused), uses PostgreSQL and Redis from DATABASE_URL/REDIS_URL or embedded ones,
 with its own database (``hexfleet_bench``) and Redis db (15). It then runs the web app
 (uvicorn, as the Procfile does) and the tracker as subprocesses, measures with wrk and
-its own load tools, repeats the wrk phases against a bare raw-ASGI server for the
-ceiling, prints a table and, as the very last line, one JSON object of numbers.
+its own load tools (the rides phases, rides.py, also start the arq worker), repeats the
+wrk phases against a bare raw-ASGI server for the ceiling, prints a table and, as the
+very last line, one JSON object of numbers.
 
 Everything it starts is stopped on the way out, also on Ctrl-C and on errors. Servers
 are started by module name: this module imports nothing above ``hexfleet``.
@@ -13,7 +14,6 @@ are started by module name: this module imports nothing above ``hexfleet``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import secrets
@@ -28,7 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from hexfleet.devtools.bench import fleet as bench_fleet
-from hexfleet.devtools.bench import metrics, report, sse
+from hexfleet.devtools.bench import metrics, report, rides, sse
+from hexfleet.devtools.bench.options import configure as configure
 from hexfleet.devtools.bench.procs import CpuMeter, Proc, listening_pid, pids_with_cmdline, rss_mb, stop_all
 from hexfleet.devtools.bench.wrk import WrkMissing, run_wrk, write_script, wrk_binary
 from hexfleet.devtools.embedded import EmbeddedError, Service, ensure_services, start_kafka, start_redis, stop_services
@@ -50,70 +51,7 @@ IDLE_SAMPLE_S = 3.0
 # Lanes of the paced load generator; each waits for its answer, so enough of them that a
 # slow answer delays only its lane (2,000/s over 128 lanes: one send per lane every 64 ms).
 SSE_GEN_CONNECTIONS = 128
-WEB_APP = "webapp:create_app"
 BARE_APP = "webapp.bench_bare:app"
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {raw}")
-    return value
-
-
-def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {raw}")
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {raw}")
-    return value
-
-
-def configure(parser) -> None:
-    parser.add_argument("--duration", type=_positive_int, default=10, metavar="S", help="seconds per wrk phase (10)")
-    parser.add_argument("--web-workers", type=_positive_int, default=1, metavar="N", help="uvicorn workers (1)")
-    parser.add_argument("--drivers", type=_positive_int, default=2000, metavar="N", help="bench fleet size (2000)")
-    # A fleet is thousands of phones, each with its own connection: unary ingest is driven
-    # with many concurrent requests; batches are few and large.
-    parser.add_argument(
-        "--connections", type=_positive_int, default=256, metavar="N", help="wrk connections, unary phases (256)"
-    )
-    parser.add_argument(
-        "--batch-connections", type=_positive_int, default=64, metavar="N", help="wrk connections, batched phases (64)"
-    )
-    parser.add_argument("--threads", type=_positive_int, default=2, metavar="N", help="wrk threads (2)")
-    parser.add_argument("--batch-size", type=_positive_int, default=100, metavar="N", help="pings per batch (100)")
-    parser.add_argument("--warmup", type=float, default=2.0, metavar="S", help="wrk warm-up before each phase (2)")
-    parser.add_argument("--sse-clients", type=_positive_int, default=500, metavar="N", help="SSE clients (500)")
-    parser.add_argument(
-        "--sse-dispatchers",
-        type=_non_negative_int,
-        default=10,
-        metavar="N",
-        help="of which unfiltered dispatcher maps (10)",
-    )
-    parser.add_argument("--sse-rate", type=_positive_float, default=2000.0, metavar="R", help="pings/s (2000)")
-    parser.add_argument("--sse-duration", type=_positive_float, default=20.0, metavar="S", help="window (20)")
-    parser.add_argument("--sse-warmup", type=float, default=3.0, metavar="S", help="load before the window (3)")
-    parser.add_argument("--sse-readers", type=_positive_int, default=2, metavar="N", help="reader processes (2)")
-    parser.add_argument(
-        "--web-app",
-        default=WEB_APP,
-        metavar="MODULE:FACTORY",
-        help=f"app factory uvicorn runs (default {WEB_APP}): compare a variant of the app",
-    )
-    parser.add_argument("--skip-ingest", action="store_true", help="skip the wrk phases on the real server")
-    parser.add_argument("--skip-sse", action="store_true", help="skip the ping→SSE latency phase")
-    parser.add_argument("--skip-bare", action="store_true", help="skip the bare-server ceiling")
-    parser.add_argument(
-        "--keep-data", action="store_true", help="keep the hexfleet_bench database, Redis db 15 and the logs"
-    )
 
 
 def _progress(message: str) -> None:
@@ -363,6 +301,18 @@ class Bench:
                 _progress(f"ping→SSE phase failed: {error}")
                 rep.notes.append(f"the ping→SSE phase failed: {error}")
             rep.sse_settle_s = self.settle()
+        # Rides before the throughput phases too: booking events travel through the same
+        # broker, and their latency target is tighter than what a filled Tansu gives.
+        if not a.skip_rides:
+            phases = rides.RidesPhases(self, fleet, url)
+            try:
+                phases.run()
+            except RuntimeError as error:  # keep what was measured
+                _progress(f"rides phases failed: {error}")
+                rep.notes.append(f"the rides phases failed: {error}")
+            rep.rides = phases.report
+            rep.notes.extend(phases.notes)
+            self.settle()
         ingest = (
             ()
             if a.skip_ingest
@@ -436,7 +386,8 @@ def _json_line(numbers: dict[str, float]) -> str:
 
 def run(args, settings: Settings) -> int:
     try:
-        wrk_binary()
+        if not (args.skip_ingest and args.skip_bare):
+            wrk_binary()
     except WrkMissing as error:
         print(f"hexfleet bench: {error}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hexfleet.devtools.bench import rides_report
 from hexfleet.devtools.bench.metrics import IngestCounters
 from hexfleet.devtools.bench.sse import SseResult, percentiles
 from hexfleet.devtools.bench.wrk import WrkResult
@@ -13,7 +14,7 @@ TARGET_BATCH = 60_000
 TARGET_SSE_P99_MS = 200.0
 TARGET_SSE_RATE = 2_000
 TARGET_SSE_CLIENTS = 500
-CPU_GROUPS = ("web", "tracker", "tansu", "postgres", "redis", "load", "irq")
+CPU_GROUPS = ("web", "tracker", "worker", "tansu", "postgres", "redis", "load", "irq")
 STACK_GROUPS = ("web", "tracker", "tansu", "postgres", "redis", "irq")
 
 
@@ -51,6 +52,7 @@ class Report:
     totals: IngestCounters | None = None
     tracker: dict = field(default_factory=dict)
     tansu_rss_mb: float | None = None
+    rides: rides_report.RidesReport | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -90,7 +92,8 @@ def render(r: Report) -> tuple[str, dict[str, float]]:
     )
     out.append(
         "CPU columns: cores used during the phase (1.00 = one full core of the machine's "
-        f"{r.cores}); 'load' = wrk or the load generator and SSE readers; 'irq' = interrupts "
+        f"{r.cores}); 'tracker' = `python -m streaming` (tracker and outbox relay); 'worker' = the arq "
+        "worker (rides phases only); 'load' = wrk or the load tools; 'irq' = interrupts "
         "and softirqs (loopback TCP); 'other' = every other process on the machine."
     )
     out.append("")
@@ -185,6 +188,8 @@ def render(r: Report) -> tuple[str, dict[str, float]]:
             numbers[f"{key}_tracker_catch_up_s"] = round(phase.settle_s, 1)
     if r.sse is not None:
         _render_sse(r, out, numbers)
+    if r.rides is not None:
+        rides_report.render(r.rides, out, numbers, _cpu)
     out.append("")
     if r.tracker:
         t = r.tracker
