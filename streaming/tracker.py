@@ -4,6 +4,12 @@ For each fetched batch: history rows go to PostgreSQL in one statement, the newe
 per driver goes to Redis (position, H3 index) in one pipeline, and only then are the
 offsets committed. Both writes are idempotent, so a crash between write and commit
 just replays the batch harmlessly (at-least-once delivery, exactly-once effect).
+
+Duty statuses in Redis follow PostgreSQL's (the record): copied at start-up, then checked
+again whenever Redis restarted and every DUTY_CHECK_EVERY_S, because a restarted Redis
+comes back with an older snapshot (or nothing), and a duty change made while Redis was
+away reached only PostgreSQL. Without the check such a driver stayed "busy" in the index
+for good, and dispatch never offered it a ride again.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from streaming.kafka import ensure_topic, make_consumer
 log = logging.getLogger("hexfleet.tracker")
 SWEEP_EVERY_S = 2.0
 RETRY_PAUSE_S = 1.0
+DUTY_CHECK_EVERY_S = 30.0
 
 
 class _Assignments(ConsumerRebalanceListener):
@@ -81,6 +88,10 @@ class Tracker:
         self.flagged: Counter[str] = Counter()  # fixes kept out of the live view, by reason
         # Set once the group has given this tracker its partitions (readiness for tests and logs).
         self.assigned = asyncio.Event()
+        self.duty_check_every_s = DUTY_CHECK_EVERY_S
+        self._duty_checked_at = 0.0
+        self.redis_run_id: str | None = None  # changes when Redis restarts
+        self.duty_repairs = 0
 
     async def run(self) -> None:
         await self._until_ready("create the topic", lambda: ensure_topic(self.settings))
@@ -123,6 +134,36 @@ class Tracker:
         async with self.pool.acquire() as conn:
             statuses = await driver_queries.duty_statuses(conn)
         await self.store.sync_duty(statuses, self._fresh_after())
+        self._duty_checked_at = time.monotonic()
+
+    async def _check_duty(self) -> None:
+        """Repair Redis's duty statuses where they differ from PostgreSQL's: at once when Redis
+        restarted (its run id changed), else every ``duty_check_every_s``.
+
+        A duty change racing the repair can be overwritten with the status read a moment
+        before; the next check sets it right.
+        """
+        run_id = str((await self.redis.info("server")).get("run_id", ""))
+        restarted = self.redis_run_id is not None and run_id != self.redis_run_id
+        if not restarted and time.monotonic() - self._duty_checked_at < self.duty_check_every_s:
+            self.redis_run_id = run_id
+            return
+        in_redis = await self.store.duty()
+        async with self.pool.acquire() as conn:
+            statuses = await driver_queries.duty_statuses(conn)
+        # A driver Redis does not know counts as available there (the index scripts' default).
+        wrong = {d: s for d, s in statuses.items() if in_redis.get(d, "available") != s}
+        if wrong:
+            await self.store.sync_duty(wrong, self._fresh_after())
+            self.duty_repairs += len(wrong)
+            log.warning(
+                "duty of %d drivers in Redis differed from PostgreSQL%s; repaired",
+                len(wrong),
+                " (Redis restarted)" if restarted else "",
+            )
+        # Only now: if PostgreSQL was away, the next sweep sees the restart again and retries.
+        self.redis_run_id = run_id
+        self._duty_checked_at = time.monotonic()
 
     async def _until_ready(self, what: str, step) -> None:
         """Start-up steps wait for PostgreSQL, Redis or Kafka instead of exiting."""
@@ -283,7 +324,10 @@ class Tracker:
                 await self._apply_live()  # Redis back between batches: catch up now
                 swept = await self.store.sweep_stale(self._fresh_after())
                 self.stats["swept"] += swept
+                await self._check_duty()
             except RedisError:
                 pass  # logged once by _apply_live; the sweep resumes with Redis
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                pass  # PostgreSQL away: the batches say so; the duty check runs again next time
             except Exception:
                 log.exception("stale sweep failed")
