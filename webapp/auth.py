@@ -79,7 +79,8 @@ async def require_user(*roles: str) -> User:
 
 
 def role_required(*roles: str):
-    """For API routes and streams: 401/403 problem+json."""
+    """For API routes and streams: 401/403 problem+json. Put it above @validate_request, so
+    callers are checked before their body is read and validated."""
 
     def decorator(func):
         @wraps(func)
@@ -116,6 +117,18 @@ def page_role_required(*roles: str):
     return decorator
 
 
+def driver_required(func):
+    """For driver endpoints with a body: the credentials are checked before the body is read
+    and validated, so a stranger learns nothing about the schema and costs no parsing."""
+
+    @wraps(func)
+    async def wrapper(*args, **kwargs):
+        await require_driver()
+        return await func(*args, **kwargs)
+
+    return wrapper
+
+
 async def require_driver() -> int:
     """The driver behind a Bearer device token (driver apps), or behind the driver web app's
     session cookie (/d, see webapp.driver_session); 401 otherwise.
@@ -123,6 +136,13 @@ async def require_driver() -> int:
     A request that sends Authorization is judged by it alone. Cookie requests that change
     state also pass the CSRF check (webapp.csrf), as every browser request does.
     """
+    if "hexfleet_driver_id" in g:  # checked already in this request (driver_required)
+        return g.hexfleet_driver_id
+    g.hexfleet_driver_id = await _find_driver()
+    return g.hexfleet_driver_id
+
+
+async def _find_driver() -> int:
     auth = request.headers.get("Authorization")
     if auth is None:
         session = await driver_session.current_session()

@@ -220,3 +220,29 @@ def test_cli_manages_accounts(settings, tmp_path):
     assert ended.returncode == 0 and "0 sessions ended" in ended.stdout
     missing = hexfleet("users", "disable", "nobody@example.org")
     assert missing.returncode != 0 and "no account with email" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/driver/status"),
+        ("POST", "/api/v1/driver/bookings/1/cancel"),
+        ("POST", "/api/v1/quotes"),
+        ("POST", "/api/v1/bookings"),
+        ("POST", "/api/v1/bookings/1/cancel"),
+        ("POST", "/api/v1/bookings/1/assign"),
+        ("POST", "/api/v1/bookings/1/reassign"),
+        ("PUT", "/api/v1/fares/standard"),
+        ("GET", "/api/v1/bookings?limit=banana"),
+    ],
+)
+async def test_strangers_are_refused_before_their_input_is_read(client, method, path):
+    """401 whatever the body: no validation errors (which describe the schema) for strangers,
+    and no parsing work for them either (a 2,000-deep body was a 500 once)."""
+    deep = "[" * 2000 + "]" * 2000
+    for body in (deep, '{"status": 42}', "not json"):
+        response = await client.request(
+            method, path, content=body, headers={"Content-Type": "application/json", "Authorization": "Bearer junk"}
+        )
+        assert response.status_code == 401, (path, body[:20], response.text)
+        assert response.headers["content-type"] == "application/problem+json"

@@ -15,7 +15,7 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.states import Action
 from webapp.api.drivers import DeviceAuthHeader
 from webapp.api.stream import sse_response
-from webapp.auth import require_driver
+from webapp.auth import driver_required, require_driver
 from webapp.services import dispatch_soon, rides
 
 bp = Blueprint("driver_rides_api", __name__, url_prefix="/api/v1/driver")
@@ -117,6 +117,7 @@ async def complete(booking_id: int):
 @bp.post("/bookings/<int:booking_id>/cancel")
 @tag(["driver app"])
 @document_headers(DeviceAuthHeader)
+@driver_required
 @validate_request(StepIn)
 async def cancel(booking_id: int, data: StepIn):
     """Give the ride back before it starts (with a reason): it goes to another driver, and

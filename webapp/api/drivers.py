@@ -21,7 +21,7 @@ from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import Invalid
 from hexfleet.tracking import fleet
 from hexfleet.tracking import queries as history
-from webapp.auth import STAFF, require_driver, role_required
+from webapp.auth import STAFF, driver_required, require_driver, role_required
 from webapp.services import change_duty
 
 bp = Blueprint("drivers_api", __name__, url_prefix="/api/v1")
@@ -88,6 +88,7 @@ class DispatcherStatusIn(BaseModel):
 @bp.post("/driver/status")
 @tag(["driver app"])
 @document_headers(DeviceAuthHeader)
+@driver_required
 @validate_request(StatusIn)
 async def post_driver_status(data: StatusIn):
     """The driver app sets its own duty status (busy comes only with a ride)."""

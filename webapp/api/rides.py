@@ -13,7 +13,7 @@ from hexfleet.geo import cell_boundary, cell_name
 from hexfleet.rides import bookings, dispatch, fares, money, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
-from webapp.auth import STAFF, require_user
+from webapp.auth import STAFF, require_user, role_required
 from webapp.limits import limiter
 from webapp.services import dispatch_soon, rides
 
@@ -89,6 +89,7 @@ async def get_fare(vehicle_class: str):
 
 @bp.put("/fares/<vehicle_class>")
 @tag(["rides"])
+@role_required("admin")
 @validate_request(FareIn)
 async def put_fare(vehicle_class: str, data: FareIn):
     """Admins set a vehicle class's fare; new quotes use it at once (quotes given keep their price)."""
@@ -130,6 +131,7 @@ class QuoteIn(BaseModel):
 
 @bp.post("/quotes")
 @tag(["rides"])
+@role_required(*RIDERS)
 @validate_request(QuoteIn)
 async def post_quote(data: QuoteIn):
     """A price for a trip, held until `expires_at` for you alone and usable for one booking."""
@@ -162,6 +164,7 @@ class BookingIn(BaseModel):
 
 @bp.post("/bookings")
 @tag(["rides"])
+@role_required(*RIDERS)
 @validate_request(BookingIn)
 async def post_booking(data: BookingIn):
     """Book a quote now, or for later with `scheduled_for`. Staff book for a caller with their own quote."""
@@ -187,6 +190,7 @@ class BookingsQuery(BaseModel):
 
 @bp.get("/bookings")
 @tag(["rides"])
+@role_required(*RIDERS)
 @validate_querystring(BookingsQuery)
 async def list_bookings(query_args: BookingsQuery):
     """Newest first. Customers see their own bookings; staff see all."""
@@ -231,6 +235,7 @@ class CancelIn(BaseModel):
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 @tag(["rides"])
+@role_required(*RIDERS)
 @validate_request(CancelIn)
 async def cancel_booking(booking_id: int, data: CancelIn):
     """Customers until the ride starts; staff until it ends. 409 with the current status otherwise."""
@@ -252,6 +257,7 @@ async def _assign(booking_id: int, data: AssignIn):
 
 @bp.post("/bookings/<int:booking_id>/assign")
 @tag(["dispatch"])
+@role_required(*STAFF)
 @validate_request(AssignIn)
 async def assign_booking(booking_id: int, data: AssignIn):
     """Dispatchers give the ride to a named driver (open offers are withdrawn)."""
@@ -260,6 +266,7 @@ async def assign_booking(booking_id: int, data: AssignIn):
 
 @bp.post("/bookings/<int:booking_id>/reassign")
 @tag(["dispatch"])
+@role_required(*STAFF)
 @validate_request(AssignIn)
 async def reassign_booking(booking_id: int, data: AssignIn):
     """Dispatchers give an assigned ride to another driver; the first one is available again."""
