@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-unit test-e2e lint bench chromium clean-data
+.PHONY: setup run test test-unit test-e2e lint bench chromium nginx clean-data
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("hexfleet needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -23,7 +23,8 @@ run: setup
 ## Everything: unit + integration (real PostgreSQL, Redis, Kafka protocol), then the browser suite.
 test: setup chromium test-unit test-e2e
 
-test-unit: setup
+# tests/deploy runs deploy/nginx.conf in front of the app: it needs nginx.
+test-unit: setup nginx
 	$(BIN)/pytest tests
 
 # Its own pytest process: pytest-asyncio and Playwright's sync API clash in one process.
@@ -32,6 +33,13 @@ test-e2e: setup chromium
 
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# Debian's nginx, for tests/deploy (which runs its own on a free port). Where the package
+# starts a server on port 80 (systemd hosts), it is stopped and disabled again.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends nginx && \
+	  { $(SUDO) systemctl disable --now nginx >/dev/null 2>&1 || true; }; }
 
 lint: setup
 	$(BIN)/ruff check .
