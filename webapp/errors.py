@@ -67,15 +67,25 @@ def problem(status: int, detail: str, code: str | None = None, headers: dict | N
     )
 
 
-async def _page(status: int, title: str, detail: str):
+async def _page(status: int, title: str, detail: str, headers: dict | None = None):
     template = "_error.html" if "HX-Request" in request.headers else "error.html"
-    return await render_template(template, status=status, title=title, detail=detail), status
+    html = await render_template(template, status=status, title=title, detail=detail)
+    return html, status, headers or {}
 
 
-async def respond(status: int, detail: str, code: str | None = None, headers: dict | None = None, **extra):
+async def respond(
+    status: int,
+    detail: str,
+    code: str | None = None,
+    headers: dict | None = None,
+    page_detail: str | None = None,
+    **extra,
+):
+    """problem+json for API clients, a page (or htmx partial) for browsers, worded for people
+    when ``page_detail`` is given; both keep the headers (Retry-After above all)."""
     if _wants_problem():
         return problem(status, detail, code, headers, **extra)
-    return await _page(status, TITLES.get(status, "Error"), detail)
+    return await _page(status, TITLES.get(status, "Error"), page_detail or detail, headers)
 
 
 def register(app: Quart) -> None:
@@ -116,7 +126,11 @@ def register(app: Quart) -> None:
             # PostgreSQL or Redis away: a clear 503 the client can retry, not a 500.
             log.warning("%s %s: 503, %s", request.method, loggable_path(request.path), describe(error))
             return await respond(
-                503, "a backing service is unavailable; retry shortly", "service-unavailable", {"Retry-After": "5"}
+                503,
+                "a backing service is unavailable; retry shortly",
+                "service-unavailable",
+                {"Retry-After": "5"},
+                page_detail="Part of hexfleet is briefly unavailable. Please try again in a few seconds.",
             )
         log.exception("unhandled error on %s %s", request.method, loggable_path(request.path))
         return await respond(500, "something went wrong on our side; it has been logged")
