@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -20,7 +20,7 @@ from hexfleet.devtools.testing import free_port
 
 
 class Relay:
-    """Forwards 127.0.0.1:<port> to PostgreSQL until cut."""
+    """Forwards 127.0.0.1:<port> to PostgreSQL (TCP, or its Unix socket) until cut."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
@@ -41,7 +41,11 @@ class Relay:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            host, port = self.target
+            if host.startswith("/"):  # a socket directory, as the embedded server's URL names
+                up_reader, up_writer = await asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")
+            else:
+                up_reader, up_writer = await asyncio.open_connection(host, port)
         except OSError:
             writer.transport.abort()
             return
@@ -63,11 +67,20 @@ class Relay:
 @pytest.fixture
 async def relayed(settings, db, redis):
     parts = urlsplit(settings.database_url)
-    relay = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
+    # The embedded server's URL names its Unix socket in ?host=, which wins over the
+    # netloc: relay to that socket and drop it from the URL the app gets.
+    query = parse_qsl(parts.query)
+    socket_dir = next((value for key, value in query if key == "host" and value.startswith("/")), None)
+    relay = Relay(socket_dir or parts.hostname or "127.0.0.1", parts.port or 5432)
     await relay.start()
     netloc = parts.netloc.rsplit("@", 1)
     host = f"127.0.0.1:{relay.port}"
-    url = urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+    url = urlunsplit(
+        parts._replace(
+            netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host,
+            query=urlencode([(key, value) for key, value in query if key != "host"]),
+        )
+    )
     yield settings.with_(database_url=url), relay
     if relay.server is not None:
         relay.server.close()
