@@ -5,9 +5,13 @@ Live tracking (hexfleet.tracking.store):
 - ``hf:duty``       hash: driver id → duty status (mirror of drivers.status)
 - ``hf:cell:{c}``   set: available drivers with a fresh fix in H3 cell c
 - ``hf:live``       zset: indexed driver id → server time of its last fix (for the stale sweep)
+- ``hf:geo``        GEO set: indexed driver id → its position (the same members as ``hf:live``),
+  for nearest-N searches (GEOSEARCH) by quotes and dispatch
 
 Rides (hexfleet.rides):
 - ``hf:surge``      hash: H3 cell (resolution 7) → surge multiplier in tenths (12 = ×1.2)
+- ``hf:dispatching:{booking id}``   string: a token while a process has the booking's dispatch
+  queued or running (expires after a while), so the reconcile job leaves it alone
 
 Driver web app (webapp.driver_session):
 - ``hf:driver-link:{sha256}``   string "driver id:device id" of a one-time sign-in link, keyed
@@ -25,7 +29,9 @@ POS_PREFIX = "hf:pos:"
 DUTY = "hf:duty"
 CELL_PREFIX = "hf:cell:"
 LIVE = "hf:live"
+GEO = "hf:geo"
 SURGE = "hf:surge"
+DISPATCHING_PREFIX = "hf:dispatching:"
 DRIVER_LINK_PREFIX = "hf:driver-link:"
 DRIVER_SESSION_PREFIX = "hf:driver-session:"  # + sha256 of a driver web app session id: "driver:device"
 TRACKER_STATS = "hf:stats:tracker"
@@ -34,6 +40,10 @@ REVOCATION_CHANNEL = "hf:auth:revoked"
 
 def pos(driver_id: int) -> str:
     return f"{POS_PREFIX}{driver_id}"
+
+
+def dispatching(booking_id: int) -> str:
+    return f"{DISPATCHING_PREFIX}{booking_id}"
 
 
 def driver_link(token_sha256_hex: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 
 from arq import create_pool as create_arq_pool
 from arq.connections import RedisSettings
@@ -18,11 +18,20 @@ from quart import current_app
 from hexfleet.drivers import duty
 from hexfleet.rides import dispatch
 from hexfleet.rides.context import Rides
+from hexfleet.rides.leases import Leases
 from hexfleet.rides.routes import Router
 from hexfleet.rides.surge_index import SurgeIndex
 from workers.scheduler import ArqJobs
 
 log = logging.getLogger("hexfleet.web")
+
+# Dispatch steps one web process runs at once. In a flood of bookings, one unbounded task
+# per booking had hundreds of searches interleaved: each took seconds instead of
+# milliseconds, and drivers' accept requests waited behind them past the offer's timeout.
+# Eight keep the event loop and the database pool free for requests; more steps wait in
+# line, in order.
+DISPATCH_CONCURRENCY = 8
+STOP_WAIT_S = 5.0
 
 
 async def change_duty(driver_id: int, status: duty.DutyStatus) -> dict:
@@ -50,13 +59,25 @@ async def start_rides(app, settings, redis, store) -> None:
         router=router,
     )
     ext["background"] = set()
+    try:
+        # Drivers indexed by a version before hf:geo existed are found by dispatch at once,
+        # not only after their next fix (the tracker's start-up duty sync fills it too).
+        await store.repair_geo()
+    except Exception:
+        log.warning("could not check the GEO index of available drivers", exc_info=True)
+    ext["dispatch_queue"] = DispatchQueue(
+        lambda booking_id: dispatch.offer_next(ext["rides"], booking_id), Leases(redis)
+    )
 
 
 async def stop_rides(app) -> None:
     ext = app.extensions
+    queue: DispatchQueue | None = ext.pop("dispatch_queue", None)
+    if queue is not None:
+        await queue.close(STOP_WAIT_S)
     pending = ext.pop("background", set())
     if pending:
-        await asyncio.wait(pending, timeout=5)  # dispatch steps already running finish; reconcile covers the rest
+        await asyncio.wait(pending, timeout=STOP_WAIT_S)  # steps already running finish; reconcile covers the rest
     for name, closer in (("router", "close"), ("arq", "aclose")):
         resource = ext.pop(name, None)
         if resource is not None:
@@ -86,5 +107,90 @@ def in_background(work: Coroutine, what: str) -> None:
     task.add_done_callback(tasks.discard)
 
 
+class DispatchQueue:
+    """This process's dispatch steps after the response: first come, first served, at most
+    ``limit`` at a time.
+
+    Each booking is marked with a dispatch lease while it waits and runs, so the worker's
+    reconcile job does not resume it too. A booking already waiting is not queued twice
+    (its step reads the booking when it starts); one whose step is running is, since the
+    step may have read it before the change that asked for another.
+    """
+
+    def __init__(self, run: Callable[[int], Awaitable[object]], leases: Leases, limit: int = DISPATCH_CONCURRENCY):
+        self._run = run
+        self._leases = leases
+        self.limit = limit
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._waiting: dict[int, asyncio.Task[str | None]] = {}  # booking id → its lease being taken
+        self._workers: list[asyncio.Task] = []  # started with the first step (they need the running loop)
+        self.running = 0
+        self.peak = 0  # most steps running at once (tests, diagnostics)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def idle(self) -> bool:
+        return not self._waiting and not self.running
+
+    def submit(self, booking_id: int) -> None:
+        if booking_id in self._waiting:
+            return
+        self._waiting[booking_id] = asyncio.create_task(self._hold(booking_id))
+        self._queue.put_nowait(booking_id)
+        if not self._workers:
+            self._workers = [asyncio.create_task(self._work(), name=f"dispatch {n}") for n in range(self.limit)]
+
+    async def _hold(self, booking_id: int) -> str | None:
+        try:
+            return await self._leases.hold(booking_id)
+        except Exception:  # only a hint for reconcile: dispatch goes on without it
+            log.warning("could not mark the dispatch of booking %s", booking_id, exc_info=True)
+            return None
+
+    async def _release(self, booking_id: int, marking: asyncio.Task[str | None]) -> None:
+        token = await marking
+        if token is None:
+            return
+        try:
+            await self._leases.release(booking_id, token)
+        except Exception:  # the lease expires by itself
+            log.warning("could not release the dispatch lease of booking %s", booking_id, exc_info=True)
+
+    async def _work(self) -> None:
+        while True:
+            booking_id = await self._queue.get()
+            marking = self._waiting.pop(booking_id)
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            try:
+                await asyncio.shield(marking)  # marked before it runs (a Redis round trip, usually done)
+                await self._run(booking_id)
+            except Exception:
+                log.exception("dispatch of booking %s failed; reconcile will retry it", booking_id)
+            finally:
+                self.running -= 1
+                await self._release(booking_id, marking)
+                self._queue.task_done()
+
+    async def close(self, wait_s: float) -> None:
+        """Drop the steps still waiting (their leases are released, so reconcile resumes them at
+        once); give the running ones ``wait_s`` seconds to finish."""
+        while not self._queue.empty():
+            booking_id = self._queue.get_nowait()
+            self._queue.task_done()
+            await self._release(booking_id, self._waiting.pop(booking_id))
+        try:
+            await asyncio.wait_for(self._queue.join(), wait_s)
+        except TimeoutError:
+            log.warning("%d dispatch steps still running at shutdown; reconcile will repeat them", self.running)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+
+
 def dispatch_soon(booking_id: int) -> None:
-    in_background(dispatch.offer_next(rides(), booking_id), f"dispatch of booking {booking_id}")
+    """Offer the booking to a driver after the response (the client does not wait for it)."""
+    current_app.extensions["dispatch_queue"].submit(booking_id)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import asyncpg
+from redis.asyncio import Redis
 
 from hexfleet.drivers.duty import DutyPublisher
 from hexfleet.rides.routes import Router
@@ -36,3 +37,8 @@ class Rides:
     settings: Settings
     router: Router
     clock: Callable[[], float] = field(default=time.time)
+
+    @property
+    def redis(self) -> Redis:
+        """The live store's Redis client (dispatch leases share it)."""
+        return self.store.redis

@@ -14,7 +14,6 @@ deferred jobs) happen after the commit; if a process dies in between, the worker
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,18 +23,15 @@ import asyncpg
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.duty import DutyStatus, announce_duty
 from hexfleet.errors import Conflict, Invalid, NotFound
+from hexfleet.rides import leases
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
-from hexfleet.rides.ranking import Candidate, rank
-from hexfleet.rides.routes import estimate
+from hexfleet.rides.search import ENGAGED, Search, find_driver
 from hexfleet.rides.states import ACTIVE, Action, Actor, BookingStatus, transition
-from hexfleet.tracking.fleet import available_within
 
 log = logging.getLogger("hexfleet.dispatch")
 
 S = BookingStatus
-# With ROUTING_URL, the nearest few of a ring are routed and the fastest is asked first.
-ROUTED_CANDIDATES = 5
 # When every driver in reach is busy answering another offer, look again after this long.
 RETRY_ENGAGED_S = 3.0
 # A searching booking with no open offer for this long has lost its dispatcher (reconcile).
@@ -118,53 +114,7 @@ async def _duty(rides: Rides, driver_id: int, status: DutyStatus) -> None:
         log.warning("could not announce duty %s of driver %s", status, driver_id, exc_info=True)
 
 
-# ---------------------------------------------------------------- finding a driver
-
-
-@dataclass(frozen=True)
-class Search:
-    ring: int
-    ranked: list[Candidate]
-
-
-ENGAGED = "engaged"  # everyone in reach is answering another offer: look again shortly
-
-
-async def find_driver(rides: Rides, booking: q.Booking, exclude: set[int]) -> Search | str | None:
-    """The innermost ring with an eligible driver, its candidates best first; ENGAGED, or None."""
-    s = rides.settings
-    reach = s.dispatch_max_rings * s.dispatch_ring_m
-    found = await available_within(
-        rides.store, booking.pickup_lat, booking.pickup_lng, reach, s.stale_after_s, rides.clock()
-    )
-    found = [(d, f) for d, f in found if f.driver_id not in exclude]
-    if not found:
-        return None
-    async with rides.pool.acquire() as conn:
-        eligible = await q.eligible_drivers(conn, [f.driver_id for _, f in found], booking.vehicle_class, booking.id)
-    free = [(d, f) for d, f in found if eligible.get(f.driver_id) is False]
-    if not free:
-        return ENGAGED if any(eligible.values()) else None
-    for ring in range(1, s.dispatch_max_rings + 1):
-        inside = [(d, f) for d, f in free if d <= ring * s.dispatch_ring_m]
-        if inside:
-            return Search(ring, rank(await _with_etas(rides, booking, inside)))
-    return None
-
-
-async def _with_etas(rides: Rides, booking: q.Booking, inside) -> list[Candidate]:
-    rules = rides.settings.estimate_rules()
-    candidates = [
-        Candidate(f.driver_id, d, estimate(f.lat, f.lng, booking.pickup_lat, booking.pickup_lng, rules).duration_s)
-        for d, f in inside
-    ]
-    if not rides.settings.routing_url:
-        return [Candidate(c.driver_id, c.distance_m) for c in candidates]  # rank by distance
-    nearest = sorted(zip(candidates, inside, strict=True), key=lambda pair: pair[0].distance_m)[:ROUTED_CANDIDATES]
-    routes = await asyncio.gather(
-        *(rides.router.route(f.lat, f.lng, booking.pickup_lat, booking.pickup_lng) for _, (_, f) in nearest)
-    )
-    return [Candidate(c.driver_id, c.distance_m, r.duration_s) for (c, _), r in zip(nearest, routes, strict=True)]
+# ---------------------------------------------------------------- offering
 
 
 async def offer_next(rides: Rides, booking_id: int) -> q.Offer | None:
@@ -195,23 +145,38 @@ async def offer_next(rides: Rides, booking_id: int) -> q.Offer | None:
                 reach_km = s.dispatch_max_rings * s.dispatch_ring_m / 1000
                 await _change(conn, booking, Action.GIVE_UP, SYSTEM, now, reason=f"no driver within {reach_km:g} km")
                 return None
-            best = found.ranked[0]
-            eta = round(best.eta_s) if best.eta_s is not None else None
-            try:
-                async with conn.transaction():  # a savepoint: losing the driver keeps the booking lock
-                    offer = await q.insert_offer(
-                        conn, booking_id, best.driver_id, found.ring, round(best.distance_m), eta, now,
-                        now + s.offer_timeout_s,
-                    )  # fmt: skip
-            except asyncpg.UniqueViolationError:
-                lost.add(best.driver_id)  # another booking's offer got this driver first
-                continue
+            claimed = await _claim(conn, booking_id, found, lost, now, now + s.offer_timeout_s)
+            if claimed is None:
+                continue  # every candidate went to other bookings meanwhile: search again without them
+            offer, driver_id = claimed
             await _change(
-                conn, booking, Action.OFFER, SYSTEM, now, event_driver_id=best.driver_id, offer_id=offer.id,
+                conn, booking, Action.OFFER, SYSTEM, now, event_driver_id=driver_id, offer_id=offer.id,
                 search_ring=found.ring,
             )  # fmt: skip
         await _later("an offer timeout", rides.jobs.expire_offer_at(offer.expires_at.timestamp(), offer.id))
         return offer
+
+
+async def _claim(
+    conn, booking_id: int, found: Search, lost: set[int], now: float, expires: float
+) -> tuple[q.Offer, int] | None:
+    """Offer the booking to the best candidate still free, in rank order (booking row locked).
+
+    A candidate another booking's offer got first (a unique violation) is added to
+    ``lost`` and the next is tried: the ranking still holds, and searching again from
+    scratch for every lost race is what made dispatchers pile up in a flood."""
+    for candidate in found.ranked:
+        eta = round(candidate.eta_s) if candidate.eta_s is not None else None
+        try:
+            async with conn.transaction():  # a savepoint: losing the driver keeps the booking lock
+                offer = await q.insert_offer(
+                    conn, booking_id, candidate.driver_id, found.ring, round(candidate.distance_m), eta, now, expires
+                )
+        except asyncpg.UniqueViolationError:
+            lost.add(candidate.driver_id)
+            continue
+        return offer, candidate.driver_id
+    return None
 
 
 # ---------------------------------------------------------------- the driver's side
@@ -416,6 +381,7 @@ class Repairs:
     scheduled_started: int = 0
     offers_expired: int = 0
     searches_resumed: int = 0
+    searches_leased: int = 0  # stalled-looking, but a process has their dispatch queued or running
 
 
 async def reconcile(rides: Rides) -> Repairs:
@@ -430,6 +396,11 @@ async def reconcile(rides: Rides) -> Repairs:
         done.scheduled_started += await start_scheduled(rides, booking_id)
     for offer_id in overdue:
         done.offers_expired += await expire_offer(rides, offer_id)
-    for booking_id in stalled:
+    # A booking whose dispatch a process has queued or running is that process's: resuming
+    # it here too doubled the work of a web process that had fallen behind. A lease left by
+    # a process that died expires, and its bookings are picked up then.
+    orphaned = await leases.unheld(rides.redis, stalled)
+    done.searches_leased = len(stalled) - len(orphaned)
+    for booking_id in orphaned:
         done.searches_resumed += (await offer_next(rides, booking_id)) is not None
     return done

@@ -12,10 +12,11 @@ from hexfleet.rides import fares, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
 from hexfleet.rides.routes import estimate
-from hexfleet.tracking.fleet import available_within
 
 # Closer than this, pickup and drop-off are the same place (GPS noise, a double tap).
 MIN_TRIP_M = 50.0
+# Drivers a quote's ETA looks at first: enough that one usually drives the class asked for.
+ETA_CANDIDATES = 8
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,30 @@ def check_request(request: QuoteRequest, now: float) -> None:
 
 
 async def eta_to_pickup(rides: Rides, lat: float, lng: float, vehicle_class: str) -> int | None:
-    """Seconds for the nearest available driver of this class to reach the pickup, ring by ring;
-    None when nobody is within the last dispatch ring."""
+    """Seconds for the nearest available driver of this class to reach the pickup; None when
+    nobody is within the last dispatch ring.
+
+    Asks the GEO index for the nearest few and PostgreSQL for their class, and looks
+    further only when none of them drives this class: a quote needs one driver, and
+    reading every driver of the 6 km reach was 95% of a quote's cost."""
     s = rides.settings
-    for ring in range(1, s.dispatch_max_rings + 1):
-        found = await available_within(rides.store, lat, lng, ring * s.dispatch_ring_m, s.stale_after_s, rides.clock())
-        if not found:
-            continue
-        async with rides.pool.acquire() as conn:
-            right_class = await q.drivers_of_class(conn, [f.driver_id for _, f in found], vehicle_class)
-        nearest = next((f for _, f in found if f.driver_id in right_class), None)
-        if nearest is not None:
-            return estimate(nearest.lat, nearest.lng, lat, lng, s.estimate_rules()).duration_s
-    return None
+    reach = s.dispatch_max_rings * s.dispatch_ring_m
+    fresh_after = rides.clock() - s.stale_after_s
+    count = ETA_CANDIDATES
+    checked: set[int] = set()
+    while True:
+        near = await rides.store.nearest(lat, lng, reach, fresh_after, count)
+        batch = [n for n in near if n.driver_id not in checked]
+        if batch:
+            async with rides.pool.acquire() as conn:
+                right_class = await q.drivers_of_class(conn, [n.driver_id for n in batch], vehicle_class)
+            nearest = next((n for n in batch if n.driver_id in right_class), None)
+            if nearest is not None:
+                return estimate(nearest.lat, nearest.lng, lat, lng, s.estimate_rules()).duration_s
+            checked.update(n.driver_id for n in batch)
+        if len(near) < count:  # nobody else within reach
+            return None
+        count *= 4
 
 
 async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quote:

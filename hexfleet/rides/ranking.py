@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -25,3 +26,8 @@ def ring_radius_m(ring: int, step_m: float) -> float:
     if ring < 1:
         raise ValueError("rings count from 1")
     return ring * step_m
+
+
+def ring_of(distance_m: float, step_m: float) -> int:
+    """The innermost ring that reaches ``distance_m`` (ring 1 also holds the pickup itself)."""
+    return max(1, math.ceil(distance_m / step_m))
