@@ -114,17 +114,15 @@ async def snapshot_behind(stack: DevStack) -> None:
     """Redis saves a snapshot, then a ride that was in hand at that moment is completed: the
     snapshot a restarted Redis loads now has that driver busy, PostgreSQL has it available."""
     redis = Redis.from_url(stack.redis_url)
-    try:
-        before = await redis.lastsave()
+
+    async def saved() -> bool:
         try:
-            await redis.bgsave()
-        except ResponseError:  # one is running already: it will do
-            pass
+            return bool(await redis.save())  # synchronous: done when it answers
+        except ResponseError:  # a background save is running: ask again once it is done
+            return False
 
-        async def saved():
-            return await redis.lastsave() > before
-
-        await until(saved, 10, "redis BGSAVE", stack, 0.05)
+    try:
+        await until(saved, 10, "redis SAVE", stack, 0.05)
     finally:
         await redis.aclose()
     rows = await query(stack.database_url, "SELECT id FROM bookings WHERE status = ANY($1::text[])", list(ACTIVE))
@@ -323,8 +321,15 @@ async def check_bookings(stack: DevStack, load: Load) -> tuple[list[str], Counte
     return problems, summary, per_phase
 
 
-def report(load: Load, timeline: list, pings: dict, rides: dict, summary: Counter, runtime: float) -> str:
-    lines = ["", f"chaos run: {runtime:.0f} s", "kill       back after  healthy after"]
+def report(
+    stack: DevStack, load: Load, timeline: list, pings: dict, rides: dict, summary: Counter, runtime: float
+) -> str:
+    repairs = stack.log.read_text(errors="replace").count("differed from PostgreSQL")
+    lines = [
+        "",
+        f"chaos run: {runtime:.0f} s; duty repairs by the tracker: {repairs}",
+        "kill       back after  healthy after",
+    ]
     lines += [f"{name:<10} {back:>8.1f} s {healed:>11.1f} s" for name, back, healed in timeline]
     cols = ("made", "202", "stored", "lost", "unsure", "retried", "produced twice")
     lines.append("fixes by phase  " + "  ".join(f"{c:>8}" for c in cols))
@@ -394,7 +399,7 @@ async def test_nothing_acknowledged_is_lost_and_bookings_stay_consistent_through
 
     ping_problems, pings = await check_history(stack, load)
     ride_problems, summary, rides = await check_bookings(stack, load)
-    text = report(load, timeline, pings, rides, summary, time.monotonic() - began)
+    text = report(stack, load, timeline, pings, rides, summary, time.monotonic() - began)
     print(text)
     problems = ping_problems + ride_problems
     assert not problems, "\n".join(problems) + "\n" + text
