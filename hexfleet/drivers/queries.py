@@ -23,6 +23,9 @@ class Driver:
     vehicle_plate: str | None
     vehicle_class: str | None
     created_at: datetime
+    # Set when an admin deactivated the driver: kept with its history and rides, but off
+    # the control room and unable to send (its devices are revoked).
+    deactivated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class DeviceCredentials:
 
 
 _DRIVER_COLUMNS = """d.id, d.name, d.phone, d.status, v.plate AS vehicle_plate, v.class AS vehicle_class,
-                     d.created_at"""
+                     d.created_at, d.deactivated_at"""
+VEHICLE_CLASSES = ("standard", "comfort", "xl", "van")
 
 
 def _driver(row) -> Driver:
@@ -72,26 +76,103 @@ async def get_driver(conn, driver_id: int) -> Driver:
     return _driver(row)
 
 
-async def list_drivers(conn) -> list[Driver]:
+async def list_drivers(conn, include_deactivated: bool = False) -> list[Driver]:
+    """The fleet (the control room's drivers); admins also see the deactivated ones."""
     rows = await conn.fetch(
-        f"SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id ORDER BY d.id"
+        f"""SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
+            WHERE $1 OR d.deactivated_at IS NULL ORDER BY d.id""",
+        include_deactivated,
     )
     return [_driver(r) for r in rows]
+
+
+async def update_driver(
+    conn, driver_id: int, name: str, phone: str | None, vehicle_plate: str | None, vehicle_class: str
+) -> tuple[Driver, Driver]:
+    """Change a driver's name, phone and vehicle (plate and class); returns (before, after).
+
+    A plate names a vehicle: an unknown one is created, a known one that another driver
+    drives is a Conflict. The vehicle's class is what dispatch matches rides against.
+    """
+    async with conn.transaction():
+        locked = await conn.fetchval("SELECT id FROM drivers WHERE id = $1 FOR UPDATE", driver_id)
+        if locked is None:
+            raise NotFound(f"no driver with id {driver_id}", code="driver-not-found")
+        before = await get_driver(conn, driver_id)
+        vehicle_id = None
+        if vehicle_plate:
+            vehicle_id = await conn.fetchval(
+                """INSERT INTO vehicles (plate, class) VALUES ($1, $2)
+                   ON CONFLICT (upper(plate)) DO UPDATE SET plate = vehicles.plate RETURNING id""",
+                vehicle_plate,
+                vehicle_class,
+            )
+            await conn.execute("UPDATE vehicles SET class = $2 WHERE id = $1", vehicle_id, vehicle_class)
+        try:
+            await conn.execute(
+                "UPDATE drivers SET name = $2, phone = $3, vehicle_id = $4 WHERE id = $1",
+                driver_id,
+                name,
+                phone,
+                vehicle_id,
+            )
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"vehicle {vehicle_plate} already has a driver", code="vehicle-taken") from None
+        return before, await get_driver(conn, driver_id)
+
+
+async def set_deactivated(conn, driver_id: int, deactivated: bool) -> bool:
+    """Mark a driver (de)activated; False when it already was. Deactivating also revokes its
+    devices and puts it off duty: callers announce both (revocation, duty)."""
+    if deactivated:
+        changed = await conn.fetchval(
+            """UPDATE drivers SET deactivated_at = now(), status = 'off_duty'
+               WHERE id = $1 AND deactivated_at IS NULL RETURNING id""",
+            driver_id,
+        )
+        if changed is not None:
+            await revoke_devices(conn, driver_id)
+    else:
+        changed = await conn.fetchval(
+            "UPDATE drivers SET deactivated_at = NULL WHERE id = $1 AND deactivated_at IS NOT NULL RETURNING id",
+            driver_id,
+        )
+    return changed is not None
+
+
+async def work_in_hand(conn, driver_id: int) -> int | None:
+    """The booking a driver holds (an open offer or a ride not yet ended), if any: such a
+    driver cannot be deactivated until the ride is finished or given to someone else."""
+    return await conn.fetchval(
+        """SELECT booking_id FROM offers WHERE driver_id = $1 AND status = 'pending'
+           UNION ALL
+           SELECT id FROM bookings WHERE driver_id = $1 AND status IN ('assigned', 'arrived', 'in_progress')
+           LIMIT 1""",
+        driver_id,
+    )
 
 
 async def find_drivers_by_name_prefix(conn, prefix: str) -> list[Driver]:
     rows = await conn.fetch(
         f"""SELECT {_DRIVER_COLUMNS} FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
-            WHERE d.name LIKE $1 || '%' ORDER BY d.id""",
+            WHERE d.name LIKE $1 || '%' AND d.deactivated_at IS NULL ORDER BY d.id""",
         prefix,
     )
     return [_driver(r) for r in rows]
 
 
 async def set_status(conn, driver_id: int, status: str) -> None:
-    updated = await conn.fetchval("UPDATE drivers SET status = $2 WHERE id = $1 RETURNING id", driver_id, status)
+    updated = await conn.fetchval(
+        "UPDATE drivers SET status = $2 WHERE id = $1 AND deactivated_at IS NULL RETURNING id", driver_id, status
+    )
     if updated is None:
-        raise NotFound(f"no driver with id {driver_id}", code="driver-not-found")
+        await _refuse_missing_or_deactivated(conn, driver_id)
+
+
+async def _refuse_missing_or_deactivated(conn, driver_id: int) -> None:
+    if await conn.fetchval("SELECT deactivated_at IS NOT NULL FROM drivers WHERE id = $1", driver_id):
+        raise Conflict(f"driver {driver_id} is deactivated: an admin can reactivate it", code="driver-deactivated")
+    raise NotFound(f"no driver with id {driver_id}", code="driver-not-found")
 
 
 async def duty_statuses(conn) -> dict[int, str]:
@@ -148,9 +229,11 @@ async def rotate_device(conn, driver_id: int) -> DeviceCredentials:
     async with conn.transaction():
         # The row lock serialises concurrent rotations of one driver: without it both would
         # revoke and both insert, leaving two live devices.
-        locked = await conn.fetchval("SELECT id FROM drivers WHERE id = $1 FOR UPDATE", driver_id)
+        locked = await conn.fetchval(
+            "SELECT id FROM drivers WHERE id = $1 AND deactivated_at IS NULL FOR UPDATE", driver_id
+        )
         if locked is None:
-            raise NotFound(f"no driver with id {driver_id}", code="driver-not-found")
+            await _refuse_missing_or_deactivated(conn, driver_id)
         await revoke_devices(conn, driver_id)
         return await issue_device(conn, driver_id)
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from webapp.pages import account, connect, control_room, dispatch, driver_app, login, riders, template_filters, tracking
+from webapp.pages import (
+    account,
+    admin,
+    connect,
+    control_room,
+    dispatch,
+    driver_app,
+    login,
+    riders,
+    template_filters,
+    tracking,
+)
 
 BLUEPRINTS = (
     login.bp,
     account.bp,
+    admin.bp,
     control_room.bp,
     connect.bp,
     dispatch.bp,

@@ -11,6 +11,8 @@ from markupsafe import Markup
 from quart import Blueprint, render_template, request
 from quart_schema import hide
 
+from hexfleet import audit
+from hexfleet.drivers import admin as drivers_admin
 from hexfleet.drivers import connect as phone_connect
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
@@ -39,7 +41,11 @@ def _qr_codes(info: phone_connect.ConnectInstructions) -> tuple[Markup, Markup |
     return traccar, owntracks
 
 
-async def _render_connect(driver, device_id: str | None, token: str | None = None, announced: bool = True):
+async def render_connect(
+    driver, device_id: str | None, token: str | None = None, announced: bool = True, fresh: str | None = None
+):
+    """The "Connect a phone" section. ``token`` is shown once: right after the device was
+    created (``fresh="created"``) or rotated (the default when a token is given)."""
     _, _, settings = services()
     user = await current_user()
     admin = user is not None and user.role == "admin"
@@ -62,6 +68,7 @@ async def _render_connect(driver, device_id: str | None, token: str | None = Non
         qr_owntracks=qr_owntracks,
         can_rotate=admin,
         rotated=token is not None,
+        created=fresh == "created",
         announced=announced,
         from_public_url=bool(settings.public_url),
         auth_cache_ttl_s=settings.auth_cache_ttl_s,
@@ -83,7 +90,7 @@ async def driver_connect(driver_id: int):
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
         device_id = await driver_queries.current_device_id(conn, driver_id)
-    return await _render_connect(driver, device_id)
+    return await render_connect(driver, device_id)
 
 
 @bp.post("/ui/drivers/<int:driver_id>/rotate")
@@ -95,19 +102,23 @@ async def driver_rotate(driver_id: int):
     if user is None or user.role != "admin":
         raise Forbidden("Only admins can rotate device tokens.")
     pool, redis, _ = services()
+    announced = True
+
+    async def announce(driver_id: int) -> None:
+        nonlocal announced
+        try:
+            await revocation.announce(redis, driver_id)
+        except Exception:
+            # The rotation is committed: still show the new token (it is shown only now). Other
+            # processes then drop the old one when their cache entry expires (AUTH_CACHE_TTL_S).
+            log.warning("could not announce the rotation of driver %s", driver_id, exc_info=True)
+            announced = False
+
+    device = await drivers_admin.rotate(pool, audit.Actor(user.email, user.id), driver_id, announce)
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)
-        device = await driver_queries.rotate_device(conn, driver_id)
-    announced = True
-    try:
-        await revocation.announce(redis, driver_id)
-    except Exception:
-        # The rotation is committed: still show the new token (it is shown only now). Other
-        # processes then drop the old one when their cache entry expires (AUTH_CACHE_TTL_S).
-        log.warning("could not announce the rotation of driver %s", driver_id, exc_info=True)
-        announced = False
     log.info("user %s rotated the device of driver %s", user.id, driver_id)
-    return await _render_connect(driver, device.device_id, device.token, announced)
+    return await render_connect(driver, device.device_id, device.token, announced)
 
 
 def _minutes(seconds: float) -> int:
@@ -135,6 +146,10 @@ async def driver_link(driver_id: int):
     token = await driver_session.create_link(redis, driver_id, device_id, ttl_s)
     link = f"{connect_base_url(settings).rstrip('/')}/d/login/{token}"
     qr = Markup(await asyncio.to_thread(phone_connect.qr_svg, link, "QR code to sign in to the driver web app"))
+    if user is not None:  # a way into the driver's account: on the record, like a rotation
+        async with pool.acquire() as conn:
+            actor = audit.Actor(user.email, user.id)
+            await audit.record(conn, actor, "driver.signin_link", "driver", driver_id, driver.name)
     log.info("user %s created a driver web app sign-in link for driver %s", user.id if user else None, driver_id)
     html = await render_template(
         "_driver_link.html",

@@ -1,0 +1,63 @@
+"""Admins managing accounts: add staff, disable and enable, reset a password.
+
+New and reset passwords are generated here and shown once to the admin, who passes them on;
+a reset ends every session of the account. Each change and its audit entry share a
+transaction (hexfleet.audit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from hexfleet import audit, security
+from hexfleet.errors import Conflict, NotFound
+from hexfleet.users import queries
+from hexfleet.users.logic import normalise_email
+
+
+def new_password() -> str:
+    """16 characters from a URL-safe alphabet: about 96 bits, easy to paste."""
+    return secrets.token_urlsafe(12)
+
+
+async def _user(conn, user_id: int) -> queries.User:
+    user = await queries.get_user(conn, user_id)
+    if user is None:
+        raise NotFound(f"no account with id {user_id}", code="user-not-found")
+    return user
+
+
+async def add_user(pool, actor: audit.Actor, email: str, role: str) -> tuple[queries.User, str]:
+    """A new account with a generated password (returned, to be shown once)."""
+    if role not in queries.ROLES:
+        raise Conflict(f"unknown role {role!r}", code="bad-role")
+    email = normalise_email(email)
+    password = new_password()
+    password_hash = await asyncio.to_thread(security.hash_password, password)
+    async with pool.acquire() as conn, conn.transaction():
+        user = await queries.create_user(conn, email, password_hash, role)
+        await audit.record(conn, actor, "user.create", "user", user.id, user.email, {"role": role})
+    return user, password
+
+
+async def set_disabled(pool, actor: audit.Actor, user_id: int, disabled: bool) -> queries.User:
+    if disabled and actor.user_id == user_id:
+        raise Conflict("you cannot disable your own account", code="own-account")
+    async with pool.acquire() as conn, conn.transaction():
+        user = await _user(conn, user_id)
+        if await queries.set_disabled(conn, user_id, disabled):
+            action = "user.disable" if disabled else "user.enable"
+            await audit.record(conn, actor, action, "user", user_id, user.email)
+    return user
+
+
+async def reset_password(pool, actor: audit.Actor, user_id: int) -> tuple[queries.User, str, int]:
+    """A generated password (returned once); every session of the account ends."""
+    password = new_password()
+    password_hash = await asyncio.to_thread(security.hash_password, password)
+    async with pool.acquire() as conn, conn.transaction():
+        user = await _user(conn, user_id)
+        ended = await queries.set_password(conn, user_id, password_hash)
+        await audit.record(conn, actor, "user.reset_password", "user", user_id, user.email, {"sessions_ended": ended})
+    return user, password, ended
