@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import orjson
-from quart import Quart, request
+from quart import Quart, Request, request
 from quart_schema import QuartSchema
 from redis.asyncio import Redis
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from hexfleet.db import create_pool
@@ -47,6 +50,40 @@ def bound_json(app: Quart) -> None:
             return orjson.loads(s)
 
     app.json = BoundedJSON(app)
+    app.request_class = BytesJSONRequest
+
+
+class BytesJSONRequest(Request):
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """Quart's, with the body handed to the parser as bytes. Quart decodes it as UTF-8
+        first, outside its error handling, so invalid UTF-8 in a JSON body was a 500; orjson
+        checks the UTF-8 itself, and such a body is malformed JSON (400) like any other."""
+        if cache and self._cached_json[silent] is not Ellipsis:
+            return self._cached_json[silent]
+        if not (force or self.is_json):
+            return None
+        data = await self.get_data(cache=cache, as_text=False)
+        try:
+            result = self.json_module.loads(data)
+        except ValueError as error:
+            result = None if silent else self.on_json_loading_failed(error)
+        if cache:
+            self._cached_json[silent] = result
+        return result
+
+
+def safe_static_files(app: Quart) -> None:
+    """A static file name the file system refuses (longer than NAME_MAX, say) names no file:
+    404, not the OSError that errors.py would take for a backing service being down (503)."""
+    send = cast(Callable[[str], Awaitable[Any]], app.view_functions["static"])
+
+    async def static(filename: str):
+        try:
+            return await send(filename)
+        except OSError:
+            raise NotFound() from None
+
+    app.view_functions["static"] = static
 
 
 class BigintConverter(IntegerConverter):
@@ -109,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         scalar_ui_path=None,
     )
     bound_json(app)
+    safe_static_files(app)
     # Ids in paths are PostgreSQL bigints: a longer number is a 404 like any unknown id, not a 500.
     app.url_map.converters["int"] = BigintConverter
     init_auth(app, settings)

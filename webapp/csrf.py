@@ -56,7 +56,10 @@ def _valid_nonce(nonce: str) -> bool:
 
 
 def _netloc(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[": matches no origin
+        return "\x00"
     return (parts.netloc or "").lower()
 
 

@@ -35,7 +35,10 @@ def safe_next(target: str | None) -> str:
         return "/"
     # Backslashes are treated as slashes by browsers, so "/\evil.com" is protocol-relative.
     target = target.strip().replace("\\", "/")
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # an unbalanced bracketed host ("//[") is no path of ours
+        return "/"
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     if any(ord(ch) < 0x20 for ch in target):  # header injection, or stripped whitespace tricks

@@ -10,6 +10,7 @@ another host.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -370,6 +371,8 @@ async def geocode():
         raise TooManySearches("Too many address searches at once: wait a minute, or tap the map.")
     settings = current_app.extensions["settings"]
     near = point(request.args.get("lat"), request.args.get("lng")) or settings.map_center_latlng()
-    language = request.headers.get("Accept-Language", "")[:60]
+    # Passed on as a header: only what a language range can hold (a client's obs-text bytes
+    # would make httpx refuse the request, a 502 for the rider's odd header).
+    language = re.sub(r"[^A-Za-z0-9,;=.* -]", "", request.headers.get("Accept-Language", ""))[:60]
     results = await geocoder.search(query, near, language)
     return {"results": results}, 200, {"Cache-Control": "no-store"}
