@@ -9,8 +9,8 @@ import signal
 import sys
 
 import asyncpg
-from redis.asyncio import Redis
 
+from hexfleet import redisconn
 from hexfleet.db import create_pool
 from hexfleet.logs import setup_logging
 from hexfleet.settings import Settings, SettingsError
@@ -45,7 +45,7 @@ async def main(settings: Settings) -> None:
     pool = await _ready_pool(settings, stopping)
     if pool is None:
         return
-    redis = Redis.from_url(settings.redis_url)
+    redis = redisconn.connect(settings.redis_url)
     tracker = Tracker(settings, pool, redis)
     with contextlib.suppress(Exception):  # the relay's producer creates them too, once the broker answers
         await ensure_ride_topics(settings)

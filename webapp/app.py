@@ -10,10 +10,10 @@ from typing import Any, cast
 import orjson
 from quart import Quart, Request, request
 from quart_schema import QuartSchema
-from redis.asyncio import Redis
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
+from hexfleet import redisconn
 from hexfleet.db import create_pool
 from hexfleet.drivers import revocation
 from hexfleet.logs import setup_logging
@@ -95,13 +95,13 @@ class BigintConverter(IntegerConverter):
 SWAGGER_DIR = "vendor/swagger-ui-5.35.0"
 
 
-async def _subscribe_revocations(redis):
-    pubsub = redis.pubsub()
+async def _subscribe_revocations(subscriber):
+    pubsub = subscriber.pubsub()
     await pubsub.subscribe(revocation.CHANNEL)
     return pubsub
 
 
-async def _forget_on_revocation(redis, ingest: Ingest, pubsub) -> None:
+async def _forget_on_revocation(subscriber, ingest: Ingest, pubsub) -> None:
     """Drop cached device lookups whenever any process rotates or revokes credentials.
 
     The first subscription is made before the app serves (the caller passes it in), so
@@ -120,7 +120,7 @@ async def _forget_on_revocation(redis, ingest: Ingest, pubsub) -> None:
             ingest.auth.forget()  # we may have missed an announcement
             await asyncio.sleep(1)
             try:
-                pubsub = await _subscribe_revocations(redis)
+                pubsub = await _subscribe_revocations(subscriber)
             except Exception:
                 log.warning("resubscribing failed; retrying", exc_info=True)
 
@@ -164,8 +164,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.before_serving
     async def start_services() -> None:
         app.extensions["db"] = await create_pool(settings)
-        redis = Redis.from_url(settings.redis_url)
+        redis = redisconn.connect(settings.redis_url)
         app.extensions["redis"] = redis
+        # Its own client: the subscriber's reads wait for the next message with no deadline.
+        app.extensions["redis_listener"] = subscriber = redisconn.connect(settings.redis_url, listener=True)
         app.extensions["store"] = store = LiveStore(redis, settings.h3_resolution)
         await ensure_topic(settings)
         producer = ReliableProducer(
@@ -198,9 +200,9 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.extensions["limiter"] = limiter = Limiter(settings.redis_url, settings.rate_rules())
         ingest = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"], store, limiter)
         app.extensions["ingest"] = ingest
-        pubsub = await _subscribe_revocations(redis)
+        pubsub = await _subscribe_revocations(subscriber)
         app.extensions["revocations"] = asyncio.create_task(
-            _forget_on_revocation(redis, ingest, pubsub), name="revocations"
+            _forget_on_revocation(subscriber, ingest, pubsub), name="revocations"
         )
         if settings.osmand_port:
             listener = OsmAndListener(app, settings.host, settings.osmand_port)
@@ -228,6 +230,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             ("ride_fanout", "stop"),
             ("producer", "stop"),
             ("redis", "aclose"),
+            ("redis_listener", "aclose"),
             ("db", "close"),
         ):
             resource = app.extensions.pop(name, None)

@@ -22,12 +22,21 @@ from hexfleet.errors import TooManyRequests
 
 log = logging.getLogger("hexfleet.limits")
 WARN_EVERY_S = 30.0
+LIMIT_TIMEOUT_S = 1.0
 
 
 class Limiter:
     def __init__(self, redis_url: str, rules: dict[str, list[RateLimitItem]]) -> None:
         # redis-py's asyncio client (already ours), not the library's default coredis.
-        storage = RedisStorage("async+" + redis_url, implementation="redispy", key_prefix="hf:limits")
+        # With deadlines: a check that Redis does not answer within LIMIT_TIMEOUT_S fails
+        # open (retry_after), so a hung Redis delays a ping by a second, not forever.
+        storage = RedisStorage(
+            "async+" + redis_url,
+            implementation="redispy",
+            key_prefix="hf:limits",
+            socket_connect_timeout=LIMIT_TIMEOUT_S,
+            socket_timeout=LIMIT_TIMEOUT_S,
+        )
         self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.rules = rules
         self._warned_at = 0.0

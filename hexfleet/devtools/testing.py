@@ -10,7 +10,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -119,3 +119,89 @@ async def wait_until_ready_async(url: str, within_s: float, *, failed: Callable[
             if time.monotonic() >= deadline:
                 raise NotReady(f"{url} did not answer 200 within {within_s:g} s (last answer: {last})")
             await asyncio.sleep(0.1)
+
+
+class Relay:
+    """A TCP relay from 127.0.0.1:<port> to a server (TCP, or a Unix socket when the host is
+    a directory, as the embedded PostgreSQL's URL names), for outage tests that must not
+    stop a shared server.
+
+    ``cut()`` resets every relayed connection and refuses new ones, as a restarting server
+    does; ``freeze()`` keeps connections open but passes nothing on, as a hung server or a
+    lost network does (the case deadlines are for); ``thaw()`` and ``start()`` undo them.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True)
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.writers):
+            writer.transport.abort()  # a reset, as when the server process dies
+        self.writers.clear()
+        await self.server.wait_closed()
+
+    def freeze(self) -> None:
+        self.flowing.clear()
+
+    def thaw(self) -> None:
+        self.flowing.set()
+
+    async def close(self) -> None:
+        self.thaw()
+        if self.server is not None:
+            self.server.close()
+        for writer in list(self.writers):
+            writer.transport.abort()
+        self.writers.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = self.target
+        try:
+            if host.startswith("/"):
+                up_reader, up_writer = await asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")
+            else:
+                up_reader, up_writer = await asyncio.open_connection(host, port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.writers.update((writer, up_writer))
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    await self.flowing.wait()
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+
+def relayed_url(url: str, relay: Relay) -> str:
+    """``url`` with its host and port replaced by the relay's (and a ?host= socket dropped)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "host"]
+    userinfo, _, _ = parts.netloc.rpartition("@")
+    host = f"127.0.0.1:{relay.port}"
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}" if userinfo else host, query=urlencode(query)))
+
+
+def relay_for(url: str) -> Relay:
+    """A relay to the server ``url`` names (its ?host= socket directory first, as clients do)."""
+    parts = urlsplit(url)
+    socket_dir = next((v for k, v in parse_qsl(parts.query) if k == "host" and v.startswith("/")), None)
+    default_port = 6379 if parts.scheme.startswith("redis") else 5432
+    return Relay(socket_dir or parts.hostname or "127.0.0.1", parts.port or default_port)

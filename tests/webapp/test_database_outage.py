@@ -2,88 +2,27 @@
 Retry-After at once (a page for browsers, problem+json for the API and the phone
 protocols), never a 500 or a hang, and everything works again when it is back.
 
-PostgreSQL is reached through a TCP relay the test can cut: closing it resets every pooled
-connection and refuses new ones, as a restarting server does, without stopping the shared
-test server."""
+PostgreSQL is reached through a TCP relay the test can cut (hexfleet.devtools.testing.Relay):
+closing it resets every pooled connection and refuses new ones, as a restarting server does,
+without stopping the shared test server."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
 from helpers import make_driver, make_fare, make_user
 
-from hexfleet.devtools.testing import free_port
-
-
-class Relay:
-    """Forwards 127.0.0.1:<port> to PostgreSQL (TCP, or its Unix socket) until cut."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = free_port()
-        self.server: asyncio.Server | None = None
-        self.writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True)
-
-    async def cut(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for writer in list(self.writers):
-            writer.transport.abort()  # a reset, as when the server process dies
-        self.writers.clear()
-        await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            host, port = self.target
-            if host.startswith("/"):  # a socket directory, as the embedded server's URL names
-                up_reader, up_writer = await asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")
-            else:
-                up_reader, up_writer = await asyncio.open_connection(host, port)
-        except OSError:
-            writer.transport.abort()
-            return
-        self.writers.update((writer, up_writer))
-
-        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.transport.abort()
-
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+from hexfleet.devtools.testing import relay_for, relayed_url
 
 
 @pytest.fixture
 async def relayed(settings, db, redis):
-    parts = urlsplit(settings.database_url)
-    # The embedded server's URL names its Unix socket in ?host=, which wins over the
-    # netloc: relay to that socket and drop it from the URL the app gets.
-    query = parse_qsl(parts.query)
-    socket_dir = next((value for key, value in query if key == "host" and value.startswith("/")), None)
-    relay = Relay(socket_dir or parts.hostname or "127.0.0.1", parts.port or 5432)
+    relay = relay_for(settings.database_url)
     await relay.start()
-    netloc = parts.netloc.rsplit("@", 1)
-    host = f"127.0.0.1:{relay.port}"
-    url = urlunsplit(
-        parts._replace(
-            netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host,
-            query=urlencode([(key, value) for key, value in query if key != "host"]),
-        )
-    )
-    yield settings.with_(database_url=url), relay
-    if relay.server is not None:
-        relay.server.close()
+    yield settings.with_(database_url=relayed_url(settings.database_url, relay)), relay
+    await relay.close()
 
 
 def looks_unavailable(response: httpx.Response, took: float) -> None:
