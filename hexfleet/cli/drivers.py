@@ -1,15 +1,24 @@
+"""`hexfleet drivers`: the fleet from the command line (add, list, show, rotate, deactivate,
+reactivate). Changes go through hexfleet.drivers.admin, as the admin pages' do, and are
+written to the audit log as done by the command line."""
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 
+from hexfleet import audit
 from hexfleet.cli.db import parse_id
-from hexfleet.cli.output import emit
-from hexfleet.drivers import connect, queries, revocation
-from hexfleet.errors import Invalid
+from hexfleet.cli.output import emit, table
+from hexfleet.drivers import admin, connect, queries, revocation
+from hexfleet.drivers.duty import DutyStatus
+from hexfleet.errors import DomainError, Invalid
 
 
 def driver_id(text: str) -> int:
@@ -26,7 +35,11 @@ def configure(parser) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--phone")
     add.add_argument("--vehicle-plate")
+    add.add_argument("--vehicle-class", default="standard", choices=queries.VEHICLE_CLASSES)
     add.add_argument("--json", action="store_true", help="print one JSON object")
+    listing = sub.add_parser("list", help="the fleet: id, name, plate, class, duty (deactivated ones with --all)")
+    listing.add_argument("--all", action="store_true", help="include deactivated drivers")
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
     show = sub.add_parser("show", help="show a driver and how to connect its phone (Traccar Client, OwnTracks)")
     show.add_argument("id", type=driver_id, help="driver id")
     show.add_argument("--json", action="store_true", help="print one JSON object")
@@ -35,20 +48,44 @@ def configure(parser) -> None:
     )
     rotate.add_argument("id", type=driver_id, help="driver id")
     rotate.add_argument("--json", action="store_true", help="print one JSON object")
+    deactivate = sub.add_parser(
+        "deactivate",
+        help="take a driver off the fleet: devices revoked, off duty, gone from the control room "
+        "(refused while it has an offer or a ride in hand); its history and rides are kept",
+    )
+    deactivate.add_argument("id", type=driver_id, help="driver id")
+    deactivate.add_argument("--json", action="store_true", help="print one JSON object")
+    reactivate = sub.add_parser(
+        "reactivate", help="bring a deactivated driver back (off duty, no device: `rotate` issues one)"
+    )
+    reactivate.add_argument("id", type=driver_id, help="driver id")
+    reactivate.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-async def add_driver(dsn: str, name: str, phone: str | None, plate: str | None):
-    name = name.strip()
-    if not name:
-        raise Invalid("driver name must not be empty")
-    conn = await asyncpg.connect(dsn)
+@asynccontextmanager
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool for the shared fleet workflows; an unreachable server is one line."""
     try:
-        async with conn.transaction():
-            driver = await queries.create_driver(conn, name, phone, plate.strip() if plate else None)
-            device = await queries.issue_device(conn, driver.id)
+        created = await asyncpg.create_pool(dsn, min_size=1, max_size=2, timeout=10)
+    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise DomainError(f"cannot connect to PostgreSQL: {' '.join(str(error).split())}") from None
+    try:
+        yield created
     finally:
-        await conn.close()
-    return driver, device
+        await created.close()
+
+
+async def add_driver(dsn: str, name: str, phone: str | None, plate: str | None, vehicle_class: str = "standard"):
+    form, errors = admin.DriverForm.parse(name, phone or "", plate or "", vehicle_class)
+    if form is None:
+        raise Invalid(" ".join(errors.values()))
+    async with pool(dsn) as p:
+        return await admin.add_driver(p, audit.Actor.command_line(), form)
+
+
+async def list_drivers(dsn: str, include_deactivated: bool) -> list[queries.Driver]:
+    async with pool(dsn) as p, p.acquire() as conn:
+        return await queries.list_drivers(conn, include_deactivated=include_deactivated)
 
 
 async def show_driver(dsn: str, driver_id: int):
@@ -62,13 +99,40 @@ async def show_driver(dsn: str, driver_id: int):
 
 
 async def rotate_driver(dsn: str, driver_id: int):
-    conn = await asyncpg.connect(dsn)
-    try:
-        driver = await queries.get_driver(conn, driver_id)
-        device = await queries.rotate_device(conn, driver_id)
-    finally:
-        await conn.close()
+    async with pool(dsn) as p:
+        device = await admin.rotate(p, audit.Actor.command_line(), driver_id, _later)
+        async with p.acquire() as conn:
+            driver = await queries.get_driver(conn, driver_id)
     return driver, device
+
+
+async def _later(driver_id: int) -> None:
+    """The command line announces after the change, itself (announce, off_duty)."""
+
+
+async def set_active(dsn: str, driver_id: int, active: bool) -> tuple[queries.Driver, bool]:
+    """(the driver after, whether it changed)."""
+    actor = audit.Actor.command_line()
+    async with pool(dsn) as p:
+        async with p.acquire() as conn:
+            before = await queries.get_driver(conn, driver_id)
+        if active:
+            after = await admin.reactivate(p, actor, driver_id)
+        else:
+            after = await admin.deactivate(p, actor, driver_id, _later, _later)
+    return after, (before.deactivated_at is None) != (after.deactivated_at is None)
+
+
+async def off_duty(redis_url: str, driver_id: int, stale_after_s: float) -> None:
+    """Take a deactivated driver out of the live index (PostgreSQL has it off duty already)."""
+    from hexfleet import redisconn
+    from hexfleet.tracking.store import LiveStore
+
+    redis = redisconn.connect(redis_url)
+    try:
+        await LiveStore(redis).set_duty(driver_id, DutyStatus.OFF_DUTY, time.time() - stale_after_s)
+    finally:
+        await redis.aclose()
 
 
 async def announce(redis_url: str, driver_id: int) -> None:
@@ -121,7 +185,9 @@ def _payload(driver, device_id: str | None, info: connect.ConnectInstructions | 
 
 
 def run_add(args, settings) -> int:
-    driver, device = asyncio.run(add_driver(settings.database_url, args.name, args.phone, args.vehicle_plate))
+    driver, device = asyncio.run(
+        add_driver(settings.database_url, args.name, args.phone, args.vehicle_plate, args.vehicle_class)
+    )
     if args.json:  # a contract: scripts (and the e2e suite) parse exactly these keys
         emit({"id": driver.id, "name": driver.name, "device_id": device.device_id, "token": device.token}, True, "")
         return 0
@@ -175,6 +241,87 @@ def run_rotate(args, settings) -> int:
     return 0
 
 
+def run_list(args, settings) -> int:
+    drivers = asyncio.run(list_drivers(settings.database_url, args.all))
+    if args.json:
+        emit({"drivers": [_listed(d) for d in drivers]}, True, "")
+        return 0
+    if not drivers:
+        print("no drivers yet: `hexfleet drivers add --name …` (or Fleet admin in the control room)")
+        return 0
+    rows = [
+        [
+            str(d.id),
+            d.name,
+            d.vehicle_plate or "-",
+            d.vehicle_class or "-",
+            "deactivated" if d.deactivated_at else d.status,
+            d.phone or "-",
+        ]
+        for d in drivers
+    ]
+    print(table(["ID", "NAME", "PLATE", "CLASS", "DUTY", "PHONE"], rows, right=frozenset({0})))
+    if not args.all:
+        print(f"{len(drivers)} active driver{'s' if len(drivers) != 1 else ''} (--all adds deactivated ones)")
+    return 0
+
+
+def _listed(d: queries.Driver) -> dict:
+    return {
+        "id": d.id,
+        "name": d.name,
+        "phone": d.phone,
+        "vehicle_plate": d.vehicle_plate,
+        "vehicle_class": d.vehicle_class,
+        "status": d.status,
+        "deactivated_at": d.deactivated_at.isoformat() if d.deactivated_at else None,
+    }
+
+
+def run_set_active(args, settings) -> int:
+    active = args.action == "reactivate"
+    driver, changed = asyncio.run(set_active(settings.database_url, args.id, active))
+    notes = []
+    if changed and not active:
+        notes = _announce_deactivation(settings, driver.id)
+    state = "active" if active else "deactivated"
+    human = f"driver {driver.name} (id {driver.id}) is {state}" + ("" if changed else " (it already was)")
+    if changed and not active:
+        human += ": its devices are revoked and it is off duty; its history and rides are kept"
+    if changed and active:
+        human += f" and off duty; `hexfleet drivers rotate {driver.id}` issues a device for its phone"
+    emit({**_listed(driver), "changed": changed}, args.json, human)
+    for note in notes:
+        print(f"hexfleet drivers {args.action}: {note}", file=sys.stderr)
+    return 0
+
+
+def _announce_deactivation(settings, driver_id: int) -> list[str]:
+    """Tell the running web processes (revoked tokens) and the live index (off duty); the
+    change itself is done, so a failure here is a note, not an error."""
+    if not settings.redis_url:
+        ttl = f"AUTH_CACHE_TTL_S ({settings.auth_cache_ttl_s:g} s)"
+        return [f"REDIS_URL is not set: web processes drop its token within {ttl}"]
+    notes = []
+    for what, work in (
+        ("revoke its token in the web processes", announce(settings.redis_url, driver_id)),
+        ("take it off the live map", off_duty(settings.redis_url, driver_id, settings.stale_after_s)),
+    ):
+        try:
+            asyncio.run(work)
+        except Exception as error:
+            notes.append(f"could not {what} ({error}); it happens within a minute by itself")
+    return notes
+
+
 def run(args, settings) -> int:
     settings.require_database()
-    return {"add": run_add, "show": run_show, "rotate": run_rotate}[args.action](args, settings)
+    actions = {
+        "add": run_add,
+        "list": run_list,
+        "show": run_show,
+        "rotate": run_rotate,
+        "deactivate": run_set_active,
+        "reactivate": run_set_active,
+    }
+    return actions[args.action](args, settings)

@@ -11,6 +11,7 @@ import asyncio
 
 import asyncpg
 
+from hexfleet import audit
 from hexfleet.cli.db import database
 from hexfleet.cli.output import emit, table
 from hexfleet.errors import Conflict, Invalid
@@ -101,7 +102,11 @@ async def put(dsn: str, vehicle_class: str, currency: str | None, amounts: dict[
                 async with conn.transaction(isolation="serializable"):
                     before = await q.get_fare(conn, vehicle_class)
                     fare = merged(before, vehicle_class, currency, amounts)
-                    return before, await q.put_fare(conn, fare, None)
+                    after = await q.put_fare(conn, fare, None)
+                    await audit.record(
+                        conn, audit.Actor.command_line(), "fare.set", "fare", None, vehicle_class, after.to_json()
+                    )
+                    return before, after
             except asyncpg.SerializationError:
                 continue
     raise Conflict(f"the fare of {vehicle_class} kept changing under us; try again")

@@ -11,7 +11,7 @@ import asyncio
 import getpass
 import sys
 
-from hexfleet import security
+from hexfleet import audit, security
 from hexfleet.cli.db import database
 from hexfleet.cli.output import emit, table
 from hexfleet.errors import Invalid, NotFound
@@ -55,6 +55,7 @@ async def add_user(dsn: str, email: str, password: str, role: str) -> tuple[quer
     async with database(dsn) as conn, conn.transaction():
         user = await queries.create_user(conn, email, password_hash, role)
         token = await queries.create_api_token(conn, user.id, label="cli")
+        await audit.record(conn, audit.Actor.command_line(), "user.create", "user", user.id, user.email, {"role": role})
     return user, token
 
 
@@ -75,23 +76,32 @@ async def _user(conn, email: str) -> queries.User:
 async def set_password(dsn: str, email: str, password: str) -> tuple[queries.User, int]:
     _check_password(password)
     password_hash = await asyncio.to_thread(security.hash_password, password)
-    async with database(dsn) as conn:
+    async with database(dsn) as conn, conn.transaction():
         user = await _user(conn, email)
         ended = await queries.set_password(conn, user.id, password_hash)
+        details = {"sessions_ended": ended}
+        await audit.record(
+            conn, audit.Actor.command_line(), "user.reset_password", "user", user.id, user.email, details
+        )
     return user, ended
 
 
 async def set_disabled(dsn: str, email: str, disabled: bool) -> tuple[queries.User, bool]:
-    async with database(dsn) as conn:
+    async with database(dsn) as conn, conn.transaction():
         user = await _user(conn, email)
         changed = await queries.set_disabled(conn, user.id, disabled)
+        if changed:
+            action = "user.disable" if disabled else "user.enable"
+            await audit.record(conn, audit.Actor.command_line(), action, "user", user.id, user.email)
     return user, changed
 
 
 async def sign_out(dsn: str, email: str) -> tuple[queries.User, int]:
-    async with database(dsn) as conn:
+    async with database(dsn) as conn, conn.transaction():
         user = await _user(conn, email)
         ended = await queries.end_sessions(conn, user.id)
+        details = {"sessions_ended": ended}
+        await audit.record(conn, audit.Actor.command_line(), "user.sign_out", "user", user.id, user.email, details)
     return user, ended
 
 

@@ -68,7 +68,10 @@ async def test_drivers_add_json_gives_device_credentials(db, database_url):
     [
         (["users", "add", "--email", "nope", "--password", "longenough", "--role", "admin"], "not an email"),
         (["users", "add", "--email", "a@b.co", "--password", "short", "--role", "admin"], "at least 8"),
-        (["drivers", "add", "--name", "  "], "must not be empty"),
+        (["drivers", "add", "--name", "  "], "Enter the driver's name"),
+        (["drivers", "add", "--name", "Di", "--phone", "call me"], "Enter a phone number"),
+        (["drivers", "deactivate", "12x"], "whole number"),
+        (["drivers", "reactivate", "99999999999999999999"], "out of range"),
     ],
 )
 def test_bad_input_is_a_readable_error(database_url, args, message):
@@ -83,3 +86,53 @@ def test_missing_database_url_is_explained():
         [sys.executable, "-m", "hexfleet.cli.main", "migrate"], env=env, capture_output=True, text=True
     )
     assert result.returncode == 2 and "DATABASE_URL not set" in result.stderr
+
+
+async def test_drivers_list_deactivate_and_reactivate(db, database_url, settings):
+    from hexfleet import audit
+    from hexfleet.drivers.queries import driver_for_token
+
+    added = orjson.loads(
+        hexfleet(database_url, "drivers", "add", "--name", "Dee", "--vehicle-plate", "B-DE-1", "--vehicle-class", "xl",
+                 "--json").stdout
+    )  # fmt: skip
+    other = orjson.loads(hexfleet(database_url, "drivers", "add", "--name", "Eve", "--json").stdout)
+
+    listed = orjson.loads(hexfleet(database_url, "drivers", "list", "--json").stdout)["drivers"]
+    assert [(d["id"], d["name"], d["vehicle_plate"], d["vehicle_class"], d["deactivated_at"]) for d in listed] == [
+        (added["id"], "Dee", "B-DE-1", "xl", None),
+        (other["id"], "Eve", None, None, None),
+    ]
+    text = hexfleet(database_url, "drivers", "list").stdout
+    assert "B-DE-1" in text and "2 active drivers" in text
+
+    gone = hexfleet(database_url, "drivers", "deactivate", str(added["id"]), "--json")
+    assert gone.returncode == 0, gone.stderr
+    out = orjson.loads(gone.stdout)
+    assert out["changed"] is True and out["deactivated_at"] and out["status"] == "off_duty"
+    async with db.acquire() as conn:
+        assert await driver_for_token(conn, added["token"]) is None  # its device is revoked
+    active = orjson.loads(hexfleet(database_url, "drivers", "list", "--json").stdout)["drivers"]
+    assert [d["id"] for d in active] == [other["id"]]
+    every = orjson.loads(hexfleet(database_url, "drivers", "list", "--all", "--json").stdout)["drivers"]
+    assert {d["id"] for d in every} == {added["id"], other["id"]}
+    again = hexfleet(database_url, "drivers", "deactivate", str(added["id"]))
+    assert again.returncode == 0 and "already was" in again.stdout
+
+    back = hexfleet(database_url, "drivers", "reactivate", str(added["id"]))
+    assert back.returncode == 0 and "is active" in back.stdout and f"drivers rotate {added['id']}" in back.stdout
+    assert len(orjson.loads(hexfleet(database_url, "drivers", "list", "--json").stdout)["drivers"]) == 2
+
+    missing = hexfleet(database_url, "drivers", "deactivate", "987654321")
+    assert missing.returncode == 2 and "no driver with id 987654321" in missing.stderr
+
+    async with db.acquire() as conn:
+        entries = await audit.recent(conn)
+    actions = [(e.action, e.target_id) for e in reversed(entries)]
+    assert actions == [
+        ("driver.create", added["id"]),
+        ("driver.create", other["id"]),
+        ("driver.deactivate", added["id"]),
+        ("driver.reactivate", added["id"]),
+    ]
+    assert all(e.actor.startswith("command line") for e in entries)

@@ -559,3 +559,14 @@ async def test_an_unmigrated_database_says_to_migrate(service_urls):
             refused(hexfleet(url, *args), "the database has no rides tables yet: run `hexfleet migrate`")
     finally:
         await drop_database(service_urls["postgres"], name)
+
+
+# ---------------------------------------------------------------- drivers with work in hand
+
+
+async def test_a_driver_with_a_ride_in_hand_cannot_be_deactivated(rides, database_url, db):
+    bea, ride = rides["bea"], rides["assigned"]
+    refused(hexfleet(database_url, "drivers", "deactivate", str(bea.id)), f"booking #{ride.id}")
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT deactivated_at FROM drivers WHERE id = $1", bea.id) is None
+    ok(hexfleet(database_url, "drivers", "deactivate", str(rides["al"].id)))  # Al's offer ended: free to go

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, field_validator
 from quart import Blueprint, current_app, request
 from quart_schema import tag, validate_querystring, validate_request
 
+from hexfleet import audit
 from hexfleet.errors import Invalid, NotFound
 from hexfleet.geo import cell_boundary, cell_name
 from hexfleet.rides import bookings, dispatch, fares, money, quotes
@@ -95,8 +96,12 @@ async def put_fare(vehicle_class: str, data: FareIn):
     """Admins set a vehicle class's fare; new quotes use it at once (quotes given keep their price)."""
     user = await require_user("admin")
     fare = fares.Fare(vehicle_class=_known_class(vehicle_class), **data.model_dump())
-    async with rides().pool.acquire() as conn:
-        return (await q.put_fare(conn, fare, user.id)).to_json()
+    async with rides().pool.acquire() as conn, conn.transaction():
+        saved = await q.put_fare(conn, fare, user.id)
+        await audit.record(
+            conn, audit.Actor(user.email, user.id), "fare.set", "fare", None, fare.vehicle_class, saved.to_json()
+        )
+    return saved.to_json()
 
 
 @bp.get("/surge")
