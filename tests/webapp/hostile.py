@@ -424,7 +424,7 @@ def valid_values(kind: str, world) -> list[Any]:
             "http://[",
         ],
         "when": ["now", "later"],
-        "local_time": [now_iso(3600)[:16], "2030-01-01T10:00"],
+        "local_time": [now_iso(3600)[:16], now_iso(40 * 86_400)[:16]],  # in an hour; past the 30-day window
         "owntracks_type": ["location", "transition", "waypoint", "lwt"],
         "tid": ["ab", "x"],
         "uuid": ["7f1a2b3c-uuid"],
