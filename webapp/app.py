@@ -26,6 +26,7 @@ from streaming.producer import ReliableProducer
 from streaming.publisher import KafkaPublisher
 from streaming.ride_fanout import RideFanOut
 from webapp import errors
+from webapp.apidocs import HexfleetOpenAPI
 from webapp.auth import init_auth
 from webapp.csrf import init_csrf
 from webapp.headers import BASIC as BASIC_HEADERS
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         redoc_ui_path=None,
         scalar_ui_path=None,
+        openapi_provider_class=HexfleetOpenAPI,
     )
     bound_json(app)
     safe_static_files(app)

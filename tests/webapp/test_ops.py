@@ -33,3 +33,20 @@ async def test_openapi_documents_the_api_and_docs_load_offline(client, app):
     for asset in assets:
         if asset.startswith("/static/"):
             assert (await client.get(asset)).status_code == 200, asset
+
+
+async def test_docs_describe_the_phone_protocols_and_the_websocket_and_link_back(client, app):
+    spec = (await client.get("/openapi.json")).json()
+    assert set(spec["paths"]["/osmand"]) == {"get", "post"}
+    assert "post" in spec["paths"]["/owntracks"]
+    assert "get" in spec["paths"]["/api/v1/ws/positions"]
+    assert spec["components"]["securitySchemes"]["basic"] == {"type": "http", "scheme": "basic"}
+    assert "(/)" in spec["info"]["description"]  # Swagger UI shows it as a link back to the app
+    # What the docs name by hand is what the app serves (a renamed route must not leave them stale).
+    served = {(rule.rule, method.lower()) for rule in app.url_map.iter_rules() for method in rule.methods}
+    from webapp.apidocs import EXTRA_PATHS
+
+    documented = {(path, method) for path, item in EXTRA_PATHS.items() for method in item}
+    assert documented <= served, documented - served
+    websockets = {rule.rule for rule in app.url_map.iter_rules() if rule.websocket}
+    assert websockets <= set(spec["paths"]), websockets - set(spec["paths"])
