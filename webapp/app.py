@@ -26,6 +26,7 @@ from streaming.producer import ReliableProducer
 from streaming.publisher import KafkaPublisher
 from streaming.ride_fanout import RideFanOut
 from webapp import errors
+from webapp import static_files
 from webapp.apidocs import HexfleetOpenAPI
 from webapp.auth import init_auth
 from webapp.csrf import init_csrf
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     )
     bound_json(app)
     safe_static_files(app)
+    static_files.install(app)
     # Ids in paths are PostgreSQL bigints: a longer number is a 404 like any unknown id, not a 500.
     app.url_map.converters["int"] = BigintConverter
     init_auth(app, settings)
