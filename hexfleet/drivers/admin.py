@@ -32,7 +32,9 @@ class DriverForm:
     vehicle_class: str
 
     @classmethod
-    def parse(cls, name: str, phone: str, vehicle_plate: str, vehicle_class: str) -> tuple[DriverForm | None, dict[str, str]]:
+    def parse(
+        cls, name: str, phone: str, vehicle_plate: str, vehicle_class: str
+    ) -> tuple[DriverForm | None, dict[str, str]]:
         errors: dict[str, str] = {}
         name, phone, plate = name.strip(), phone.strip(), vehicle_plate.strip().upper()
         if not 1 <= len(name) <= 200:
@@ -53,28 +55,54 @@ def _changes(before: queries.Driver, after: queries.Driver) -> dict:
     return {f: [getattr(before, f), getattr(after, f)] for f in fields if getattr(before, f) != getattr(after, f)}
 
 
+async def _who_drives(pool, plate: str | None, error: Conflict) -> Conflict:
+    """The refusal names who drives the vehicle, so the admin knows whom to edit. A deactivated
+    driver keeps its vehicle and is hidden from the list by default: the usual surprise."""
+    if error.code != "vehicle-taken" or not plate:
+        return error
+    async with pool.acquire() as conn:
+        holder = await queries.driver_of_plate(conn, plate)
+    if holder is None:  # freed meanwhile: the original words still hold
+        return error
+    if holder.deactivated_at is not None:
+        detail = f"{plate} is already the vehicle of {holder.name} (#{holder.id}, deactivated; edit them to free it)"
+    else:
+        detail = f"{plate} is already the vehicle of {holder.name} (#{holder.id})"
+    return Conflict(detail, code="vehicle-taken")
+
+
 async def add_driver(pool, actor: audit.Actor, form: DriverForm) -> tuple[queries.Driver, queries.DeviceCredentials]:
     """A new driver with its first device; the credentials are shown once by the caller."""
-    async with pool.acquire() as conn, conn.transaction():
-        driver = await queries.create_driver(conn, form.name, form.phone, form.vehicle_plate)
-        if form.vehicle_plate and form.vehicle_class != (driver.vehicle_class or "standard"):
-            _, driver = await queries.update_driver(
-                conn, driver.id, form.name, form.phone, form.vehicle_plate, form.vehicle_class
-            )
-        device = await queries.issue_device(conn, driver.id)
-        details = {"phone": driver.phone, "vehicle_plate": driver.vehicle_plate, "vehicle_class": driver.vehicle_class}
-        await audit.record(conn, actor, "driver.create", "driver", driver.id, driver.name, details)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            driver = await queries.create_driver(conn, form.name, form.phone, form.vehicle_plate)
+            if form.vehicle_plate and form.vehicle_class != (driver.vehicle_class or "standard"):
+                _, driver = await queries.update_driver(
+                    conn, driver.id, form.name, form.phone, form.vehicle_plate, form.vehicle_class
+                )
+            device = await queries.issue_device(conn, driver.id)
+            details = {
+                "phone": driver.phone,
+                "vehicle_plate": driver.vehicle_plate,
+                "vehicle_class": driver.vehicle_class,
+            }
+            await audit.record(conn, actor, "driver.create", "driver", driver.id, driver.name, details)
+    except Conflict as error:  # after the rollback: the lookup runs outside the failed transaction
+        raise await _who_drives(pool, form.vehicle_plate, error) from None
     return driver, device
 
 
 async def edit_driver(pool, actor: audit.Actor, driver_id: int, form: DriverForm) -> queries.Driver:
-    async with pool.acquire() as conn, conn.transaction():
-        before, after = await queries.update_driver(
-            conn, driver_id, form.name, form.phone, form.vehicle_plate, form.vehicle_class
-        )
-        changes = _changes(before, after)
-        if changes:
-            await audit.record(conn, actor, "driver.update", "driver", driver_id, after.name, changes)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            before, after = await queries.update_driver(
+                conn, driver_id, form.name, form.phone, form.vehicle_plate, form.vehicle_class
+            )
+            changes = _changes(before, after)
+            if changes:
+                await audit.record(conn, actor, "driver.update", "driver", driver_id, after.name, changes)
+    except Conflict as error:
+        raise await _who_drives(pool, form.vehicle_plate, error) from None
     return after
 
 

@@ -121,6 +121,16 @@ async def update_driver(
         return before, await get_driver(conn, driver_id)
 
 
+async def driver_of_plate(conn, plate: str) -> Driver | None:
+    """Who drives the vehicle with this plate (deactivated drivers too: they keep their vehicle)."""
+    row = await conn.fetchrow(
+        f"""SELECT {_DRIVER_COLUMNS} FROM drivers d JOIN vehicles v ON v.id = d.vehicle_id
+            WHERE upper(v.plate) = upper($1)""",
+        plate,
+    )
+    return _driver(row) if row else None
+
+
 async def set_deactivated(conn, driver_id: int, deactivated: bool) -> bool:
     """Mark a driver (de)activated; False when it already was. Deactivating also revokes its
     devices and puts it off duty: callers announce both (revocation, duty)."""

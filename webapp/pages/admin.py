@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from markupsafe import Markup
 from quart import Blueprint, current_app, redirect, render_template, request
 from quart_schema import hide
 
@@ -98,7 +99,9 @@ async def add_driver():
         else:
             log.info("admin added driver %s", driver.id)
             connect_html, _, _ = await render_connect(driver, device.device_id, device.token, fresh="created")
-            html = await render_template("_admin_driver_created.html", driver=driver, connect_html=connect_html)
+            # Our own template's output, escaped as it was rendered: it must not be escaped again.
+            connect = Markup(connect_html)
+            html = await render_template("_admin_driver_created.html", driver=driver, connect_html=connect)
             return html, 201, {**NO_STORE, "HX-Trigger": "drivers-changed"}
     html = await render_template(
         "_admin_driver_form.html", form=values, errors=errors, classes=driver_queries.VEHICLE_CLASSES
@@ -223,7 +226,9 @@ async def users_page():
 @page_role_required("admin")
 async def add_user():
     form = await request.form
-    email, role = (form.get("email") or "").strip()[:254], form.get("role") or ""
+    # Bounded for the form shown again, but not cut to 254: a longer address must be refused,
+    # never shortened into a different one that happens to be valid.
+    email, role = (form.get("email") or "").strip()[:300], form.get("role") or ""
     errors: dict[str, str] = {}
     if role not in ("dispatcher", "admin"):
         errors["role"] = "Choose dispatcher or admin (riders sign up themselves)."
