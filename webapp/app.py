@@ -25,8 +25,7 @@ from streaming.kafka import ensure_ride_topics, ensure_topic
 from streaming.producer import ReliableProducer
 from streaming.publisher import KafkaPublisher
 from streaming.ride_fanout import RideFanOut
-from webapp import errors
-from webapp import static_files
+from webapp import errors, static_files
 from webapp.apidocs import HexfleetOpenAPI
 from webapp.auth import init_auth
 from webapp.csrf import init_csrf
