@@ -1,11 +1,16 @@
-/* hexfleet control room: the live map.
+/* hexfleet control room: the live map, and the list's filter, focus and clock.
  *
  * Reads the fleet once from /api/v1/drivers, then follows /api/v1/stream/positions
  * (Server-Sent Events, authenticated by the same-origin session cookie). Markers glide
- * between fixes instead of jumping; the side list and the detail pane are htmx partials.
+ * between fixes over the driver's own ping interval; the side list and the detail pane
+ * are htmx partials.
  *
- * For tests: window.hexfleetMap = {map, markers: Map(driverId -> L.Marker)}, and every
- * marker element carries data-driver-id.
+ * The filter (search words, status, sort) lives in the URL (?q=&status=&sort=&driver=): the
+ * server renders the list from it, and this file hides the markers that do not match by the
+ * same rules as webapp/pages/control_room.py (filter_drivers, matches_status).
+ *
+ * For tests: window.hexfleetMap = {map, markers: Map(driverId -> L.Marker), visible(id)}, and
+ * every marker element carries data-driver-id.
  */
 (function () {
   "use strict";
@@ -13,10 +18,19 @@
   var API_DRIVERS = "/api/v1/drivers";
   var STREAM_URL = "/api/v1/stream/positions";
   var TRAIL_MINUTES = 10;
-  var MAX_ANIMATION_MS = 1000; // a marker never trails the latest fix by more than this
+  // A glide lasts about the time between this driver's last two fixes, within these bounds,
+  // so a marker keeps moving until the next fix arrives instead of stopping half-way.
+  var MIN_ANIMATION_MS = 500;
+  var MAX_ANIMATION_MS = 10000;
   var DEFAULT_INTERVAL_MS = 1000;
-  var STALE_CHECK_MS = 5000;
+  var STALE_CHECK_MS = 1000;
+  var OUTAGE_GRACE_MS = 2500; // a routine reconnect (2 s) shows no banner
+  var ATTENTION_WINDOW_MS = 10 * 60 * 1000; // as ATTENTION_WINDOW in webapp/pages/control_room.py
+  var MIN_STATUS_WORD = 3;
+  var TILE_ERRORS_BEFORE_NOTICE = 4;
   var STATUSES = { available: 1, busy: 1, off_duty: 1 };
+  var STATUS_WORDS = { available: "available", busy: "busy", off_duty: "off duty" };
+  var OUTAGE_TEXT = "Connection lost \u2014 positions are not live. Reconnecting\u2026";
 
   var mapEl = document.getElementById("map");
   if (!mapEl || !window.L) return;
@@ -31,34 +45,120 @@
   var map = L.map(mapEl, { zoomControl: false, attributionControl: true, worldCopyJump: true });
   L.control.zoom({ position: "topleft" }).addTo(map);
   L.control.scale({ position: "bottomleft", imperial: false }).addTo(map);
+  map.attributionControl.setPrefix(false);
+
+  /* ------------------------------------------------------------------ map controls */
+
+  // The legend: always open on a desktop; on a phone a button opens and closes it.
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
-    var el = L.DomUtil.create("div", "hf-legend");
-    el.setAttribute("aria-label", "Marker colours");
+    var el = L.DomUtil.create("div", "hf-legend-box");
     el.innerHTML =
+      '<button type="button" class="hf-legend-toggle" aria-expanded="false" aria-controls="hf-legend">Legend</button>' +
+      '<div class="hf-legend" id="hf-legend" role="group" aria-label="Marker colours">' +
       '<span><i class="lg-available"></i>Available</span><span><i class="lg-busy"></i>Busy</span>' +
-      '<span><i class="lg-off"></i>Off duty</span><span><i class="lg-stale"></i>Stale</span>';
+      '<span><i class="lg-off"></i>Off duty</span><span><i class="lg-stale"></i>Stale</span>' +
+      '<span><i class="lg-attention"></i>Needs attention</span></div>';
+    L.DomEvent.disableClickPropagation(el);
+    var toggle = el.querySelector(".hf-legend-toggle");
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      el.classList.toggle("is-open", open);
+    });
     return el;
   };
   legend.addTo(map);
-  map.attributionControl.setPrefix(false);
+
+  // "Names": permanent labels with name and plate beside every marker.
+  var showNames = false;
+  var namesControl = L.control({ position: "topright" });
+  namesControl.onAdd = function () {
+    var el = L.DomUtil.create("div", "hf-map-tools");
+    el.innerHTML =
+      '<button type="button" class="hf-tool" id="toggle-names" aria-pressed="false" title="Show every driver\'s name and plate">Show names</button>';
+    L.DomEvent.disableClickPropagation(el);
+    el.querySelector("button").addEventListener("click", function (event) {
+      setShowNames(!showNames);
+      event.currentTarget.setAttribute("aria-pressed", showNames ? "true" : "false");
+    });
+    return el;
+  };
+  namesControl.addTo(map);
+
+  /* ------------------------------------------------------------------ tiles */
+
+  var noticeEl = document.getElementById("map-notice");
+
   if (config.tileUrl) {
-    // Tile errors (offline, blocked) are harmless: the container has its own background.
-    L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution, crossOrigin: true }).addTo(map);
+    var tiles = L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution, crossOrigin: true });
+    // Failed tiles leave the grid background: after a few failures and no success, say why, once.
+    var tileErrors = 0;
+    var tileLoaded = false;
+    var tileNoticeShown = false;
+    tiles.on("tileload", function () {
+      tileLoaded = true;
+    });
+    tiles.on("tileerror", function () {
+      tileErrors++;
+      if (tileLoaded || tileNoticeShown || tileErrors < TILE_ERRORS_BEFORE_NOTICE) return;
+      tileNoticeShown = true;
+      showTileNotice();
+    });
+    tiles.addTo(map);
   } else {
     mapEl.classList.add("map-no-tiles");
   }
+
+  function tileHost() {
+    try {
+      return new URL(config.tileUrl.replace(/\{[a-z]\}/g, "a").replace(/\{[^}]*\}/g, "0"), window.location.href).host;
+    } catch (e) {
+      return config.tileUrl;
+    }
+  }
+
+  function showTileNotice() {
+    if (!noticeEl) return;
+    noticeEl.innerHTML = "";
+    var text = document.createElement("p");
+    text.textContent =
+      "Map tiles can't be loaded from " + tileHost() + ". Set MAP_TILE_URL to a tile server you can reach (see README).";
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-icon map-notice-close";
+    close.setAttribute("aria-label", "Dismiss the map tiles notice");
+    close.textContent = "\u00d7";
+    close.addEventListener("click", function () {
+      noticeEl.innerHTML = "";
+    });
+    noticeEl.appendChild(text);
+    noticeEl.appendChild(close);
+  }
+
   map.setView(config.center, 13);
 
   /* ------------------------------------------------------------------ driver state */
 
-  // id -> {marker, name, status, stale, lastTs, lastFixAt, interval, from, to, start, duration}
+  // id -> {id, marker, name, plate, phone, status, stale, flagged, heading, lastTs, lastFixAt,
+  //        lastArrival, interval, anim, visible}
   var drivers = new Map();
   var markers = new Map();
-  window.hexfleetMap = { map: map, markers: markers };
+  // Markers live in this layer while they match the filter (item 10 may swap it for a cluster group).
+  var markerLayer = L.layerGroup().addTo(map);
 
   var selectedId = null;
+  var followId = null;
   var trail = null;
+
+  window.hexfleetMap = {
+    map: map,
+    markers: markers,
+    visible: function (id) {
+      var state = drivers.get(id);
+      return !!(state && state.visible);
+    },
+  };
 
   function parseTime(value) {
     if (value === null || value === undefined || value === "") return null;
@@ -77,11 +177,23 @@
     // A dot with a "nose" pointing along the heading (the body rotates); no heading, no nose.
     return L.divIcon({
       className: "hf-marker",
-      html: '<span class="hf-marker-body"><span class="hf-nose"></span></span>',
+      html: '<span class="hf-marker-body"><span class="hf-nose"></span></span><span class="hf-alert" aria-hidden="true">!</span>',
       iconSize: [26, 26],
       iconAnchor: [13, 13],
       tooltipAnchor: [0, -16],
     });
+  }
+
+  function needsAttention(state) {
+    return !!state.stale || isFlagged(state);
+  }
+
+  function isFlagged(state) {
+    return state.problemAt !== null && state.problemAt !== undefined && Date.now() - state.problemAt <= ATTENTION_WINDOW_MS;
+  }
+
+  function statusLabel(state) {
+    return STATUS_WORDS[state.status] || String(state.status || "").replace("_", " ");
   }
 
   function applyMarkerClasses(state) {
@@ -91,11 +203,36 @@
     el.classList.remove("status-available", "status-busy", "status-off_duty");
     el.classList.add("status-" + status);
     el.classList.toggle("is-stale", !!state.stale);
+    el.classList.toggle("needs-attention", needsAttention(state));
     el.classList.toggle("is-selected", state.id === selectedId);
     el.classList.toggle("has-heading", state.heading !== null && state.heading !== undefined);
     var body = el.querySelector(".hf-marker-body");
     if (body) body.style.transform = "rotate(" + (state.heading || 0) + "deg)";
-    el.setAttribute("aria-label", state.name + ", " + status.replace("_", " ") + (state.stale ? ", stale" : ""));
+    var notes = [statusLabel(state)];
+    if (state.stale) notes.push("stale");
+    else if (isFlagged(state)) notes.push("last fix flagged");
+    el.setAttribute("aria-label", state.name + ", " + notes.join(", "));
+  }
+
+  function tooltipHtml(state) {
+    var html = escapeHtml(state.name);
+    if (showNames && state.plate) html += ' <span class="hf-tooltip-plate">' + escapeHtml(state.plate) + "</span>";
+    return html;
+  }
+
+  function bindTooltip(state) {
+    state.marker.unbindTooltip();
+    state.marker.bindTooltip(tooltipHtml(state), {
+      direction: showNames ? "right" : "top",
+      offset: showNames ? [14, 0] : [0, 0],
+      permanent: showNames,
+      className: "hf-tooltip" + (showNames ? " hf-tooltip-name" : ""),
+    });
+  }
+
+  function setShowNames(on) {
+    showNames = on;
+    drivers.forEach(bindTooltip);
   }
 
   function ensureDriver(id, info) {
@@ -112,13 +249,19 @@
       id: id,
       marker: marker,
       name: info.name || "Driver #" + id,
+      plate: info.vehicle_plate || "",
+      phone: info.phone || "",
       status: info.status || "available",
       stale: !!info.stale,
+      problemAt: info.last_problem ? parseTime(info.last_problem_at) : null,
       heading: info.heading,
       lastTs: parseTime(info.ts),
       lastFixAt: parseTime(info.last_seen) || Date.now(),
+      lastArrival: null, // when the last live fix arrived (performance.now())
+      liveTs: null, // device time of the last live fix
       interval: DEFAULT_INTERVAL_MS,
       anim: null,
+      visible: false,
     };
     drivers.set(id, state);
     markers.set(id, marker);
@@ -126,12 +269,20 @@
       var el = marker.getElement();
       el.setAttribute("data-driver-id", String(id));
       applyMarkerClasses(state);
+      // Markers are tab stops (keyboard: true): Enter or Space opens the driver, as a click does.
+      el.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " " || event.key === "Spacebar") {
+          event.preventDefault();
+          event.stopPropagation();
+          selectDriver(id);
+        }
+      });
     });
     marker.on("click", function () {
       selectDriver(id);
     });
-    marker.bindTooltip(escapeHtml(state.name), { direction: "top", className: "hf-tooltip" });
-    marker.addTo(map);
+    bindTooltip(state);
+    setVisible(state, matchesFilter(state));
     return state;
   }
 
@@ -140,20 +291,171 @@
     var existing = drivers.get(d.id);
     var state = ensureDriver(d.id, d);
     state.name = d.name || state.name;
+    state.plate = d.vehicle_plate || "";
+    state.phone = d.phone || "";
     state.status = d.status || state.status;
     state.stale = !!d.stale;
+    state.problemAt = d.last_problem ? parseTime(d.last_problem_at) : null;
     if (existing) {
       var ts = parseTime(d.ts);
       // Only move if the snapshot is newer than what the stream already showed.
       if (ts !== null && (state.lastTs === null || ts > state.lastTs)) {
         state.lastTs = ts;
+        state.lastFixAt = parseTime(d.last_seen) || state.lastFixAt;
         state.heading = d.heading;
         moveTo(state, L.latLng(d.lat, d.lng));
       }
-      state.marker.setTooltipContent(escapeHtml(state.name));
+      bindTooltip(state);
     }
     applyMarkerClasses(state);
+    setVisible(state, matchesFilter(state));
   }
+
+  /* ------------------------------------------------------------------ filter (list and map together) */
+
+  var qInput = document.getElementById("q");
+  var statusSelect = document.getElementById("status-filter");
+  var sortSelect = document.getElementById("sort-order");
+  var filter = readFilter();
+
+  function readFilter() {
+    return {
+      q: qInput ? qInput.value : "",
+      status: statusSelect ? statusSelect.value : "",
+      sort: sortSelect ? sortSelect.value : "status",
+    };
+  }
+
+  function normalise(text) {
+    return String(text || "")
+      .toLowerCase()
+      .replace(/_/g, " ")
+      .trim()
+      .split(/\s+/)
+      .join(" ");
+  }
+
+  function statusWords(state) {
+    var words = [statusLabel(state)];
+    words.push(state.stale ? "stale" : "online"); // markers exist only for drivers with a fix
+    return words;
+  }
+
+  function textMatches(state, needle) {
+    if (!needle) return true;
+    if (state.name.toLowerCase().indexOf(needle) >= 0) return true;
+    if (state.plate.toLowerCase().indexOf(needle) >= 0) return true;
+    if (state.phone.toLowerCase().indexOf(needle) >= 0) return true;
+    var idText = needle.replace(/^#/, "");
+    if (/^[0-9]{1,18}$/.test(idText) && Number(idText) === state.id) return true;
+    if (needle.length < MIN_STATUS_WORD) return false;
+    return statusWords(state).some(function (word) {
+      return word.indexOf(needle) === 0;
+    });
+  }
+
+  function statusMatches(state, status) {
+    if (!status) return true;
+    if (status === "stale") return !!state.stale;
+    if (status === "attention") return needsAttention(state);
+    if (state.stale) return false;
+    return status === "online" || state.status === status;
+  }
+
+  function matchesFilter(state) {
+    return statusMatches(state, filter.status) && textMatches(state, normalise(filter.q));
+  }
+
+  function setVisible(state, visible) {
+    if (state.visible === visible) return;
+    state.visible = visible;
+    if (visible) {
+      markerLayer.addLayer(state.marker);
+    } else {
+      if (state.anim) {
+        state.marker.setLatLng(state.anim.to);
+        state.anim = null;
+        animating.delete(state);
+      }
+      markerLayer.removeLayer(state.marker);
+    }
+  }
+
+  function applyFilterToMarkers() {
+    drivers.forEach(function (state) {
+      setVisible(state, matchesFilter(state));
+    });
+  }
+
+  function writeUrl() {
+    var params = new URLSearchParams(window.location.search);
+    [
+      ["q", filter.q.trim(), ""],
+      ["status", filter.status, ""],
+      ["sort", filter.sort, "status"],
+      ["driver", selectedId === null ? "" : String(selectedId), ""],
+    ].forEach(function (item) {
+      if (item[1] && item[1] !== item[2]) params.set(item[0], item[1]);
+      else params.delete(item[0]);
+    });
+    var query = params.toString();
+    var url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
+    if (url !== window.location.pathname + window.location.search + window.location.hash) {
+      window.history.replaceState(window.history.state, "", url);
+    }
+  }
+
+  function markCountCards() {
+    document.querySelectorAll("#fleet-counts [data-filter]").forEach(function (card) {
+      card.setAttribute("aria-pressed", card.dataset.filter === filter.status ? "true" : "false");
+    });
+  }
+
+  var listTimer = null;
+
+  function filterChanged(immediate) {
+    filter = readFilter();
+    writeUrl();
+    markCountCards();
+    applyFilterToMarkers();
+    if (listTimer) window.clearTimeout(listTimer);
+    listTimer = window.setTimeout(
+      function () {
+        listTimer = null;
+        if (window.htmx) window.htmx.trigger("#driver-list", "filter-changed");
+      },
+      immediate ? 0 : 250,
+    );
+  }
+
+  if (qInput) {
+    qInput.addEventListener("input", function () {
+      filterChanged(false);
+    });
+    qInput.addEventListener("search", function () {
+      filterChanged(true);
+    });
+    qInput.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        filterChanged(true);
+      }
+    });
+  }
+  [statusSelect, sortSelect].forEach(function (select) {
+    if (select)
+      select.addEventListener("change", function () {
+        filterChanged(true);
+      });
+  });
+
+  document.addEventListener("click", function (event) {
+    var card = event.target.closest("#fleet-counts [data-filter]");
+    if (!card || !statusSelect) return;
+    var key = card.dataset.filter;
+    statusSelect.value = filter.status === key ? "" : key;
+    filterChanged(true);
+  });
 
   /* ------------------------------------------------------------------ animation */
 
@@ -163,8 +465,9 @@
   function moveTo(state, target) {
     var now = performance.now();
     var from = state.marker.getLatLng();
-    var duration = Math.min(state.interval, MAX_ANIMATION_MS);
-    if (document.hidden || from.distanceTo(target) > 50000) duration = 0; // no gliding across the map
+    var duration = state.interval;
+    // No gliding across the map, in a hidden tab or for a hidden marker.
+    if (document.hidden || !state.visible || from.distanceTo(target) > 50000) duration = 0;
     state.anim = { from: from, to: target, start: now, duration: duration };
     animating.add(state);
     requestFrame();
@@ -176,17 +479,13 @@
     window.requestAnimationFrame(step);
   }
 
-  function easeOut(t) {
-    return 1 - (1 - t) * (1 - t);
-  }
-
   function step(now) {
     frameRequested = false;
     animating.forEach(function (state) {
       var a = state.anim;
-      var t = a.duration > 0 ? Math.min(1, (now - a.start) / a.duration) : 1;
-      var k = easeOut(Math.max(0, t));
-      state.marker.setLatLng([a.from.lat + (a.to.lat - a.from.lat) * k, a.from.lng + (a.to.lng - a.from.lng) * k]);
+      // Linear: one glide hands over to the next at the same speed, so motion looks continuous.
+      var t = a.duration > 0 ? Math.min(1, Math.max(0, (now - a.start) / a.duration)) : 1;
+      state.marker.setLatLng([a.from.lat + (a.to.lat - a.from.lat) * t, a.from.lng + (a.to.lng - a.from.lng) * t]);
       if (t >= 1) {
         state.anim = null;
         animating.delete(state);
@@ -212,29 +511,37 @@
     if (typeof id !== "number" || typeof data.lat !== "number" || typeof data.lng !== "number") return;
     var ts = parseTime(data.ts);
     var state = drivers.get(id);
-    var arrivedAt = performance.now();
+    var target = L.latLng(data.lat, data.lng);
     if (!state) {
       state = ensureDriver(id, { lat: data.lat, lng: data.lng, status: data.status, ts: data.ts, heading: data.heading });
-      state.lastArrival = arrivedAt;
       refreshSnapshotSoon(); // learn the new driver's name
     } else {
       // Delivery is at-least-once and may reorder: never step back to an older fix.
       if (ts !== null && state.lastTs !== null && ts <= state.lastTs) return;
-      if (state.lastArrival) {
-        var gap = arrivedAt - state.lastArrival;
-        // Smoothed estimate of this driver's ping interval: the glide lasts about one interval.
-        state.interval = Math.max(100, Math.min(10000, 0.7 * state.interval + 0.3 * gap));
-      }
-      state.lastArrival = arrivedAt;
-      moveTo(state, L.latLng(data.lat, data.lng));
+      // The glide lasts the measured time between this driver's last two live fixes (device
+      // time when both have one, else arrival time), so the marker arrives as the next fix is
+      // due and never stands still in between. After a long silence (or the first live fix),
+      // a quick glide: that is a catch-up, not a stream.
+      var gap = null;
+      if (ts !== null && state.liveTs !== null) gap = ts - state.liveTs;
+      else if (state.lastArrival !== null) gap = performance.now() - state.lastArrival;
+      state.interval =
+        gap !== null && gap > 0 && gap <= MAX_ANIMATION_MS * 1.5
+          ? Math.max(MIN_ANIMATION_MS, Math.min(MAX_ANIMATION_MS, gap))
+          : DEFAULT_INTERVAL_MS;
+      moveTo(state, target);
     }
+    state.lastArrival = performance.now();
+    state.liveTs = ts;
     if (ts !== null) state.lastTs = ts;
     state.lastFixAt = Date.now();
     state.heading = data.heading;
     if (data.status && STATUSES[data.status]) state.status = data.status;
     state.stale = false;
     applyMarkerClasses(state);
+    setVisible(state, matchesFilter(state));
     if (id === selectedId && trail) trail.addLatLng([data.lat, data.lng]);
+    if (id === followId) keepInView(target, state.anim ? state.anim.duration : 0);
   }
 
   function onStatus(data) {
@@ -242,6 +549,7 @@
     if (!state || !STATUSES[data.status]) return;
     state.status = data.status;
     applyMarkerClasses(state);
+    setVisible(state, matchesFilter(state));
   }
 
   function markStaleDrivers() {
@@ -251,10 +559,10 @@
       if (stale !== state.stale) {
         state.stale = stale;
         applyMarkerClasses(state);
+        setVisible(state, matchesFilter(state));
       }
     });
   }
-  window.setInterval(markStaleDrivers, STALE_CHECK_MS);
 
   /* ------------------------------------------------------------------ snapshot */
 
@@ -294,8 +602,13 @@
   function fitToDrivers() {
     var points = [];
     drivers.forEach(function (state) {
-      points.push(state.marker.getLatLng());
+      if (state.visible) points.push(state.marker.getLatLng());
     });
+    if (!points.length) {
+      drivers.forEach(function (state) {
+        points.push(state.marker.getLatLng());
+      });
+    }
     if (!points.length) return;
     var hidden = sheetOverlap();
     map.fitBounds(L.latLngBounds(points), {
@@ -313,24 +626,115 @@
     return Math.max(0, mapEl.getBoundingClientRect().bottom - panelEl.getBoundingClientRect().top);
   }
 
-  function panToVisible(latlng) {
-    var zoom = map.getZoom();
-    var point = map.project(latlng, zoom).add([0, sheetOverlap() / 2]);
-    map.panTo(map.unproject(point, zoom), { animate: true });
+  /* On a desktop the detail card floats over the map's right edge. */
+  function detailOverlap() {
+    var card = document.getElementById("driver-detail");
+    if (!card || !detailSlot || window.getComputedStyle(detailSlot).position !== "absolute") return 0;
+    var mapBox = mapEl.getBoundingClientRect();
+    var box = detailSlot.getBoundingClientRect();
+    if (box.width === 0 || box.left >= mapBox.right) return 0;
+    return Math.max(0, mapBox.right - box.left);
   }
 
-  /* ------------------------------------------------------------------ live connection */
+  function visibleCenterOffset() {
+    return L.point(detailOverlap() / 2, sheetOverlap() / 2);
+  }
+
+  function panToVisible(latlng, options) {
+    var zoom = map.getZoom();
+    var point = map.project(latlng, zoom).add(visibleCenterOffset());
+    map.panTo(map.unproject(point, zoom), options || { animate: true });
+  }
+
+  /* ------------------------------------------------------------------ follow a driver */
+
+  var toastEl = document.getElementById("cr-toast");
+  var toastTimer = null;
+
+  function toast(message) {
+    if (!toastEl) return;
+    toastEl.textContent = message;
+    if (toastTimer) window.clearTimeout(toastTimer);
+    toastTimer = window.setTimeout(function () {
+      toastEl.textContent = "";
+    }, 6000);
+  }
+
+  function markFollowButton() {
+    document.querySelectorAll("[data-action='follow']").forEach(function (button) {
+      var on = followId !== null && button.id === "follow-" + followId;
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.classList.toggle("is-on", on);
+    });
+  }
+
+  function setFollow(id) {
+    followId = id;
+    markFollowButton();
+    var state = id === null ? null : drivers.get(id);
+    if (state) {
+      keepInView(state.anim ? state.anim.to : state.marker.getLatLng(), 0);
+      toast("Following " + state.name + ": the map keeps them in view. Drag the map to stop.");
+    }
+  }
+
+  function keepInView(latlng, durationMs) {
+    panToVisible(latlng, {
+      animate: true,
+      duration: Math.max(0.25, Math.min(durationMs || 0, 1000) / 1000),
+      easeLinearity: 1,
+    });
+  }
+
+  // A dispatcher who drags the map wants to look elsewhere: stop following, and say so.
+  map.on("dragstart", function () {
+    if (followId === null) return;
+    var state = drivers.get(followId);
+    setFollow(null);
+    toast("Stopped following " + (state ? state.name : "the driver") + ": you moved the map.");
+  });
+
+  /* ------------------------------------------------------------------ live connection and outages */
 
   var indicator = document.getElementById("live-indicator");
+  var banner = document.getElementById("outage-banner");
   var source = null;
   var retryDelay = 1000;
   var hadError = false;
+  var outage = false;
+  var outageTimer = null;
 
   function setLive(state, label) {
     if (!indicator) return;
     indicator.dataset.state = state;
     var text = indicator.querySelector(".live-label");
     if (text) text.textContent = label;
+  }
+
+  // The stream is down: after a short grace (a routine reconnect takes 2 s), make it unmistakable:
+  // a banner, grey markers and counts. Ages keep counting (tickClock).
+  function streamDown() {
+    if (outage || outageTimer) return;
+    outageTimer = window.setTimeout(function () {
+      outageTimer = null;
+      outage = true;
+      document.body.classList.add("is-outage");
+      if (banner) banner.textContent = OUTAGE_TEXT;
+    }, OUTAGE_GRACE_MS);
+  }
+
+  function streamUp(recovered) {
+    if (outageTimer) window.clearTimeout(outageTimer);
+    outageTimer = null;
+    if (recovered && window.htmx) {
+      window.htmx.trigger("#driver-list", "filter-changed");
+      window.htmx.trigger(document.body, "refresh-detail");
+    }
+    if (!outage) return;
+    outage = false;
+    document.body.classList.remove("is-outage");
+    if (banner) banner.textContent = "";
+    toast("Connection back: positions are live again.");
   }
 
   function parse(event) {
@@ -345,11 +749,20 @@
     if (source) source.close();
     source = new EventSource(STREAM_URL, { withCredentials: true });
     source.addEventListener("open", function () {
+      var recovered = hadError;
       setLive("live", "live");
       retryDelay = 1000;
-      // Pings sent while we were away are not replayed: catch up from the snapshot.
-      if (hadError) loadSnapshot();
+      // Pings sent while we were away are not replayed: catch up from the snapshot, and
+      // measure ping intervals afresh.
+      if (hadError) {
+        drivers.forEach(function (state) {
+          state.lastArrival = null;
+          state.liveTs = null;
+        });
+        loadSnapshot();
+      }
       hadError = false;
+      streamUp(recovered);
     });
     source.addEventListener("position", function (event) {
       var data = parse(event);
@@ -361,6 +774,7 @@
     });
     source.addEventListener("error", function () {
       hadError = true;
+      streamDown();
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (e.g. the server answered 401 or 5xx): retry ourselves, backing off.
         setLive("offline", "offline · retrying");
@@ -383,8 +797,77 @@
   }
 
   function goToLogin() {
-    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
   }
+
+  /* ------------------------------------------------------------------ times: local, and ages that keep counting */
+
+  var clockSkewMs = 0; // our clock minus the server's, from the last partial's data-now
+  var clockFormat = safeFormat({ hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var fullFormat = safeFormat({
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "short",
+  });
+
+  function safeFormat(options) {
+    try {
+      return new Intl.DateTimeFormat(undefined, options);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function utcText(date) {
+    return date.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+  }
+
+  function ago(seconds) {
+    if (seconds < 0) return "just now";
+    if (seconds < 60) return seconds + " s ago";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
+    if (seconds < 86400) return Math.floor(seconds / 3600) + " h ago";
+    return Math.floor(seconds / 86400) + " d ago";
+  }
+
+  function noteServerTime(root) {
+    var el = root && root.querySelector ? root.querySelector("[data-now]") : null;
+    if (root && root.dataset && root.dataset.now) el = root;
+    var serverNow = el ? Date.parse(el.dataset.now) : NaN;
+    if (!isNaN(serverNow)) clockSkewMs = Date.now() - serverNow - 500; // rendered ~0.5 s ago on average
+  }
+
+  // Server-rendered times are UTC ("14:02:11 UTC"): show the dispatcher's local time, UTC on hover.
+  function localizeTimes(root) {
+    (root || document).querySelectorAll("time[datetime]").forEach(function (el) {
+      var iso = el.getAttribute("datetime");
+      if (el.dataset.localized === iso) return;
+      var date = new Date(iso);
+      if (isNaN(date.getTime())) return;
+      el.dataset.localized = iso;
+      var clock = clockFormat ? clockFormat.format(date) : null;
+      if (clock && (el.hasAttribute("data-clock") || / UTC$/.test(el.textContent))) {
+        el.textContent = el.textContent.replace(/\d{1,2}:\d{2}(:\d{2})? UTC$/, clock);
+      }
+      el.title = (fullFormat ? fullFormat.format(date) + " · " : "") + utcText(date);
+    });
+  }
+
+  function tickClock() {
+    var now = Date.now() - clockSkewMs;
+    document.querySelectorAll("#control-room time[data-ago]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(at)) el.textContent = ago(Math.floor((now - at) / 1000));
+    });
+    markStaleDrivers();
+  }
+  noteServerTime(document.getElementById("driver-list"));
+  localizeTimes(document);
+  window.setInterval(tickClock, STALE_CHECK_MS);
 
   /* ------------------------------------------------------------------ selection, detail, trail */
 
@@ -404,11 +887,13 @@
   function selectDriver(id) {
     var previous = drivers.get(selectedId);
     selectedId = id;
+    if (followId !== null && followId !== id) setFollow(null);
     if (previous) applyMarkerClasses(previous);
     var state = drivers.get(id);
     if (state) applyMarkerClasses(state);
     if (selectedInput) selectedInput.value = String(id);
     markSelectedRows();
+    writeUrl();
     if (window.htmx && detailSlot) {
       window.htmx.ajax("GET", "/ui/drivers/" + id, { target: "#detail", swap: "innerHTML" });
     }
@@ -419,6 +904,7 @@
   function clearSelection() {
     var previous = drivers.get(selectedId);
     selectedId = null;
+    setFollow(null);
     if (previous) applyMarkerClasses(previous);
     if (selectedInput) selectedInput.value = "";
     if (detailSlot) detailSlot.innerHTML = "";
@@ -428,6 +914,7 @@
     }
     trailRequest++;
     markSelectedRows();
+    writeUrl();
   }
 
   function loadTrail(id) {
@@ -450,10 +937,11 @@
           return [p.lat, p.lng];
         });
         var state = drivers.get(id);
-        var here = state ? state.anim ? state.anim.to : state.marker.getLatLng() : null;
+        var here = state ? (state.anim ? state.anim.to : state.marker.getLatLng()) : null;
         if (here) points.push([here.lat, here.lng]);
         trail = L.polyline(points, { className: "hf-trail", color: "#2563eb", weight: 4, opacity: 0.75 }).addTo(map);
         trail.bringToBack();
+        if (followId === id) return; // following pans already
         if (here) panToVisible(here);
         else if (points.length) panToVisible(L.latLng(points[points.length - 1]));
       })
@@ -471,19 +959,44 @@
       clearSelection();
       return;
     }
+    var follow = event.target.closest("[data-action='follow']");
+    if (follow) {
+      var id = Number(follow.id.replace("follow-", ""));
+      setFollow(followId === id ? null : id);
+      if (followId === null) toast("Stopped following.");
+      return;
+    }
     var row = event.target.closest(".driver-row[data-driver-id]");
     if (row) selectDriver(Number(row.dataset.driverId));
   });
 
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && selectedId !== null && !event.target.closest("input")) clearSelection();
+    if (event.key === "Escape" && selectedId !== null && !event.target.closest("input, select")) clearSelection();
   });
+
+  // "Skip to driver list": to the selected row, else the first one (the list itself if empty).
+  var skip = document.getElementById("skip-to-list");
+  if (skip) {
+    skip.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (panel && panel.dataset.expanded === "false" && window.getComputedStyle(panel).position === "absolute") {
+        expandSheet(true);
+      }
+      var tab = document.getElementById("tab-drivers");
+      if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
+      var target =
+        document.querySelector(".driver-row.is-selected") ||
+        document.querySelector(".driver-row") ||
+        document.getElementById("driver-list");
+      if (target) target.focus();
+    });
+  }
 
   /* ------------------------------------------------------------------ htmx glue */
 
-  document.body.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target && event.target.id === "driver-list") markSelectedRows();
-  });
+  // The list is swapped every 3 s: keep keyboard focus (and the scroll position) on the same row or card.
+  var focusBeforeSwap = null;
+  var scrollBeforeSwap = 0;
 
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     // A partial request whose session expired is redirected to the login page: leave the
@@ -492,7 +1005,66 @@
     if (xhr && xhr.responseURL && new URL(xhr.responseURL).pathname === "/login") {
       event.detail.shouldSwap = false;
       goToLogin();
+      return;
     }
+    if (event.detail.target && event.detail.target.id === "driver-list") {
+      var active = document.activeElement;
+      focusBeforeSwap = null;
+      if (active && active.closest) {
+        var row = active.closest(".driver-row[data-driver-id]");
+        var card = active.closest("#fleet-counts [data-filter]");
+        if (row) focusBeforeSwap = '.driver-row[data-driver-id="' + row.dataset.driverId + '"]';
+        else if (card) focusBeforeSwap = '#fleet-counts [data-filter="' + card.dataset.filter + '"]';
+        else if (active.id === "driver-list") focusBeforeSwap = "#driver-list";
+      }
+      scrollBeforeSwap = event.detail.target.scrollTop;
+    }
+  });
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    if (target.id === "driver-list") {
+      markSelectedRows();
+      markCountCards();
+      noteFlags(target);
+      target.scrollTop = scrollBeforeSwap;
+      if (focusBeforeSwap) {
+        var again = document.querySelector(focusBeforeSwap) || target;
+        again.focus({ preventScroll: true });
+        focusBeforeSwap = null;
+      }
+    }
+    if (target.id === "detail" || target.id === "driver-detail" || target.closest("#detail")) markFollowButton();
+    noteServerTime(target);
+    localizeTimes(target);
+    tickClock();
+  });
+
+  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+    localizeTimes(event.detail.target || document);
+  });
+
+  // Rows say which drivers have a recently flagged fix: show it on their markers too.
+  function noteFlags(list) {
+    list.querySelectorAll(".driver-row[data-driver-id]").forEach(function (row) {
+      var state = drivers.get(Number(row.dataset.driverId));
+      if (!state) return;
+      var flagged = row.dataset.flagged === "true";
+      if (flagged !== isFlagged(state)) {
+        state.problemAt = flagged ? Date.now() : null;
+        applyMarkerClasses(state);
+      }
+    });
+  }
+
+  // While the stream is down the server most likely is too: the list and the detail card keep
+  // what they last showed (their ages keep counting) instead of polling a server that is away.
+  // They catch up as soon as the stream is back (streamUp).
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (!hadError) return;
+    var elt = event.detail.elt;
+    if (elt && (elt.id === "driver-list" || elt.id === "driver-detail")) event.preventDefault();
   });
 
   document.body.addEventListener("htmx:responseError", function () {
@@ -531,5 +1103,11 @@
   /* ------------------------------------------------------------------ start */
 
   setLive("connecting", "connecting…");
-  loadSnapshot().then(connect);
+  markCountCards();
+  loadSnapshot().then(function () {
+    // A shared link may name a driver (?driver=12): open it.
+    var wanted = Number(new URLSearchParams(window.location.search).get("driver"));
+    if (wanted && Number.isInteger(wanted)) selectDriver(wanted);
+    connect();
+  });
 })();

@@ -7,7 +7,7 @@ position stream; these views only render HTML. Fleet data comes from
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from quart import Blueprint, render_template, request
 from quart_schema import hide
@@ -25,6 +25,19 @@ bp = Blueprint("control_room", __name__)
 MAX_FILTER_LENGTH = 100
 # The list is re-rendered every few seconds: past this many rows, ask for a filter instead.
 MAX_LIST_ROWS = 200
+# The status filter (the count cards and the select beside the search box); static/js/control-room.js
+# applies the same rules to the map markers.
+STATUS_FILTERS = {
+    "online": "Online",
+    "available": "Available",
+    "busy": "Busy",
+    "off_duty": "Off duty",
+    "stale": "Stale",
+    "attention": "Needs attention",
+}
+SORTS = ("status", "attention")
+# A fix flagged or rejected this recently makes a driver "need attention" (with stale ones).
+ATTENTION_WINDOW = timedelta(minutes=10)
 
 
 @bp.get("/")
@@ -34,10 +47,11 @@ async def control_room():
     pool, redis, settings = services()
     fleet = await fleet_snapshot(pool, redis, settings)
     center_lat, center_lng = settings.map_center_latlng()
+    # The filter lives in the URL (?q=&status=&sort=): a reload or a shared link shows the same list.
     return await render_template(
         "control_room.html",
         user=await current_user(),
-        **_list_context(fleet, "", None),
+        **_list_context(fleet, *_list_args(request.args), None),
         map_config={
             "tile_url": settings.map_tile_url,
             "tile_attribution": settings.map_tile_attribution,
@@ -54,22 +68,36 @@ async def control_room():
 async def driver_list():
     pool, redis, settings = services()
     fleet = await fleet_snapshot(pool, redis, settings)
-    query = (request.args.get("q") or "").strip()[:MAX_FILTER_LENGTH]
     selected_id = request.args.get("selected", type=int)
-    return await render_template("_driver_list.html", **_list_context(fleet, query, selected_id))
+    return await render_template("_driver_list.html", **_list_context(fleet, *_list_args(request.args), selected_id))
 
 
-def _list_context(fleet, query: str, selected_id: int | None) -> dict:
+def _list_args(args) -> tuple[str, str, str]:
+    """(query, status, sort) from the query string; unknown values mean "no filter" and the default sort."""
+    query = (args.get("q") or "").strip()[:MAX_FILTER_LENGTH]
+    status = args.get("status") or ""
+    sort = args.get("sort") or ""
+    return query, status if status in STATUS_FILTERS else "", sort if sort in SORTS else "status"
+
+
+def _list_context(fleet, query: str, status: str, sort: str, selected_id: int | None) -> dict:
     """What the driver list and the counts render from (the page and its 3 s refresh)."""
-    drivers = sort_drivers(filter_drivers(fleet.drivers, query))
+    now = datetime.now(UTC)
+    drivers = sort_drivers(
+        filter_drivers(fleet.drivers, query, status, now), attention_first=sort == "attention", now=now
+    )
     return {
         "drivers": drivers[:MAX_LIST_ROWS],
         "matching": len(drivers),
         "counts": fleet.counts,
         "total": len(fleet.drivers),
         "query": query,
+        "status_filter": status,
+        "status_filters": STATUS_FILTERS,
+        "sort": sort,
         "selected_id": selected_id,
-        "now": datetime.now(UTC),
+        "attention": {d.id for d in drivers if needs_attention(d, now)},
+        "now": now,
     }
 
 
@@ -111,21 +139,76 @@ def _rank(driver: DriverView) -> int:
     return 4
 
 
-def sort_drivers(drivers: list[DriverView]) -> list[DriverView]:
-    return sorted(drivers, key=lambda d: (_rank(d), (d.name or "").casefold(), d.id))
+def needs_attention(driver: DriverView, now: datetime) -> bool:
+    """Stale, or a fix of theirs was flagged or rejected within ATTENTION_WINDOW."""
+    if driver.stale:
+        return True
+    at = driver.last_problem_at
+    return bool(driver.last_problem and at and now - at <= ATTENTION_WINDOW)
 
 
-def filter_drivers(drivers: list[DriverView], query: str) -> list[DriverView]:
-    """Case-insensitive match on name, plate, phone or exact id ("#12" or "12")."""
-    needle = query.strip().casefold()
-    if not needle:
-        return list(drivers)
+def sort_drivers(
+    drivers: list[DriverView], attention_first: bool = False, now: datetime | None = None
+) -> list[DriverView]:
+    now = now or datetime.now(UTC)
+
+    def key(d: DriverView):
+        first = 0 if attention_first and needs_attention(d, now) else 1
+        return (first, _rank(d), (d.name or "").casefold(), d.id)
+
+    return sorted(drivers, key=key)
+
+
+def matches_status(driver: DriverView, status: str, now: datetime | None = None) -> bool:
+    """The status filter; the same sets the count cards count (duty statuses count online drivers only)."""
+    if not status:
+        return True
+    if status == "stale":
+        return driver.stale
+    if status == "attention":
+        return needs_attention(driver, now or datetime.now(UTC))
+    if not driver.online:
+        return False
+    return status == "online" or driver.status == status
+
+
+# Words a search matches besides names, plates and phones: "avail" finds available drivers.
+_MIN_STATUS_WORD = 3
+
+
+def _status_words(driver: DriverView) -> tuple[str, ...]:
+    words = [STATUS_WORDS.get(driver.status, driver.status)]
+    if driver.online:
+        words.append("online")
+    elif driver.stale:
+        words.append("stale")
+    return tuple(words)
+
+
+STATUS_WORDS = {
+    str(DutyStatus.AVAILABLE): "available",
+    str(DutyStatus.BUSY): "busy",
+    str(DutyStatus.OFF_DUTY): "off duty",
+}
+
+
+def filter_drivers(
+    drivers: list[DriverView], query: str, status: str = "", now: datetime | None = None
+) -> list[DriverView]:
+    """Case-insensitive match on name, plate, phone, exact id ("#12" or "12") or the start of a status
+    word ("available", "busy", "off duty", "online", "stale"); then the status filter."""
+    needle = " ".join(query.strip().casefold().replace("_", " ").split())
+    now = now or datetime.now(UTC)
     id_text = needle.removeprefix("#")
-    return [
-        d
-        for d in drivers
-        if needle in (d.name or "").casefold()
-        or needle in (d.vehicle_plate or "").casefold()
-        or needle in (d.phone or "").casefold()
-        or (id_text.isdecimal() and len(id_text) <= 18 and int(id_text) == d.id)
-    ]
+
+    def text_matches(d: DriverView) -> bool:
+        return (
+            not needle
+            or needle in (d.name or "").casefold()
+            or needle in (d.vehicle_plate or "").casefold()
+            or needle in (d.phone or "").casefold()
+            or (id_text.isdecimal() and len(id_text) <= 18 and int(id_text) == d.id)
+            or (len(needle) >= _MIN_STATUS_WORD and any(w.startswith(needle) for w in _status_words(d)))
+        )
+
+    return [d for d in drivers if text_matches(d) and matches_status(d, status, now)]

@@ -1,0 +1,330 @@
+"""A dispatcher's shift in the control room: filter list and map together, follow a driver,
+work by keyboard, notice an outage. Real stack, real browser.
+
+The drivers here are set off duty when the module ends, so later modules' rides never
+offer them a booking. Screenshots go to E2E_SHOTS (default e2e/artifacts/) as cr-*.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import ARTIFACTS
+from playwright.sync_api import Page, expect
+from test_control_room import CENTER, offset, wait_for_marker_at, wait_until_live
+
+from hexfleet.devtools.testing import Relay
+
+SHOTS = Path(os.environ.get("E2E_SHOTS", str(ARTIFACTS)))
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"cr-{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def shift(stack):
+    """Three drivers of our own, a few hundred metres apart: two available, one busy."""
+    made = {
+        "avail": stack.add_driver("Shift Avery Available", "+49 30 5551001", "SH-A 101"),
+        "busy": stack.add_driver("Shift Bea Busy", "+49 30 5551002", "SH-B 202"),
+        "other": stack.add_driver("Shift Cole Available", "+49 30 5551003", "SH-C 303"),
+    }
+    places = {"avail": (400, -400), "busy": (-400, 400), "other": (-350, -500)}
+    for key, driver in made.items():
+        stack.ping(driver, *offset(*CENTER, *places[key]), heading=90, speed_mps=5.0)
+    stack.set_status(made["busy"], "busy")
+    for key, driver in made.items():
+        stack.wait_for_fix(driver, *offset(*CENTER, *places[key]))
+    yield made
+    for driver in made.values():
+        stack.set_status(driver, "off_duty")
+
+
+def marker_visible(page: Page, driver_id: int) -> bool:
+    return page.evaluate("id => window.hexfleetMap.visible(id)", driver_id)
+
+
+def expect_markers(page: Page, shown: list[int], hidden: list[int]) -> None:
+    for driver_id in shown:
+        expect(page.locator(f'.hf-marker[data-driver-id="{driver_id}"]')).to_have_count(1)
+    for driver_id in hidden:
+        expect(page.locator(f'.hf-marker[data-driver-id="{driver_id}"]')).to_have_count(0)
+    page.wait_for_function(
+        "([shown, hidden]) => shown.every(id => window.hexfleetMap.visible(id))"
+        " && !hidden.some(id => window.hexfleetMap.visible(id))",
+        arg=[shown, hidden],
+    )
+
+
+def row(page: Page, driver_id: int):
+    return page.locator(f'.driver-row[data-driver-id="{driver_id}"]')
+
+
+def url_params(page: Page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def open_room(page: Page, login, path: str = "/") -> Page:
+    login(page, next_path=path)
+    wait_until_live(page)
+    return page
+
+
+# ---------------------------------------------------------------- 1. filter list and map together
+
+
+def test_status_filter_and_search_filter_list_and_map(page: Page, login, shift):
+    avail, busy, other = shift["avail"].id, shift["busy"].id, shift["other"].id
+    open_room(page, login)
+    expect_markers(page, [avail, busy, other], [])
+    shot(page, "normal-1366x768")
+
+    page.get_by_label("Show").select_option("busy")
+    expect(row(page, busy)).to_be_visible()
+    expect(row(page, avail)).to_have_count(0)
+    expect(row(page, other)).to_have_count(0)
+    expect_markers(page, [busy], [avail, other])
+    assert url_params(page)["status"] == ["busy"]
+
+    page.get_by_label("Show").select_option("")
+    expect_markers(page, [avail, busy, other], [])
+
+    # Searching a status word finds the drivers in that status: "available" is not a name.
+    page.get_by_label("Filter drivers").fill("available")
+    expect(row(page, busy)).to_have_count(0)
+    expect(row(page, avail)).to_be_visible()
+    expect_markers(page, [avail, other], [busy])
+
+    # A plate narrows to one driver, on the map too.
+    page.get_by_label("Filter drivers").fill("sh-c 3")
+    expect(row(page, other)).to_be_visible()
+    expect(row(page, avail)).to_have_count(0)
+    expect_markers(page, [other], [avail, busy])
+    assert url_params(page)["q"] == ["sh-c 3"]
+    shot(page, "filtered-1366x768")
+
+    page.get_by_label("Filter drivers").fill("")
+    expect_markers(page, [avail, busy, other], [])
+    assert "q" not in url_params(page)
+
+
+def test_clicking_a_count_card_filters(page: Page, login, shift):
+    avail, busy = shift["avail"].id, shift["busy"].id
+    open_room(page, login)
+    card = page.locator('#fleet-counts [data-filter="busy"]')
+    expect(card).to_have_attribute("aria-pressed", "false")
+    card.click()
+    expect(card).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_label("Show")).to_have_value("busy")
+    expect(row(page, avail)).to_have_count(0)
+    expect(row(page, busy)).to_be_visible()
+    expect_markers(page, [busy], [avail])
+    # Every row left is busy, and the card stays pressed through the 3 s refresh.
+    for badge in page.locator(".driver-row .row-badges .badge:first-child").all():
+        expect(badge).to_have_text("Busy")
+    page.wait_for_timeout(3500)
+    expect(page.locator('#fleet-counts [data-filter="busy"]')).to_have_attribute("aria-pressed", "true")
+
+    page.locator('#fleet-counts [data-filter="busy"]').click()  # again: everyone
+    expect(page.locator('#fleet-counts [data-filter="busy"]')).to_have_attribute("aria-pressed", "false")
+    expect(row(page, avail)).to_be_visible()
+    expect_markers(page, [busy, avail], [])
+
+
+def test_the_url_keeps_the_filter(page: Page, login, shift):
+    avail, busy, other = shift["avail"].id, shift["busy"].id, shift["other"].id
+    open_room(page, login)
+    page.get_by_label("Filter drivers").fill("shift")
+    page.get_by_label("Show").select_option("available")
+    page.wait_for_function("() => location.search.includes('status=available') && location.search.includes('q=shift')")
+    expect(row(page, busy)).to_have_count(0)
+
+    page.reload()
+    wait_until_live(page)
+    expect(page.get_by_label("Filter drivers")).to_have_value("shift")
+    expect(page.get_by_label("Show")).to_have_value("available")
+    expect(page.locator('#fleet-counts [data-filter="available"]')).to_have_attribute("aria-pressed", "true")
+    expect(row(page, busy)).to_have_count(0)
+    expect(row(page, avail)).to_be_visible()
+    expect_markers(page, [avail, other], [busy])
+
+    # A shared link shows the same view, with the driver it names open.
+    page.goto(f"/?status=busy&driver={busy}")
+    wait_until_live(page)
+    expect(row(page, avail)).to_have_count(0)
+    expect_markers(page, [busy], [avail, other])
+    expect(page.locator("#driver-detail").get_by_role("heading", name=shift["busy"].name)).to_be_visible()
+
+
+# ---------------------------------------------------------------- 2. follow this driver
+
+
+def test_follow_keeps_the_driver_in_view(page: Page, login, stack, shift):
+    driver = shift["other"]
+    open_room(page, login)
+    row(page, driver.id).click()
+    detail = page.locator("#driver-detail")
+    expect(detail.get_by_role("heading", name=driver.name)).to_be_visible()
+    follow = detail.get_by_role("button", name="Follow")
+    follow.click()
+    expect(follow).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#cr-toast")).to_contain_text("Following")
+
+    # Far off the screen: 6 km east, then 3 km further north (device times a minute apart).
+    lat, lng = offset(*CENTER, -350, -500)
+    for north, east in ((0, 6000), (3000, 6000)):
+        target = offset(lat, lng, north, east)
+        stack.ping(driver, *target, ts=time.time() + north / 100)
+        wait_for_marker_at(page, driver.id, *target, timeout=12_000)
+        page.wait_for_timeout(1200)  # the pan follows the glide
+        assert_in_view(page, driver.id)
+    page.wait_for_timeout(3500)  # the detail card refreshes: the toggle stays on
+    expect(detail.get_by_role("button", name="Follow")).to_have_attribute("aria-pressed", "true")
+    shot(page, "detail-follow-1366x768")
+
+    # Dragging the map is looking elsewhere: following stops, and the page says so.
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + 200, box["y"] + 300)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 320, box["y"] + 380, steps=8)
+    page.mouse.up()
+    expect(detail.get_by_role("button", name="Follow")).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#cr-toast")).to_contain_text("Stopped following")
+    stack.ping(driver, *offset(lat, lng, 0, 0), ts=time.time() + 120)
+
+
+def assert_in_view(page: Page, driver_id: int) -> None:
+    """The marker is on the map and not under the detail card floating over it."""
+    marker = page.locator(f'.hf-marker[data-driver-id="{driver_id}"]').bounding_box()
+    area = page.locator("#map").bounding_box()
+    assert marker is not None
+    right = area["x"] + area["width"]
+    card = page.locator("#detail").bounding_box()
+    if card and card["x"] > area["x"] and card["x"] < right:
+        right = card["x"]
+    assert area["x"] <= marker["x"] and marker["x"] + marker["width"] <= right, (marker, area, card)
+    assert area["y"] <= marker["y"] and marker["y"] + marker["height"] <= area["y"] + area["height"], (marker, area)
+
+
+# ---------------------------------------------------------------- 3. keyboard
+
+
+def test_enter_or_space_on_a_focused_marker_opens_the_driver(page: Page, login, shift):
+    open_room(page, login)
+    for key, driver in (("Enter", shift["avail"]), (" ", shift["busy"])):
+        marker = page.locator(f'.hf-marker[data-driver-id="{driver.id}"]')
+        marker.focus()
+        expect(marker).to_be_focused()
+        page.keyboard.press("Space" if key == " " else key)
+        expect(page.locator("#driver-detail").get_by_role("heading", name=driver.name)).to_be_visible()
+
+
+def test_skip_link_comes_first_and_reaches_the_list(page: Page, login, shift):
+    open_room(page, login)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to driver list")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    focused = page.evaluate("document.activeElement.classList.contains('driver-row')")
+    assert focused, page.evaluate("document.activeElement.outerHTML.slice(0, 200)")
+
+
+def test_focus_stays_on_the_row_through_a_list_refresh(page: Page, login, shift):
+    driver = shift["busy"]
+    open_room(page, login)
+    page.evaluate(
+        """() => {
+             window.__listSwaps = 0;
+             document.body.addEventListener("htmx:afterSwap", (e) => {
+               if (e.detail.target && e.detail.target.id === "driver-list") window.__listSwaps++;
+             });
+           }"""
+    )
+    row(page, driver.id).focus()
+    page.wait_for_function("() => window.__listSwaps >= 2", timeout=10_000)
+    assert page.evaluate("document.activeElement.dataset.driverId") == str(driver.id)
+    # ...and a count card keeps focus too.
+    page.locator('#fleet-counts [data-filter="online"]').focus()
+    page.wait_for_function("() => window.__listSwaps >= 4", timeout=10_000)
+    assert page.evaluate("document.activeElement.dataset.filter") == "online"
+
+
+# ---------------------------------------------------------------- 4. an outage is unmistakable
+
+
+class BackgroundRelay:
+    """hexfleet.devtools.testing.Relay on a loop of its own, for sync tests: the browser reaches
+    the web app through it, so cutting it is the server going away for this page only."""
+
+    def __init__(self, port: int):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.relay = Relay("127.0.0.1", port)
+        self.call(self.relay.start())
+        self.url = f"http://127.0.0.1:{self.relay.port}"
+
+    def call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def cut(self):
+        self.call(self.relay.cut())
+
+    def restore(self):
+        self.call(self.relay.start())
+
+    def close(self):
+        self.call(self.relay.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@pytest.fixture
+def relay(stack):
+    background = BackgroundRelay(urlsplit(stack.base_url).port)
+    yield background
+    background.close()
+
+
+def test_outage_banner_while_the_server_is_away(page: Page, stack, shift, relay):
+    page.goto(f"{relay.url}/login?next=/")
+    page.get_by_label("Email").fill(stack.dispatcher_email)
+    page.get_by_label("Password").fill(stack.password)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Sign in").click()
+    wait_until_live(page)
+    ago = row(page, shift["avail"].id).locator("time[data-ago]")
+    expect(ago).to_have_count(1)
+    expect(page.locator("#outage-banner")).to_be_empty()
+
+    # Cut right after a list refresh, so no poll is in flight: the page must not poll while away.
+    with page.expect_response(lambda r: "/ui/drivers?" in r.url):
+        pass
+    relay.cut()
+    banner = page.get_by_role("alert")
+    expect(banner).to_have_text("Connection lost — positions are not live. Reconnecting…", timeout=10_000)
+    expect(page.locator("body")).to_have_class(re.compile(r"\bis-outage\b"))
+    expect(page.locator("#live-indicator")).not_to_have_attribute("data-state", "live")
+    # The ages keep counting from the stored times, though nothing is refreshed.
+    first = ago.inner_text()
+    page.wait_for_timeout(2200)
+    assert ago.inner_text() != first, first
+    shot(page, "outage-1366x768")
+
+    relay.restore()
+    wait_until_live(page)
+    expect(page.locator("#outage-banner")).to_be_empty(timeout=10_000)
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bis-outage\b"))
+    expect(page.locator("#cr-toast")).to_contain_text("Connection back")
