@@ -52,12 +52,17 @@ async def set_disabled(pool, actor: audit.Actor, user_id: int, disabled: bool) -
     return user
 
 
-async def reset_password(pool, actor: audit.Actor, user_id: int) -> tuple[queries.User, str, int]:
-    """A generated password (returned once); every session of the account ends."""
+async def reset_password(
+    pool, actor: audit.Actor, user_id: int, keep_session: str | None = None
+) -> tuple[queries.User, str, int]:
+    """A generated password (returned once); every session of the account ends, but
+    ``keep_session``: an admin resetting their own password stays signed in where they did it."""
+    if keep_session is not None and actor.user_id != user_id:
+        keep_session = None  # only one's own session may survive a reset
     password = new_password()
     password_hash = await asyncio.to_thread(security.hash_password, password)
     async with pool.acquire() as conn, conn.transaction():
         user = await _user(conn, user_id)
-        ended = await queries.set_password(conn, user_id, password_hash)
+        ended = await queries.set_password(conn, user_id, password_hash, keep_session)
         await audit.record(conn, actor, "user.reset_password", "user", user_id, user.email, {"sessions_ended": ended})
     return user, password, ended

@@ -141,6 +141,21 @@ async def count(db, table: str) -> int:
     return await db.fetchval(f"SELECT count(*) FROM {table}")  # table names are ours, never input
 
 
+# ---------------------------------------------------------------- the pages
+
+
+@pytest.mark.parametrize(
+    ("path", "tab"), [("/admin/drivers", "Drivers"), ("/admin/users", "Accounts"), ("/admin/audit", "Audit log")]
+)
+async def test_each_admin_page_opens_with_its_tab_and_htmx(admin, path, tab):
+    response = await admin.page(path)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert f'href="{path}" aria-current="page">{tab}</a>' in response.text
+    # Every button on these pages is an htmx request: without the script none of them did anything.
+    assert re.search(r'<script src="/static/vendor/htmx-[\d.]+/htmx\.min\.js(\?v=\w+)?"></script>', response.text)
+    assert (await admin.page("/admin")).headers["location"] == "/admin/drivers"
+
+
 # ---------------------------------------------------------------- adding drivers
 
 
@@ -188,8 +203,10 @@ async def test_admin_adds_a_driver_and_sees_its_device_token_and_qr_codes_once(c
     assert token not in str(entry.details) and device_id not in str(entry.details)
     assert abs((datetime.now(UTC) - entry.at).total_seconds()) < 60
 
+    # The list's refresh (HX-Trigger above) shows the driver, and the heading's count follows.
     rows = await admin.get("/admin/drivers/rows")
     assert f'id="driver-row-{driver.id}"' in rows.text and "B-AL 101" in rows.text
+    assert '<span id="driver-count" hx-swap-oob="true">1 active driver</span>' in rows.text
 
 
 async def test_a_driver_without_phone_or_plate_rides_as_standard(admin, db):
@@ -438,6 +455,7 @@ async def test_deactivation_stops_the_phone_and_takes_the_driver_off_the_control
     response = await admin.post(f"/admin/drivers/{driver_id}/deactivate")
     assert response.status_code == 200, response.text
     assert "Deactivated: its phone can no longer send" in response.text
+    assert '<span id="driver-count" hx-swap-oob="true">0 active drivers</span>' in response.text
     assert "deactivated</span>" in response.text and f'hx-post="/admin/drivers/{driver_id}/reactivate"' in response.text
 
     # The phone is refused at once, though its token was cached: the revocation was announced.
@@ -463,7 +481,7 @@ async def test_deactivation_stops_the_phone_and_takes_the_driver_off_the_control
     # The admin list hides it unless asked.
     assert f'id="driver-row-{driver_id}"' not in (await admin.page("/admin/drivers")).text
     all_drivers = await admin.page("/admin/drivers?show=all")
-    assert f'id="driver-row-{driver_id}"' in all_drivers.text and "deactivated included" in all_drivers.text
+    assert f'id="driver-row-{driver_id}"' in all_drivers.text and "deactivated ones listed too" in all_drivers.text
 
     # Once only: deactivating again changes nothing and logs nothing.
     assert (await admin.post(f"/admin/drivers/{driver_id}/deactivate")).status_code == 200
@@ -478,6 +496,7 @@ async def test_reactivation_brings_the_driver_back_off_duty_and_without_a_device
     response = await admin.post(f"/admin/drivers/{driver_id}/reactivate")
     assert response.status_code == 200
     assert "Reactivated, off duty. Connect a phone to issue it a device token." in response.text
+    assert '<span id="driver-count" hx-swap-oob="true">1 active driver</span>' in response.text
     async with db.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)
         assert await driver_queries.current_device_id(conn, driver_id) is None
@@ -603,6 +622,15 @@ async def test_a_password_reset_ends_old_sessions_and_the_new_password_works(adm
     assert (entry.action, entry.target_id, entry.details) == ("user.reset_password", user.id, {"sessions_ended": 2})
     assert password not in str(entry.details)
     assert await admin.signed_in()  # the admin's own session is untouched
+
+
+async def test_an_admin_resetting_their_own_password_stays_signed_in_here_only(admin, db, browsers):
+    elsewhere = await browser_for(browsers, admin.user.email)
+    response = await admin.post(f"/admin/users/{admin.user.id}/reset-password")
+    assert response.status_code == 200 and "New password; 1 session ended." in response.text
+    password = SECRET_PASSWORD.search(response.text).group(1)
+    assert await admin.signed_in() and not await elsewhere.signed_in()
+    assert await (await browser_for(browsers, admin.user.email, password)).signed_in()
 
 
 async def test_an_admin_cannot_disable_themself(admin, db):

@@ -21,7 +21,7 @@ from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import Conflict, Invalid, NotFound
 from hexfleet.users import admin as users_admin
 from hexfleet.users import queries as user_queries
-from webapp.auth import current_user, page_role_required
+from webapp.auth import current_session_id, current_user, page_role_required
 from webapp.pages.common import services
 from webapp.pages.connect import render_connect
 
@@ -76,6 +76,7 @@ async def drivers_page():
         "admin_drivers.html",
         user=await current_user(),
         drivers=drivers,
+        active=sum(d.deactivated_at is None for d in drivers),
         show_all=show_all,
         form={"vehicle_class": "standard"},
         errors={},
@@ -127,11 +128,24 @@ async def driver_rows():
     pool, _, _ = services()
     async with pool.acquire() as conn:
         drivers = await driver_queries.list_drivers(conn, include_deactivated=show_all)
-    return await render_template("_admin_driver_rows.html", drivers=drivers), 200, NO_STORE
+    html = await render_template("_admin_driver_rows.html", drivers=drivers)
+    return html + await _active_count(sum(d.deactivated_at is None for d in drivers)), 200, NO_STORE
 
 
-async def _row(driver, message: str | None = None, status: int = 200):
+async def _active_count(active: int | None = None) -> str:
+    """The heading's "N active drivers", swapped out of band: a list refresh (after an add), a
+    deactivation or a reactivation changes it, and the heading is not part of their swap."""
+    if active is None:
+        pool, _, _ = services()
+        async with pool.acquire() as conn:
+            active = len(await driver_queries.list_drivers(conn))
+    return await render_template("_admin_driver_count.html", active=active, oob=True)
+
+
+async def _row(driver, message: str | None = None, status: int = 200, recount: bool = False):
     html = await render_template("_admin_driver_row.html", driver=driver, message=message)
+    if recount:
+        html += await _active_count()
     return html, status, NO_STORE
 
 
@@ -194,7 +208,7 @@ async def driver_deactivate(driver_id: int):
         driver = await drivers_admin.deactivate(pool, await _actor(), driver_id, _announce_revoked, _announce_off_duty)
     except Conflict as error:
         return await _row(await _load(driver_id), error.detail[:1].upper() + error.detail[1:] + ".", 409)
-    return await _row(driver, "Deactivated: its phone can no longer send, and it left the control room.")
+    return await _row(driver, "Deactivated: its phone can no longer send, and it left the control room.", recount=True)
 
 
 @bp.post("/admin/drivers/<int:driver_id>/reactivate")
@@ -203,7 +217,7 @@ async def driver_deactivate(driver_id: int):
 async def driver_reactivate(driver_id: int):
     pool, _, _ = services()
     driver = await drivers_admin.reactivate(pool, await _actor(), driver_id)
-    return await _row(driver, "Reactivated, off duty. Connect a phone to issue it a device token.")
+    return await _row(driver, "Reactivated, off duty. Connect a phone to issue it a device token.", recount=True)
 
 
 # ---------------------------------------------------------------- accounts
@@ -297,7 +311,9 @@ async def user_enable(user_id: int):
 @page_role_required("admin")
 async def user_reset_password(user_id: int):
     pool, _, _ = services()
-    _, password, ended = await users_admin.reset_password(pool, await _actor(), user_id)
+    # Resetting one's own password keeps this browser signed in (as /account does); without
+    # it the admin was signed out by their own click, the new password still on screen.
+    _, password, ended = await users_admin.reset_password(pool, await _actor(), user_id, current_session_id())
     plural = "s" if ended != 1 else ""
     return await _user_row(user_id, f"New password; {ended} session{plural} ended. Pass it on now:", password)
 
