@@ -64,10 +64,13 @@ async def _who_drives(pool, plate: str | None, error: Conflict) -> Conflict:
         holder = await queries.driver_of_plate(conn, plate)
     if holder is None:  # freed meanwhile: the original words still hold
         return error
+    # Worded as queries.py words it (the command line and its tests read the same words), plus who.
     if holder.deactivated_at is not None:
-        detail = f"{plate} is already the vehicle of {holder.name} (#{holder.id}, deactivated; edit them to free it)"
+        detail = (
+            f"vehicle {plate} already has a driver: {holder.name} (#{holder.id}, deactivated; edit them to free it)"
+        )
     else:
-        detail = f"{plate} is already the vehicle of {holder.name} (#{holder.id})"
+        detail = f"vehicle {plate} already has a driver: {holder.name} (#{holder.id})"
     return Conflict(detail, code="vehicle-taken")
 
 

@@ -265,14 +265,14 @@ async def test_a_plate_another_driver_drives_is_refused_and_nothing_changes(admi
     response = await admin.post("/admin/drivers", driver_form(name="Third", vehicle_plate="b-gh 1"))
     assert response.status_code == 400
     text = text_of(response)
-    assert "B-GH 1 is already the vehicle of Grace Hopper" in text and f"#{grace_id}" in text
+    assert "Vehicle B-GH 1 already has a driver: Grace Hopper" in text and f"#{grace_id}" in text
     assert "The driver was not added" in text
     assert await count(db, "drivers") == 2 and await count(db, "devices") == 2
 
     # Ada taking Grace's plate on edit: refused in the edit form, nobody's vehicle changes.
     edit = await admin.post(f"/admin/drivers/{ada_id}", driver_form(vehicle_plate="B-GH 1", vehicle_class="van"))
     assert edit.status_code == 400
-    assert "B-GH 1 is already the vehicle of Grace Hopper" in text_of(edit) and "Nothing was saved" in edit.text
+    assert "Vehicle B-GH 1 already has a driver: Grace Hopper" in text_of(edit) and "Nothing was saved" in edit.text
     assert f'hx-post="/admin/drivers/{ada_id}"' in edit.text
     async with db.acquire() as conn:
         grace = await driver_queries.get_driver(conn, grace_id)
@@ -289,7 +289,7 @@ async def test_a_deactivated_drivers_plate_is_named_and_can_be_freed(admin, db):
     refused = await admin.post("/admin/drivers", driver_form(name="New Driver", vehicle_plate="B-GH 1"))
     assert refused.status_code == 400
     assert (
-        f"B-GH 1 is already the vehicle of Grace Hopper (#{grace_id}, deactivated; edit them to free it)."
+        f"Vehicle B-GH 1 already has a driver: Grace Hopper (#{grace_id}, deactivated; edit them to free it)."
         in text_of(refused)
     )
 
