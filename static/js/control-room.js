@@ -112,7 +112,7 @@
 
   function tileHost() {
     try {
-      return new URL(config.tileUrl.replace(/\{[a-z]\}/g, "a").replace(/\{[^}]*\}/g, "0"), window.location.href).host;
+      return new URL(config.tileUrl.replace("{s}.", "").replace(/\{[^}]*\}/g, "0"), window.location.href).host;
     } catch (e) {
       return config.tileUrl;
     }
@@ -992,6 +992,77 @@
     });
   }
 
+  /* ------------------------------------------------------------------ copy buttons ("Connect a phone") */
+
+  // Every value a dispatcher copies onto a phone (token, device id, URLs, sign-in link) gets a
+  // Copy button; the markup stays as the server rendered it.
+  function addCopyButtons(root) {
+    (root || document).querySelectorAll("code.copyable, code[data-token]").forEach(function (code) {
+      if (!code.closest("#control-room")) return;
+      var next = code.nextElementSibling;
+      if (next && next.classList.contains("copy-btn")) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "copy-btn";
+      button.textContent = "Copy";
+      button.setAttribute("aria-label", "Copy " + copyLabel(code));
+      code.insertAdjacentElement("afterend", button);
+    });
+  }
+
+  function copyLabel(code) {
+    var holder = code.closest("div, p");
+    var label = holder && holder.querySelector("dt, .secret-label");
+    return label ? label.textContent.trim().toLowerCase() : "value";
+  }
+
+  function copyText(code) {
+    var text = code.textContent.trim();
+    var viaSelection = function () {
+      var range = document.createRange();
+      range.selectNodeContents(code);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      var copied = false;
+      try {
+        copied = document.execCommand("copy");
+      } catch (e) {
+        copied = false;
+      }
+      return copied ? "copied" : "selected";
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(
+        function () {
+          return "copied";
+        },
+        function () {
+          return viaSelection();
+        },
+      );
+    }
+    return Promise.resolve(viaSelection());
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".copy-btn");
+    if (!button) return;
+    var code = button.previousElementSibling;
+    if (!code) return;
+    var what = copyLabel(code);
+    copyText(code).then(function (result) {
+      var copied = result === "copied";
+      button.textContent = copied ? "Copied" : "Selected";
+      button.classList.toggle("is-done", true);
+      toast(copied ? "Copied the " + what + "." : "The " + what + " is selected: press Ctrl+C (\u2318C on a Mac) to copy it.");
+      window.setTimeout(function () {
+        button.textContent = "Copy";
+        button.classList.remove("is-done");
+      }, 2000);
+    });
+  });
+
   /* ------------------------------------------------------------------ htmx glue */
 
   // The list is swapped every 3 s: keep keyboard focus (and the scroll position) on the same row or card.
@@ -1035,9 +1106,13 @@
         focusBeforeSwap = null;
       }
     }
-    if (target.id === "detail" || target.id === "driver-detail" || target.closest("#detail")) markFollowButton();
-    noteServerTime(target);
-    localizeTimes(target);
+    // An outerHTML swap (the detail card) leaves the old, detached element as the target: look
+    // at the page itself; it is a few dozen elements.
+    var root = target.isConnected ? target : document;
+    markFollowButton();
+    noteServerTime(root === document ? document.getElementById("driver-detail") : root);
+    localizeTimes(root);
+    addCopyButtons(root);
     tickClock();
   });
 
