@@ -118,6 +118,11 @@ class Settings:
     rate_public: str = _setting(
         "120/minute", "RATE_PUBLIC", "Requests to pages without a login (tracking and sign-in links) per address."
     )
+    rate_history: str = _setting(
+        "60/minute",
+        "RATE_HISTORY",
+        "History reads and GPX/CSV exports one staff user may ask for (up to 50,000 fixes each).",
+    )
     # --- kafka ---
     kafka_topic_locations: str = _setting(
         "driver-locations", "KAFKA_TOPIC_LOCATIONS", "Topic of driver pings and status changes."

@@ -100,18 +100,19 @@ def resolve(start: datetime | None, end: datetime | None, now: datetime) -> Time
     if start >= end:
         raise BadRange("from must be before to")
     if end - start > MAX_RANGE:
-        raise BadRange(f"the range is {_days(end - start)} long; ask for at most {_days(MAX_RANGE)} at a time")
+        length = _days(end - start)
+        length = f"just over {length}" if length == _days(MAX_RANGE) else length
+        raise BadRange(f"the range is {length} long; ask for at most {_days(MAX_RANGE)} at a time")
     return TimeRange(start, end)
 
 
 def _days(span: timedelta) -> str:
-    days = span.total_seconds() / 86400
-    text = f"{days:.0f}" if days == int(days) else f"{days:.1f}"
-    return f"{text} day" if text == "1" else f"{text} days"
+    text = f"{span.total_seconds() / 86400:.1f}".removesuffix(".0")
+    return "1 day" if text == "1" else f"{text} days"
 
 
 def rfc3339(moment: datetime) -> str:
-    """UTC with a Z, to the second unless the instant has a fraction (then milliseconds)."""
+    """UTC with a Z, as exact as the instant: seconds, milliseconds or microseconds."""
     moment = moment.astimezone(UTC)
-    spec = "milliseconds" if moment.microsecond else "seconds"
+    spec = "microseconds" if moment.microsecond % 1000 else "milliseconds" if moment.microsecond else "seconds"
     return moment.isoformat(timespec=spec).replace("+00:00", "Z")

@@ -9,6 +9,7 @@ from webapp.pages import (
     control_room,
     dispatch,
     driver_app,
+    history,
     login,
     riders,
     template_filters,
@@ -25,5 +26,6 @@ BLUEPRINTS = (
     riders.bp,
     tracking.bp,
     driver_app.bp,
+    history.bp,  # and the history API and exports (webapp/api/history.py)
     template_filters.bp,
 )
