@@ -79,7 +79,14 @@ def url_params(page: Page) -> dict[str, list[str]]:
 def open_room(page: Page, login, path: str = "/") -> Page:
     login(page, next_path=path)
     wait_until_live(page)
+    show_shift_area(page)
     return page
+
+
+def show_shift_area(page: Page, zoom: int = 14) -> None:
+    """Our drivers' streets, close enough that no marker is in a cluster (the whole session's
+    fleet, fitted, may be clustered at a lower zoom)."""
+    page.evaluate("([c, z]) => window.hexfleetMap.map.setView(c, z, {animate: false})", [list(CENTER), zoom])
 
 
 # ---------------------------------------------------------------- 1. filter list and map together
@@ -153,6 +160,7 @@ def test_the_url_keeps_the_filter(page: Page, login, shift):
 
     page.reload()
     wait_until_live(page)
+    show_shift_area(page)
     expect(page.get_by_label("Filter drivers")).to_have_value("shift")
     expect(page.get_by_label("Show")).to_have_value("available")
     expect(page.locator('#fleet-counts [data-filter="available"]')).to_have_attribute("aria-pressed", "true")
@@ -163,6 +171,7 @@ def test_the_url_keeps_the_filter(page: Page, login, shift):
     # A shared link shows the same view, with the driver it names open.
     page.goto(f"/?status=busy&driver={busy}")
     wait_until_live(page)
+    show_shift_area(page)
     expect(row(page, avail)).to_have_count(0)
     expect_markers(page, [busy], [avail, other])
     expect(page.locator("#driver-detail").get_by_role("heading", name=shift["busy"].name)).to_be_visible()
@@ -307,6 +316,7 @@ def test_outage_banner_while_the_server_is_away(page: Page, stack, shift, relay)
     with page.expect_navigation(wait_until="load"):
         page.get_by_role("button", name="Sign in").click()
     wait_until_live(page)
+    show_shift_area(page)
     ago = row(page, shift["avail"].id).locator("time[data-ago]")
     expect(ago).to_have_count(1)
     expect(page.locator("#outage-banner")).to_be_empty()
@@ -436,6 +446,7 @@ def test_unreachable_tiles_are_explained_once(page: Page, login, shift):
     page.route(lambda url: urlsplit(url).path == "/", with_tiles)
     page.goto("/")
     wait_until_live(page)
+    show_shift_area(page)
     expect(page.locator("#map")).to_have_attribute("data-tile-url", tile_url)
     notice = page.locator("#map-notice")
     expect(notice).to_have_text(
@@ -476,6 +487,24 @@ def test_needs_attention_first(page: Page, login, stack, shift):
 # ---------------------------------------------------------------- 10. names on demand
 
 
+def test_drivers_cluster_below_street_zoom(page: Page, login, shift):
+    open_room(page, login)
+    ids = [d.id for d in shift.values()]
+    show_shift_area(page, zoom=11)
+    expect(page.locator(".hf-cluster").first).to_be_visible()
+    for driver_id in ids:  # all three are within a few hundred metres: one cluster at a city's zoom
+        expect(page.locator(f'.hf-marker[data-driver-id="{driver_id}"]')).to_have_count(0)
+    shot(page, "clustered-1366x768")
+    show_shift_area(page, zoom=14)
+    for driver_id in ids:
+        expect(page.locator(f'.hf-marker[data-driver-id="{driver_id}"]')).to_have_count(1)
+    # A filter applies in either layer: the busy driver alone is left, unclustered or not.
+    page.get_by_label("Show").select_option("busy")
+    show_shift_area(page, zoom=11)
+    show_shift_area(page, zoom=14)
+    expect_markers(page, [shift["busy"].id], [shift["avail"].id, shift["other"].id])
+
+
 def test_show_names(page: Page, login, shift):
     open_room(page, login)
     names = page.get_by_role("button", name="Show names")
@@ -502,3 +531,36 @@ def test_detail_pane_keeps_the_list_usable_at_1366x768(page: Page, login, shift)
     panel = page.locator("#panel").bounding_box()
     assert card["x"] + card["width"] <= panel["x"], (card, panel)
     assert card["y"] + card["height"] <= 768
+
+
+# ---------------------------------------------------------------- 11. smooth motion
+
+
+def test_a_glide_lasts_the_interval_between_fixes(page: Page, login, stack, shift):
+    driver = shift["avail"]
+    open_room(page, login)
+    start = offset(*CENTER, 400, -400)
+    t0 = time.time() - 30
+    stack.ping(driver, *start, ts=t0)
+    wait_for_marker_at(page, driver.id, *start, timeout=5000)
+    page.evaluate(
+        """([id, lng]) => {
+             const m = window.hexfleetMap.markers.get(id);
+             window.__glide = {left: null, arrived: null};
+             const tick = (now) => {
+               const x = m.getLatLng().lng;
+               if (window.__glide.left === null && Math.abs(x - lng) > 1e-9) window.__glide.left = now;
+               if (window.__glide.arrived === null && window.__glide.left !== null
+                   && Math.abs(x - window.__target) < 1e-9) window.__glide.arrived = now;
+               if (window.__glide.arrived === null) requestAnimationFrame(tick);
+             };
+             requestAnimationFrame(tick);
+           }""",
+        [driver.id, start[1]],
+    )
+    end = offset(*start, 0, 60)  # 60 m in the 3 s between the two fixes (device time)
+    page.evaluate("lng => { window.__target = lng; }", end[1])
+    stack.ping(driver, *end, ts=t0 + 3)
+    page.wait_for_function("() => window.__glide.arrived !== null", timeout=8000)
+    took = page.evaluate("window.__glide.arrived - window.__glide.left")
+    assert 2500 <= took <= 3600, f"the glide took {took:.0f} ms for fixes 3 s apart"

@@ -28,6 +28,7 @@
   var ATTENTION_WINDOW_MS = 10 * 60 * 1000; // as ATTENTION_WINDOW in webapp/pages/control_room.py
   var MIN_STATUS_WORD = 3;
   var TILE_ERRORS_BEFORE_NOTICE = 4;
+  var CLUSTER_BELOW_ZOOM = 13;
   var STATUSES = { available: 1, busy: 1, off_duty: 1 };
   var STATUS_WORDS = { available: "available", busy: "busy", off_duty: "off duty" };
   var OUTAGE_TEXT = "Connection lost \u2014 positions are not live. Reconnecting\u2026";
@@ -42,7 +43,8 @@
     staleAfterMs: (parseFloat(mapEl.dataset.staleAfterS) || 60) * 1000,
   };
 
-  var map = L.map(mapEl, { zoomControl: false, attributionControl: true, worldCopyJump: true });
+  // maxZoom: the cluster group needs one even when there is no tile layer to give it.
+  var map = L.map(mapEl, { zoomControl: false, attributionControl: true, worldCopyJump: true, maxZoom: 19 });
   L.control.zoom({ position: "topleft" }).addTo(map);
   L.control.scale({ position: "bottomleft", imperial: false }).addTo(map);
   map.attributionControl.setPrefix(false);
@@ -144,8 +146,20 @@
   //        lastArrival, interval, anim, visible}
   var drivers = new Map();
   var markers = new Map();
-  // Markers live in this layer while they match the filter (item 10 may swap it for a cluster group).
-  var markerLayer = L.layerGroup().addTo(map);
+  // Markers live in markerLayer while they match the filter. Below CLUSTER_BELOW_ZOOM that is a
+  // cluster group (vendored Leaflet.markercluster), so a city's worth of drivers is not one blob;
+  // from that zoom on, a plain layer, where markers glide freely (the cluster group re-files a
+  // marker on every move, which suits one jump per fix, not 60 frames a second).
+  var plainLayer = L.layerGroup();
+  var clusterLayer = L.markerClusterGroup
+    ? L.markerClusterGroup({
+        maxClusterRadius: 48,
+        showCoverageOnHover: false,
+        spiderfyOnMaxZoom: true,
+        iconCreateFunction: clusterIcon,
+      })
+    : null;
+  var markerLayer = plainLayer.addTo(map);
 
   var selectedId = null;
   var followId = null;
@@ -240,6 +254,7 @@
     if (state) return state;
     var latlng = L.latLng(info.lat, info.lng);
     var marker = L.marker(latlng, {
+      driverId: id,
       icon: markerIcon(),
       keyboard: true,
       title: info.name || "Driver #" + id,
@@ -381,6 +396,47 @@
     }
   }
 
+  function clusterIcon(cluster) {
+    var children = cluster.getAllChildMarkers();
+    var attention = children.some(function (marker) {
+      var state = drivers.get(marker.options.driverId);
+      return state && needsAttention(state);
+    });
+    var count = cluster.getChildCount();
+    var size = count < 10 ? 34 : count < 100 ? 40 : 46;
+    return L.divIcon({
+      className: "hf-cluster" + (attention ? " has-attention" : ""),
+      html: "<span>" + count + "</span>",
+      iconSize: [size, size],
+    });
+  }
+
+  function chooseMarkerLayer() {
+    var want = clusterLayer && map.getZoom() < CLUSTER_BELOW_ZOOM ? clusterLayer : plainLayer;
+    if (want === markerLayer) return;
+    // Land every glide first: the layers are about to change hands.
+    animating.forEach(function (state) {
+      state.marker.setLatLng(state.anim.to);
+      state.anim = null;
+    });
+    animating.clear();
+    var shown = [];
+    drivers.forEach(function (state) {
+      if (state.visible) shown.push(state.marker);
+    });
+    map.removeLayer(markerLayer);
+    markerLayer.clearLayers();
+    markerLayer = want;
+    if (want.addLayers) want.addLayers(shown);
+    else
+      shown.forEach(function (marker) {
+        want.addLayer(marker);
+      });
+    map.addLayer(want);
+    mapEl.classList.toggle("is-clustered", want === clusterLayer);
+  }
+  map.on("zoomend", chooseMarkerLayer);
+
   function applyFilterToMarkers() {
     drivers.forEach(function (state) {
       setVisible(state, matchesFilter(state));
@@ -466,8 +522,10 @@
     var now = performance.now();
     var from = state.marker.getLatLng();
     var duration = state.interval;
-    // No gliding across the map, in a hidden tab or for a hidden marker.
-    if (document.hidden || !state.visible || from.distanceTo(target) > 50000) duration = 0;
+    // No gliding across the map, in a hidden tab, for a hidden marker or in the cluster group.
+    if (document.hidden || !state.visible || markerLayer === clusterLayer || from.distanceTo(target) > 50000) {
+      duration = 0;
+    }
     state.anim = { from: from, to: target, start: now, duration: duration };
     animating.add(state);
     requestFrame();
@@ -584,6 +642,7 @@
         if (firstLoad) {
           firstLoad = false;
           fitToDrivers();
+          chooseMarkerLayer();
         }
       })
       .catch(function (error) {
