@@ -37,6 +37,9 @@
   var clockSpeedEl = document.getElementById("clock-speed");
   var stopsEl = document.getElementById("stops");
   var flaggedToggle = document.getElementById("show-flagged");
+  var controlsEl = root.querySelector(".history-controls");
+  var pickedEl = document.getElementById("history-picked");
+  var changeBtn = document.getElementById("history-change");
 
   var browserZone = "";
   try {
@@ -63,6 +66,23 @@
     }).addTo(map);
   } else {
     mapEl.classList.add("map-no-tiles");
+  }
+
+  // "Whole track": back to the view of everything after the player or a hand moved the map.
+  var trackBounds = null;
+  var fitControl = L.control({ position: "topright" });
+  fitControl.onAdd = function () {
+    var el = L.DomUtil.create("div", "hf-map-tools");
+    el.innerHTML = '<button type="button" class="hf-tool" id="fit-track">Whole track</button>';
+    L.DomEvent.disableClickPropagation(el);
+    el.querySelector("button").addEventListener("click", fitTrack);
+    return el;
+  };
+  function fitTrack() {
+    // Clear of the zoom buttons and "Whole track" along the top.
+    if (trackBounds) {
+      map.fitBounds(trackBounds, { paddingTopLeft: [40, 64], paddingBottomRight: [40, 30], maxZoom: 17 });
+    }
   }
 
   var css = window.getComputedStyle(document.documentElement);
@@ -283,10 +303,25 @@
     resultEl.hidden = false;
     playerEl.hidden = false;
     map.invalidateSize();
-    var bounds = L.latLngBounds(track.map(latLng));
-    map.fitBounds(bounds, { padding: [30, 30], maxZoom: 17 });
+    trackBounds = L.latLngBounds(track.map(latLng));
+    fitControl.addTo(map);
+    fitTrack();
     startPlayer();
+    fold(name, data.from, data.to);
   }
+
+  /** On a phone the form folds into "<driver> · <range> [Change]" (CSS decides; wider screens show both). */
+  function fold(name, fromIso, toIso) {
+    document.getElementById("history-picked-text").textContent = name + " \u00b7 " + rangeText(fromIso, toIso).replace(" and ", " \u2013 ");
+    pickedEl.hidden = false;
+    controlsEl.dataset.folded = "true";
+  }
+  changeBtn.addEventListener("click", function () {
+    var folded = controlsEl.dataset.folded === "true";
+    controlsEl.dataset.folded = folded ? "false" : "true";
+    changeBtn.setAttribute("aria-expanded", folded ? "true" : "false");
+    changeBtn.textContent = folded ? "Done" : "Change";
+  });
 
   function latLng(row) {
     return [row[col.lat], row[col.lng]];
@@ -375,7 +410,14 @@
     set("sum-max", kmh(summary.max_speed_mps));
     set("sum-avg", kmh(summary.avg_speed_mps));
     set("sum-stops", String(summary.stops));
-    set("sum-fixes", summary.fixes.toLocaleString() + (flaggedCount ? " + " + flaggedCount + " flagged" : ""));
+    var fixes = document.getElementById("sum-fixes");
+    fixes.textContent = summary.fixes.toLocaleString();
+    if (flaggedCount) {
+      var note = document.createElement("span");
+      note.className = "sum-note";
+      note.textContent = "+ " + flaggedCount.toLocaleString() + " flagged";
+      fixes.appendChild(note);
+    }
   }
 
   function listStops() {
