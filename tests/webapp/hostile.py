@@ -437,6 +437,11 @@ def valid_values(kind: str, world) -> list[Any]:
         "plate": [f"B-H-{time.monotonic_ns() % 100_000}", ""],
         "staff_role": ["dispatcher", "admin"],
         "show": ["all", ""],
+        "since": [now_iso(-3600), now_iso(-86_400).replace("Z", "+02:00"), now_iso(-7 * 86_400 + 60)],
+        "until": [now_iso(), now_iso(-60).replace("Z", "-05:30")],
+        "local_from": [now_iso(-7200)[:16], now_iso(-86_400)[:16]],
+        "local_to": [now_iso()[:16], now_iso(-3600)[:16]],
+        "zone": ["Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires"],
     }
     return table[kind]
 

@@ -219,6 +219,13 @@ DRIVER_FORM = {
 }
 STAFF_FORM = {"email": Field("new_email"), "role": Field("staff_role"), **CSRF}
 SHOW_Q = {"show": Field("show")}
+HISTORY_Q = {"from": Field("since"), "to": Field("until")}
+HISTORY_PAGE_Q = {
+    "driver_id": Field("id_text"),
+    "from": Field("local_from"),
+    "to": Field("local_to"),
+    "tz": Field("zone"),
+}
 
 # ---------------------------------------------------------------- the route table
 
@@ -366,6 +373,11 @@ ROUTES: tuple[Route, ...] = (
     R("POST", "/admin/users/<int:user_id>/enable", "admin pages", ADMIN_PAGES, form=CSRF),
     R("POST", "/admin/users/<int:user_id>/reset-password", "admin pages", ADMIN_PAGES, form=CSRF),
     R("GET", "/admin/audit", "admin pages", ADMIN_PAGES, query={"before": Field("cursor")}),
+    # history and replay
+    R("GET", "/history", "pages", STAFF, query=HISTORY_PAGE_Q),
+    R("GET", "/api/v1/drivers/<int:driver_id>/history", "history API", STAFF, query=HISTORY_Q),
+    R("GET", "/api/v1/drivers/<int:driver_id>/history.gpx", "history API", STAFF, query=HISTORY_Q),
+    R("GET", "/api/v1/drivers/<int:driver_id>/history.csv", "history API", STAFF, query=HISTORY_Q),
 )  # fmt: skip
 
 # ---------------------------------------------------------------- the world
