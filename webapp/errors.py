@@ -26,6 +26,10 @@ _DOWN = (
     asyncpg.CannotConnectNowError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
+    # A pooled connection the server dropped in the middle of a query: "cannot switch to
+    # state …; another operation is in progress" on its next use (seen when PostgreSQL was
+    # killed under load). The pool discards it; the caller retries later.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
     redis.exceptions.ConnectionError,
