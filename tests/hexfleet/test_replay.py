@@ -274,7 +274,7 @@ def test_json_rows_follow_the_columns():
 def gpx_of(fixes, name="Ada Lovelace", truncated=False) -> ET.Element:
     result = replay.analyse(fixes)
     data = exports.to_gpx(result, name, T0, T0 + 3600, truncated)
-    assert data.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
     return ET.fromstring(data)
 
 
