@@ -198,6 +198,17 @@ async def test_the_cap_is_50000_fixes_and_the_answer_says_so(client, db, staff, 
     assert r.text.count("\r\n") == timerange.MAX_FIXES + 1
 
 
+async def test_the_api_is_documented(client):
+    spec = (await client.get("/openapi.json")).json()
+    for suffix in ("", ".gpx", ".csv"):
+        get = spec["paths"][f"/api/v1/drivers/{{driver_id}}/history{suffix}"]["get"]
+        assert {p["name"] for p in get["parameters"] if p["in"] == "query"} == {"from", "to"}
+        assert get["tags"] == ["dispatch"]
+    answer = spec["paths"]["/api/v1/drivers/{driver_id}/history"]["get"]["responses"]["200"]
+    assert "HistoryOut" in str(answer)
+    assert "/history" not in spec["paths"]  # the page is not API
+
+
 # ------------------------------------------------------------------ exports
 
 

@@ -91,7 +91,7 @@ def _sentence(text: str) -> str:
 @bp.get("/history")
 @hide  # pages, not API: keep them out of /docs
 @page_role_required(*STAFF_ROLES)
-async def history_page():
+async def history_page() -> tuple[str, int, dict[str, str]]:
     pool, _, settings = services()
     args = request.args
     raw_id = (args.get("driver_id") or "")[:100]
