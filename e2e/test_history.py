@@ -195,6 +195,7 @@ def test_empty_range_says_so(page: Page, login, stack):
     expect(status).to_contain_text("Try a longer range")
     expect(page.locator("#player")).to_be_hidden()
     expect(page.locator("#history-result")).to_be_hidden()
+    shot(page, "history-empty-1366x768")
 
 
 def test_a_bad_range_is_explained(page: Page, login, stack, rita):
