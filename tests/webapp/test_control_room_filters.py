@@ -13,7 +13,7 @@ import pytest
 from hexfleet.tracking.fleet import DriverView
 from webapp.pages.control_room import filter_drivers, matches_status, needs_attention, sort_drivers
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC)  # every rule takes `now` as an argument: any instant will do
 
 
 def view(id: int, name: str, status: str = "available", presence: str = "online", **extra) -> DriverView:
