@@ -251,23 +251,40 @@ def test_skip_link_comes_first_and_reaches_the_list(page: Page, login, shift):
     assert focused, page.evaluate("document.activeElement.outerHTML.slice(0, 200)")
 
 
-def test_focus_stays_on_the_row_through_a_list_refresh(page: Page, login, shift):
-    driver = shift["busy"]
+def test_focus_stays_on_the_row_through_a_list_refresh(page: Page, login, shift, stack):
+    driver, other = shift["busy"], shift["other"]
     open_room(page, login)
     page.evaluate(
         """() => {
              window.__listSwaps = 0;
+             window.__listAnswers = [];
+             const list = document.getElementById("driver-list");
              document.body.addEventListener("htmx:afterSwap", (e) => {
-               if (e.detail.target && e.detail.target.id === "driver-list") window.__listSwaps++;
+               if (e.detail.target === list) window.__listSwaps++;
+             });
+             document.body.addEventListener("htmx:afterRequest", (e) => {
+               if (e.detail.elt === list) window.__listAnswers.push(e.detail.xhr.status);
              });
            }"""
     )
     row(page, driver.id).focus()
-    page.wait_for_function("() => window.__listSwaps >= 2", timeout=10_000)
+    # A fresh fix alone changes no row: the refresh is a 304 with nothing to swap, and the age
+    # starts again from the stream. (Where the follow test left this driver, newer than its last
+    # fix there, which it timestamped 120 s ahead.)
+    stack.ping(other, *offset(*CENTER, -350, -500), ts=time.time() + 150, heading=90, speed_mps=5.0)
+    expect(row(page, other.id).locator("time[data-ago]")).to_have_text(re.compile(r"^(just now|[0-2] s ago)$"))
+    page.wait_for_function("() => window.__listAnswers.includes(304)", timeout=10_000)
     assert page.evaluate("document.activeElement.dataset.driverId") == str(driver.id)
-    # ...and a count card keeps focus too.
+    # A status change is new rows, swapped in: focus stays on the same row...
+    swaps = page.evaluate("window.__listSwaps")
+    stack.set_status(other, "busy")
+    expect(row(page, other.id).locator(".badge-busy")).to_have_count(1, timeout=10_000)
+    assert page.evaluate("window.__listSwaps") > swaps
+    assert page.evaluate("document.activeElement.dataset.driverId") == str(driver.id)
+    # ...and on a count card.
     page.locator('#fleet-counts [data-filter="online"]').focus()
-    page.wait_for_function("() => window.__listSwaps >= 4", timeout=10_000)
+    stack.set_status(other, "available")
+    expect(row(page, other.id).locator(".badge-available")).to_have_count(1, timeout=10_000)
     assert page.evaluate("document.activeElement.dataset.filter") == "online"
 
 
@@ -473,6 +490,8 @@ def test_needs_attention_first(page: Page, login, stack, shift):
     flagged = row(page, driver.id)
     expect(flagged).to_have_class(re.compile(r"\bneeds-attention\b"), timeout=10_000)
     expect(flagged.locator(".badge-flagged")).to_have_text("GPS check")
+    # The page may show the flag before the list sorted by attention has arrived.
+    expect(page.locator(".driver-row").first).to_have_class(re.compile(r"\bneeds-attention\b"))
     attention = page.evaluate(
         "[...document.querySelectorAll('.driver-row')].map(r => r.classList.contains('needs-attention'))"
     )

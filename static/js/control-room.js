@@ -146,6 +146,10 @@
   //        lastArrival, interval, anim, visible}
   var drivers = new Map();
   var markers = new Map();
+  // id -> when the server received the driver's last fix (ms, server clock): the list's ages.
+  // The rows carry no fix times after the first page (their HTML stays the same while only
+  // positions change, so the 3 s refresh is a 304): the snapshot and the stream keep them here.
+  var seenAt = new Map();
   // Markers live in markerLayer while they match the filter. Below CLUSTER_BELOW_ZOOM that is a
   // cluster group (vendored Leaflet.markercluster), so a city's worth of drivers is not one blob;
   // from that zoom on, a plain layer, where markers glide freely (the cluster group re-files a
@@ -311,6 +315,7 @@
     state.status = d.status || state.status;
     state.stale = !!d.stale;
     state.problemAt = d.last_problem ? parseTime(d.last_problem_at) : null;
+    noteSeen(d.id, parseTime(d.last_seen));
     if (existing) {
       var ts = parseTime(d.ts);
       // Only move if the snapshot is newer than what the stream already showed.
@@ -593,6 +598,7 @@
     state.liveTs = ts;
     if (ts !== null) state.lastTs = ts;
     state.lastFixAt = Date.now();
+    noteSeen(id, Date.now() - clockSkewMs); // received just now, in server time
     state.heading = data.heading;
     if (data.status && STATUSES[data.status]) state.status = data.status;
     state.stale = false;
@@ -916,15 +922,28 @@
     });
   }
 
+  function noteSeen(id, at) {
+    if (at === null || isNaN(at)) return;
+    var known = seenAt.get(id);
+    if (known === undefined || at > known) seenAt.set(id, at);
+  }
+
   function tickClock() {
     var now = Date.now() - clockSkewMs;
     document.querySelectorAll("#control-room time[data-ago]").forEach(function (el) {
+      var row = el.closest(".driver-row[data-driver-id]");
+      var seen = row ? seenAt.get(Number(row.dataset.driverId)) : undefined;
+      if (seen !== undefined) {
+        var iso = new Date(seen).toISOString();
+        if (el.getAttribute("datetime") !== iso) el.setAttribute("datetime", iso);
+      }
       var at = Date.parse(el.getAttribute("datetime"));
       if (!isNaN(at)) el.textContent = ago(Math.floor((now - at) / 1000));
     });
+    localizeTimes(document.getElementById("driver-list"));
     markStaleDrivers();
   }
-  noteServerTime(document.getElementById("driver-list"));
+  noteServerTime(document.getElementById("control-room"));
   localizeTimes(document);
   window.setInterval(tickClock, STALE_CHECK_MS);
 
@@ -1124,6 +1143,17 @@
 
   /* ------------------------------------------------------------------ htmx glue */
 
+  // The list answers with an ETag of its HTML (webapp/pages/control_room.py). Sending back the one
+  // whose rows are on screen turns an unchanged list into a 304 with no body, which base.html's
+  // htmx-config swaps nothing for: focus, scroll and the ages stay as they are. The ETag covers
+  // the whole body, so it holds across filters too: the same bytes would swap in the same rows.
+  var driverList = document.getElementById("driver-list");
+  var listEtag = (driverList && driverList.dataset.etag) || null;
+
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (listEtag && event.detail.elt === driverList) event.detail.headers["If-None-Match"] = listEtag;
+  });
+
   // The list is swapped every 3 s: keep keyboard focus (and the scroll position) on the same row or card.
   var focusBeforeSwap = null;
   var scrollBeforeSwap = 0;
@@ -1155,6 +1185,8 @@
     var target = event.detail.target;
     if (!target) return;
     if (target.id === "driver-list") {
+      var xhr = event.detail.xhr;
+      listEtag = (xhr && xhr.getResponseHeader("ETag")) || null;
       markSelectedRows();
       markCountCards();
       noteFlags(target);
@@ -1209,6 +1241,17 @@
   });
   document.body.addEventListener("htmx:afterRequest", function (event) {
     if (panel && event.detail.successful) panel.classList.remove("is-degraded");
+    // The list no longer carries the server's time (data-now): its Date header does, 304 or not.
+    // It is whole seconds, so correct the estimate only when it falls outside that second (and a
+    // little latency), or the ages would jitter by a second from one refresh to the next.
+    var xhr = event.detail.xhr;
+    if (event.detail.elt === driverList && xhr && xhr.status) {
+      var serverNow = Date.parse(xhr.getResponseHeader("Date") || "");
+      var estimate = Date.now() - clockSkewMs;
+      if (!isNaN(serverNow) && (estimate < serverNow || estimate > serverNow + 1500)) {
+        clockSkewMs = Date.now() - serverNow - 500;
+      }
+    }
   });
 
   /* ------------------------------------------------------------------ phone bottom sheet */
