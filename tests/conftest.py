@@ -146,3 +146,39 @@ async def client(app):
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
+
+
+@pytest.fixture
+async def browsers(app):
+    """A new browser each call: its own cookie jar, like a second phone or a second tab profile."""
+    clients: list[httpx.AsyncClient] = []
+
+    def new(base_url: str = "http://test") -> httpx.AsyncClient:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+        clients.append(client)
+        return client
+
+    yield new
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def relayed(settings, db, redis):
+    """``await relayed("database_url")`` (or ``"redis_url"``): settings whose server is reached
+    through a relay the test can cut or freeze (hexfleet.devtools.testing.Relay), so an outage
+    can be played without stopping the shared test server. Returns (settings, relay)."""
+    from hexfleet.devtools.testing import relay_for, relayed_url
+
+    relays = []
+
+    async def through(field: str):
+        url = getattr(settings, field)
+        relay = relay_for(url)
+        await relay.start()
+        relays.append(relay)
+        return settings.with_(**{field: relayed_url(url, relay)}), relay
+
+    yield through
+    for relay in relays:
+        await relay.close()

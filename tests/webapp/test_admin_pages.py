@@ -36,21 +36,6 @@ def settings(settings):
     return settings.with_(auth_cache_ttl_s=600.0)
 
 
-@pytest.fixture
-async def browsers(app):
-    """A new browser each call: its own cookie jar."""
-    clients: list[httpx.AsyncClient] = []
-
-    def new() -> httpx.AsyncClient:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-        clients.append(client)
-        return client
-
-    yield new
-    for client in clients:
-        await client.aclose()
-
-
 class Browser:
     """A signed-in browser: htmx's requests carry the page's CSRF token in X-CSRF-Token."""
 

@@ -11,18 +11,7 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 from helpers import make_driver, make_fare, make_user
-
-from hexfleet.devtools.testing import relay_for, relayed_url
-
-
-@pytest.fixture
-async def relayed(settings, db, redis):
-    relay = relay_for(settings.database_url)
-    await relay.start()
-    yield settings.with_(database_url=relayed_url(settings.database_url, relay)), relay
-    await relay.close()
 
 
 def looks_unavailable(response: httpx.Response, took: float) -> None:
@@ -35,7 +24,7 @@ def looks_unavailable(response: httpx.Response, took: float) -> None:
 async def test_every_route_answers_503_while_postgres_is_away_and_recovers(relayed, db):
     from webapp import create_app
 
-    settings, relay = relayed
+    settings, relay = await relayed("database_url")
     await make_fare(db)
     _, staff_token = await make_user(db, "dispatcher")
     _, rider_token = await make_user(db, "customer")

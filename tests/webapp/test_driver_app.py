@@ -59,21 +59,6 @@ def settings(settings, link_ttl, session_hours, secure_cookies, rate_ingest):
 
 
 @pytest.fixture
-async def browsers(app):
-    """A new browser each call: its own cookie jar, like a second phone or a second tab profile."""
-    clients: list[httpx.AsyncClient] = []
-
-    def new(base_url: str = "http://test") -> httpx.AsyncClient:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
-        clients.append(client)
-        return client
-
-    yield new
-    for client in clients:
-        await client.aclose()
-
-
-@pytest.fixture
 async def driver(db):
     return await make_driver(db, "Ada Lovelace", "B-AL-1")
 

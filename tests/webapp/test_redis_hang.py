@@ -9,26 +9,16 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 from helpers import make_driver, make_fare, make_user, wait_for
 
 from hexfleet import redisconn
-from hexfleet.devtools.testing import relay_for, relayed_url
 from webapp.limits import LIMIT_TIMEOUT_S
 
 
-@pytest.fixture
-async def frozen_redis(settings, db, redis):
-    relay = relay_for(settings.redis_url)
-    await relay.start()
-    yield settings.with_(redis_url=relayed_url(settings.redis_url, relay)), relay
-    await relay.close()
-
-
-async def test_requests_give_up_on_a_hung_redis_with_503_and_recover(frozen_redis, db):
+async def test_requests_give_up_on_a_hung_redis_with_503_and_recover(relayed, db):
     from webapp import create_app
 
-    settings, relay = frozen_redis
+    settings, relay = await relayed("redis_url")
     await make_fare(db)
     _, staff_token = await make_user(db, "dispatcher")
     _, rider_token = await make_user(db, "customer")

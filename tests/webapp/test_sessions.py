@@ -19,21 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse"
 
 
-@pytest.fixture
-async def browsers(app):
-    """A new browser each call: its own cookie jar."""
-    clients: list[httpx.AsyncClient] = []
-
-    def new() -> httpx.AsyncClient:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-        clients.append(client)
-        return client
-
-    yield new
-    for client in clients:
-        await client.aclose()
-
-
 def token_in(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 

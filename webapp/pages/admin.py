@@ -57,6 +57,14 @@ def _form_values(form) -> dict[str, str]:
 # ---------------------------------------------------------------- drivers
 
 
+async def _fleet() -> tuple[bool, list[driver_queries.Driver]]:
+    """(whether ?show=all asks for the deactivated drivers too, the drivers)."""
+    show_all = request.args.get("show") == "all"
+    pool, _, _ = services()
+    async with pool.acquire() as conn:
+        return show_all, await driver_queries.list_drivers(conn, include_deactivated=show_all)
+
+
 @bp.get("/admin")
 @hide  # pages, not API: keep them out of /docs
 @page_role_required("admin")
@@ -68,10 +76,7 @@ async def admin_home():
 @hide
 @page_role_required("admin")
 async def drivers_page():
-    show_all = request.args.get("show") == "all"
-    pool, _, _ = services()
-    async with pool.acquire() as conn:
-        drivers = await driver_queries.list_drivers(conn, include_deactivated=show_all)
+    show_all, drivers = await _fleet()
     html = await render_template(
         "admin_drivers.html",
         user=await current_user(),
@@ -124,10 +129,7 @@ async def new_driver_form():
 @hide
 @page_role_required("admin")
 async def driver_rows():
-    show_all = request.args.get("show") == "all"
-    pool, _, _ = services()
-    async with pool.acquire() as conn:
-        drivers = await driver_queries.list_drivers(conn, include_deactivated=show_all)
+    _, drivers = await _fleet()
     html = await render_template("_admin_driver_rows.html", drivers=drivers)
     return html + await _active_count(sum(d.deactivated_at is None for d in drivers)), 200, NO_STORE
 
