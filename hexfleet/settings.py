@@ -236,6 +236,13 @@ class Settings:
     hub_send_timeout_s: float = _setting(
         15.0, "HUB_SEND_TIMEOUT_S", "A stream client that cannot take a write for this long is dropped.", 0.1
     )
+    stream_recheck_s: float = _setting(
+        30.0,
+        "STREAM_RECHECK_S",
+        "An open stream checks its caller's session or token again this often; a signed-out, disabled or "
+        "revoked caller's stream ends.",
+        0.1,
+    )
     # --- dev ---
     data_dir: str = _setting(
         str(ROOT / ".data"), "HEXFLEET_DATA_DIR", "Where `hexfleet dev` keeps embedded services' data."

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
@@ -182,3 +183,26 @@ async def relayed(settings, db, redis):
     yield through
     for relay in relays:
         await relay.close()
+
+
+@pytest.fixture
+async def server(settings, db, redis):
+    """The app under uvicorn with the real protocol (webapp/serving.py) on a free port: for
+    tests of what happens on the wire (deadlines, streams). Yields (app, port)."""
+    import uvicorn
+
+    from hexfleet.devtools.testing import free_port
+    from webapp import create_app
+
+    app = create_app(settings)
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http="webapp.serving:HttpProtocol", lifespan="on", log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        await asyncio.sleep(0.05)
+    yield app, port
+    srv.should_exit = True
+    await asyncio.wait_for(task, 20)

@@ -7,6 +7,7 @@ driver web app (/d) with its own session cookie (webapp/driver_session.py).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import wraps
 from urllib.parse import quote
 
@@ -67,6 +68,32 @@ async def current_user() -> User | None:
                 user = await users.user_for_session(conn, session_id)
     g.hexfleet_user = user
     return user
+
+
+def caller_check() -> Callable[[], Awaitable[bool]]:
+    """For a stream that outlives its request: a check, usable without the request context,
+    that the credentials which opened it (the same Bearer token or session) still name the
+    same user in the same role. Signing out, a new password, a disabled account or a revoked
+    token make it False; call it after current_user()."""
+    pool = current_app.extensions["db"]
+    opened_by = g.get("hexfleet_user")
+    auth = _headers().get("Authorization", "")
+    token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    session_id = None if token is not None else _session_id()
+
+    async def still_valid() -> bool:
+        if opened_by is None:
+            return False
+        async with pool.acquire() as conn:
+            if token is not None:
+                now = await users.user_for_token(conn, token)
+            elif session_id is not None:
+                now = await users.user_for_session(conn, session_id)
+            else:
+                now = None
+        return now is not None and now.id == opened_by.id and now.role == opened_by.role
+
+    return still_valid
 
 
 async def require_user(*roles: str) -> User:

@@ -10,29 +10,9 @@ import time
 
 import httpx
 import pytest
-import uvicorn
 from helpers import make_driver, make_user
 
-from hexfleet.devtools.testing import free_port
 from webapp import serving
-
-
-@pytest.fixture
-async def server(settings, db, redis):
-    from webapp import create_app
-
-    app = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, http="webapp.serving:HttpProtocol", lifespan="on", log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        await asyncio.sleep(0.05)
-    yield app, port
-    srv.should_exit = True
-    await asyncio.wait_for(task, 20)
 
 
 async def raw(port: int, data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

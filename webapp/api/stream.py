@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
 
 from quart import Blueprint, current_app, make_response, request, websocket
 from quart_schema import tag
@@ -11,12 +14,13 @@ from hexfleet.errors import Invalid
 from hexfleet.geo import parse_bbox
 from hexfleet.rides import bookings
 from streaming.hub import Filter
-from webapp.auth import STAFF, current_user, require_user, role_required
+from webapp.auth import STAFF, caller_check, current_user, require_user, role_required
 from webapp.csrf import allowed_origin
 from webapp.services import rides
 
 bp = Blueprint("stream_api", __name__, url_prefix="/api/v1")
 KEEPALIVE_S = 15
+log = logging.getLogger("hexfleet.web")
 
 
 def _filter(args) -> Filter:
@@ -33,9 +37,27 @@ def _filter(args) -> Filter:
     return Filter(bbox=bbox, driver_id=int(driver_id) if driver_id else None)
 
 
-async def sse_response(hub_name: str, flt: Filter | str):
-    """A live stream of one hub's events for one filter (or audience channel)."""
+Recheck = Callable[[], Awaitable[bool]]
+
+
+async def _still_allowed(recheck: Recheck) -> bool:
+    """The caller's credentials still hold. If PostgreSQL cannot say (an outage), the stream
+    goes on: the check is asked again next time, and a stream is no reason for a 503."""
+    try:
+        return await recheck()
+    except Exception:
+        log.warning("could not check a stream's caller again; asking later", exc_info=True)
+        return True
+
+
+async def sse_response(hub_name: str, flt: Filter | str, recheck: Recheck | None = None):
+    """A live stream of one hub's events for one filter (or audience channel).
+
+    ``recheck`` (webapp.auth.caller_check) is asked every STREAM_RECHECK_S whether the caller
+    may still listen: a stream opened before its session ended or its account was disabled
+    ends then, not when the browser happens to reconnect."""
     hub = current_app.extensions[hub_name]
+    recheck_s = current_app.extensions["settings"].stream_recheck_s
     if isinstance(flt, str):
         flt = Filter(channel=flt)
     # webapp/serving.py's protocol lets us close a client that stopped reading.
@@ -46,11 +68,17 @@ async def sse_response(hub_name: str, flt: Filter | str):
         # that leaves before the body starts never subscribes at all).
         sub = hub.subscribe(flt)
         sub.on_drop = close
+        checked_at = time.monotonic()
         try:
             yield b"retry: 2000\n: connected\n\n"
             while True:
+                if recheck is not None and time.monotonic() - checked_at >= recheck_s:
+                    if not await _still_allowed(recheck):
+                        return
+                    checked_at = time.monotonic()
                 try:
-                    batch = await asyncio.wait_for(sub.next_batch(), KEEPALIVE_S)
+                    wait = KEEPALIVE_S if recheck is None else min(KEEPALIVE_S, recheck_s)
+                    batch = await asyncio.wait_for(sub.next_batch(), wait)
                 except TimeoutError:
                     yield b": keepalive\n\n"  # keeps proxies from closing an idle stream
                     continue
@@ -81,7 +109,9 @@ async def sse_response(hub_name: str, flt: Filter | str):
 async def sse_positions():
     """Server-sent events: `position` {driver_id, lat, lng, ts, speed_mps, heading, status} and
     `status` {driver_id, status}. Filters: bbox=minLng,minLat,maxLng,maxLat and driver_id=."""
-    return await sse_response("hub", _filter(request.args))  # bad filters answer 422 before any stream starts
+    return await sse_response(
+        "hub", _filter(request.args), caller_check()
+    )  # bad filters answer 422 before any stream starts
 
 
 @bp.get("/stream/bookings")
@@ -96,9 +126,9 @@ async def sse_bookings():
         if not (booking_id.isdecimal() and len(booking_id) <= 18):
             raise Invalid("booking_id must be a booking's numeric id", code="bad-booking-id")
         await bookings.get_for(rides(), bookings.Viewer(user.id, user.role), int(booking_id))  # 404 if not yours
-        return await sse_response("rides_hub", f"booking:{int(booking_id)}")
+        return await sse_response("rides_hub", f"booking:{int(booking_id)}", caller_check())
     channel = "staff" if user.role in STAFF else f"customer:{user.id}"
-    return await sse_response("rides_hub", channel)
+    return await sse_response("rides_hub", channel, caller_check())
 
 
 @bp.get("/stream/surge")
@@ -107,7 +137,7 @@ async def sse_surge():
     """Server-sent events: `surge` {at, cells: {h3 cell: multiplier}} whenever the worker changes
     a cell's multiplier (the current ones: GET /api/v1/surge)."""
     await require_user("customer", *STAFF)
-    return await sse_response("rides_hub", "surge")
+    return await sse_response("rides_hub", "surge", caller_check())
 
 
 @bp.websocket("/ws/positions")
@@ -136,9 +166,21 @@ async def ws_positions():
     await websocket.accept()
     hub = current_app.extensions["hub"]
     sub = hub.subscribe(flt)
+    checked_at = time.monotonic()
     try:
+        recheck, recheck_s = caller_check(), current_app.extensions["settings"].stream_recheck_s
         while True:
-            batch = await sub.next_batch()
+            try:
+                batch = await asyncio.wait_for(sub.next_batch(), recheck_s)
+            except TimeoutError:
+                batch = None
+            if batch is None or time.monotonic() - checked_at >= recheck_s:
+                if not await _still_allowed(recheck):
+                    await websocket.close(1008, "your session ended: log in again")
+                    return
+                checked_at = time.monotonic()
+                if batch is None:
+                    continue
             if not batch:
                 if hub.closed:
                     await websocket.close(1012, "server restarting; reconnect")
