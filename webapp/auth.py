@@ -169,6 +169,26 @@ async def require_driver() -> int:
     return g.hexfleet_driver_id
 
 
+def driver_check() -> Callable[[], Awaitable[bool]]:
+    """For a driver's stream: whether the device token or the driver web app session that
+    opened it still stands (rotation, deactivation, signing out end it); call after
+    require_driver()."""
+    ext = current_app.extensions
+    ingest, redis, driver_id = ext["ingest"], ext["redis"], g.get("hexfleet_driver_id")
+    auth = request.headers.get("Authorization")
+    session = g.get("hexfleet_driver_session") if auth is None else None
+    token = auth[7:].strip() if auth is not None and auth[:7].lower() == "bearer " else None
+
+    async def still_valid() -> bool:
+        if driver_id is None:
+            return False
+        if token is not None:
+            return await ingest.auth.driver_for(token) == driver_id
+        return session is not None and await driver_session.still_open(redis, ingest, session)
+
+    return still_valid
+
+
 async def _find_driver() -> int:
     auth = request.headers.get("Authorization")
     if auth is None:

@@ -156,10 +156,16 @@ def clear_cookie(response, settings) -> None:
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax", secure=settings.secure_cookies)
 
 
-async def device_is_live(session: DriverSession) -> bool:
+async def device_is_live(session: DriverSession, ingest=None) -> bool:
     """The session's device is still a live device of its driver (not rotated or revoked)."""
-    ingest = current_app.extensions["ingest"]
+    ingest = ingest or current_app.extensions["ingest"]
     return await ingest.auth.driver_for_device(session.device_id) == session.driver_id
+
+
+async def still_open(redis, ingest, session: DriverSession) -> bool:
+    """The session is neither signed out nor expired, and its device is live (for streams
+    that outlive their request: no request or app context needed)."""
+    return await _is_open(redis, session) and await device_is_live(session, ingest)
 
 
 async def current_session() -> DriverSession | None:

@@ -96,3 +96,20 @@ async def test_a_revoked_tokens_websocket_is_closed(server, db):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 3 * RECHECK_S + 1)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_a_drivers_offer_stream_ends_when_its_device_is_rotated(server, db, redis):
+    from helpers import make_driver
+
+    from hexfleet.drivers import queries as drivers
+    from hexfleet.drivers import revocation
+
+    _, port = server
+    driver, device = await make_driver(db, "Rota Rotated")
+    stream, writer = await open_stream(port, "/api/v1/driver/offers/stream", f"Authorization: Bearer {device.token}")
+    assert await still_open(stream, 4 * RECHECK_S)
+    async with db.acquire() as conn:
+        await drivers.rotate_device(conn, driver.id)
+    await revocation.announce(redis, driver.id)  # as every rotation does: web processes drop the old token
+    assert await ends_within(stream, 5) < 3 * RECHECK_S + 1
+    writer.close()

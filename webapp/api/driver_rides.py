@@ -15,7 +15,7 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.states import Action
 from webapp.api.drivers import DeviceAuthHeader
 from webapp.api.stream import sse_response
-from webapp.auth import driver_required, require_driver
+from webapp.auth import driver_check, driver_required, require_driver
 from webapp.services import dispatch_soon, rides
 
 bp = Blueprint("driver_rides_api", __name__, url_prefix="/api/v1/driver")
@@ -134,4 +134,4 @@ async def offers_stream():
     """Server-sent events: `booking` events for your offers and your rides (offered, withdrawn,
     expired, cancelled by the rider, ...), the same JSON as /api/v1/stream/bookings."""
     driver_id = await require_driver()
-    return await sse_response("rides_hub", f"driver:{driver_id}")
+    return await sse_response("rides_hub", f"driver:{driver_id}", driver_check())
