@@ -16,6 +16,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote_from_bytes, unquote
 
@@ -211,6 +212,12 @@ HOSTILE_FILES = (
     "%00", "css/%00.css", "A" * 3000, "%FF", "css/", "%2Fetc%2Fpasswd", "vendor/%E2%80%AE", "..",
 )  # fmt: skip
 
+# Times for the strings below: years ahead of now (no clock reaches it during a run), and the
+# first and last moments a datetime can hold, with the most extreme offsets.
+FAR_AHEAD = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 4 * 365 * 86_400))
+FIRST_MOMENT = datetime.min.isoformat() + "-23:59"
+LAST_MOMENT = datetime.max.replace(microsecond=0).isoformat() + "+23:59"
+
 # Text: NUL, lone surrogates (invalid UTF-8 once encoded), bidi and case-mapping oddities,
 # injection classics, numbers in disguise, and long strings.
 HOSTILE_STRINGS = (
@@ -218,7 +225,7 @@ HOSTILE_STRINGS = (
     "İıſK", "ǅ", "'; DROP TABLE users; --", "<script>alert(1)</script>", "{{ 7 * 7 }}", "${jndi:ldap://x}",
     "%s%s%n", "../../etc/passwd", "null", "true", "[]", "{}", "NaN", "-Infinity", "1e309", "-1", "0",
     "9223372036854775808", "1" * 400, "0x1F", "١٢٣", "²", "A" * 10_000, "\\", '"', "%", "%zz", "&=?#",
-    "1.5", " 52.5 ", "2030-01-01T00:00:00", "0001-01-01T00:00:00-23:59", "9999-12-31T23:59:59+23:59",
+    "1.5", " 52.5 ", FAR_AHEAD, FIRST_MOMENT, LAST_MOMENT,
 )  # fmt: skip
 
 # Fewer of them, for the long enumerations.
