@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 
 from hexfleet import security
 from hexfleet.devtools.testing import NotReady, free_port, wait_until_ready_async
 from hexfleet.drivers import queries as drivers
 from hexfleet.users import queries as users
+from streaming.events import decode
+from streaming.kafka import make_consumer
 
 # Hashing with argon2 costs ~50 ms: hash once for every test user.
 _PASSWORD = "correct-horse"
@@ -100,8 +103,6 @@ async def make_fare(pool, vehicle_class: str = "standard"):
 
 async def place_driver(store, driver_id: int, lat: float, lng: float) -> None:
     """A fresh fix for a driver in the live index, as the tracker would write it."""
-    import time
-
     from hexfleet.tracking.pings import Ping
 
     now = time.time()
@@ -138,3 +139,19 @@ async def browser_login(client, email: str, password: str = "correct-horse") -> 
     assert response.status_code == 302, response.text
     cookies.update(response.cookies)
     return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "X-CSRF-Token": token}
+
+
+async def read_topic(settings, count: int, timeout: float = 10.0) -> list:
+    """(key, decoded event) of what reached the locations topic, until ``count`` or ``timeout``."""
+    consumer = make_consumer(settings, group_id=None, auto_offset_reset="earliest")
+    consumer.subscribe([settings.kafka_topic_locations])
+    await consumer.start()
+    events = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(events) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            events += [(m.key, decode(m.value)) for msgs in batch.values() for m in msgs]
+    finally:
+        await consumer.stop()
+    return events

@@ -10,13 +10,12 @@ import time
 
 import httpx
 import pytest
-from helpers import browser_login, make_driver, make_fare, make_user, place_driver, wait_for
+from helpers import browser_login, make_driver, make_fare, make_user, place_driver, read_topic, wait_for
 
 from hexfleet import keys
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
-from streaming.events import PingsEvent, decode
-from streaming.kafka import make_consumer
+from streaming.events import PingsEvent
 from webapp import driver_session
 
 HX = {"HX-Request": "true"}
@@ -131,22 +130,6 @@ async def revocations_heard(redis) -> None:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def read_topic(settings, count: int, timeout: float = 10.0) -> list:
-    """What reached the locations topic (as tests/webapp/test_ingest_api.py reads it)."""
-    consumer = make_consumer(settings, group_id=None, auto_offset_reset="earliest")
-    consumer.subscribe([settings.kafka_topic_locations])
-    await consumer.start()
-    events = []
-    try:
-        deadline = time.monotonic() + timeout
-        while len(events) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            events += [(m.key, decode(m.value)) for msgs in batch.values() for m in msgs]
-    finally:
-        await consumer.stop()
-    return events
 
 
 async def book(client, customer_token: str) -> dict:

@@ -4,10 +4,9 @@ import time
 
 import orjson
 import pytest
-from helpers import browser_login, make_driver, make_user
+from helpers import browser_login, make_driver, make_user, read_topic
 
-from streaming.events import PingsEvent, decode
-from streaming.kafka import make_consumer
+from streaming.events import PingsEvent
 
 PATH = "/api/v1/driver/pings"
 
@@ -19,21 +18,6 @@ def bearer(token: str) -> dict:
 @pytest.fixture
 async def driver(db):
     return await make_driver(db, "Ann", "B-AN-1")
-
-
-async def read_topic(settings, count: int, timeout: float = 10.0) -> list:
-    consumer = make_consumer(settings, group_id=None, auto_offset_reset="earliest")
-    consumer.subscribe([settings.kafka_topic_locations])
-    await consumer.start()
-    events = []
-    try:
-        deadline = time.monotonic() + timeout
-        while len(events) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            events += [(m.key, decode(m.value)) for msgs in batch.values() for m in msgs]
-    finally:
-        await consumer.stop()
-    return events
 
 
 async def test_single_ping_is_produced_keyed_by_the_token_driver(client, settings, driver):

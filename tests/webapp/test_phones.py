@@ -5,8 +5,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import make_driver
-from test_ingest_api import read_topic
+from helpers import make_driver, read_topic
 
 from streaming.events import AttributesEvent, PingsEvent
 
