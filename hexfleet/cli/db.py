@@ -23,16 +23,37 @@ def parse_id(text: str, what: str = "booking id") -> int:
     return int(digits)
 
 
+# What connecting can raise when the server is away or the URL is wrong.
+_UNREACHABLE = (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _unreachable(error: Exception) -> DomainError:
+    return DomainError(f"cannot connect to PostgreSQL: {' '.join(str(error).split())}")
+
+
 @asynccontextmanager
 async def database(dsn: str) -> AsyncIterator[asyncpg.Connection]:
     """One connection; an unreachable server or an unmigrated database is one line, not a traceback."""
     try:
         conn = await asyncpg.connect(dsn, timeout=10)
-    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        raise DomainError(f"cannot connect to PostgreSQL: {' '.join(str(error).split())}") from None
+    except _UNREACHABLE as error:
+        raise _unreachable(error) from None
     try:
         yield conn
     except asyncpg.UndefinedTableError:
         raise DomainError("the database has no rides tables yet: run `hexfleet migrate`") from None
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool, for the workflows shared with the web app (they take a pool)."""
+    try:
+        created = await asyncpg.create_pool(dsn, min_size=1, max_size=2, timeout=10)
+    except _UNREACHABLE as error:
+        raise _unreachable(error) from None
+    try:
+        yield created
+    finally:
+        await created.close()

@@ -8,17 +8,14 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import asyncpg
-
-from hexfleet import audit
-from hexfleet.cli.db import parse_id
+from hexfleet import audit, redisconn
+from hexfleet.cli.db import database, parse_id, pool
 from hexfleet.cli.output import emit, table
 from hexfleet.drivers import admin, connect, queries, revocation
 from hexfleet.drivers.duty import DutyStatus
-from hexfleet.errors import DomainError, Invalid
+from hexfleet.errors import Invalid
+from hexfleet.tracking.store import LiveStore
 
 
 def driver_id(text: str) -> int:
@@ -62,19 +59,6 @@ def configure(parser) -> None:
     reactivate.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-@asynccontextmanager
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    """A small pool for the shared fleet workflows; an unreachable server is one line."""
-    try:
-        created = await asyncpg.create_pool(dsn, min_size=1, max_size=2, timeout=10)
-    except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        raise DomainError(f"cannot connect to PostgreSQL: {' '.join(str(error).split())}") from None
-    try:
-        yield created
-    finally:
-        await created.close()
-
-
 async def add_driver(dsn: str, name: str, phone: str | None, plate: str | None, vehicle_class: str = "standard"):
     form, errors = admin.DriverForm.parse(name, phone or "", plate or "", vehicle_class)
     if form is None:
@@ -89,13 +73,9 @@ async def list_drivers(dsn: str, include_deactivated: bool) -> list[queries.Driv
 
 
 async def show_driver(dsn: str, driver_id: int):
-    conn = await asyncpg.connect(dsn)
-    try:
+    async with database(dsn) as conn:
         driver = await queries.get_driver(conn, driver_id)  # NotFound: main() prints it
-        device_id = await queries.current_device_id(conn, driver_id)
-    finally:
-        await conn.close()
-    return driver, device_id
+        return driver, await queries.current_device_id(conn, driver_id)
 
 
 async def rotate_driver(dsn: str, driver_id: int):
@@ -125,9 +105,6 @@ async def set_active(dsn: str, driver_id: int, active: bool) -> tuple[queries.Dr
 
 async def off_duty(redis_url: str, driver_id: int, stale_after_s: float) -> None:
     """Take a deactivated driver out of the live index (PostgreSQL has it off duty already)."""
-    from hexfleet import redisconn
-    from hexfleet.tracking.store import LiveStore
-
     redis = redisconn.connect(redis_url)
     try:
         await LiveStore(redis).set_duty(driver_id, DutyStatus.OFF_DUTY, time.time() - stale_after_s)
@@ -136,9 +113,7 @@ async def off_duty(redis_url: str, driver_id: int, stale_after_s: float) -> None
 
 
 async def announce(redis_url: str, driver_id: int) -> None:
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
+    redis = redisconn.connect(redis_url)
     try:
         await revocation.announce(redis, driver_id)
     finally:
