@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from helpers import make_driver
+from helpers import make_driver, start_web
 
 LIMIT = 3
 PINGS = "/api/v1/driver/pings"
@@ -117,3 +117,21 @@ async def test_one_budget_for_every_device_protocol(client, device):
     assert r.status_code == 401
     assert_guessing_refused(await client.get(fix("guess-d")))
     assert_guessing_refused(await client.post(PINGS, json=ping(), headers=bearer(device.token)))
+
+
+async def test_the_budget_is_shared_by_every_web_process(settings, redis, device):
+    procs = [await start_web(settings, RATE_DEVICE_AUTH=f"{LIMIT}/minute") for _ in range(2)]
+    (_, first), (_, second) = procs
+    try:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            for i in range(LIMIT):
+                assert (await client.get(first + fix(f"guess-{i}"))).status_code == 404
+            assert_guessing_refused(await client.get(first + fix("guess-x")))
+            # The other process has seen no failure from this address yet: its first one
+            # meets the budget spent in Redis, and from then on it refuses the right id too.
+            assert_guessing_refused(await client.get(second + fix("guess-y")))
+            assert_guessing_refused(await client.get(second + fix(device.device_id)))
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+            proc.wait(15)
