@@ -223,6 +223,9 @@ def stack():
         "RATE_SIGNUP": "1000/hour",
         "RATE_QUOTES": "1000/minute",
         "RATE_BOOKINGS": "1000/minute",
+        # Every browser here is 127.0.0.1 and opens /login, /t/... and /d/login/... pages
+        # many times a minute (tests/webapp/test_public_limits.py tests the limit).
+        "RATE_PUBLIC": "1000/minute",
         "LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "INFO"),
         "PYTHONUNBUFFERED": "1",
     }

@@ -116,7 +116,17 @@ class Settings:
     rate_quotes: str = _setting("60/minute", "RATE_QUOTES", "Quotes one user may ask for.")
     rate_bookings: str = _setting("10/minute;60/hour", "RATE_BOOKINGS", "Bookings one user may make.")
     rate_public: str = _setting(
-        "120/minute", "RATE_PUBLIC", "Requests to pages without a login (tracking and sign-in links) per address."
+        "120/minute",
+        "RATE_PUBLIC",
+        "Requests one client address may make to what needs no login: tracking links (/t, /api/v1/track), "
+        "driver sign-in pages (/d/login, /d/signed-out), /readyz, /docs, /openapi.json and the sign-in and "
+        "sign-up forms.",
+    )
+    rate_device_auth: str = _setting(
+        "20/minute;200/hour",
+        "RATE_DEVICE_AUTH",
+        "Failed device sign-ins one client address may make (unknown OsmAnd id, wrong OwnTracks or Bearer "
+        "device token; the same wrong one again is not counted); past it, every device request from it gets 429.",
     )
     rate_history: str = _setting(
         "60/minute",

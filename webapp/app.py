@@ -35,6 +35,7 @@ from webapp.ingest import FastPath, Ingest
 from webapp.limits import Limiter
 from webapp.metrics import WebMetrics
 from webapp.osmand_listener import OsmAndListener
+from webapp.public_limits import init_public_limits
 from webapp.services import start_rides, stop_rides
 from webapp.shutdown import end_streams_on_stop
 
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     static_files.install(app)
     # Ids in paths are PostgreSQL bigints: a longer number is a 404 like any unknown id, not a 500.
     app.url_map.converters["int"] = BigintConverter
+    init_public_limits(app)
     init_auth(app, settings)
     init_csrf(app, settings.secure_cookies)
     app.extensions["settings"] = settings

@@ -22,6 +22,7 @@ from hexfleet.tracking import filters
 from hexfleet.tracking.pings import Ping, PingError, parse_body
 from streaming.events import encode_attributes, encode_pings, key_for
 from streaming.producer import ProduceFailed
+from webapp import auth_failures
 from webapp.headers import BASIC as BASIC_HEADERS
 from webapp.problems import CONTENT_TYPE, problem_body
 
@@ -215,6 +216,7 @@ class Ingest:
     def __init__(self, settings, pool, producer, metrics, store, limiter) -> None:
         self.settings = settings
         self.budget = DeviceBudget(limiter)
+        self.auth_failures = auth_failures.AuthFailures(limiter)
         self.rules = settings.filter_rules()
         self.auth = DeviceAuth(pool, settings.auth_cache_ttl_s)
         self.recent = RecentPings()
@@ -302,6 +304,10 @@ class Ingest:
                                     [(b"retry-after", b"2")])  # fmt: skip
 
     async def _handle(self, scope, receive, send) -> None:
+        address = (scope.get("client") or ("unknown",))[0]
+        blocked = self.auth_failures.blocked(address)
+        if blocked is not None:  # before any lookup: a guess made now cannot be confirmed
+            return await self._refuse_guesses(send, blocked)
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"")
         if auth[:7].lower() != b"bearer " or len(auth) > 200:
@@ -314,8 +320,12 @@ class Ingest:
         if length is not None and length.isdigit() and int(length) > limit:
             return await self._problem(send, 413, f"body larger than {limit} bytes", "too-large")
         # Credentials before the body: a stranger never gets to make us wait for one.
-        driver_id = await self.auth.driver_for(auth[7:].strip().decode("latin-1"))
+        token = auth[7:].strip().decode("latin-1")
+        driver_id = await self.auth.driver_for(token)
         if driver_id is None:
+            wait = await self.auth_failures.failed(address, token)
+            if wait is not None:
+                return await self._refuse_guesses(send, wait)
             return await self._problem(
                 send, 401, "unknown or revoked device token", "bad-token",
                 [(b"www-authenticate", b'Bearer realm="hexfleet", error="invalid_token"')],
@@ -363,6 +373,11 @@ class Ingest:
             202,
             orjson.dumps({"accepted": outcome.accepted, "duplicates": outcome.duplicates, "rejected": rejected}),
         )
+
+    async def _refuse_guesses(self, send, wait: float) -> None:
+        seconds, detail = auth_failures.refusal(wait)
+        await self._problem(send, 429, detail, auth_failures.CODE, [(b"retry-after", str(seconds).encode())],
+                            retry_after=seconds)  # fmt: skip
 
     def _explain(self, reason: str) -> str:
         if reason == filters.FUTURE:

@@ -23,8 +23,10 @@ from hexfleet.tracking.pings import Ping
 from hexfleet.tracking.protocols import ProtocolError, Report
 from hexfleet.tracking.protocols.osmand import parse_osmand_json, parse_osmand_params
 from hexfleet.tracking.protocols.owntracks import parse_owntracks
+from webapp import auth_failures
 from webapp.errors import problem
 from webapp.ingest import BrokerUnavailable, Ingest
+from webapp.limits import client_address
 
 bp = Blueprint("phones", __name__)
 
@@ -54,6 +56,13 @@ async def _take(ingest: Ingest, driver_id: int, reports: list[Report]) -> None:
         await ingest.submit(driver_id, pings)
 
 
+async def _guessing(ingest: Ingest, wait: float) -> tuple:
+    """429 for an address that spent RATE_DEVICE_AUTH (webapp/auth_failures.py)."""
+    await ingest.reject(None, [auth_failures.CODE])
+    seconds, detail = auth_failures.refusal(wait)
+    return problem(429, detail, auth_failures.CODE, {"Retry-After": str(seconds)}, retry_after=seconds)
+
+
 def _busy() -> tuple:
     return problem(503, "could not queue the report; retry shortly", "broker-unavailable", {"Retry-After": "2"})
 
@@ -64,6 +73,10 @@ async def osmand():
     """OsmAnd protocol (Traccar Client): query string, form body or background-geolocation JSON."""
     ingest = _ingest()
     ingest.metrics.protocol_requests.labels("osmand").inc()
+    address = client_address()
+    blocked = ingest.auth_failures.blocked(address)
+    if blocked is not None:  # before any lookup: a guess made now cannot be confirmed
+        return await _guessing(ingest, blocked)
     now = time.time()
     try:
         if request.args:
@@ -86,6 +99,9 @@ async def osmand():
         assert report.device_id is not None  # the parsers raise without one
         driver_id = await ingest.auth.driver_for_device(report.device_id) if _plausible_id(report.device_id) else None
         if driver_id is None:
+            wait = await ingest.auth_failures.failed(address, report.device_id)
+            if wait is not None:
+                return await _guessing(ingest, wait)
             await ingest.reject(None, ["unknown-device"])
             return problem(404, f"no device {report.device_id!r} is registered", "unknown-device")
         by_driver[driver_id].append(report)
@@ -125,10 +141,18 @@ async def owntracks():
     device token); X-Limit-U/X-Limit-D and ?u=&d= are informational and never trusted."""
     ingest = _ingest()
     ingest.metrics.protocol_requests.labels("owntracks").inc()
+    address = client_address()
+    blocked = ingest.auth_failures.blocked(address)
+    if blocked is not None:  # before any lookup: a guess made now cannot be confirmed
+        return await _guessing(ingest, blocked)
     credentials = _basic_credentials()
     usable = credentials is not None and _plausible_id(credentials[0]) and _plausible_id(credentials[1], 200)
     driver_id = await ingest.auth.driver_for_basic(*credentials) if usable and credentials else None
     if driver_id is None:
+        # Credentials that were sent and failed are a guess; a request without any is not.
+        wait = await ingest.auth_failures.failed(address, "\n".join(credentials)) if credentials else None
+        if wait is not None:
+            return await _guessing(ingest, wait)
         await ingest.reject(None, ["bad-credentials"])
         return problem(401, "HTTP Basic auth with the device id and token is required", "bad-credentials",
                        {"WWW-Authenticate": 'Basic realm="hexfleet", charset="UTF-8"'})  # fmt: skip

@@ -71,7 +71,9 @@ async def post_pings():
 
     The driver is taken from the Bearer device token. 202 with counts; one bad item in a
     batch is listed under `rejected` without dropping the others. Malformed JSON 400,
-    single invalid ping 422, unknown token 401, body too large 413 (problem+json).
+    single invalid ping 422, unknown token 401, body too large 413, and 429 with Retry-After
+    for too many pings (RATE_INGEST) or too many failed device sign-ins from this address
+    (RATE_DEVICE_AUTH; then even a right token waits) (problem+json).
     """
     # Only reached when the fast path is not installed (it answers this route first).
     raise Invalid("ingest is not running in this process", code="ingest-unavailable", status=503)
