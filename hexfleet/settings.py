@@ -287,6 +287,11 @@ class Settings:
     log_level: str = _setting("INFO", "LOG_LEVEL", "Logging level.")
     log_json: bool = _setting(False, "LOG_JSON", "Log one JSON object per line (for production log shippers).")
 
+    def __post_init__(self) -> None:
+        # Spelled as aiokafka and the brokers spell them, whatever case the environment used.
+        object.__setattr__(self, "kafka_security_protocol", self.kafka_security_protocol.strip().upper())
+        object.__setattr__(self, "kafka_sasl_mechanism", self.kafka_sasl_mechanism.strip().upper())
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dev_stack: bool = True, **overrides) -> Settings:
         """Settings from ``environ`` (default: this process's environment).
@@ -319,7 +324,7 @@ class Settings:
         settings.map_center_latlng()  # validate early
         settings.surge_rules()
         settings.rate_rules()
-        settings.kafka_replication()
+        replication_factor_setting(settings.kafka_replication_factor)
         settings.check_kafka_security()
         return settings
 
@@ -358,39 +363,16 @@ class Settings:
                     ) from None
         return rules
 
-    def kafka_replication(self) -> int | None:
-        """KAFKA_REPLICATION_FACTOR as a number; None for auto (the cluster's size decides)."""
-        raw = self.kafka_replication_factor.strip().lower()
-        if raw in ("", "auto"):
-            return None
-        try:
-            factor = int(raw)
-        except ValueError:
-            factor = 0
-        if factor < 1:
-            raise SettingsError(
-                "KAFKA_REPLICATION_FACTOR must be auto or a number of at least 1, "
-                f"not {self.kafka_replication_factor!r}"
-            )
-        return factor
-
-    def kafka_protocol(self) -> str:
-        return self.kafka_security_protocol.strip().upper()
-
-    def kafka_sasl(self) -> str:
-        """The SASL mechanism in the spelling the brokers use ('' when none)."""
-        return self.kafka_sasl_mechanism.strip().upper()
-
     def check_kafka_security(self) -> None:
         """Refuse Kafka security settings that cannot work together, before any client tries them
         (a client would otherwise fail on its first connection, or quietly skip TLS or SASL)."""
-        protocol = self.kafka_protocol()
+        protocol = self.kafka_security_protocol
         if protocol not in KAFKA_PROTOCOLS:
             raise SettingsError(
                 f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_PROTOCOLS)}, "
                 f"not {self.kafka_security_protocol!r}"
             )
-        mechanism = self.kafka_sasl()
+        mechanism = self.kafka_sasl_mechanism
         if mechanism and mechanism not in KAFKA_SASL_MECHANISMS:
             raise SettingsError(
                 f"KAFKA_SASL_MECHANISM must be one of {', '.join(KAFKA_SASL_MECHANISMS)}, "
@@ -478,6 +460,20 @@ class Settings:
                 "(`hexfleet dev` creates one in the data folder; in production set a long random value)"
             )
         return self.secret_key
+
+
+def replication_factor_setting(raw: str) -> int | None:
+    """KAFKA_REPLICATION_FACTOR as a number; None for auto (the cluster's size decides)."""
+    value = raw.strip().lower()
+    if value in ("", "auto"):
+        return None
+    try:
+        factor = int(value)
+    except ValueError:
+        factor = 0
+    if factor < 1:
+        raise SettingsError(f"KAFKA_REPLICATION_FACTOR must be auto or a number of at least 1, not {raw!r}")
+    return factor
 
 
 def _readable_file(name: str, path: str) -> None:

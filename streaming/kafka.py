@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.helpers import create_ssl_context
 
-from hexfleet.settings import Settings, SettingsError
+from hexfleet.settings import Settings, SettingsError, replication_factor_setting
 from streaming import compat
 from streaming.replication import creation_error, replication_factor, too_few_brokers, topic_configs
 
@@ -29,7 +29,7 @@ ADMIN_TIMEOUT_MS = 10_000
 def client_options(settings: Settings) -> dict[str, Any]:
     """The keyword arguments every aiokafka client gets: where the brokers are and how to
     connect to them. Holds the SASL password: never log it."""
-    protocol = settings.kafka_protocol()
+    protocol = settings.kafka_security_protocol
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "security_protocol": protocol,
@@ -38,7 +38,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
         options["ssl_context"] = ssl_context(settings)
     if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
         # aiokafka takes the SCRAM credentials through its sasl_plain_* arguments too.
-        options["sasl_mechanism"] = settings.kafka_sasl()
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
         options["sasl_plain_username"] = settings.kafka_sasl_username
         options["sasl_plain_password"] = settings.kafka_sasl_password
     return options
@@ -120,7 +120,7 @@ async def ensure_topic(settings: Settings, topic: str | None = None, partitions:
         if name in await admin.list_topics():
             return
         brokers = len((await admin.describe_cluster())["brokers"])
-        factor = replication_factor(settings.kafka_replication(), brokers)
+        factor = replication_factor(replication_factor_setting(settings.kafka_replication_factor), brokers)
         problem = too_few_brokers(name, factor, brokers)
         if problem is not None:
             raise problem

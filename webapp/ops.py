@@ -15,7 +15,7 @@ from quart_schema import hide
 
 from hexfleet.errors import NotFound
 from hexfleet.keys import TRACKER_STATS
-from hexfleet.settings import Settings
+from hexfleet.settings import Settings, replication_factor_setting
 from streaming.kafka import replication_factors
 from streaming.replication import under_replicated
 
@@ -62,7 +62,8 @@ class ReplicationCheck:
                 self.warnings = [{"message": f"could not check the topics' replication: {reason}"}]
                 self.next_check_at = time.monotonic() + REPLICATION_RETRY_S
                 return self.warnings
-            warnings = under_replicated(self.settings.kafka_replication(), brokers, factors)
+            setting = replication_factor_setting(self.settings.kafka_replication_factor)
+            warnings = under_replicated(setting, brokers, factors)
             if warnings != self.warnings:
                 for warning in warnings:
                     log.warning("%s", warning["message"])

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from hexfleet.logs import setup_logging
-from hexfleet.settings import Settings, SettingsError
+from hexfleet.settings import Settings, SettingsError, replication_factor_setting
 
 PASSWORD = "pw-do-not-show-7Qx"
 SASL = {"KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "hexfleet", "KAFKA_SASL_PASSWORD": PASSWORD}
@@ -24,12 +24,13 @@ def pem(tmp_path):
     [("auto", None), ("AUTO", None), ("", None), (" auto ", None), ("1", 1), ("3", 3), ("5", 5)],
 )
 def test_replication_factor_is_auto_or_a_number(raw, factor):
-    assert Settings.from_env({"KAFKA_REPLICATION_FACTOR": raw}).kafka_replication() == factor
+    settings = Settings.from_env({"KAFKA_REPLICATION_FACTOR": raw})
+    assert replication_factor_setting(settings.kafka_replication_factor) == factor
 
 
 def test_replication_factor_defaults_to_auto():
     assert Settings.from_env({}).kafka_replication_factor == "auto"
-    assert Settings.from_env({}).kafka_replication() is None
+    assert replication_factor_setting(Settings.from_env({}).kafka_replication_factor) is None
 
 
 @pytest.mark.parametrize("raw", ["0", "-1", "three", "2.5", "auto3"])
@@ -60,7 +61,7 @@ def test_a_bad_replication_factor_stops_start_up(raw):
 )
 def test_security_settings_that_work_together(env, protocol, mechanism):
     settings = Settings.from_env(env)
-    assert (settings.kafka_protocol(), settings.kafka_sasl()) == (protocol, mechanism)
+    assert (settings.kafka_security_protocol, settings.kafka_sasl_mechanism) == (protocol, mechanism)
 
 
 def test_tls_files_that_exist_are_taken(pem):
