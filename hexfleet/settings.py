@@ -39,8 +39,13 @@ def _number(name: str, raw: str, kind: type, minimum: float | None) -> float | i
     return value
 
 
-def _setting(default, env: str, doc: str, minimum: float | None = None):
-    return field(default=default, metadata={"env": env, "doc": doc, "min": minimum})
+def _setting(default, env: str, doc: str, minimum: float | None = None, *, secret: bool = False):
+    # A secret is left out of repr(settings), so a logged or printed Settings never shows it.
+    return field(default=default, repr=not secret, metadata={"env": env, "doc": doc, "min": minimum})
+
+
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,38 @@ class Settings:
         "and cut ping-to-stream p99 from 297 to 107 ms at 2,000 pings/s (make bench).",
         0,
     )
+    kafka_replication_factor: str = _setting(
+        "auto",
+        "KAFKA_REPLICATION_FACTOR",
+        "Replicas of each topic hexfleet creates, with min.insync.replicas one less (at least 1). auto: 3 when "
+        "the cluster has 3 or more brokers, else the broker count. A number above the broker count stops "
+        "start-up; /readyz warns when an existing topic has fewer replicas.",
+    )
+    kafka_security_protocol: str = _setting(
+        "PLAINTEXT",
+        "KAFKA_SECURITY_PROTOCOL",
+        "How every Kafka client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (managed Kafka: SASL_SSL).",
+    )
+    kafka_sasl_mechanism: str = _setting(
+        "",
+        "KAFKA_SASL_MECHANISM",
+        "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; required with a SASL_ protocol, refused without one.",
+    )
+    kafka_sasl_username: str = _setting("", "KAFKA_SASL_USERNAME", "SASL user name (with a SASL_ protocol).")
+    kafka_sasl_password: str = _setting(
+        "", "KAFKA_SASL_PASSWORD", "SASL password (with a SASL_ protocol); never logged or shown.", secret=True
+    )
+    kafka_ssl_cafile: str = _setting(
+        "",
+        "KAFKA_SSL_CAFILE",
+        "PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL). Unset: the system's CAs.",
+    )
+    kafka_ssl_certfile: str = _setting(
+        "", "KAFKA_SSL_CERTFILE", "Client certificate (PEM) for brokers that require mutual TLS (SSL, SASL_SSL)."
+    )
+    kafka_ssl_keyfile: str = _setting(
+        "", "KAFKA_SSL_KEYFILE", "Private key (PEM) of KAFKA_SSL_CERTFILE, when the certificate file lacks it."
+    )
     tracker_group: str = _setting(
         "hexfleet-tracker", "TRACKER_GROUP", "Consumer group of the tracker (`python -m streaming`)."
     )
@@ -260,6 +297,11 @@ class Settings:
     log_level: str = _setting("INFO", "LOG_LEVEL", "Logging level.")
     log_json: bool = _setting(False, "LOG_JSON", "Log one JSON object per line (for production log shippers).")
 
+    def __post_init__(self) -> None:
+        # Spelled as aiokafka and the brokers spell them, whatever case the environment used.
+        object.__setattr__(self, "kafka_security_protocol", self.kafka_security_protocol.strip().upper())
+        object.__setattr__(self, "kafka_sasl_mechanism", self.kafka_sasl_mechanism.strip().upper())
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dev_stack: bool = True, **overrides) -> Settings:
         """Settings from ``environ`` (default: this process's environment).
@@ -292,6 +334,8 @@ class Settings:
         settings.map_center_latlng()  # validate early
         settings.surge_rules()
         settings.rate_rules()
+        replication_factor_setting(settings.kafka_replication_factor)
+        settings.check_kafka_security()
         return settings
 
     def filter_rules(self):
@@ -328,6 +372,56 @@ class Settings:
                         f"not {getattr(self, f.name)!r}"
                     ) from None
         return rules
+
+    def check_kafka_security(self) -> None:
+        """Refuse Kafka security settings that cannot work together, before any client tries them
+        (a client would otherwise fail on its first connection, or quietly skip TLS or SASL)."""
+        protocol = self.kafka_security_protocol
+        if protocol not in KAFKA_PROTOCOLS:
+            raise SettingsError(
+                f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_PROTOCOLS)}, "
+                f"not {self.kafka_security_protocol!r}"
+            )
+        mechanism = self.kafka_sasl_mechanism
+        if mechanism and mechanism not in KAFKA_SASL_MECHANISMS:
+            raise SettingsError(
+                f"KAFKA_SASL_MECHANISM must be one of {', '.join(KAFKA_SASL_MECHANISMS)}, "
+                f"not {self.kafka_sasl_mechanism!r}"
+            )
+        sasl = {
+            "KAFKA_SASL_MECHANISM": mechanism,
+            "KAFKA_SASL_USERNAME": self.kafka_sasl_username,
+            "KAFKA_SASL_PASSWORD": self.kafka_sasl_password,
+        }
+        if protocol.startswith("SASL_"):
+            missing = [name for name, value in sasl.items() if not value]
+            if missing:
+                raise SettingsError(
+                    f"KAFKA_SECURITY_PROTOCOL={protocol} needs {', '.join(missing)}"
+                    + (f" (the mechanism: {', '.join(KAFKA_SASL_MECHANISMS)})" if not mechanism else "")
+                )
+        else:
+            stray = [name for name, value in sasl.items() if value]
+            if stray:
+                raise SettingsError(
+                    f"{', '.join(stray)} set, but KAFKA_SECURITY_PROTOCOL={protocol} does not use SASL: "
+                    "set it to SASL_SSL (or SASL_PLAINTEXT), or unset them"
+                )
+        files = {
+            "KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+            "KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+            "KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile,
+        }
+        given = {name: path for name, path in files.items() if path}
+        if given and protocol not in ("SSL", "SASL_SSL"):
+            raise SettingsError(
+                f"{', '.join(given)} set, but KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS: "
+                "set it to SSL or SASL_SSL, or unset them"
+            )
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise SettingsError("KAFKA_SSL_KEYFILE set without KAFKA_SSL_CERTFILE (the certificate it belongs to)")
+        for name, path in given.items():
+            _readable_file(name, path)
 
     def allowed_origins_list(self) -> tuple[str, ...]:
         return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())
@@ -376,6 +470,33 @@ class Settings:
                 "(`hexfleet dev` creates one in the data folder; in production set a long random value)"
             )
         return self.secret_key
+
+
+def replication_factor_setting(raw: str) -> int | None:
+    """KAFKA_REPLICATION_FACTOR as a number; None for auto (the cluster's size decides)."""
+    value = raw.strip().lower()
+    if value in ("", "auto"):
+        return None
+    try:
+        factor = int(value)
+    except ValueError:
+        factor = 0
+    if factor < 1:
+        raise SettingsError(f"KAFKA_REPLICATION_FACTOR must be auto or a number of at least 1, not {raw!r}")
+    return factor
+
+
+def _readable_file(name: str, path: str) -> None:
+    file = Path(path)
+    if not file.exists():
+        raise SettingsError(f"{name}: no such file: {path}")
+    if not file.is_file():
+        raise SettingsError(f"{name}: not a file: {path}")
+    try:
+        with file.open("rb"):
+            pass
+    except OSError as error:
+        raise SettingsError(f"{name}: cannot read {path} ({error.strerror})") from None
 
 
 def _not_running(names: str, servers: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -45,10 +44,15 @@ async def main(settings: Settings) -> None:
     pool = await _ready_pool(settings, stopping)
     if pool is None:
         return
+    try:
+        await ensure_ride_topics(settings)
+    except SettingsError:
+        await pool.close()
+        raise  # they cannot be created as configured: waiting will not help
+    except Exception as error:  # the relay creates them too, once the broker answers
+        log.warning("cannot create the ride topics yet (%s); the relay will", type(error).__name__)
     redis = redisconn.connect(settings.redis_url)
     tracker = Tracker(settings, pool, redis)
-    with contextlib.suppress(Exception):  # the relay's producer creates them too, once the broker answers
-        await ensure_ride_topics(settings)
     relay = OutboxRelay(settings, pool, lambda: make_producer(settings))
 
     def stop_both() -> None:
@@ -74,4 +78,8 @@ if __name__ == "__main__":
         print(f"streaming: {error}", file=sys.stderr)
         sys.exit(2)
     setup_logging(settings)
-    asyncio.run(main(settings))
+    try:
+        asyncio.run(main(settings))
+    except SettingsError as error:  # found at start-up (a topic that cannot be created as configured)
+        print(f"streaming: {error}", file=sys.stderr)
+        sys.exit(2)

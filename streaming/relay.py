@@ -22,7 +22,7 @@ from datetime import datetime
 import asyncpg
 
 from hexfleet.rides import queries as q
-from hexfleet.settings import Settings
+from hexfleet.settings import Settings, SettingsError
 from streaming.events import BookingChanged, booking_key, encode_booking
 from streaming.kafka import ensure_topic
 
@@ -82,8 +82,8 @@ class OutboxRelay:
         while not self._stopping.is_set():
             try:
                 await self._lead()
-            except asyncio.CancelledError:
-                raise
+            except (asyncio.CancelledError, SettingsError):
+                raise  # a topic that cannot be created as configured stops the process with its reason
             except Exception as error:
                 # PostgreSQL or the broker away: nothing is marked, so nothing is lost.
                 log.warning("outbox relay paused (%s: %s); retrying", type(error).__name__, error or "")

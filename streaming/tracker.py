@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.keys import TRACKER_STATS
-from hexfleet.settings import Settings
+from hexfleet.settings import Settings, SettingsError
 from hexfleet.tracking import filters
 from hexfleet.tracking import queries as history
 from hexfleet.tracking.pings import Ping
@@ -94,8 +94,12 @@ class Tracker:
         self.duty_repairs = 0
 
     async def run(self) -> None:
-        await self._until_ready("create the topic", lambda: ensure_topic(self.settings))
-        await self._until_ready("sync duty statuses to Redis", self._sync_duty)
+        try:
+            await self._until_ready("create the topic", lambda: ensure_topic(self.settings))
+            await self._until_ready("sync duty statuses to Redis", self._sync_duty)
+        except BaseException:
+            await self.consumer.stop()  # never started, but made: leave nothing open behind
+            raise
         if self._stopping.is_set():
             return
         self.consumer.subscribe([self.settings.kafka_topic_locations], listener=_Assignments(self.assigned))
@@ -172,6 +176,8 @@ class Tracker:
             try:
                 await step()
                 return
+            except SettingsError:
+                raise  # configured so it cannot work (a replication factor the cluster cannot hold): stop
             except Exception as error:
                 log.warning("cannot %s yet (%s); retrying in %g s", what, type(error).__name__, pause)
                 try:

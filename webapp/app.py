@@ -17,7 +17,7 @@ from hexfleet import redisconn
 from hexfleet.db import create_pool
 from hexfleet.drivers import revocation
 from hexfleet.logs import setup_logging
-from hexfleet.settings import ROOT, Settings
+from hexfleet.settings import ROOT, Settings, SettingsError
 from hexfleet.tracking.store import LiveStore
 from streaming.fanout import FanOut
 from streaming.hub import LiveHub
@@ -40,6 +40,28 @@ from webapp.services import start_rides, stop_rides
 from webapp.shutdown import end_streams_on_stop
 
 log = logging.getLogger("hexfleet.web")
+
+
+class HexfleetQuart(Quart):
+    """Quart, with a start-up stopped by configuration told in one line.
+
+    Quart logs whatever stops its start-up with a traceback, then uvicorn prints the error's
+    text. For a SettingsError (a Kafka topic that cannot be created as configured, say) the
+    text is the whole story, and a traceback above it only buries it."""
+
+    _starting = False
+
+    async def startup(self) -> None:
+        self._starting = True
+        try:
+            await super().startup()
+        finally:
+            self._starting = False
+
+    def log_exception(self, exception_info) -> None:
+        if self._starting and isinstance(exception_info[1], SettingsError):
+            return  # uvicorn prints it: "ERROR: <the message>", then "Application startup failed"
+        super().log_exception(exception_info)
 
 
 def bound_json(app: Quart) -> None:
@@ -131,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or Settings.from_env()
     settings.require_services()
     setup_logging(settings)
-    app = Quart(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app = HexfleetQuart(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         # A request body must arrive within this (Quart's default is a minute); the ingest

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import logging
+import time
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -13,8 +15,14 @@ from quart_schema import hide
 
 from hexfleet.errors import NotFound
 from hexfleet.keys import TRACKER_STATS
+from hexfleet.settings import Settings, replication_factor_setting
+from streaming.kafka import replication_factors
+from streaming.replication import under_replicated
 
 bp = Blueprint("ops", __name__)
+log = logging.getLogger("hexfleet.web")
+REPLICATION_CHECK_EVERY_S = 60.0
+REPLICATION_RETRY_S = 5.0  # after a failed check: soon, but not on every probe of a broker that is away
 
 
 @bp.get("/healthz")
@@ -29,6 +37,38 @@ async def _check(name: str, probe) -> tuple[str, str]:
         return name, "ok"
     except Exception as error:  # a failed probe is the answer, not an error
         return name, f"failed: {type(error).__name__}: {error}" if str(error) else f"failed: {type(error).__name__}"
+
+
+class ReplicationCheck:
+    """Warnings about hexfleet's topics having fewer replicas than KAFKA_REPLICATION_FACTOR
+    (or auto) asks for. Asked of the brokers at most once a minute: load balancers probe
+    /readyz every few seconds, and each check opens an admin connection (TLS, SASL)."""
+
+    def __init__(self, settings: Settings, every_s: float = REPLICATION_CHECK_EVERY_S) -> None:
+        self.settings = settings
+        self.every_s = every_s
+        self.next_check_at = -float("inf")
+        self.warnings: list[dict] = []
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> list[dict]:
+        async with self._lock:  # concurrent probes share one check
+            if time.monotonic() < self.next_check_at:
+                return self.warnings
+            try:
+                brokers, factors = await asyncio.wait_for(replication_factors(self.settings), timeout=2)
+            except Exception as error:  # not a readiness failure: the kafka check covers the broker
+                reason = f"{type(error).__name__}: {error}".rstrip(": ") if str(error) else type(error).__name__
+                self.warnings = [{"message": f"could not check the topics' replication: {reason}"}]
+                self.next_check_at = time.monotonic() + REPLICATION_RETRY_S
+                return self.warnings
+            setting = replication_factor_setting(self.settings.kafka_replication_factor)
+            warnings = under_replicated(setting, brokers, factors)
+            if warnings != self.warnings:
+                for warning in warnings:
+                    log.warning("%s", warning["message"])
+            self.warnings, self.next_check_at = warnings, time.monotonic() + self.every_s
+            return self.warnings
 
 
 @bp.get("/readyz")
@@ -48,11 +88,16 @@ async def readyz():
         if not producer.healthy:
             raise ConnectionError(f"not producing: {producer.last_error}")
 
-    checks = dict(
-        await asyncio.gather(_check("postgres", postgres), _check("redis", ext["redis"].ping), _check("kafka", kafka))
+    replication = ext.get("kafka_replication")
+    if replication is None:
+        replication = ext["kafka_replication"] = ReplicationCheck(ext["settings"])
+    *results, warnings = await asyncio.gather(
+        _check("postgres", postgres), _check("redis", ext["redis"].ping), _check("kafka", kafka), replication.current()
     )
+    checks = dict(results)
     ok = all(v == "ok" for v in checks.values())
-    return {"status": "ready" if ok else "degraded", "checks": checks}, 200 if ok else 503
+    # Warnings (too few replicas) do not make the process unready: it works, it is less durable.
+    return {"status": "ready" if ok else "degraded", "checks": checks, "warnings": warnings}, 200 if ok else 503
 
 
 def _metrics_allowed(settings) -> bool:

@@ -49,6 +49,8 @@ async def run_forever() -> None:
         error = main.exception() if not main.cancelled() else None
         with contextlib.suppress(Exception):
             await asyncio.wait_for(worker.close(), 10)
+        if isinstance(error, SettingsError):
+            raise error  # configured so it cannot work (a topic it cannot create): restarting will not help
         if time.monotonic() - started > HEALTHY_AFTER_S:
             pause = FIRST_PAUSE_S
         log.warning(
@@ -73,4 +75,8 @@ if __name__ == "__main__":
         print(f"worker: {error}", file=sys.stderr)
         sys.exit(2)
     setup_logging(SETTINGS)
-    asyncio.run(run_forever())
+    try:
+        asyncio.run(run_forever())
+    except SettingsError as error:
+        print(f"worker: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -9,7 +9,11 @@ async def test_health_ready_and_metrics(client, db):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"postgres": "ok", "redis": "ok", "kafka": "ok"}}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"postgres": "ok", "redis": "ok", "kafka": "ok"},
+        "warnings": [],
+    }
     _, device = await make_driver(db)
     await client.post("/api/v1/driver/pings", content=b"{", headers={"Authorization": f"Bearer {device.token}"})
     text = (await client.get("/metrics")).text
