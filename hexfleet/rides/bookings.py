@@ -119,6 +119,7 @@ def _visible(booking: q.Booking | None, viewer: Viewer, booking_id: int) -> q.Bo
 
 
 async def get_for(rides: Rides, viewer: Viewer, booking_id: int) -> q.Booking:
+    """The booking, if this viewer may see it: anyone else's is 404, never 403."""
     async with rides.pool.acquire() as conn:
         booking = await q.get_booking(conn, booking_id)
     return _visible(booking, viewer, booking_id)

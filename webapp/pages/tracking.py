@@ -174,7 +174,7 @@ def headline(booking: q.Booking, view: dict) -> tuple[str, str | None]:
     if status is S.COMPLETED:
         return "You have arrived", "Thank you for riding with us."
     if status is S.NO_DRIVER:
-        return "No driver was free", "Dispatch may still find one."
+        return "No driver was free", "Dispatch may still find a driver."
     return "This ride was cancelled", None  # who and why: the timeline's last step
 
 
