@@ -187,6 +187,15 @@ def test_a_dispatcher_books_for_a_caller_and_assigns_by_hand(page: Page, login, 
     booking_id = int(card.get_attribute("data-booking-id"))
     expect(page.locator(".queue-active").locator(f'[data-booking-id="{booking_id}"]')).to_contain_text("Otto Hahn")
     page.screenshot(path=str(ARTIFACTS / "queue-assigned-1366x768.png"))
+    # The caller's link was read out to the wrong person: a new one, and the old one stops working.
+    link = card.get_by_role("link", name="open the rider's view")
+    old_link = link.get_attribute("href")
+    page.once("dialog", lambda dialog: dialog.accept())
+    card.get_by_role("button", name="New link").click()
+    expect(card.get_by_role("link", name="open the rider's view")).not_to_have_attribute("href", old_link)
+    expect(card.locator(".timeline")).to_contain_text("new tracking link · dispatcher")
+    assert page.request.get(old_link).status == 410
+    assert page.request.get(card.get_by_role("link", name="open the rider's view").get_attribute("href")).status == 200
     # Cancel with a reason: the driver is free again.
     card.get_by_placeholder("Reason (told to the rider)").fill("Caller rang back")
     page.once("dialog", lambda dialog: dialog.accept())

@@ -224,7 +224,7 @@ def test_sign_up_book_by_tapping_the_map_and_follow_the_driver(page: Page, stack
 # ---------------------------------------------------------------- tracking links that open nothing
 
 
-def test_tampered_unknown_and_expired_links_show_a_friendly_404(page: Page, stack):
+def test_tampered_and_unknown_links_show_a_friendly_404_and_expired_ones_a_410(page: Page, stack):
     _, token = api_customer(stack)
     booking = api_booking(stack, token, offset(52.52, 13.405, 2000, 2000), offset(52.52, 13.405, 3000, 3500))
     path = tracking_path(booking)
@@ -242,8 +242,8 @@ def test_tampered_unknown_and_expired_links_show_a_friendly_404(page: Page, stac
     assert page.goto(path).status == 200
     _run_async(_end_long_ago(stack.env["DATABASE_URL"], booking["id"]))
     response = page.goto(path)
-    assert response.status == 404
-    expect(page.get_by_role("heading", name="This tracking link does not work")).to_be_visible()
+    assert response.status == 410
+    expect(page.get_by_role("heading", name="This tracking link has expired")).to_be_visible()
 
 
 async def _end_long_ago(database_url: str, booking_id: int) -> None:
@@ -254,6 +254,63 @@ async def _end_long_ago(database_url: str, booking_id: int) -> None:
         await conn.execute("UPDATE bookings SET ended_at = now() - interval '3 hours' WHERE id = $1", booking_id)
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- a link is view-only, and can be replaced
+
+
+def test_a_shared_link_only_shows_and_the_rider_replaces_it_and_cancels(page: Page, stack, browser):
+    email, token = api_customer(stack)
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    booking = api_booking(
+        stack, token, offset(52.52, 13.405, -3000, -3000), offset(52.52, 13.405, -3500, -2000), scheduled_for=later
+    )
+    old_path = tracking_path(booking)
+
+    # A friend the rider sent the link to: the ride, the first name, and no button.
+    friend_ctx = browser.new_context(base_url=stack.base_url)
+    try:
+        friend = friend_ctx.new_page()
+        friend.goto(old_path)
+        expect(friend.locator(".track-title")).to_have_text("Your ride is booked")
+        expect(friend.locator("#live-indicator")).to_have_attribute("data-state", "live", timeout=10_000)
+        expect(friend.locator(".rd-facts")).to_contain_text("Ida")
+        expect(friend.get_by_text("Cancel this ride", exact=True)).to_have_count(0)
+        expect(friend.get_by_text("Stop sharing this link")).to_have_count(0)
+
+        # The rider, signed in, has their buttons on the same page: a new link first.
+        sign_in(page, email)
+        page.goto(old_path)
+        expect(page.get_by_text("Cancel this ride", exact=True)).to_be_visible()
+        page.get_by_text("Stop sharing this link").click()
+        with page.expect_navigation(url=re.compile(r"/t/[^/?]+$")):
+            page.get_by_role("button", name="Make a new link").click()
+        expect(page.get_by_role("status").filter(has_text="This is your ride's new link")).to_be_visible()
+        new_path = urlsplit(page.url).path
+        assert new_path != old_path and urlsplit(page.url).query == ""  # nothing extra in the address to share
+        page.screenshot(path=str(ARTIFACTS / "track-new-link-1366x768.png"))
+
+        # The friend's open page learns at once that its link was replaced, and stops following.
+        expect(friend.locator("#track-panel")).to_contain_text("This tracking link was replaced", timeout=10_000)
+        expect(friend.locator("#live-indicator")).to_have_attribute("data-state", "offline")
+        response = friend.goto(old_path)
+        assert response.status == 410
+        expect(friend.get_by_role("heading", name="This tracking link was replaced")).to_be_visible()
+        friend.screenshot(path=str(ARTIFACTS / "track-replaced-1366x768.png"))
+        # The friend's browser posting to the cancel route, CSRF token and all, is refused.
+        csrf = friend.locator('meta[name="csrf-token"]').get_attribute("content")
+        refused = friend.request.post(new_path + "/cancel", form={"reason": "Plans changed", "csrf_token": csrf})
+        assert refused.status == 403 and "Only the rider can cancel" in refused.text()
+
+        # The rider cancels from the ride's page.
+        page.get_by_text("Cancel this ride", exact=True).click()
+        page.get_by_label("Why are you cancelling?").select_option("Plans changed")
+        page.get_by_role("button", name="Yes, cancel this ride").click()
+        expect(page.locator(".track-title")).to_have_text("This ride was cancelled")
+        expect(page.locator(".rd-step-stopped")).to_contain_text("Cancelled by the passenger")
+        expect(page.get_by_text("Cancel this ride", exact=True)).to_have_count(0)
+    finally:
+        friend_ctx.close()
 
 
 # ---------------------------------------------------------------- what a customer may not open

@@ -241,7 +241,10 @@ class Settings:
     )
     dispatch_max_rings: int = _setting(4, "DISPATCH_MAX_RINGS", "Rings searched before a booking becomes no_driver.", 1)
     tracking_link_ttl_s: float = _setting(
-        7200.0, "TRACKING_LINK_TTL_S", "A ride's tracking link keeps working this long after the ride ended.", 0
+        7200.0,
+        "TRACKING_LINK_TTL_S",
+        "A ride's tracking link keeps working this long after the ride ended (completed, cancelled or no driver).",
+        0,
     )
     geocoder_url: str = _setting(
         "",
@@ -286,8 +289,8 @@ class Settings:
     stream_recheck_s: float = _setting(
         30.0,
         "STREAM_RECHECK_S",
-        "An open stream checks its caller's session or token again this often; a signed-out, disabled or "
-        "revoked caller's stream ends.",
+        "An open stream checks its caller's session, token or tracking link again this often; a signed-out, "
+        "disabled or revoked caller's stream ends, and so does a replaced or expired link's.",
         0.1,
     )
     # --- dev ---

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+from pydantic import BaseModel, ConfigDict
 
 CONTENT_TYPE = b"application/problem+json"
 
@@ -13,6 +14,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Invalid input",
@@ -31,3 +33,14 @@ def problem_body(status: int, detail: str, code: str | None = None, **extra) -> 
     }
     body.update(extra)
     return orjson.dumps(body)
+
+
+class Problem(BaseModel):
+    """An error, as /docs shows it (``@document_response(Problem, 404)``): the body above."""
+
+    model_config = ConfigDict(extra="allow")  # more members on some (current_status, retry_after)
+
+    type: str
+    title: str
+    status: int
+    detail: str

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hexfleet.drivers import queries as driver_queries
-from hexfleet.errors import Conflict, NotFound
+from hexfleet.errors import Conflict, DomainError, NotFound
 from hexfleet.geo import haversine_m
 from hexfleet.rides import links, passengers, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
 from hexfleet.rides.routes import estimate
-from hexfleet.rides.states import ACTIVE, ENDED, Actor, BookingStatus, can_cancel
+from hexfleet.rides.states import ACTIVE, ENDED, Actor, BookingStatus
 
 S = BookingStatus
 STAFF_ROLES = ("dispatcher", "admin")
@@ -111,13 +111,18 @@ async def _unusable_quote(conn, quote_id: int, user_id: int, now: float) -> Conf
     )
 
 
+def _visible(booking: q.Booking | None, viewer: Viewer, booking_id: int) -> q.Booking:
+    """The booking if this viewer may see it: anyone else's is 404, never 403."""
+    if booking is None or not (viewer.is_staff or booking.customer_id == viewer.user_id):
+        raise NotFound(f"no booking with id {booking_id}", code="booking-not-found")
+    return booking
+
+
 async def get_for(rides: Rides, viewer: Viewer, booking_id: int) -> q.Booking:
     """The booking, if this viewer may see it: anyone else's is 404, never 403."""
     async with rides.pool.acquire() as conn:
         booking = await q.get_booking(conn, booking_id)
-    if booking is None or not (viewer.is_staff or booking.customer_id == viewer.user_id):
-        raise NotFound(f"no booking with id {booking_id}", code="booking-not-found")
-    return booking
+    return _visible(booking, viewer, booking_id)
 
 
 async def list_for(
@@ -138,27 +143,74 @@ def tracking_url(rides: Rides, base_url: str, booking: q.Booking) -> str:
     return f"{base_url.rstrip('/')}/t/{token}"
 
 
+class LinkGone(DomainError):
+    """A tracking link that was real: replaced by a new one, or its ride ended too long ago."""
+
+    status = 410
+    code = "tracking-link-gone"
+    title = "Gone"
+
+    def __init__(self, state: links.LinkState) -> None:
+        if state is links.LinkState.REVOKED:
+            super().__init__(
+                "this tracking link was replaced by a new one: ask whoever sent it for the new link",
+                code="tracking-link-revoked",
+            )
+        else:
+            super().__init__("this tracking link expired: the ride ended a while ago", code="tracking-link-expired")
+        self.state = state
+
+
 async def by_tracking_token(rides: Rides, token: str) -> q.Booking:
-    """The one booking a tracking link opens; 404 for anything tampered, unknown or expired."""
-    missing = NotFound("this tracking link is not valid (or no longer)", code="tracking-link-invalid")
+    """The one booking a tracking link opens: 404 for anything tampered or unknown, 410
+    (LinkGone) for a link that was replaced or whose ride ended TRACKING_LINK_TTL_S ago."""
+    missing = NotFound("this tracking link is not valid", code="tracking-link-invalid")
     read = links.read_token(rides.settings.require_secret_key(), token)
     if read is None:
         raise missing
     booking_id, nonce = read
     async with rides.pool.acquire() as conn:
         booking = await q.get_booking(conn, booking_id)
-    if booking is None or booking.tracking_nonce != nonce:
+    if booking is None:
         raise missing
-    if (
-        booking.ended_at is not None
-        and rides.clock() > booking.ended_at.timestamp() + rides.settings.tracking_link_ttl_s
-    ):
-        raise missing
+    ended = booking.ended_at.timestamp() if booking.ended_at is not None else None
+    state = links.link_state(nonce, booking.tracking_nonce, ended, rides.clock(), rides.settings.tracking_link_ttl_s)
+    if state is not links.LinkState.LIVE:
+        raise LinkGone(state)
     return booking
 
 
+async def renew_tracking_link(rides: Rides, viewer: Viewer, booking_id: int) -> q.Booking:
+    """A new tracking link for the booking (its rider or staff): every link made before
+    answers 410 from now on, and their open streams end. Recorded as a booking event with
+    its actor (the state stays), which also tells the link streams of every web process."""
+    now = rides.clock()
+    async with rides.pool.acquire() as conn, conn.transaction():
+        booking = _visible(await q.get_booking(conn, booking_id, for_update=True), viewer, booking_id)
+        renewed = await q.set_tracking_nonce(conn, booking.id, links.new_nonce())
+        if renewed is None:  # cannot happen while the row is locked; mypy cannot know
+            raise NotFound(f"no booking with id {booking_id}", code="booking-not-found")
+        # No driver on the event: a new link is nothing the driver's app needs to hear about.
+        await q.record_event(conn, renewed, links.RENEW_ACTION, renewed.status, str(viewer.actor), viewer.user_id, now)
+    return renewed
+
+
+# How a tracking link says who cancelled. Never the reason: staff and drivers write those
+# for each other (and a rider's own words are not for everyone the link was forwarded to).
+CANCELLED_BY = {
+    "customer": "Cancelled by the passenger",
+    "driver": "Cancelled by the driver",
+    "system": "Cancelled automatically",
+}
+
+
+def cancel_note(cancelled_by: str | None) -> str:
+    return CANCELLED_BY.get(cancelled_by or "", "Cancelled by dispatch")
+
+
 async def tracking_view(rides: Rides, booking: q.Booking) -> dict:
-    """What a tracking link shows: this ride only (no ids that open anything else)."""
+    """What a tracking link shows: this ride only (no ids that open anything else), the
+    passenger's first name, and no free text (reasons, notes) anyone wrote."""
     async with rides.pool.acquire() as conn:
         events = await q.events_of_booking(conn, booking.id)
         driver = await driver_queries.get_driver(conn, booking.driver_id) if booking.driver_id else None
@@ -169,13 +221,13 @@ async def tracking_view(rides: Rides, booking: q.Booking) -> dict:
         "scheduled_for": booking.snapshot()["scheduled_for"],
         "price_minor": booking.price_minor,
         "currency": booking.currency,
-        "passenger_name": booking.passenger_name,
+        "passenger_name": passengers.first_name(booking.passenger_name),
         "timeline": [
-            {"status": e.to_status, "at": e.to_json()["at"], "by": e.actor, "reason": e.reason}
+            {"status": e.to_status, "at": e.to_json()["at"], "by": e.actor}
             for e in events
             if e.from_status != e.to_status
         ],
-        "cancellable": can_cancel(booking.status, Actor.CUSTOMER),
+        "status_note": cancel_note(booking.cancelled_by) if booking.status is S.CANCELLED else None,
         "driver": None,
         "eta_s": None,
         "eta_to": None,

@@ -27,7 +27,7 @@ from hexfleet.rides import leases
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
 from hexfleet.rides.search import ENGAGED, Search, find_driver
-from hexfleet.rides.states import ACTIVE, Action, Actor, BookingStatus, transition
+from hexfleet.rides.states import ACTIVE, TERMINAL, Action, Actor, BookingStatus, transition
 
 log = logging.getLogger("hexfleet.dispatch")
 
@@ -68,8 +68,14 @@ async def _change(
     """One transition of a locked booking: decide it, claim it, record it.
 
     ``columns`` are the booking's changes beside its status; the event names
-    ``event_driver_id`` (the driver offered or acting), else the booking's driver."""
+    ``event_driver_id`` (the driver offered or acting), else the booking's driver. Every
+    terminal state gets an end time (its tracking link counts down from it); leaving one
+    (a no_driver ride dispatched again) clears it, so the ride and its link are live again."""
     new_status = transition(booking.status, action, who.actor)
+    if new_status in TERMINAL:
+        columns.setdefault("ended_at", _dt(now))
+    elif booking.status in TERMINAL:
+        columns["ended_at"] = None
     updated = await q.update_booking(
         conn, booking.id, booking.status, status=new_status, updated_at=_dt(now), **columns
     )

@@ -32,3 +32,10 @@ def normalise_notes(notes: str | None) -> str | None:
     if len(notes) > 1000 or "\x00" in notes:
         raise Invalid("notes must be at most 1000 characters", code="bad-notes")
     return notes or None
+
+
+def first_name(name: str) -> str:
+    """What a tracking link shows of the passenger: the first word of the name only (whoever
+    holds the link may be anyone the rider forwarded it to)."""
+    words = name.split()
+    return words[0] if words else ""

@@ -290,6 +290,15 @@ async def update_booking(conn, booking_id: int, expected: BookingStatus, **chang
     return _booking(row) if row else None
 
 
+async def set_tracking_nonce(conn, booking_id: int, nonce: str) -> Booking | None:
+    """A new tracking link (the old ones stop working). Not a change of the ride, so
+    ``updated_at`` stays: it orders the ride's states and finds stalled searches."""
+    row = await conn.fetchrow(
+        f"UPDATE bookings SET tracking_nonce = $2 WHERE id = $1 RETURNING {_BOOKING_COLUMNS}", booking_id, nonce
+    )
+    return _booking(row) if row else None
+
+
 async def list_bookings(
     conn,
     *,

@@ -107,6 +107,10 @@ ACTIVE = frozenset({S.ASSIGNED, S.ARRIVED, S.IN_PROGRESS})
 # Waiting for a driver: what the dispatcher's queue and the surge demand count.
 OPEN = frozenset({S.SEARCHING, S.OFFERED, S.NO_DRIVER})
 ENDED = frozenset({S.COMPLETED, S.CANCELLED})
+# The ride is over, for now: the booking has an end time, and its tracking link expires
+# TRACKING_LINK_TTL_S after it. no_driver may come back to life (a dispatcher restarts
+# dispatch or assigns by hand), which clears the end time.
+TERMINAL = ENDED | {S.NO_DRIVER}
 
 
 class IllegalTransition(Conflict):

@@ -3,7 +3,9 @@
  * Shows the pickup and drop-off pins and, while a driver has the ride, the driver gliding
  * from fix to fix. Follows /api/v1/track/<token>/stream: `position` events move the driver
  * (and the ETA, estimated as the server does); `booking` events re-render the panel
- * (/t/<token>/panel, an htmx partial) and with it the status, timeline and driver.
+ * (/t/<token>/panel, an htmx partial) and with it the status, timeline and driver. When the
+ * link stops working (a new link was made, or the ride ended long enough ago), the stream
+ * says `gone` and ends: the panel then shows why, and the page stops following.
  *
  * For tests: window.hexfleetTrack = {map, pins, driver: () => the driver's L.Marker or null}.
  */
@@ -35,6 +37,12 @@
     dashArray: "6 8",
     interactive: false,
   }).addTo(map);
+
+  // "?renewed=1" only tells the rider (once) that this is their new link: keep it out of the
+  // address they copy and share.
+  if (window.location.search && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.pathname);
+  }
 
   var driver = null; // {marker, lastTs, anim}
   var state = readState();
@@ -156,8 +164,8 @@
 
   function refreshPanel() {
     refreshTimer = null;
-    if (panel.querySelector("details.rd-cancel[open]")) {
-      pendingRefresh = true; // never re-render the form under the rider's finger
+    if (panel.querySelector("details[open]")) {
+      pendingRefresh = true; // never re-render a form under the rider's finger
       return;
     }
     pendingRefresh = false;
@@ -171,7 +179,7 @@
   panel.addEventListener(
     "toggle",
     function (event) {
-      if (event.target.matches("details.rd-cancel") && !event.target.open && pendingRefresh) refreshSoon();
+      if (event.target.matches("details") && !event.target.open && pendingRefresh) refreshSoon();
     },
     true
   );
@@ -184,7 +192,7 @@
       gone = true;
       if (source) source.close();
       hideDriver();
-      R.setLive("offline", "link expired");
+      R.setLive("offline", "link no longer works");
       return;
     }
     if (!state.live) hideDriver();
@@ -217,6 +225,15 @@
       if (data) onPosition(data);
     });
     source.addEventListener("booking", refreshSoon);
+    source.addEventListener("gone", function () {
+      // The link was replaced or expired: stop reconnecting; the panel says which.
+      gone = true;
+      source.close();
+      if (refreshTimer) window.clearTimeout(refreshTimer);
+      refreshTimer = null;
+      pendingRefresh = false;
+      window.htmx.ajax("GET", root.dataset.panelUrl, { target: "#track-panel", swap: "innerHTML" });
+    });
     source.addEventListener("error", function () {
       hadError = true;
       if (source.readyState === EventSource.CLOSED) {

@@ -195,7 +195,7 @@ async def test_tracking_link_shows_one_ride_and_nothing_else(client, app, fleet)
     assert (await client.get(f"/api/v1/track/{token}")).json()["status"] == "completed"
     rides = app.extensions["rides"]
     rides.clock = lambda: time.time() + rides.settings.tracking_link_ttl_s + 60  # long after the ride
-    assert (await client.get(f"/api/v1/track/{token}")).status_code == 404
+    assert (await client.get(f"/api/v1/track/{token}")).status_code == 410  # a real link, expired
 
 
 async def test_quote_can_be_used_once_by_its_owner_before_it_expires(client, app, db, fleet):

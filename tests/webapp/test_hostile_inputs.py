@@ -29,6 +29,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -294,6 +295,9 @@ ROUTES: tuple[Route, ...] = (
     R("POST", "/api/v1/bookings/<int:booking_id>/assign", "rides API", STAFF, json=ASSIGN),
     R("POST", "/api/v1/bookings/<int:booking_id>/reassign", "rides API", STAFF, json=ASSIGN),
     R("POST", "/api/v1/bookings/<int:booking_id>/dispatch", "rides API", STAFF),
+    # New tracking links go to a booking of their own: the others' links must keep working for the run.
+    R("POST", "/api/v1/bookings/<int:booking_id>/tracking-link", "rides API", RIDERS,
+      real={"booking_id": "renew_booking_id"}),
     R("GET", "/api/v1/track/<token>", "rides API", ANYONE, real={"token": "track"}),
     # driver rides API
     R("GET", "/api/v1/driver/offers", "driver rides API", DRIVER),
@@ -320,6 +324,8 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "/rides/<int:booking_id>", "pages", CUSTOMER),
     R("GET", "/ui/rides", "pages", CUSTOMER),
     R("POST", "/ui/rides/<int:booking_id>/cancel", "pages", CUSTOMER, form={**REASON, **CSRF}),
+    R("POST", "/rides/<int:booking_id>/tracking-link", "pages", CUSTOMER, form=CSRF,
+      real={"booking_id": "renew_booking_id"}),
     R("GET", "/ui/geocode", "pages", RIDERS, query=GEOCODE_Q),
     # the control room
     R("GET", "/", "pages", STAFF),
@@ -339,10 +345,12 @@ ROUTES: tuple[Route, ...] = (
     R("POST", "/ui/bookings/<int:booking_id>/assign", "pages", STAFF, form={"driver_id": Field("id_text"), **CSRF}),
     R("POST", "/ui/bookings/<int:booking_id>/cancel", "pages", STAFF, form={**REASON, **CSRF}),
     R("POST", "/ui/bookings/<int:booking_id>/dispatch", "pages", STAFF),
+    R("POST", "/ui/bookings/<int:booking_id>/tracking-link", "pages", STAFF, real={"booking_id": "renew_booking_id"}),
     # the tracking link's page
     R("GET", "/t/<token>", "pages", ANYONE, real={"token": "track"}),
     R("GET", "/t/<token>/panel", "pages", ANYONE, real={"token": "track"}),
-    R("POST", "/t/<token>/cancel", "pages", ANYONE, form={**REASON, **CSRF}, real={"token": "track"}),
+    # View-only for whoever holds it: cancelling from the page is the signed-in rider's (anyone else: 403).
+    R("POST", "/t/<token>/cancel", "pages", CUSTOMER, form={**REASON, **CSRF}, real={"token": "track"}),
     # the driver web app
     R("GET", "/d", "pages", BROWSER_DRIVER),
     R("GET", "/d/login/<token>", "pages", ANYONE, real={"token": "link"}),
@@ -534,6 +542,9 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
     spare, _ = await make_driver(pool, "Spare Driver", "B-SP-2")
     async with pool.acquire() as conn:
         deviceless = (await driver_queries.create_driver(conn, "No Device")).id
+    # And bookings: a hostile id ("１") reaching the booking the tracking link opens would give
+    # it a new link, and the link's routes would meet a 410 for the rest of the run.
+    await pool.execute("SELECT setval(pg_get_serial_sequence('bookings', 'id'), 100)")
 
     def browser() -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
@@ -572,6 +583,15 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
         assert booking.status_code == 201, booking.text
         booking_id = booking.json()["id"]
         track = booking.json()["tracking_url"].rsplit("/t/", 1)[1]
+        renew_quote = await client.post("/api/v1/quotes", json={"pickup": PICKUP, "dropoff": DROPOFF}, headers=customer)
+        later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+        renew_body = {
+            "quote_id": renew_quote.json()["quote_id"],
+            "passenger": body["passenger"],
+            "scheduled_for": later,
+        }
+        renew_booking = await client.post("/api/v1/bookings", json=renew_body, headers=customer)
+        assert renew_booking.status_code == 201, renew_booking.text
         quote_ids = []
         for _ in range(3):
             r = await client.post("/api/v1/quotes", json={"pickup": PICKUP, "dropoff": DROPOFF}, headers=customer)
@@ -618,6 +638,7 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
         redis=redis,
         ids={
             "booking_id": [booking_id, other_booking.json()["id"]],
+            "renew_booking_id": [renew_booking.json()["id"]],
             "driver_id": [worker.id, spare.id, deviceless],
             "spare_driver_id": [spare.id, deviceless],
             "user_id": [spare_user.id],

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 from quart import Blueprint, current_app, request
-from quart_schema import tag, validate_querystring, validate_request
+from quart_schema import document_response, tag, validate_querystring, validate_request
 
 from hexfleet import audit
 from hexfleet.errors import Invalid, NotFound
@@ -16,6 +16,7 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
 from webapp.auth import STAFF, require_user, role_required
 from webapp.limits import limiter
+from webapp.problems import Problem
 from webapp.services import dispatch_soon, rides
 
 bp = Blueprint("rides_api", __name__, url_prefix="/api/v1")
@@ -248,6 +249,26 @@ async def cancel_booking(booking_id: int, data: CancelIn):
     await bookings.get_for(rides(), who, booking_id)  # 404 for anyone else's
     booking = await dispatch.cancel(rides(), booking_id, dispatch.Who(who.actor, who.user_id), data.reason)
     return booking_json(booking)
+
+
+class TrackingLinkOut(BaseModel):
+    booking_id: int
+    tracking_url: str = Field(description="the booking's new tracking link; the old one now answers 410")
+
+
+@bp.post("/bookings/<int:booking_id>/tracking-link")
+@tag(["rides"])
+@role_required(*RIDERS)
+@document_response(TrackingLinkOut, 201)
+@document_response(Problem, 401)
+@document_response(Problem, 404)
+async def new_tracking_link(booking_id: int):
+    """A new tracking link for the booking (its customer, or staff): every link made before
+    answers 410 from now on and its open streams end; recorded as the booking event
+    `new_tracking_link` with who asked. Someone else's booking is 404."""
+    who = await viewer(*RIDERS)
+    booking = await bookings.renew_tracking_link(rides(), who, booking_id)
+    return {"booking_id": booking.id, "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}, 201
 
 
 class AssignIn(BaseModel):

@@ -196,6 +196,21 @@ async def booking_redispatch(booking_id: int):
     return await _act(booking_id, dispatch.redispatch(rides(), booking_id, who), "Looking for a driver again.")
 
 
+@bp.post("/ui/bookings/<int:booking_id>/tracking-link")
+@hide
+@page_role_required(*STAFF_ROLES)
+async def booking_new_link(booking_id: int):
+    """A new tracking link (a caller's link was forwarded too far, or read out wrongly): the
+    old one answers 410 from now on; recorded in the booking's timeline with who asked."""
+    user = await current_user()
+    viewer = bookings.Viewer(user.id, user.role)  # type: ignore[union-attr]
+    return await _act(
+        booking_id,
+        bookings.renew_tracking_link(rides(), viewer, booking_id),
+        "New tracking link made: the old one no longer works.",
+    )
+
+
 # ---------------------------------------------------------------- phone bookings
 
 

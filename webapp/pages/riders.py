@@ -194,7 +194,7 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
         driver = names.get(b.driver_id) if b.driver_id is not None else None
         if b.status is S.SCHEDULED and b.scheduled_for is not None:
             when_label, when = "Pickup", b.scheduled_for
-        elif b.ended_at is not None:
+        elif b.ended_at is not None and b.status in (S.COMPLETED, S.CANCELLED):
             when_label, when = ("Ended" if b.status is S.COMPLETED else "Cancelled"), b.ended_at
         else:
             when_label, when = "Booked", b.created_at
@@ -279,6 +279,24 @@ async def ride_link(booking_id: int):
         )
         return html, 404
     return redirect(tracking_path(booking))
+
+
+@bp.post("/rides/<int:booking_id>/tracking-link")
+@hide  # pages, not API: keep them out of /docs
+@page_role_required("customer")
+async def renew_link(booking_id: int):
+    """A new tracking link for one of your rides (the page's *Make a new link*): the old link
+    stops working for everyone it was shared with; on to the ride's new page."""
+    viewer = await _viewer()
+    try:
+        booking = await bookings.renew_tracking_link(rides(), viewer, booking_id)
+    except NotFound:
+        html = await render_template(
+            "track_missing.html", title="No such ride", detail="There is no ride with this number in your account."
+        )
+        return html, 404
+    log.info("customer %s made a new tracking link for booking %s", viewer.user_id, booking_id)
+    return redirect(tracking_path(booking) + "?renewed=1", 303)
 
 
 def cancel_reason(form) -> str | None:

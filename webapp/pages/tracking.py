@@ -1,16 +1,20 @@
 """The tracking link's page: /t/<token>, one ride, no login.
 
-Whoever holds the link sees that ride only: its status timeline, the driver's name, plate and
-position while they have the ride, the ETA, and a cancel button while a customer may cancel.
-The page follows ``/api/v1/track/<token>/stream`` (static/js/track.js) and re-renders its
-panel (``/t/<token>/panel``) when the ride changes. Paths with a token are logged as
+Whoever holds the link sees that ride only: its status timeline, the passenger's first name,
+the driver's name, plate and position while they have the ride, and the ETA; never a reason
+someone wrote (a neutral "Cancelled by dispatch" instead). The page follows
+``/api/v1/track/<token>/stream`` (static/js/track.js) and re-renders its panel
+(``/t/<token>/panel``) when the ride changes. Paths with a token are logged as
 ``/t/<token>`` (webapp/errors.py), and pages send no referrer (base.html).
 
-**Cancelling from the link.** The link stands for the passenger: its holder cancels as a
-customer would (before the ride starts), recorded with actor ``customer`` and the booking's
-customer id. A ride a dispatcher booked for a caller has no customer id; the passenger the
-link was sent to may still cancel it, recorded as ``customer`` without an id (and the reason
-says it came from the link), so dispatch sees who asked.
+**A link is view-only.** It gets forwarded (to a friend, a group chat), so holding it gives
+no power over the ride. When the viewer is signed in as the rider who booked it, the page
+also shows that rider's buttons: cancel (posted with their session and CSRF token, recorded
+as theirs) and *new link* (the old link stops working). Staff cancel and renew links from
+the booking card; a ride a dispatcher booked for a caller is cancelled by dispatch.
+
+A link that is not ours is a 404 page; one that was replaced or whose ride ended longer ago
+than TRACKING_LINK_TTL_S is a 410 page that says which.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet.errors import Conflict, NotFound
-from hexfleet.rides import bookings, dispatch
+from hexfleet.rides import bookings, dispatch, links
 from hexfleet.rides import queries as q
-from hexfleet.rides.states import ACTIVE, Actor, BookingStatus
+from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
+from webapp.auth import current_user
 from webapp.pages.riders import (
     CANCEL_REASONS,
     STATUS_TONES,
@@ -43,7 +48,25 @@ log = logging.getLogger("hexfleet.web")
 
 S = BookingStatus
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
-FROM_LINK = "via the tracking link"
+
+# What a link that does not open its ride says, by why (the API's codes: tracking-link-…).
+DEAD_LINKS: dict[str, tuple[int, str, str]] = {
+    "invalid": (
+        404,
+        "This tracking link does not work",
+        "It may have been mistyped or cut short. Ask whoever sent it for the link again.",
+    ),
+    links.LinkState.REVOKED: (
+        410,
+        "This tracking link was replaced",
+        "A new link was made for this ride, so this one no longer works. Ask whoever sent it for the new one.",
+    ),
+    links.LinkState.EXPIRED: (
+        410,
+        "This tracking link has expired",
+        "The ride is over, and its link stopped working a while after it ended.",
+    ),
+}
 
 # The ride's steps, in order; "offered" is still finding a driver for the rider.
 STEPS: tuple[tuple[str, str], ...] = (
@@ -123,19 +146,14 @@ def timeline(booking: q.Booking, view: dict) -> list[Step]:
     if status is S.CANCELLED:
         last = next((e for e in reversed(entries) if e["status"] == "cancelled"), None)
         at = last["at"] if last else None
-        steps.append(Step("cancelled", "Cancelled", "stopped", at, _clock(at), _cancel_note(booking)))
+        steps.append(
+            Step("cancelled", "Cancelled", "stopped", at, _clock(at), bookings.cancel_note(booking.cancelled_by))
+        )
     elif status is S.NO_DRIVER:
         last = next((e for e in reversed(entries) if e["status"] == "no_driver"), None)
         at = last["at"] if last else None
         steps.append(Step("no_driver", "No driver was free", "stopped", at, _clock(at)))
     return steps
-
-
-def _cancel_note(booking: q.Booking) -> str | None:
-    by = {"customer": "by the passenger", "driver": "by the driver", "system": "automatically"}.get(
-        booking.cancelled_by or "", "by dispatch"
-    )
-    return f"Cancelled {by}" + (f" ({booking.cancel_reason})" if booking.cancel_reason else "")
 
 
 def headline(booking: q.Booking, view: dict) -> tuple[str, str | None]:
@@ -156,7 +174,7 @@ def headline(booking: q.Booking, view: dict) -> tuple[str, str | None]:
     if status is S.COMPLETED:
         return "You have arrived", "Thank you for riding with us."
     if status is S.NO_DRIVER:
-        return "No driver was free", "Dispatch may still find you one; cancel if you no longer need the ride."
+        return "No driver was free", "Dispatch may still find a driver."
     return "This ride was cancelled", None  # who and why: the timeline's last step
 
 
@@ -170,6 +188,15 @@ def eta_text(eta_s: int | None, eta_to: str | None, status: BookingStatus) -> st
     return f"About {int(eta_s / 60 + 0.5)} min to {where}"  # halves up, as track.js's Math.round
 
 
+async def owner_of(booking: q.Booking) -> int | None:
+    """The signed-in rider's id when this viewer is the customer who booked the ride (their
+    buttons show); None for everyone else, staff included (they have the booking card)."""
+    user = await current_user()
+    if user is None or user.role != "customer" or booking.customer_id != user.id:
+        return None
+    return user.id
+
+
 async def track_context(booking: q.Booking, token: str) -> dict:
     view = await bookings.tracking_view(rides(), booking)
     title, subtitle = headline(booking, view)
@@ -177,6 +204,7 @@ async def track_context(booking: q.Booking, token: str) -> dict:
     driver = view.get("driver") or None
     live = booking.status in ACTIVE
     settings = rides().settings
+    owner = await owner_of(booking) is not None
     return {
         "token": token,
         "map": {
@@ -205,28 +233,37 @@ async def track_context(booking: q.Booking, token: str) -> dict:
         "dropoff": place_text(booking.dropoff_lat, booking.dropoff_lng),
         "scheduled_at": scheduled_at,
         "scheduled_text": scheduled_text,
-        "cancellable": view.get("cancellable", False),
+        # The rider's own buttons, for the rider alone (signed in): the link itself cancels nothing.
+        "owner": owner,
+        "booking_id": booking.id if owner else None,
+        "cancellable": owner and can_cancel(booking.status, Actor.CUSTOMER),
         "reasons": CANCEL_REASONS,
+        "renewed": owner and request.args.get("renewed") == "1",
     }
 
 
-async def _missing(partial: bool = False):
+async def _dead(why: str, partial: bool = False):
+    status, title, detail = DEAD_LINKS[why]
     template = "_track_missing.html" if partial else "track_missing.html"
-    html = await render_template(
-        template,
-        title="This tracking link does not work",
-        detail="It may have been mistyped, or the ride ended a while ago. Ask whoever sent it for a new one.",
-    )
-    return html, 404, NO_STORE
+    return await render_template(template, status=status, title=title, detail=detail), status, NO_STORE
+
+
+async def _open(token: str) -> tuple[q.Booking | None, str]:
+    """The link's booking, or None and why it does not open."""
+    try:
+        return await bookings.by_tracking_token(rides(), token), ""
+    except bookings.LinkGone as gone:
+        return None, str(gone.state)
+    except NotFound:
+        return None, "invalid"
 
 
 @bp.get("/t/<token>")
 @hide  # pages, not API: keep them out of /docs
 async def track_page(token: str):
-    try:
-        booking = await bookings.by_tracking_token(rides(), token)
-    except NotFound:
-        return await _missing()
+    booking, why = await _open(token)
+    if booking is None:
+        return await _dead(why)
     return await render_template("track.html", **await track_context(booking, token)), 200, NO_STORE
 
 
@@ -234,30 +271,37 @@ async def track_page(token: str):
 @hide  # pages, not API: keep them out of /docs
 async def track_panel(token: str):
     """The page's panel alone: track.js asks for it when the ride changes."""
-    try:
-        booking = await bookings.by_tracking_token(rides(), token)
-    except NotFound:
-        return await _missing(partial=True)
+    booking, why = await _open(token)
+    if booking is None:
+        return await _dead(why, partial=True)
     return await render_template("_track_panel.html", **await track_context(booking, token)), 200, NO_STORE
 
 
 @bp.post("/t/<token>/cancel")
 @hide  # pages, not API: keep them out of /docs
 async def track_cancel(token: str):
-    """Cancel from the link (a form with the page's CSRF token); back to the page."""
-    try:
-        booking = await bookings.by_tracking_token(rides(), token)
-    except NotFound:
-        return await _missing()
+    """The signed-in rider cancels their own ride from its page (a form with the page's CSRF
+    token); back to the page. Anyone else holding the link is refused (403) and nothing
+    changes: the link is view-only."""
+    booking, why = await _open(token)
+    if booking is None:
+        return await _dead(why)
+    rider_id = await owner_of(booking)
+    if rider_id is None:
+        html = await render_template(
+            "error.html",
+            status=403,
+            title="Only the rider can cancel",
+            detail="A tracking link only shows the ride. To cancel, sign in to the account that booked it "
+            "(My rides), or ask dispatch.",
+        )
+        return html, 403, NO_STORE
     reason = cancel_reason(await request.form)
-    if booking.customer_id is None:
-        reason = f"{reason} ({FROM_LINK})" if reason else f"Cancelled {FROM_LINK}"
     try:
-        booking = await dispatch.cancel(rides(), booking.id, dispatch.Who(Actor.CUSTOMER, booking.customer_id), reason)
+        await dispatch.cancel(rides(), booking.id, dispatch.Who(Actor.CUSTOMER, rider_id), reason)
     except Conflict:
-        booking = await bookings.by_tracking_token(rides(), token)
-        context = await track_context(booking, token)
-        context["error"] = f"This ride can no longer be cancelled: it is {status_label(booking.status).lower()}."
+        context = await track_context(await bookings.by_tracking_token(rides(), token), token)
+        context["error"] = f"This ride can no longer be cancelled: it is {status_label(context['status']).lower()}."
         return await render_template("track.html", **context), 409, NO_STORE
-    log.info("booking %s cancelled from its tracking link", booking.id)
+    log.info("customer %s cancelled booking %s from its page", rider_id, booking.id)
     return redirect(f"/t/{token}", 303)
