@@ -87,7 +87,8 @@ async def osmand():
         driver_id = await ingest.auth.driver_for_device(report.device_id) if _plausible_id(report.device_id) else None
         if driver_id is None:
             await ingest.reject(None, ["unknown-device"])
-            return problem(404, f"no device {report.device_id!r} is registered", "unknown-device")
+            # Never echo the id: it is a credential, and answers end up in logs and screenshots.
+            return problem(404, "no live device has this id", "unknown-device")
         by_driver[driver_id].append(report)
     try:
         for driver_id, driver_reports in by_driver.items():
