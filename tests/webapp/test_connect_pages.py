@@ -64,7 +64,7 @@ async def test_detail_pane_shows_the_device_ids_end_and_a_connect_section_kept_a
     # phones apart by its last 4 characters, kept for that, and says it was shown once.
     assert device.device_id not in response.text
     assert f"•••• {device.device_id[-4:]}" in response.text
-    assert "the full id was shown once, when the device was created or last rotated" in response.text
+    assert "The full id was shown once, when the device was created or last rotated" in response.text
     # The 3 s refresh swaps the card: the connect section survives it (hx-preserve needs a stable id).
     assert f'<details class="connect" id="connect-{drv.id}" hx-preserve="true"' in response.text
     assert f'hx-get="/ui/drivers/{drv.id}/connect" hx-trigger="toggle once"' in response.text
