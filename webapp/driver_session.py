@@ -14,9 +14,9 @@ DRIVER_SESSION_HOURS, with the driver and that device's row, so signing out ends
 session on the server, not just in this browser. It is valid only while the device is
 still a live device of the driver, too: rotating the device token (or revoking it) ends
 every session and every unused link of that driver at once. That check goes through the
-ingest's device cache, which every web process empties when a rotation is announced, so a
-driver on /d costs two Redis lookups per request and no database query, just as a driver
-app's Bearer token does not.
+ingest's device cache (by the device's row), which every web process empties when a
+rotation is announced, so a driver on /d costs one Redis lookup per request (the session
+record) and no database query, just as a driver app's Bearer token does not.
 """
 
 from __future__ import annotations
@@ -87,7 +87,12 @@ async def peek_link(redis, token: str) -> DriverSession | None:
     """What a link would sign in as, without spending it (the confirmation page)."""
     if not _well_formed(token):
         return None
-    return _parse_record(await redis.get(_link_key(token)))
+    key = _link_key(token)
+    raw = await redis.get(key)
+    link = _parse_record(raw)
+    if link is None and raw is not None:  # made before device ids were hashed (it names one): gone
+        await redis.delete(key)
+    return link
 
 
 async def spend_link(redis, token: str) -> DriverSession | None:

@@ -269,7 +269,7 @@ async def test_the_cookie_names_a_server_side_session_and_no_driver_or_device(br
 
 
 async def test_a_session_from_before_device_ids_were_hashed_is_over(browsers, db, redis, driver, settings):
-    """Sessions made before this release named the device by its id: refused and deleted."""
+    """Sessions and links made before this release named the device by its id: refused and deleted."""
     drv, device = driver
     session_id = "b" * 43
     key = keys.driver_session(hashlib.sha256(session_id.encode()).hexdigest())
@@ -282,6 +282,12 @@ async def test_a_session_from_before_device_ids_were_hashed_is_over(browsers, db
     page = await client.get("/d")
     assert page.status_code == 401 and "Your session has ended" in page.text
     assert await redis.get(key) is None  # the id it held is gone from Redis
+    # An unused sign-in link from then too: it no longer works, and its record goes.
+    token = "c" * 43
+    link_key = keys.driver_link(hashlib.sha256(token.encode()).hexdigest())
+    await redis.set(link_key, f"{drv.id}:{device.device_id}", px=60_000)
+    assert (await browsers().get(f"/d/login/{token}")).status_code == 410
+    assert await redis.get(link_key) is None
 
 
 @pytest.mark.parametrize("secure_cookies", [True])
