@@ -1,4 +1,4 @@
-"""Fleet admin in a real browser: an admin adds a driver (its QR codes and token shown once),
+"""Fleet admin in a real browser: an admin adds a driver (its QR codes, device id and token shown once),
 edits and deactivates it, adds a dispatcher with a generated password, and reads the audit
 log. Screenshots at 1366x768 and 390x844 go to /tmp/shots/ (and e2e/artifacts/)."""
 
@@ -122,12 +122,16 @@ def test_an_admin_manages_the_fleet_and_every_action_is_in_the_audit_log(
     created = add_driver(page, "Katherine Johnson", "+49 30 5550301", "b-kj 301", "comfort")
     driver_id = int(re.search(r"#(\d+)", created.locator("p").first.inner_text()).group(1))
     token = created.locator("[data-token]").inner_text().strip()
-    assert token.startswith("hfd_")
-    expect(created).to_contain_text("It is shown only this once")
-    for app in ("traccar", "owntracks"):  # the OwnTracks code carries the token: only now
+    device_id = created.locator("[data-device-id-once]").inner_text().strip()
+    assert token.startswith("hfd_") and len(device_id) == 20
+    expect(created).to_contain_text("They are shown only this once")
+    expect(created.locator("[data-field='traccar-id']")).to_have_text(device_id)
+    for app in ("traccar", "owntracks"):  # both codes carry the id, OwnTracks' the token too: only now
         box = created.locator(f"[data-qr='{app}'] svg").bounding_box()
         assert box is not None and box["width"] >= 100 and abs(box["width"] - box["height"]) < 1, (app, box)
-    assert token_status(stack, token) == 200  # the phone's real credential
+    assert token_status(stack, token) == 200  # the phone's real credentials
+    fix = {"id": device_id, "lat": "52.52", "lon": "13.405", "timestamp": str(int(time.time()))}
+    assert httpx.get(f"{stack.base_url}/osmand", params=fix, timeout=10).status_code == 200
     created.locator(".connect-once").scroll_into_view_if_needed()
     shot(page, "admin-driver-created-1366x768")
     created.locator("[data-qr='traccar']").scroll_into_view_if_needed()
@@ -139,6 +143,7 @@ def test_an_admin_manages_the_fleet_and_every_action_is_in_the_audit_log(
     expect(row).to_contain_text("Katherine Johnson")
     expect(row).to_contain_text("B-KJ 301 · comfort")
     expect(rows).not_to_contain_text(token)  # only in the panel above, never in the list
+    expect(rows).not_to_contain_text(device_id)
 
     # Edit: the row turns into a form and back.
     row.get_by_role("button", name="Edit").click()

@@ -55,16 +55,14 @@ def open_driver(page: Page, driver_id: int):
     return detail
 
 
-def open_connect(page: Page, driver_id: int, qr: bool = True):
-    """Open the "Connect a phone" section; admins get the Traccar QR code (``qr``), dispatchers not."""
+def open_connect(page: Page, driver_id: int):
+    """Open the "Connect a phone" section. It has no QR codes: they carry the device id, which
+    is stored hashed and shown (with them) only right after the device is issued or rotated."""
     connect = page.locator(f"#connect-{driver_id}")
     connect.get_by_text("Connect a phone").click()
     expect(connect).to_have_attribute("open", "")
-    if qr:
-        expect(connect.locator("[data-qr='traccar'] svg")).to_be_visible()
-    else:
-        expect(connect.locator("[data-field='traccar-url']")).to_be_visible()
-        expect(connect.locator("[data-qr]")).to_have_count(0)
+    expect(connect.locator("[data-field='traccar-url']")).to_be_visible()
+    expect(connect.locator("[data-qr]")).to_have_count(0)
     return connect
 
 
@@ -89,18 +87,21 @@ def test_dispatcher_sees_how_to_connect_a_phone(page: Page, login, stack):
     driver = stack.add_driver("Mary Jackson", "+49 30 5550201", "B-HX 901")
     login(page)
     detail = open_driver(page, driver.id)
-    # The current device id is one of the pane's facts, masked: it works like a password.
+    # The current device id is one of the pane's facts, by its end only: it works like a
+    # password and is stored hashed (shown once, when the device was issued).
     expect(detail.locator("[data-device-id]")).to_have_text(f"•••• {driver.device_id[-4:]}")
+    expect(detail).to_contain_text("The full id was shown once")
     # Closed, the section is one line: the pane stays compact.
     summary = detail.locator("details.connect > summary")
     expect(summary).to_be_visible()
     assert summary.bounding_box()["height"] < 40
     page.screenshot(path=str(ARTIFACTS / "connect-closed-1366x768.png"))
 
-    connect = open_connect(page, driver.id, qr=False)
+    connect = open_connect(page, driver.id)
     expect(connect.locator("[data-field='traccar-url']")).to_have_text(f"{stack.base_url}/osmand")
     expect(connect.locator("[data-field='traccar-id']")).to_have_text(f"•••• {driver.device_id[-4:]}")
-    expect(connect).to_contain_text("only admins see it in full")
+    expect(connect).to_contain_text("it cannot be shown again")
+    expect(connect).to_contain_text("An admin can rotate the device token to issue a new identifier")
     expect(connect.locator("[data-field='owntracks-url']")).to_have_text(f"{stack.base_url}/owntracks")
     expect(connect).to_contain_text("shown only when it is created or rotated")
     expect(connect).to_contain_text("only works on this computer")  # the stack listens on 127.0.0.1
@@ -131,11 +132,12 @@ def test_admin_rotates_a_token_shown_once_and_the_old_one_stops_at_once(page: Pa
     login(page, email=admin)
     open_driver(page, driver.id)
     connect = open_connect(page, driver.id)
-    # Admins see the device id in full, with the QR code that carries it.
-    expect(connect.locator("[data-field='traccar-id']")).to_have_text(driver.device_id)
-    box = connect.locator("[data-qr='traccar'] svg").bounding_box()
-    assert box["width"] >= 100 and abs(box["width"] - box["height"]) < 1, box
-    connect.locator("[data-qr='traccar']").scroll_into_view_if_needed()
+    # Not even an admin sees the device id again (stored hashed), nor a QR code carrying it:
+    # the pane says so, and that rotating issues a new one.
+    expect(connect.locator("[data-field='traccar-id']")).to_have_text(f"•••• {driver.device_id[-4:]}")
+    expect(connect).to_contain_text("Rotate the device token below to issue a new identifier")
+    expect(page.get_by_text(driver.device_id)).to_have_count(0)
+    connect.locator(".connect-rotate").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "connect-1366x768.png"))
     page.once("dialog", lambda dialog: dialog.accept())
     connect.get_by_role("button", name="Rotate device token").click()
@@ -144,9 +146,13 @@ def test_admin_rotates_a_token_shown_once_and_the_old_one_stops_at_once(page: Pa
     expect(once).to_contain_text("shown only this once")
     new_token = once.locator("[data-token]").inner_text().strip()
     assert new_token.startswith("hfd_") and new_token != driver.token
+    new_device_id = once.locator("[data-device-id-once]").inner_text().strip()
+    assert len(new_device_id) == 20 and new_device_id != driver.device_id
+    # Now, once: the id in full, with the QR codes that carry it.
+    expect(connect.locator("[data-field='traccar-id']")).to_have_text(new_device_id)
+    box = connect.locator("[data-qr='traccar'] svg").bounding_box()
+    assert box["width"] >= 100 and abs(box["width"] - box["height"]) < 1, box
     expect(connect.locator("[data-qr='owntracks'] svg")).to_be_visible()
-    new_device_id = connect.locator("[data-field='traccar-id']").inner_text().strip()
-    assert new_device_id != driver.device_id
 
     # The card's facts follow at once (the rotate answer triggers a refresh, not the next poll).
     expect(page.locator("#driver-detail [data-device-id]")).to_have_text(f"•••• {new_device_id[-4:]}", timeout=2000)
@@ -188,6 +194,9 @@ def test_phone_layout_of_connect_a_phone(page: Page, login, stack, admin):
     expect(page.locator("#panel")).to_have_attribute("data-expanded", "true")
     connect = page.locator(f"#connect-{driver.id}")
     connect.get_by_text("Connect a phone").tap()
+    # The QR codes come with a new device id and token, shown once: rotate to see them.
+    page.once("dialog", lambda dialog: dialog.accept())
+    connect.get_by_role("button", name="Rotate device token").tap()
     expect(connect.locator("[data-qr='traccar'] svg")).to_be_visible()
     # Nothing sticks out sideways on a phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -197,9 +206,6 @@ def test_phone_layout_of_connect_a_phone(page: Page, login, stack, admin):
             assert box["x"] >= panel["x"] and box["x"] + box["width"] <= panel["x"] + panel["width"] + 0.5, selector
     connect.locator("[data-qr='traccar']").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "connect-390x844.png"))
-
-    page.once("dialog", lambda dialog: dialog.accept())
-    connect.get_by_role("button", name="Rotate device token").tap()
     expect(connect.locator(".connect-once")).to_contain_text("shown only this once")
     connect.locator(".connect-once").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "connect-rotated-390x844.png"))

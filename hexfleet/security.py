@@ -1,7 +1,8 @@
 """Secrets: password hashing, API/device tokens and device ids.
 
-Tokens are long random strings shown once; only their sha256 is stored, which is enough
-for 256-bit random values (a slow hash protects low-entropy passwords, not these).
+Tokens and device ids are random strings shown once; only their sha256 is stored, which is
+enough for random values of 80 bits and more (a slow hash protects low-entropy passwords,
+not these).
 Passwords use argon2, which is deliberately slow: call ``hash_password`` and
 ``verify_password`` through ``asyncio.to_thread`` from async code.
 """
@@ -51,3 +52,16 @@ def new_device_id() -> str:
 
 def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+def device_id_hash(device_id: str) -> bytes:
+    """What the database keeps of an OsmAnd device id: it is the phone's only credential.
+    The same as migration 008's ``sha256(convert_to(device_id, 'UTF8'))``."""
+    return token_hash(device_id)
+
+
+def device_id_hint(device_id: str) -> str | None:
+    """The last 4 characters of a device id, kept to tell phones apart (the id ends so in
+    Traccar Client's settings). 16 of its 80 bits: the other 64 stay unguessable. None for
+    ids too short to give any away."""
+    return device_id[-4:] if len(device_id) > 8 else None

@@ -34,6 +34,13 @@ async def make_driver(pool, name: str = "Test Driver", plate: str | None = None)
     return driver, device
 
 
+async def stored_devices(pool) -> str:
+    """Every row of ``devices``, every column, as PostgreSQL prints them: where a plain device
+    id would show if one were stored."""
+    rows = await pool.fetch("SELECT d::text AS row FROM devices d")
+    return "\n".join(r["row"] for r in rows)
+
+
 async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
     """Poll an async predicate until it returns a truthy value (no fixed sleeps)."""
     deadline = asyncio.get_running_loop().time() + timeout

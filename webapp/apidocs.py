@@ -54,8 +54,10 @@ EXTRA_PATHS: dict[str, dict[str, Any]] = {
         "get": {
             "tags": ["phones"],
             "summary": "Traccar Client (OsmAnd protocol): one position in the query string",
-            "description": "The device id is the credential (`hexfleet drivers show ID`, or the control room's "
-            "*Connect a phone*). Also served on `OSMAND_PORT` (5055) when set.",
+            "description": "The device id is the credential: shown once, when the device is created or rotated "
+            "(`hexfleet drivers add` / `rotate`, or the control room's *Connect a phone*), and stored hashed. "
+            "Query strings land in proxy access logs: the shipped nginx config masks `id` and `deviceid`. "
+            "Also served on `OSMAND_PORT` (5055) when set.",
             "parameters": _OSMAND_PARAMS,
             "responses": _OSMAND_ANSWERS,
         },

@@ -78,15 +78,21 @@ class DeviceAuth:
         return await self._cached(key, lambda conn: driver_queries.driver_for_token(conn, token))
 
     async def driver_for_device(self, device_id: str) -> int | None:
-        """An OsmAnd device id, the protocol's only identity."""
-        return await self._cached(("d", device_id), lambda conn: driver_queries.driver_for_device_id(conn, device_id))
+        """An OsmAnd device id, the protocol's only identity (a credential: cached by its hash)."""
+        key = ("d", hashlib.sha256(device_id.encode()).digest())
+        return await self._cached(key, lambda conn: driver_queries.driver_for_device_id(conn, device_id))
 
     async def driver_for_basic(self, device_id: str, token: str) -> int | None:
         """OwnTracks' HTTP Basic credentials: device id and token of one live device."""
-        key = ("b", device_id, hashlib.sha256(token.encode()).digest())
+        key = ("b", hashlib.sha256(device_id.encode()).digest(), hashlib.sha256(token.encode()).digest())
         return await self._cached(
             key, lambda conn: driver_queries.driver_for_device_credentials(conn, device_id, token)
         )
+
+    async def driver_for_device_row(self, row_id: int) -> int | None:
+        """A live device named by its row (the driver web app's sessions): its driver, or None
+        once it was rotated or revoked."""
+        return await self._cached(("r", row_id), lambda conn: driver_queries.driver_for_device_row(conn, row_id))
 
     def forget(self) -> None:
         self._generation += 1

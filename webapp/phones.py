@@ -103,7 +103,8 @@ async def osmand():
             if wait is not None:
                 return await _guessing(ingest, wait)
             await ingest.reject(None, ["unknown-device"])
-            return problem(404, f"no device {report.device_id!r} is registered", "unknown-device")
+            # Never echo the id: it is a credential, and answers end up in logs and screenshots.
+            return problem(404, "no live device has this id", "unknown-device")
         by_driver[driver_id].append(report)
     try:
         for driver_id, driver_reports in by_driver.items():

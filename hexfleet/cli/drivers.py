@@ -37,7 +37,11 @@ def configure(parser) -> None:
     listing = sub.add_parser("list", help="the fleet: id, name, plate, class, duty (deactivated ones with --all)")
     listing.add_argument("--all", action="store_true", help="include deactivated drivers")
     listing.add_argument("--json", action="store_true", help="print one JSON object")
-    show = sub.add_parser("show", help="show a driver and how to connect its phone (Traccar Client, OwnTracks)")
+    show = sub.add_parser(
+        "show",
+        help="show a driver and how to connect its phone (Traccar Client, OwnTracks); the device id and token "
+        "were shown once, by `add` or `rotate`",
+    )
     show.add_argument("id", type=driver_id, help="driver id")
     show.add_argument("--json", action="store_true", help="print one JSON object")
     rotate = sub.add_parser(
@@ -75,7 +79,7 @@ async def list_drivers(dsn: str, include_deactivated: bool) -> list[queries.Driv
 async def show_driver(dsn: str, driver_id: int):
     async with database(dsn) as conn:
         driver = await queries.get_driver(conn, driver_id)  # NotFound: main() prints it
-        return driver, await queries.current_device_id(conn, driver_id)
+        return driver, await queries.current_device(conn, driver_id)
 
 
 async def rotate_driver(dsn: str, driver_id: int):
@@ -120,25 +124,35 @@ async def announce(redis_url: str, driver_id: int) -> None:
         await redis.aclose()
 
 
-def _instructions(settings, driver, device_id: str, token: str | None = None) -> connect.ConnectInstructions:
-    return connect.instructions(settings.base_url(), settings.osmand_port, device_id, token, driver.name)
+def _instructions(settings, driver, device: queries.DeviceCredentials) -> connect.ConnectInstructions:
+    """Right after `add` or `rotate`: the only time the device id and token are known."""
+    return connect.instructions(settings.base_url(), settings.osmand_port, device.device_id, device.token, driver.name)
 
 
-def _facts(driver, device_id: str | None) -> str:
+def _later_instructions(settings, driver, device: queries.Device) -> connect.ConnectInstructions:
+    """Addresses and settings without the device id and token (stored hashed)."""
+    return connect.instructions(settings.base_url(), settings.osmand_port, name=driver.name, hint=device.hint)
+
+
+def _facts(driver, device: queries.Device | None) -> str:
+    if device is None:
+        shown = f"none (`hexfleet drivers rotate {driver.id}` issues one)"
+    else:
+        shown = f"{connect.masked_hint(device.hint)} ({connect.ID_SHOWN_ONCE}, {device.created_at:%Y-%m-%d %H:%M %Z})"
     return "\n".join(
         [
             f"driver {driver.id}: {driver.name}",
             f"  phone:     {driver.phone or '-'}",
             f"  vehicle:   {driver.vehicle_plate or '-'}",
             f"  duty:      {driver.status}",
-            f"  device id: {device_id or f'none (hexfleet drivers rotate {driver.id} issues one)'}",
+            f"  device id: {shown}",
         ]
     )
 
 
 def _print_qr_codes(info: connect.ConnectInstructions) -> None:
     """Terminal QR codes, only for a person at a terminal (the links are in the text anyway)."""
-    if not sys.stdout.isatty():
+    if not sys.stdout.isatty() or not info.traccar.qr_payload:
         return
     print("\nTraccar Client 9+: Settings > scan QR code")
     print(connect.qr_terminal(info.traccar.qr_payload), end="")
@@ -147,14 +161,17 @@ def _print_qr_codes(info: connect.ConnectInstructions) -> None:
         print(connect.qr_terminal(info.owntracks.config_link), end="")
 
 
-def _payload(driver, device_id: str | None, info: connect.ConnectInstructions | None) -> dict:
+def _payload(driver, info: connect.ConnectInstructions | None) -> dict:
+    """``device_id`` is there only right after `add` or `rotate` (else null: stored hashed);
+    ``device_hint`` is its last 4 characters, whenever the driver has a device."""
     return {
         "id": driver.id,
         "name": driver.name,
         "phone": driver.phone,
         "vehicle_plate": driver.vehicle_plate,
         "status": driver.status,
-        "device_id": device_id,
+        "device_id": info.device_id if info else None,
+        "device_hint": info.device_hint if info else None,
         "connect": info.to_json() if info else None,
     }
 
@@ -166,9 +183,9 @@ def run_add(args, settings) -> int:
     if args.json:  # a contract: scripts (and the e2e suite) parse exactly these keys
         emit({"id": driver.id, "name": driver.name, "device_id": device.device_id, "token": device.token}, True, "")
         return 0
-    info = _instructions(settings, driver, device.device_id, device.token)
+    info = _instructions(settings, driver, device)
     print(
-        f"created driver {driver.name} (id {driver.id})\ndevice_id: {device.device_id}\n"
+        f"created driver {driver.name} (id {driver.id})\ndevice_id (shown once): {device.device_id}\n"
         f"token (shown once): {device.token}\n\n{connect.as_text(info)}"
     )
     _print_qr_codes(info)
@@ -176,13 +193,16 @@ def run_add(args, settings) -> int:
 
 
 def run_show(args, settings) -> int:
-    driver, device_id = asyncio.run(show_driver(settings.database_url, args.id))
-    info = _instructions(settings, driver, device_id) if device_id else None
-    hint = f"`hexfleet drivers rotate {driver.id}` issues a new one (the phone must then be set up again)"
+    driver, device = asyncio.run(show_driver(settings.database_url, args.id))
+    info = _later_instructions(settings, driver, device) if device else None
+    hint = (
+        f"`hexfleet drivers rotate {driver.id}` issues a new device identifier and token, shown once "
+        "(the phone in use stops sending until it is set up with them)."
+    )
     if args.json:
-        emit(_payload(driver, device_id, info), True, "")
+        emit(_payload(driver, info), True, "")
         return 0
-    print(_facts(driver, device_id))
+    print(_facts(driver, device))
     if info:
         print()
         print(connect.as_text(info, rotate_hint=hint))
@@ -201,14 +221,14 @@ def run_rotate(args, settings) -> int:
             announced, note = False, f"could not tell web processes ({error}); the old token works for up to {ttl}"
     else:
         announced, note = False, f"REDIS_URL is not set: web processes drop the old token within {ttl}"
-    info = _instructions(settings, driver, device.device_id, device.token)
+    info = _instructions(settings, driver, device)
     if args.json:
-        payload = _payload(driver, device.device_id, info)
+        payload = _payload(driver, info)
         payload.update(token=device.token, announced=announced)
         emit(payload, True, "")
     else:
         print(
-            f"rotated the device of driver {driver.name} (id {driver.id})\ndevice_id: {device.device_id}\n"
+            f"rotated the device of driver {driver.name} (id {driver.id})\ndevice_id (shown once): {device.device_id}\n"
             f"token (shown once): {device.token}\n\n{connect.as_text(info)}"
         )
         _print_qr_codes(info)

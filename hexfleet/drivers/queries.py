@@ -30,9 +30,22 @@ class Driver:
 
 @dataclass(frozen=True)
 class DeviceCredentials:
+    """A device as it is issued: the only time its id and token are known in full."""
+
     driver_id: int
-    device_id: str
+    device_id: str  # shown once, stored hashed (OsmAnd's only credential)
     token: str  # shown once, stored hashed
+    row_id: int  # devices.id: how sessions and links name the device
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device as it is stored: its id and token are hashes, so neither can be shown again."""
+
+    row_id: int
+    driver_id: int
+    hint: str | None  # the id's last 4 characters, to tell phones apart
+    created_at: datetime
 
 
 _DRIVER_COLUMNS = """d.id, d.name, d.phone, d.status, v.plate AS vehicle_plate, v.class AS vehicle_class,
@@ -190,15 +203,18 @@ async def duty_statuses(conn) -> dict[int, str]:
 
 
 async def issue_device(conn, driver_id: int) -> DeviceCredentials:
-    """Register a new device (id + Bearer token) for a driver."""
+    """Register a new device (id + Bearer token) for a driver; both are stored hashed, so
+    the caller shows them now or never."""
     device_id, token = security.new_device_id(), security.new_driver_token()
-    await conn.execute(
-        "INSERT INTO devices (driver_id, device_id, token_hash) VALUES ($1, $2, $3)",
+    row_id = await conn.fetchval(
+        """INSERT INTO devices (driver_id, device_id_hash, device_id_hint, token_hash)
+           VALUES ($1, $2, $3, $4) RETURNING id""",
         driver_id,
-        device_id,
+        security.device_id_hash(device_id),
+        security.device_id_hint(device_id),
         security.token_hash(token),
     )
-    return DeviceCredentials(driver_id, device_id, token)
+    return DeviceCredentials(driver_id, device_id, token, row_id)
 
 
 async def revoke_devices(conn, driver_id: int) -> int:
@@ -216,7 +232,16 @@ async def driver_for_token(conn, token: str) -> int | None:
 
 
 async def driver_for_device_id(conn, device_id: str) -> int | None:
-    return await conn.fetchval("SELECT driver_id FROM devices WHERE device_id = $1 AND revoked_at IS NULL", device_id)
+    """OsmAnd: the device id alone, looked up by its hash."""
+    return await conn.fetchval(
+        "SELECT driver_id FROM devices WHERE device_id_hash = $1 AND revoked_at IS NULL",
+        security.device_id_hash(device_id),
+    )
+
+
+async def driver_for_device_row(conn, row_id: int) -> int | None:
+    """The driver of a live device named by its row (driver web app sessions and links)."""
+    return await conn.fetchval("SELECT driver_id FROM devices WHERE id = $1 AND revoked_at IS NULL", row_id)
 
 
 async def get_drivers(conn, driver_ids: list[int]) -> list[Driver]:
@@ -248,18 +273,20 @@ async def rotate_device(conn, driver_id: int) -> DeviceCredentials:
         return await issue_device(conn, driver_id)
 
 
-async def current_device_id(conn, driver_id: int) -> str | None:
-    return await conn.fetchval(
-        """SELECT device_id FROM devices WHERE driver_id = $1 AND revoked_at IS NULL
-           ORDER BY created_at DESC LIMIT 1""",
+async def current_device(conn, driver_id: int) -> Device | None:
+    """The driver's live device (the newest, should there be several), or None."""
+    row = await conn.fetchrow(
+        """SELECT id, driver_id, device_id_hint, created_at FROM devices
+           WHERE driver_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1""",
         driver_id,
     )
+    return Device(row["id"], row["driver_id"], row["device_id_hint"], row["created_at"]) if row else None
 
 
 async def driver_for_device_credentials(conn, device_id: str, token: str) -> int | None:
     """OwnTracks' Basic auth: the device id and its token must belong to the same live device."""
     return await conn.fetchval(
-        "SELECT driver_id FROM devices WHERE device_id = $1 AND token_hash = $2 AND revoked_at IS NULL",
-        device_id,
+        "SELECT driver_id FROM devices WHERE device_id_hash = $1 AND token_hash = $2 AND revoked_at IS NULL",
+        security.device_id_hash(device_id),
         security.token_hash(token),
     )

@@ -8,7 +8,8 @@ a temporary folder) runs in front of the app, and the tests check through it: a 
 position reaches an SSE stream and a WebSocket at once, the other streams open at once,
 the app counts limits against the real client address (FORWARDED_ALLOW_IPS) and cannot be
 fooled by a client's own X-Forwarded-For, oversized bodies stop at the proxy, static files
-are compressed and cached, and secret tokens in paths stay out of the access log.
+are compressed and cached, and secret tokens in paths and OsmAnd device ids in query
+strings stay out of the access log.
 
 The test copy ignores the app's ``X-Accel-Buffering: no``, so what reaches the client at
 once does so by the config alone. (Measured with nginx 1.22: it passes a stream's chunks on
@@ -498,6 +499,51 @@ async def test_bodies_static_files_and_the_access_log(proxied, db):
         assert page.status_code in (404, 410), page.status_code
     log = proxied.access_log()
     assert "/t/<token>" in log and "not-a-real-but-secret-token-123" not in log
+
+
+async def test_osmand_device_ids_stay_out_of_the_access_log(proxied, db):
+    """Traccar Client sends its device id, its only credential, in the query string."""
+    _, device = await make_driver(db, "Traccar phone")
+    guesses = ["0123456789abcdef0123", "fedcba9876543210fedc", "a1b2c3d4e5f6a7b8c9d0"]
+    now = int(time.time())
+    fix = "lat=52.52&lon=13.405&speed=3.5"
+    sent = [  # (method, path and query, status the app answers)
+        ("GET", f"/osmand?id={device.device_id}&timestamp={now}&{fix}", 200),  # Traccar Client
+        ("POST", f"/osmand?timestamp={now + 1}&{fix}&deviceid={device.device_id}", 200),  # older apps
+        ("GET", f"/osmand?{fix}&id={guesses[0]}&timestamp={now + 2}", 404),  # a stranger guessing
+        ("GET", f"/osmand?deviceid={guesses[1]}&ID={guesses[2]}&timestamp={now + 3}&{fix}", 404),
+        # More id values than the config masks one by one: the query is not logged at all.
+        ("GET", f"/osmand?id={guesses[0]}&deviceid={guesses[1]}&id={guesses[2]}&{fix}", 404),
+    ]
+    async with httpx.AsyncClient(base_url=proxied.url, trust_env=False, timeout=10) as client:
+        for method, target, status in sent:
+            answer = await client.request(method, target)
+            assert answer.status_code == status, (target, answer.text)
+            assert device.device_id not in answer.text and not any(g in answer.text for g in guesses)
+
+    async def all_logged() -> bool:
+        return proxied.access_log().count('"GET /osmand') + proxied.access_log().count('"POST /osmand') == len(sent)
+
+    await wait_for(all_logged, timeout=5)
+    log = proxied.access_log()
+    assert device.device_id not in log, log
+    for guess in guesses:
+        assert guess not in log, log
+    lines = [line for line in log.splitlines() if "/osmand" in line]
+    assert f"/osmand?id=<device-id>&timestamp={now}&{fix} " in lines[0]  # what the fix was stays readable
+    assert f"&{fix}&deviceid=<device-id> " in lines[1]
+    assert f"/osmand?deviceid=<device-id>&ID=<device-id>&timestamp={now + 3}" in lines[3]
+    assert '"GET /osmand?<query withheld> ' in lines[4]
+    # Parameters that merely end in "id" are no device id: logged as sent.
+    async with httpx.AsyncClient(base_url=proxied.url, trust_env=False, timeout=10) as client:
+        await client.get(f"/osmand?valid=false&{fix}&id={device.device_id}&timestamp={now + 4}")
+
+    async def valid_logged() -> bool:
+        return "valid=false" in proxied.access_log()
+
+    await wait_for(valid_logged, timeout=5)
+    assert f"/osmand?valid=false&{fix}&id=<device-id>&timestamp={now + 4}" in proxied.access_log()
+    assert device.device_id not in proxied.access_log()
 
 
 async def _true(value) -> bool:

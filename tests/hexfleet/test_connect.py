@@ -126,9 +126,28 @@ def test_owntracks_config_link_decodes_to_the_http_mode_settings():
 def test_without_the_token_there_is_no_password_and_no_config_link():
     info = connect.instructions("https://fleet.example.com", 0, DEVICE, None, "Ada Lovelace")
     assert info.owntracks.password is None and info.owntracks.config_link is None
-    text = connect.as_text(info, rotate_hint="rotate it")
-    assert "shown only when it is created or rotated; rotate it" in text
+    text = connect.as_text(info)
+    assert "password:           the device token, shown only when it is created or rotated" in text
     assert "config link" not in text
+
+
+def test_later_there_is_no_device_id_and_nothing_that_carries_it():
+    """After creation or rotation the id is stored hashed: its last 4 characters stand in."""
+    info = connect.instructions("https://fleet.example.com", 5055, name="Ada Lovelace", hint=DEVICE[-4:])
+    assert not info.fresh and info.device_id is None and info.device_hint == "c7d8"
+    assert info.traccar.device_id is None and info.traccar.qr_payload is None
+    assert info.owntracks.username is None and info.owntracks.device_id is None
+    assert info.owntracks.password is None and info.owntracks.config_link is None
+    assert info.traccar.server_url == "http://fleet.example.com:5055"  # the settings are all still there
+    assert info.owntracks.url == "https://fleet.example.com/owntracks" and info.owntracks.tracker_id == "AL"
+    text = connect.as_text(info, rotate_hint="`hexfleet drivers rotate 7` issues new ones.")
+    assert "device identifier:  •••• c7d8 (shown once, when the device was created or last rotated)" in text
+    assert "they cannot be shown again" in text and "`hexfleet drivers rotate 7` issues new ones." in text
+    assert "QR" not in text and "config link" not in text
+    # Fresh, the same call with the id says none of that.
+    fresh = connect.as_text(connect.instructions("https://fleet.example.com", 5055, DEVICE, TOKEN, "Ada Lovelace"))
+    assert "cannot be shown again" not in fresh and f"device identifier:  {DEVICE}" in fresh
+    assert connect.instructions("https://a.example", 0, DEVICE).device_hint == DEVICE[-4:]
 
 
 @pytest.mark.parametrize(
@@ -138,14 +157,17 @@ def test_without_the_token_there_is_no_password_and_no_config_link():
         ("Grace Brewster Murray Hopper", "GH"),
         ("cher", "CH"),
         ("Özil Ünal", "OU"),
-        ("李 小龍", "3F"),  # nothing ASCII to use: fall back to the device id
-        ("", "3F"),
-        (None, "3F"),
+        ("李 小龍", "D8"),  # nothing ASCII to use: fall back to the device id's end
+        ("", "D8"),
+        (None, "D8"),
         ("  O'Brien  ", "OB"),
     ],
 )
 def test_tracker_id_is_two_ascii_letters_or_digits(name, tid):
     assert connect.tracker_id(name, DEVICE) == tid
+    # Later only the id's last 4 characters are known: the tracker id stays the same.
+    assert connect.tracker_id(name, DEVICE[-4:]) == tid
+    assert connect.tracker_id(name, None) == (tid if tid != "D8" else "HF")
 
 
 def test_text_has_every_field_an_app_asks_for():
@@ -224,13 +246,17 @@ async def test_cli_show_prints_the_driver_and_how_to_connect(db, database_url):
     result = hexfleet_cli(database_url, "drivers", "show", str(drv.id), "--json")
     assert result.returncode == 0, result.stderr
     out = orjson.loads(result.stdout)
-    assert (out["id"], out["name"], out["vehicle_plate"], out["device_id"]) == (
+    # The device id was shown once, when the device was issued: stored hashed, shown by its end only.
+    assert (out["id"], out["name"], out["vehicle_plate"], out["device_id"], out["device_hint"]) == (
         drv.id,
         "Ada Lovelace",
         "B-AL-1",
-        device.device_id,
+        None,
+        device.device_id[-4:],
     )
+    assert device.device_id not in result.stdout
     assert out["connect"]["traccar"]["server_url"] == "http://fleet.example.com:5055"
+    assert out["connect"]["traccar"]["qr_payload"] is None  # it would carry the id
     assert out["connect"]["owntracks"]["url"] == "https://fleet.example.com/owntracks"
     assert out["connect"]["owntracks"]["password"] is None and "token" not in out
 
@@ -238,12 +264,14 @@ async def test_cli_show_prints_the_driver_and_how_to_connect(db, database_url):
     assert human.returncode == 0, human.stderr
     for expected in (
         f"driver {drv.id}: Ada Lovelace",
-        f"device id: {device.device_id}",
+        f"device id: •••• {device.device_id[-4:]} (shown once, when the device was created or last rotated, ",
         "Traccar Client (OsmAnd protocol)",
         "server URL:         http://fleet.example.com:5055",
-        f"`hexfleet drivers rotate {drv.id}` issues a new one",
+        "they cannot be shown again",
+        f"`hexfleet drivers rotate {drv.id}` issues a new device identifier and token, shown once",
     ):
         assert expected in human.stdout
+    assert device.device_id not in human.stdout
     assert "█" not in human.stdout  # no terminal QR codes when stdout is not a terminal
 
 
@@ -261,11 +289,14 @@ async def test_cli_rotate_without_redis_says_when_web_processes_notice(db, datab
     assert out["announced"] is False and "REDIS_URL is not set" in result.stderr
     assert "AUTH_CACHE_TTL_S" in result.stderr
     assert out["device_id"] != old.device_id and out["token"] != old.token
+    assert out["device_hint"] == out["device_id"][-4:] and out["connect"]["traccar"]["device_id"] == out["device_id"]
     assert out["connect"]["owntracks"]["password"] == out["token"]
     assert decode_config_link(out["connect"]["owntracks"]["config_link"])["password"] == out["token"]
     async with db.acquire() as conn:
         assert await queries.driver_for_token(conn, old.token) is None
         assert await queries.driver_for_token(conn, out["token"]) == drv.id
+        assert await queries.driver_for_device_id(conn, old.device_id) is None
+        assert await queries.driver_for_device_id(conn, out["device_id"]) == drv.id
 
 
 async def test_cli_rotate_announces_over_redis(db, database_url, redis, base_settings):
@@ -281,6 +312,7 @@ async def test_cli_rotate_announces_over_redis(db, database_url, redis, base_set
     assert message is not None and message["data"] == str(drv.id).encode()
     assert "stop working now" in result.stderr
     assert "token (shown once): hfd_" in result.stdout and "password:           hfd_" in result.stdout
+    assert "device_id (shown once): " in result.stdout and "cannot be shown again" not in result.stdout
 
 
 def test_cli_add_prints_how_to_connect_with_the_password(database_url):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from helpers import make_driver, make_fare, make_user, place_driver, wait_for
+from helpers import make_driver, make_fare, make_user, place_driver, stored_devices, wait_for
 
 from hexfleet import audit
 from hexfleet.drivers import queries as driver_queries
@@ -26,6 +26,7 @@ PASSWORD = "correct-horse"
 PINGS = "/api/v1/driver/pings"
 HX = {"HX-Request": "true"}
 TOKEN = re.compile(r"<code class=\"secret\" data-token>([^<]+)</code>")
+DEVICE_ID = re.compile(r"data-device-id-once>([^<]+)</code>")
 SECRET_PASSWORD = re.compile(r"data-password>([^<]+)</code>")
 
 
@@ -154,7 +155,6 @@ async def test_admin_adds_a_driver_and_sees_its_device_token_and_qr_codes_once(c
 
     async with db.acquire() as conn:
         [driver] = await driver_queries.list_drivers(conn)
-        device_id = await driver_queries.current_device_id(conn, driver.id)
     # The plate is stored as plates are written; the class is the vehicle's.
     assert (driver.name, driver.phone, driver.vehicle_plate, driver.vehicle_class) == (
         "Ada Lovelace",
@@ -165,16 +165,27 @@ async def test_admin_adds_a_driver_and_sees_its_device_token_and_qr_codes_once(c
     assert driver.deactivated_at is None
 
     token = TOKEN.search(html).group(1)
-    assert "It is shown only this once" in html
-    assert device_id in html  # admins see the device id in full
+    device_id = DEVICE_ID.search(html).group(1)
+    assert "They are shown only this once" in html
+    assert html.count(device_id) >= 4  # the notice, the Traccar identifier, OwnTracks' user and device id
     assert html.count('<svg width="') == 2  # Traccar's and OwnTracks' QR codes (the latter carries the token)
     assert await ping(client, token) == 202  # the token shown is the phone's real credential
+    osmand = await client.get(f"/osmand?id={device_id}&lat=52.52&lon=13.405&timestamp={int(time.time())}")
+    assert osmand.status_code == 200  # and so is the device id
+    assert device_id not in await stored_devices(db)  # kept hashed, like the token
 
-    # Shown once: neither the list nor the connect section shows the token again.
-    for path in ("/admin/drivers", f"/ui/drivers/{driver.id}/connect", f"/admin/drivers/{driver.id}"):
+    # Shown once: neither the list, the detail card nor the connect section shows them again.
+    for path in (
+        "/admin/drivers",
+        f"/ui/drivers/{driver.id}/connect",
+        f"/admin/drivers/{driver.id}",
+        f"/ui/drivers/{driver.id}",
+    ):
         later = await admin.get(path)
-        assert later.status_code == 200 and token not in later.text, path
-    assert "shown only when it is created or rotated" in (await admin.get(f"/ui/drivers/{driver.id}/connect")).text
+        assert later.status_code == 200 and token not in later.text and device_id not in later.text, path
+    later = (await admin.get(f"/ui/drivers/{driver.id}/connect")).text
+    assert "shown only when it is created or rotated" in later and "it cannot be shown again" in later
+    assert f"•••• {device_id[-4:]}" in later and "<svg" not in later  # no QR code: it would carry the id
 
     [entry] = await audit_entries(db)
     assert (entry.action, entry.actor, entry.target_type, entry.target_id, entry.target_label) == (
@@ -456,7 +467,7 @@ async def test_deactivation_stops_the_phone_and_takes_the_driver_off_the_control
     assert "Ada Lovelace" not in (await desk.get("/ui/drivers")).text
     async with db.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)
-        assert await driver_queries.current_device_id(conn, driver_id) is None
+        assert await driver_queries.current_device(conn, driver_id) is None
     assert driver.status == "off_duty" and driver.deactivated_at is not None
     assert (await store.duty())[driver_id] == "off_duty" and driver_id not in await store.geo_members()
     # A dispatcher cannot put it back on duty.
@@ -484,7 +495,7 @@ async def test_reactivation_brings_the_driver_back_off_duty_and_without_a_device
     assert '<span id="driver-count" hx-swap-oob="true">1 active driver</span>' in response.text
     async with db.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)
-        assert await driver_queries.current_device_id(conn, driver_id) is None
+        assert await driver_queries.current_device(conn, driver_id) is None
     assert driver.deactivated_at is None and driver.status == "off_duty"
     assert await ping(client, old_token) == 401  # the old phone stays out
     _, staff_token = await make_user(db, "dispatcher")
@@ -512,7 +523,7 @@ async def test_a_deactivated_driver_gets_no_new_device(admin, db):
     assert response.status_code == 409
     assert "is deactivated: an admin can reactivate it" in response.text and "Traceback" not in response.text
     async with db.acquire() as conn:
-        assert await driver_queries.current_device_id(conn, driver_id) is None
+        assert await driver_queries.current_device(conn, driver_id) is None
 
 
 # ---------------------------------------------------------------- accounts
@@ -673,7 +684,8 @@ async def test_only_admins_may_open_or_post_to_any_admin_page(app, db, browsers,
     # Nothing happened: the driver is active with its phone, the account enabled, nothing added.
     async with db.acquire() as conn:
         assert (await driver_queries.get_driver(conn, driver.id)).deactivated_at is None
-        assert await driver_queries.current_device_id(conn, driver.id) == device.device_id
+        current = await driver_queries.current_device(conn, driver.id)
+    assert current is not None and current.row_id == device.row_id
     assert (
         await browsers().get("/api/v1/drivers", headers={"Authorization": f"Bearer {target_token}"})
     ).status_code == 200

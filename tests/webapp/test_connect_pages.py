@@ -1,15 +1,17 @@
 """Connecting a phone from the control room, and rotating a device token, through the real app."""
 
 import asyncio
+import re
 import time
 
 import pytest
-from helpers import browser_login, make_driver, make_user, wait_for
+from helpers import browser_login, make_driver, make_user, stored_devices, wait_for
 
 from hexfleet.drivers import revocation
 
 PINGS = "/api/v1/driver/pings"
 HX = {"HX-Request": "true"}
+DEVICE_ID = re.compile(r"data-device-id-once>([^<]+)</code>")
 
 
 @pytest.fixture
@@ -35,6 +37,12 @@ async def ping(client, token: str) -> int:
     return response.status_code
 
 
+async def osmand(client, device_id: str) -> int:
+    """What Traccar Client gets for a fix sent with this device id."""
+    query = {"id": device_id, "lat": "52.52", "lon": "13.405", "timestamp": str(int(time.time()))}
+    return (await client.get("/osmand", params=query)).status_code
+
+
 async def subscribed(redis) -> bool:
     """The app's revocation listener has subscribed (it starts with the app, asynchronously)."""
     [(_, count)] = await redis.pubsub_numsub(revocation.CHANNEL)
@@ -44,21 +52,26 @@ async def subscribed(redis) -> bool:
 # ---------------------------------------------------------------- the detail pane and its connect section
 
 
-async def test_detail_pane_shows_the_device_id_and_a_connect_section_kept_across_refreshes(client, db, driver):
+@pytest.mark.parametrize("role", ["dispatcher", "admin"])
+async def test_detail_pane_shows_the_device_ids_end_and_a_connect_section_kept_across_refreshes(
+    client, db, driver, role
+):
     drv, device = driver
-    headers = await login(client, db, "dispatcher")
+    headers = await login(client, db, role)
     response = await client.get(f"/ui/drivers/{drv.id}", headers=headers)
     assert response.status_code == 200
-    # The device id is a credential (OsmAnd has no other): the pane shows its last 4 characters only.
+    # The device id is a credential (OsmAnd has no other), stored hashed: the pane tells
+    # phones apart by its last 4 characters, kept for that, and says it was shown once.
     assert device.device_id not in response.text
     assert f"•••• {device.device_id[-4:]}" in response.text
+    assert "The full id was shown once, when the device was created or last rotated" in response.text
     # The 3 s refresh swaps the card: the connect section survives it (hx-preserve needs a stable id).
     assert f'<details class="connect" id="connect-{drv.id}" hx-preserve="true"' in response.text
     assert f'hx-get="/ui/drivers/{drv.id}/connect" hx-trigger="toggle once"' in response.text
     assert "<svg" not in response.text.split("<details", 1)[1]  # QR codes only once opened
 
 
-async def test_connect_section_has_both_apps_and_their_qr_codes(client, db, driver):
+async def test_connect_section_later_has_both_apps_but_not_the_id_token_or_qr_codes(client, db, driver):
     drv, device = driver
     headers = await login(client, db, "admin")
     response = await client.get(f"/ui/drivers/{drv.id}/connect", headers=headers)
@@ -67,10 +80,15 @@ async def test_connect_section_has_both_apps_and_their_qr_codes(client, db, driv
     html = response.text
     # No PUBLIC_URL: the address this browser used (the test client's http://test).
     assert "http://test/osmand" in html and "http://test/owntracks" in html
-    assert html.count(device.device_id) >= 3  # Traccar identifier, OwnTracks user and device id
-    assert html.count('<svg width="') == 1  # the Traccar QR; OwnTracks' needs the token
-    assert device.token not in html
+    # The id and token were shown once, when the device was issued: stored hashed, even an
+    # admin sees only the id's last 4 characters (Traccar identifier, OwnTracks user and
+    # device id), and no QR code, since each would carry the id.
+    assert device.device_id not in html and device.token not in html
+    assert html.count(f"•••• {device.device_id[-4:]}") == 3
+    assert "<svg" not in html and "owntracks:///config" not in html
+    assert "it was shown once, when the device was" in html and "it cannot be shown again" in html
     assert "shown only when it is created or rotated" in html
+    assert "Rotate the device token below to issue a new identifier" in html
     assert "Rotate device token" in html and f'hx-post="/ui/drivers/{drv.id}/rotate"' in html
     assert "hx-confirm=" in html
 
@@ -89,7 +107,7 @@ async def test_dispatchers_never_get_the_device_id_or_its_qr_code(client, db, dr
     html = (await client.get(f"/ui/drivers/{drv.id}/connect", headers=headers)).text
     assert device.device_id not in html and "<svg" not in html
     assert html.count(f"•••• {device.device_id[-4:]}") == 3  # Traccar identifier, OwnTracks user and device id
-    assert "only admins see it in full" in html
+    assert "it cannot be shown again" in html and "An admin can rotate the device token to issue a new" in html
     assert "Create sign-in link" in html  # the driver web app still works through a one-time link
 
 
@@ -136,11 +154,9 @@ async def test_admin_rotation_stops_the_old_token_at_once_and_shows_the_new_one_
     html = response.text
     assert "shown only this once" in html and "cannot be shown again" in html
     assert "have stopped working" in html
-    async with db.acquire() as conn:
-        from hexfleet.drivers import queries
-
-        new_device_id = await queries.current_device_id(conn, drv.id)
-    assert new_device_id != old.device_id and new_device_id in html
+    new_device_id = DEVICE_ID.search(html).group(1)
+    assert new_device_id != old.device_id and html.count(new_device_id) >= 4  # notice, Traccar, OwnTracks ×2
+    assert new_device_id not in await stored_devices(db)  # only its hash is kept
     new_token = html.split('<code class="secret" data-token>', 1)[1].split("</code>", 1)[0]
     assert new_token.startswith("hfd_") and new_token != old.token
     assert html.count('<svg width="') == 2  # the OwnTracks QR carries the new password
@@ -152,10 +168,12 @@ async def test_admin_rotation_stops_the_old_token_at_once_and_shows_the_new_one_
     # Far sooner than the 600 s cache: only the announcement explains it.
     await wait_for(old_token_refused, timeout=2.0)
     assert await ping(client, new_token) == 202
+    assert await osmand(client, old.device_id) == 404 and await osmand(client, new_device_id) == 200
 
-    # The token is never shown again.
+    # Neither is ever shown again: the pane knows the id's last 4 characters only.
     again = await client.get(f"/ui/drivers/{drv.id}/connect", headers=headers)
-    assert new_token not in again.text and new_device_id in again.text
+    assert new_token not in again.text and new_device_id not in again.text
+    assert f"•••• {new_device_id[-4:]}" in again.text
 
 
 async def test_rotation_is_announced_to_every_process(client, db, redis, driver):
@@ -177,11 +195,12 @@ async def test_dispatcher_cannot_rotate(client, db, driver):
     assert response.status_code == 403
     assert "Only admins can rotate device tokens." in response.text and "Traceback" not in response.text
     assert 'role="alert"' in response.text  # a partial the connect section can show
-    assert await ping(client, device.token) == 202
+    assert await ping(client, device.token) == 202 and await osmand(client, device.device_id) == 200
     async with db.acquire() as conn:
         from hexfleet.drivers import queries
 
-        assert await queries.current_device_id(conn, drv.id) == device.device_id
+        current = await queries.current_device(conn, drv.id)
+    assert current is not None and current.row_id == device.row_id
 
 
 @pytest.mark.parametrize("role", ["customer", None])

@@ -9,8 +9,10 @@ import re
 import time
 
 import httpx
+import orjson
 import pytest
 from helpers import browser_login, make_driver, make_fare, make_user, place_driver, read_topic, wait_for
+from itsdangerous import URLSafeTimedSerializer
 
 from hexfleet import keys
 from hexfleet.drivers import queries as driver_queries
@@ -178,7 +180,8 @@ async def test_staff_create_a_one_time_link_kept_hashed_in_redis(browsers, db, r
     # Only the token's hash is stored, with the driver, its device and the TTL.
     assert await redis.get(keys.driver_link(token)) is None
     key = keys.driver_link(hashlib.sha256(token.encode()).hexdigest())
-    assert await redis.get(key) == f"{drv.id}:{device.device_id}".encode()
+    # The device by its row: its id is a credential, kept nowhere but as a hash in PostgreSQL.
+    assert await redis.get(key) == f"{drv.id}:{device.row_id}".encode()
     assert 890_000 < await redis.pttl(key) <= 900_000
     # Every click makes another link.
     again = await staff.post(f"/ui/drivers/{drv.id}/driver-link", headers=headers)
@@ -247,6 +250,44 @@ async def test_a_link_signs_in_once_after_a_confirmation(browsers, db, driver):
         assert gone.status_code == 410
         assert "This sign-in link no longer works" in gone.text and "Traceback" not in gone.text
     assert "This phone is signed in already" in (await phone.client.get(link)).text
+
+
+async def test_the_cookie_names_a_server_side_session_and_no_driver_or_device(browsers, db, redis, driver):
+    drv, device = driver
+    phone = await signed_in_phone(browsers, db, drv.id)
+    cookie = phone.client.cookies[driver_session.COOKIE]
+    # Signed, not encrypted: anyone holding the phone can decode it, without the key.
+    valid, payload = URLSafeTimedSerializer("not the key").loads_unsafe(cookie)
+    assert not valid and set(payload) == {"s"} and len(payload["s"]) == 43  # a random session id, no more
+    assert device.device_id not in orjson.dumps(payload).decode() and device.token not in cookie
+    # The server keeps the session: its id's hash names the driver and the device's row.
+    stored = await redis.get(keys.driver_session(hashlib.sha256(payload["s"].encode()).hexdigest()))
+    assert stored == f"{drv.id}:{device.row_id}".encode()
+    for key in await redis.keys("*"):  # nothing in Redis holds the device id either
+        assert device.device_id.encode() not in key and device.device_id.encode() not in (await redis.dump(key) or b"")
+    assert (await phone.get("/d/me")).json()["id"] == drv.id
+
+
+async def test_a_session_from_before_device_ids_were_hashed_is_over(browsers, db, redis, driver, settings):
+    """Sessions and links made before this release named the device by its id: refused and deleted."""
+    drv, device = driver
+    session_id = "b" * 43
+    key = keys.driver_session(hashlib.sha256(session_id.encode()).hexdigest())
+    await redis.set(key, f"{drv.id}:{device.device_id}", px=60_000)
+    client = browsers()
+    old = URLSafeTimedSerializer(settings.require_secret_key(), salt="hexfleet.driver-session").dumps(
+        {"d": drv.id, "v": device.device_id, "s": session_id}
+    )
+    client.cookies.set(driver_session.COOKIE, old)
+    page = await client.get("/d")
+    assert page.status_code == 401 and "Your session has ended" in page.text
+    assert await redis.get(key) is None  # the id it held is gone from Redis
+    # An unused sign-in link from then too: it no longer works, and its record goes.
+    token = "c" * 43
+    link_key = keys.driver_link(hashlib.sha256(token.encode()).hexdigest())
+    await redis.set(link_key, f"{drv.id}:{device.device_id}", px=60_000)
+    assert (await browsers().get(f"/d/login/{token}")).status_code == 410
+    assert await redis.get(link_key) is None
 
 
 @pytest.mark.parametrize("secure_cookies", [True])
@@ -483,7 +524,7 @@ async def test_without_a_session(browsers):
     pings = await browsers().post("/d/pings", json={"lat": 52.52, "lng": 13.4, "ts": time.time()})
     assert pings.status_code == 401
     # A cookie that is not ours (tampered, or signed with another key) is no session either.
-    forged = driver_session.cookie_value("another-secret", driver_session.DriverSession(1, "abc"))
+    forged = driver_session.cookie_value("another-secret", driver_session.DriverSession(1, 1, "a" * 43))
     client.cookies.set(driver_session.COOKIE, forged)
     page = await client.get("/d")
     assert page.status_code == 401 and "Your session has ended" in page.text

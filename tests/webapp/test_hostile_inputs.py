@@ -567,9 +567,9 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
         return identities
 
     sessions = await sign_in_browsers()
-    driver_cookie = driver_session.cookie_value(
-        settings.require_secret_key(), driver_session.DriverSession(worker.id, device.device_id)
-    )
+    # A live driver web app session (the cookie names it; Redis holds the driver and the device's row).
+    driver_web = await driver_session.start(redis, driver_session.DriverSession(worker.id, device.row_id), 3600)
+    driver_cookie = driver_session.cookie_value(settings.require_secret_key(), driver_web)
 
     async with browser() as client:
         customer = {"Authorization": f"Bearer {users['customer'][1]}"}
@@ -607,7 +607,7 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
         return await pool.fetchval("SELECT id FROM offers WHERE booking_id = $1", booking_id)
 
     offer_id = await wait_for(offered, timeout=10)
-    links = [await driver_session.create_link(redis, worker.id, device.device_id, 3600) for _ in range(4)]
+    links = [await driver_session.create_link(redis, worker.id, device.row_id, 3600) for _ in range(4)]
     static_file = "vendor/swagger-ui-5.35.0/swagger-ui.css"
 
     identities: dict[str, tuple[tuple[bytes, bytes], ...]] = {

@@ -1,6 +1,7 @@
 """Traccar Client (OsmAnd) and OwnTracks requests as the apps send them, against the real stack."""
 
 import base64
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -64,7 +65,7 @@ async def test_osmand_form_body_and_json(client, settings, device):
     ("query", "status", "detail"),
     [
         ("lat=52.5&lon=13.4", 400, "device id"),
-        ("id=nobody-has-this&lat=52.5&lon=13.4", 404, "no device"),
+        ("id=nobody-has-this&lat=52.5&lon=13.4", 404, "no live device has this id"),
         ("id={dev}&lat=north&lon=13.4", 400, "coordinates"),
     ],
 )
@@ -72,6 +73,64 @@ async def test_osmand_errors(client, device, query, status, detail):
     r = await client.get("/osmand?" + query.format(dev=device.device_id))
     assert r.status_code == status and detail in r.json()["detail"]
     assert r.headers["content-type"] == "application/problem+json"
+    assert "nobody-has-this" not in r.text and device.device_id not in r.text  # a credential is never echoed
+
+
+async def test_device_ids_never_come_back_in_answers_or_the_apps_logs(client, device, caplog):
+    caplog.set_level(logging.DEBUG)
+    guess = "0123456789abcdef0123"
+    now = int(time.time())
+    fix = {"lat": "52.5", "lon": "13.4", "timestamp": str(now)}
+    location = {"_type": "location", "lat": 52.5, "lon": 13.4, "tst": now}
+    json_report = {"device_id": guess, "location": {"coords": {"latitude": 1, "longitude": 2}}}
+    sent = [  # (status, method, path, request arguments)
+        (200, "GET", "/osmand", {"params": {"id": device.device_id, **fix}}),
+        (404, "GET", "/osmand", {"params": {"id": guess, **fix}}),
+        (404, "POST", "/osmand", {"data": {"deviceid": guess, **fix}}),
+        (404, "POST", "/osmand", {"json": json_report}),
+        (400, "GET", "/osmand", {"params": {**fix, "id": device.device_id, "lat": "north"}}),
+        (401, "POST", "/owntracks", {"json": location, "headers": basic(guess, device.token)}),
+        (401, "POST", "/owntracks", {"json": location, "headers": basic(device.device_id, "hfd_wrong")}),
+        (400, "POST", "/owntracks", {"content": b"[1,", "headers": basic(device.device_id, device.token)}),
+    ]
+    for status, method, path, arguments in sent:
+        answer = await client.request(method, path, **arguments)
+        assert answer.status_code == status, answer.text
+        assert device.device_id not in answer.text and guess not in answer.text, answer.text
+    assert device.device_id not in app_logs(caplog) and guess not in app_logs(caplog)
+
+
+def app_logs(caplog) -> str:
+    """What the app and its libraries logged (the test's own HTTP client logs the URLs it sends)."""
+    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
+
+
+async def test_a_database_outage_logs_the_request_but_no_device_id(relayed, db, caplog):
+    import httpx
+
+    from webapp import create_app
+
+    settings, relay = await relayed("database_url")
+    _, device = await make_driver(db, "Unlucky Phone")  # not cached yet: its lookup needs PostgreSQL
+    app = create_app(settings)
+    root = logging.getLogger()
+    root.addHandler(caplog.handler)  # create_app set the process's log handlers: listen again
+    try:
+        async with app.test_app():
+            caplog.set_level(logging.INFO)
+            await relay.cut()
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+                fix = {"id": device.device_id, "lat": "52.5", "lon": "13.4", "timestamp": str(int(time.time()))}
+                osmand = await client.get("/osmand", params=fix)
+                location = {"_type": "location", "lat": 52.5, "lon": 13.4, "tst": int(time.time())}
+                credentials = basic(device.device_id, device.token)
+                owntracks = await client.post("/owntracks", json=location, headers=credentials)
+    finally:
+        root.removeHandler(caplog.handler)
+    assert (osmand.status_code, owntracks.status_code) == (503, 503)
+    logged = app_logs(caplog)
+    assert "GET /osmand: 503" in logged and "POST /owntracks: 503" in logged  # the outage is logged ...
+    assert device.device_id not in logged and device.token not in logged  # ... without the credentials
 
 
 @pytest.mark.time_rejections

@@ -104,7 +104,7 @@ async def add_driver():
             errors = {"vehicle_plate": error.detail[:1].upper() + error.detail[1:] + "."}
         else:
             log.info("admin added driver %s", driver.id)
-            connect_html, _, _ = await render_connect(driver, device.device_id, device.token, fresh="created")
+            connect_html, _, _ = await render_connect(driver, None, device, fresh="created")
             # Our own template's output, escaped as it was rendered: it must not be escaped again.
             connect = Markup(connect_html)
             html = await render_template("_admin_driver_created.html", driver=driver, connect_html=connect)

@@ -34,32 +34,42 @@ def connect_base_url(settings) -> str:
     return settings.public_url or request.host_url
 
 
-def _qr_codes(info: phone_connect.ConnectInstructions) -> tuple[Markup, Markup | None]:
-    traccar = Markup(phone_connect.qr_svg(info.traccar.qr_payload, "QR code for Traccar Client"))
+def _qr_codes(info: phone_connect.ConnectInstructions) -> tuple[Markup | None, Markup | None]:
+    """The QR codes carry the device id: only right after creation or rotation."""
+    payload = info.traccar.qr_payload
+    traccar = Markup(phone_connect.qr_svg(payload, "QR code for Traccar Client")) if payload else None
     link = info.owntracks.config_link
     owntracks = Markup(phone_connect.qr_svg(link, "QR code for OwnTracks")) if link else None
     return traccar, owntracks
 
 
 async def render_connect(
-    driver, device_id: str | None, token: str | None = None, announced: bool = True, fresh: str | None = None
+    driver,
+    device: driver_queries.Device | None,
+    credentials: driver_queries.DeviceCredentials | None = None,
+    announced: bool = True,
+    fresh: str | None = None,
 ):
-    """The "Connect a phone" section. ``token`` is shown once: right after the device was
-    created (``fresh="created"``) or rotated (the default when a token is given)."""
+    """The "Connect a phone" section. ``credentials`` (the device id and token, and the QR
+    codes that carry them) are shown once: right after the device was created
+    (``fresh="created"``) or rotated (the default when they are given). Later the section
+    has the addresses and app settings only: both are stored hashed."""
     _, _, settings = services()
     user = await current_user()
     admin = user is not None and user.role == "admin"
     info = None
     qr_traccar = qr_owntracks = None
-    if device_id:
+    base_url = connect_base_url(settings)
+    if credentials is not None:
         info = phone_connect.instructions(
-            connect_base_url(settings), settings.osmand_port, device_id, token, driver.name
+            base_url, settings.osmand_port, credentials.device_id, credentials.token, driver.name
         )
         # segno picks the best mask by trying all eight: ~30 ms of pure Python for the
         # OwnTracks link. In a thread the loop (which also serves ingest) keeps running
         # between GIL switches instead of stalling for all of it.
-        if admin:  # the codes carry the device id: a credential only admins see (the page masks it)
-            qr_traccar, qr_owntracks = await asyncio.to_thread(_qr_codes, info)
+        qr_traccar, qr_owntracks = await asyncio.to_thread(_qr_codes, info)
+    elif device is not None:
+        info = phone_connect.instructions(base_url, settings.osmand_port, name=driver.name, hint=device.hint)
     html = await render_template(
         "_connect.html",
         driver=driver,
@@ -67,17 +77,17 @@ async def render_connect(
         qr_traccar=qr_traccar,
         qr_owntracks=qr_owntracks,
         can_rotate=admin,
-        rotated=token is not None,
+        rotated=credentials is not None,
         created=fresh == "created",
         announced=announced,
         from_public_url=bool(settings.public_url),
         auth_cache_ttl_s=settings.auth_cache_ttl_s,
         driver_link_minutes=_minutes(settings.driver_link_ttl_s),
     )
-    # The body may carry a device token: never keep it in a cache or the back-forward cache.
+    # The body may carry a device id and token: never keep it in a cache or the back-forward cache.
     headers = {"Cache-Control": "no-store"}
-    if token is not None:
-        headers["HX-Trigger"] = "device-rotated"  # the detail card refreshes its device id now
+    if credentials is not None:
+        headers["HX-Trigger"] = "device-rotated"  # the detail card refreshes its device facts now
     return html, 200, headers
 
 
@@ -89,8 +99,8 @@ async def driver_connect(driver_id: int):
     pool, _, _ = services()
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
-        device_id = await driver_queries.current_device_id(conn, driver_id)
-    return await render_connect(driver, device_id)
+        device = await driver_queries.current_device(conn, driver_id)
+    return await render_connect(driver, device)
 
 
 @bp.post("/ui/drivers/<int:driver_id>/rotate")
@@ -114,11 +124,11 @@ async def driver_rotate(driver_id: int):
             log.warning("could not announce the rotation of driver %s", driver_id, exc_info=True)
             announced = False
 
-    device = await drivers_admin.rotate(pool, audit.Actor(user.email, user.id), driver_id, announce)
+    credentials = await drivers_admin.rotate(pool, audit.Actor(user.email, user.id), driver_id, announce)
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)
     log.info("user %s rotated the device of driver %s", user.id, driver_id)
-    return await render_connect(driver, device.device_id, device.token, announced)
+    return await render_connect(driver, None, credentials, announced)
 
 
 def _minutes(seconds: float) -> int:
@@ -131,19 +141,20 @@ def _minutes(seconds: float) -> int:
 async def driver_link(driver_id: int):
     """A one-time sign-in link (and its QR code) for the driver web app, for this driver's phone.
 
-    Dispatchers and admins may create one. It signs in as the driver's current device, so
-    a rotation before it is used makes it worthless too.
+    Dispatchers and admins may create one. It signs in as the driver's current device (named
+    by its row: the device id is a credential), so a rotation before it is used makes it
+    worthless too.
     """
     user = await current_user()
     pool, redis, settings = services()
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
-        device_id = await driver_queries.current_device_id(conn, driver_id)
-    if device_id is None:
+        device = await driver_queries.current_device(conn, driver_id)
+    if device is None:
         html = await render_template("_driver_link.html", driver=driver, link=None)
         return html, 409, {"Cache-Control": "no-store"}
     ttl_s = settings.driver_link_ttl_s
-    token = await driver_session.create_link(redis, driver_id, device_id, ttl_s)
+    token = await driver_session.create_link(redis, driver_id, device.row_id, ttl_s)
     link = f"{connect_base_url(settings).rstrip('/')}/d/login/{token}"
     qr = Markup(await asyncio.to_thread(phone_connect.qr_svg, link, "QR code to sign in to the driver web app"))
     if user is not None:  # a way into the driver's account: on the record, like a rotation

@@ -133,8 +133,8 @@ async def driver_detail(driver_id: int):
         html = await render_template("_driver_missing.html", driver_id=driver_id)
         return html, 404
     async with pool.acquire() as conn:
-        device_id = await driver_queries.current_device_id(conn, driver_id)
-    return await render_template("_driver_detail.html", driver=driver, device_id=device_id, now=datetime.now(UTC))
+        device = await driver_queries.current_device(conn, driver_id)
+    return await render_template("_driver_detail.html", driver=driver, device=device, now=datetime.now(UTC))
 
 
 @bp.post("/ui/drivers/<int:driver_id>/status")

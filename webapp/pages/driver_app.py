@@ -51,12 +51,12 @@ async def _link_gone():
 
 
 async def _usable(link: driver_session.DriverSession | None) -> bool:
-    """The link's device is still the driver's current device (no rotation since it was made)."""
+    """The link's device is still a live device of the driver (no rotation since it was made)."""
     if link is None:
         return False
     pool, _, _ = services()
     async with pool.acquire() as conn:
-        return await driver_queries.current_device_id(conn, link.driver_id) == link.device_id
+        return await driver_queries.driver_for_device_row(conn, link.device_row) == link.driver_id
 
 
 # ---------------------------------------------------------------- signing in and out

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from quart import Blueprint
 
+from hexfleet.drivers.connect import masked_hint
 from hexfleet.drivers.duty import DutyStatus
 from hexfleet.tracking import filters
 
@@ -62,13 +63,11 @@ def clock(value: datetime | None) -> str:
     return "—" if value is None else _aware(value).astimezone(UTC).strftime("%H:%M:%S UTC")
 
 
-@bp.app_template_filter("masked")
-def masked(secret: str | None) -> str:
-    """A credential shown only by its last 4 characters ("•••• 3f9a"): enough to tell two
-    apart, not enough to use one. The OsmAnd device id is such a credential."""
-    if not secret:
-        return ""
-    return "•••• " + secret[-4:] if len(secret) > 8 else "••••"
+@bp.app_template_filter("device_hint")
+def device_hint(hint: str | None) -> str:
+    """A device by the last 4 characters of its id ("•••• 3f9a"): enough to tell two apart,
+    not enough to use one. The id itself is stored hashed (OsmAnd's only credential)."""
+    return masked_hint(hint)
 
 
 @bp.app_template_filter("day_clock")

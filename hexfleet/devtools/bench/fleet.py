@@ -58,11 +58,12 @@ async def create_fleet(dsn: str, drivers: int) -> Fleet:
                 drivers,
             )
             driver_ids = sorted(r["id"] for r in rows)
+            # The bench drives the native API only: its devices' ids are never needed, only stored (hashed).
             await conn.execute(
-                """INSERT INTO devices (driver_id, device_id, token_hash)
-                   SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])""",
+                """INSERT INTO devices (driver_id, device_id_hash, token_hash)
+                   SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])""",
                 driver_ids,
-                [security.new_device_id() for _ in driver_ids],
+                [security.device_id_hash(security.new_device_id()) for _ in driver_ids],
                 [security.token_hash(t) for t in tokens],
             )
             # '!' is no argon2 hash: this account can never log in with a password.
