@@ -210,7 +210,7 @@ def stack():
         "KAFKA_TOPIC_SURGE": f"surge-e2e-{run_id}",
         "KAFKA_PARTITIONS": "2",
         "TRACKER_GROUP": f"hexfleet-tracker-e2e-{run_id}",
-        "SECRET_KEY": secrets.token_urlsafe(32),
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "MAP_TILE_URL": "",
         # The browser tests place drivers by hand, seconds apart; the GPS filters have their
         # own tests (tests/hexfleet/test_filters.py, tests/webapp/test_tracking_flow.py).

@@ -62,7 +62,8 @@ class Settings:
     secret_key: str = _setting(
         "",
         "SECRET_KEY",
-        "Signs session cookies; required by the web process, the same on every instance. `hexfleet dev` makes one.",
+        "Signs session cookies, CSRF tokens and links; required by the web process, the same on every instance, "
+        "at least 32 bytes of entropy (see Security and limits). `hexfleet dev` makes one.",
     )
     secure_cookies: bool = _setting(False, "SECURE_COOKIES", "Mark session cookies Secure (set true behind HTTPS).")
     session_hours: float = _setting(12.0, "SESSION_HOURS", "Lifetime of a dispatcher's login session.", 0.1)
@@ -359,11 +360,22 @@ class Settings:
 
     def require_secret_key(self) -> str:
         """The session signing key. Required: a per-process random key would make a login
-        work only on the worker that issued it, and not survive a restart."""
+        work only on the worker that issued it, and not survive a restart. Refused below 32
+        bytes of estimated entropy (hexfleet.security.secret_key_bits says how it is estimated):
+        whoever guesses it can sign anyone's session cookie, CSRF token and tracking link."""
         if not self.secret_key:
             raise SettingsError(
                 "SECRET_KEY not set: every web process must sign sessions with the same key "
                 "(`hexfleet dev` creates one in the data folder; in production set a long random value)"
+            )
+        from hexfleet.security import MIN_SECRET_KEY_BITS, secret_key_bits
+
+        bits = secret_key_bits(self.secret_key)
+        if bits < MIN_SECRET_KEY_BITS:
+            raise SettingsError(
+                f"SECRET_KEY is too weak: about {int(bits)} bits of entropy, at least {MIN_SECRET_KEY_BITS} "
+                "(32 random bytes) needed; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self.secret_key
 

@@ -1,9 +1,11 @@
 """Hostile or odd input gets a clear answer, never a 500 (findings of the code review)."""
 
+import subprocess
+import sys
 import time
 
 import pytest
-from helpers import make_driver, make_user
+from helpers import make_driver, make_user, server_env
 
 from hexfleet.settings import SettingsError
 from streaming.hub import Filter, LiveHub, make_event
@@ -67,6 +69,22 @@ def test_web_app_needs_a_secret_key(settings):
 
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         create_app(settings.with_(secret_key=""))
+    with pytest.raises(SettingsError, match="SECRET_KEY is too weak"):
+        create_app(settings.with_(secret_key="test-secret"))
+
+
+@pytest.mark.parametrize("key", ["test-secret", "s" * 64, "a-short-key"])
+def test_the_web_process_stops_on_a_weak_secret_key_with_one_line(settings, key):
+    """As the Procfile starts it (uvicorn's factory): one readable line and uvicorn's start-up
+    failure code (a supervisor of several workers stops), no traceback."""
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1", "--port", "0"]
+    done = subprocess.run(
+        argv, env={**server_env(settings), "SECRET_KEY": key}, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hexfleet web: SECRET_KEY is too weak"), done.stderr
+    assert "at least 256" in lines[0] and key not in lines[0] and "Traceback" not in done.stderr
 
 
 async def test_deeply_nested_bodies_are_a_clear_400(client, db):
