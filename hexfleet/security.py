@@ -61,7 +61,11 @@ def token_hash(token: str) -> bytes:
 MIN_SECRET_KEY_BITS = 256  # 32 random bytes: what signs every session, CSRF token and link
 # A key's alphabet: the sizes of the character classes it draws from (whatever is not a
 # lowercase or uppercase letter or a digit counts as the 33 printable ASCII others).
-_CLASSES = ((frozenset(string.ascii_lowercase), 26), (frozenset(string.ascii_uppercase), 26), (frozenset(string.digits), 10))
+_CLASSES = (
+    (frozenset(string.ascii_lowercase), 26),
+    (frozenset(string.ascii_uppercase), 26),
+    (frozenset(string.digits), 10),
+)
 _OTHER_CLASS = 33
 # Fewer distinct characters than this, and the alphabet is taken to be just those characters:
 # a random key of 43 or more characters from any class has many more (hex has 16).

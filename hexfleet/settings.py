@@ -29,18 +29,20 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
-def _number(name: str, raw: str, kind: type, minimum: float | None) -> float | int:
+def _number(name: str, raw: str, kind: type, minimum: float | None, maximum: float | None = None) -> float | int:
     try:
         value = kind(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a {kind.__name__}, not {raw!r}") from None
     if minimum is not None and value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {raw!r}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, not {raw!r}")
     return value
 
 
-def _setting(default, env: str, doc: str, minimum: float | None = None):
-    return field(default=default, metadata={"env": env, "doc": doc, "min": minimum})
+def _setting(default, env: str, doc: str, minimum: float | None = None, maximum: float | None = None):
+    return field(default=default, metadata={"env": env, "doc": doc, "min": minimum, "max": maximum})
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,30 @@ class Settings:
         "RATE_INGEST",
         "Pings one driver may send (counted in pings: a batch of 100 costs 100), for every protocol.",
     )
-    rate_login_account: str = _setting(
-        "10/minute;50/hour", "RATE_LOGIN_ACCOUNT", "Sign-in attempts for one account (the wait grows with the tier)."
-    )
     rate_login_address: str = _setting(
-        "30/minute;300/hour", "RATE_LOGIN_ADDRESS", "Sign-in attempts from one client address."
+        "30/minute;300/hour", "RATE_LOGIN_ADDRESS", "Sign-in attempts from one client address (refused past it)."
     )
-    rate_signup: str = _setting("10/hour", "RATE_SIGNUP", "Accounts one client address may create.")
+    rate_login_pair: str = _setting(
+        "5/minute;20/hour",
+        "RATE_LOGIN_PAIR",
+        "Sign-in attempts on one account from one client address (refused past it, the wait growing with the tier).",
+    )
+    rate_login_account: str = _setting(
+        "10/minute;50/hour",
+        "RATE_LOGIN_ACCOUNT",
+        "Sign-in attempts on one account from all addresses together. Past it every attempt waits "
+        "LOGIN_SLOWDOWN_S first; never refused, so nobody can lock an owner out by guessing wrong on purpose.",
+    )
+    login_slowdown_s: float = _setting(
+        3.0,
+        "LOGIN_SLOWDOWN_S",
+        "The wait added to each sign-in attempt on an account past RATE_LOGIN_ACCOUNT (at most 10 s).",
+        0,
+        10,
+    )
+    rate_signup: str = _setting(
+        "10/hour", "RATE_SIGNUP", "Sign-up attempts from one client address (new email or not: both look the same)."
+    )
     rate_quotes: str = _setting("60/minute", "RATE_QUOTES", "Quotes one user may ask for.")
     rate_bookings: str = _setting("10/minute;60/hour", "RATE_BOOKINGS", "Bookings one user may make.")
     rate_public: str = _setting(
@@ -273,9 +292,9 @@ class Settings:
             if f.type in ("bool", bool):
                 values[f.name] = _bool(name, raw)
             elif f.type in ("int", int):
-                values[f.name] = int(_number(name, raw, int, f.metadata["min"]))
+                values[f.name] = int(_number(name, raw, int, f.metadata["min"], f.metadata["max"]))
             elif f.type in ("float", float):
-                values[f.name] = float(_number(name, raw, float, f.metadata["min"]))
+                values[f.name] = float(_number(name, raw, float, f.metadata["min"], f.metadata["max"]))
             else:
                 values[f.name] = raw.strip()
         values.update(overrides)

@@ -65,7 +65,8 @@ def test_the_readme_documents_every_setting():
         ("kYXdIBTkZ4orG6sswww6TMUSZFxNrf-J_0wQ9aPLmvE", 282, 283),
         # no "-" or "_" in it: 62 symbols, just over 256 bits
         ("kYXdIBTkZ4orG6sswww6TMUSZFxNrfZJa0wQ9aPLmvE", 256, 257),
-        ("xYz" + "kYXdIBTkZ4orG6sswww6TMUSZFxNrf-J_0wQ9aPLmvE" * 2, 584, 585),  # a prefix, then a repeat: not one piece repeated
+        # a prefix, then a repeat: not one piece repeated, the whole key counts
+        ("xYz" + "kYXdIBTkZ4orG6sswww6TMUSZFxNrf-J_0wQ9aPLmvE" * 2, 584, 585),
     ],
 )
 def test_secret_key_bits(key, low, high):
