@@ -113,12 +113,13 @@ class Settings:
         "30/minute;300/hour", "RATE_LOGIN_ADDRESS", "Sign-in attempts from one client address (refused past it)."
     )
     rate_login_pair: str = _setting(
-        "5/minute;20/hour",
+        "10/minute;50/hour",
         "RATE_LOGIN_PAIR",
-        "Sign-in attempts on one account from one client address (refused past it, the wait growing with the tier).",
+        "Sign-in attempts on one account from one client address, password checks on /account included "
+        "(refused past it, the wait growing with the tier).",
     )
     rate_login_account: str = _setting(
-        "10/minute;50/hour",
+        "20/minute;200/hour",
         "RATE_LOGIN_ACCOUNT",
         "Sign-in attempts on one account from all addresses together. Past it every attempt waits "
         "LOGIN_SLOWDOWN_S first; never refused, so nobody can lock an owner out by guessing wrong on purpose.",

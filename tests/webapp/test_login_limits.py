@@ -128,3 +128,24 @@ async def test_sign_ups_per_address(client, db):
 def test_the_slowdown_is_bounded(raw, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({"LOGIN_SLOWDOWN_S": raw})
+
+
+async def test_password_checks_on_account_count_as_sign_in_attempts(client, db):
+    """/account asks for the password (a new one, a new API token): a borrowed session must not
+    turn those forms into an unlimited guessing oracle."""
+    user, _ = await make_user(db, "customer")
+    token, cookies = await form_token(client)
+    signed_in = await client.post(
+        "/login", data={"email": user.email, "password": "correct-horse", "csrf_token": token}, headers=cookies
+    )
+    assert signed_in.status_code == 302  # one attempt of the pair's three
+    guesses = [
+        await client.post("/account/password", data={"current": "guess-1", "new": "x" * 10, "again": "x" * 10,
+                                                     "csrf_token": token}),
+        await client.post("/account/tokens", data={"label": "t", "days": "30", "password": "guess-2",
+                                                  "csrf_token": token}),
+        await client.post("/account/tokens", data={"label": "t", "days": "30", "password": "correct-horse",
+                                                  "csrf_token": token}),
+    ]  # fmt: skip
+    assert [g.status_code for g in guesses] == [400, 400, 429]
+    assert int(guesses[-1].headers["retry-after"]) >= 1 and "Too many password attempts" in guesses[-1].text

@@ -97,9 +97,10 @@ def _wants_problem() -> bool:
     return "application/json" in request.headers.get("Accept", "") and "HX-Request" not in request.headers
 
 
-async def _login_limits(email: str) -> float | None:
+async def spend_sign_in_attempt(email: str) -> float | None:
     """Spend one sign-in attempt; seconds to wait when refused. Raises LimitsUnavailable
-    (503) when Redis cannot say: a password guess is never let through unlimited.
+    (503) when Redis cannot say: a password guess is never let through unlimited. Every check
+    of a password against an account spends one: sign-in, and /account's confirmations.
 
     Refused per address and per (address, account) pair, before the (deliberately slow)
     password check, so a guessing run is stopped whichever it varies and costs nothing once
@@ -126,7 +127,7 @@ async def login_submit():
     user = None
     if email and password:
         try:
-            wait = await _login_limits(email)
+            wait = await spend_sign_in_attempt(email)
         except LimitsUnavailable as down:
             if _wants_problem():
                 raise
@@ -135,7 +136,7 @@ async def login_submit():
             )
             return html, 503, down.headers
         if wait is not None:
-            error = f"Too many sign-in attempts. Try again in {_minutes(wait)}."
+            error = f"Too many sign-in attempts. Try again in {minutes(wait)}."
             html = await render_template("login.html", user=None, next_url=_asked(asked), email=email, error=error)
             return html, 429, {"Retry-After": str(max(1, round(wait)))}
         try:
@@ -153,7 +154,7 @@ async def login_submit():
     return redirect(landing(user.role, asked))
 
 
-def _minutes(seconds: float) -> str:
+def minutes(seconds: float) -> str:
     if seconds < 90:
         n = max(1, round(seconds))
         return f"{n} second{'s' if n != 1 else ''}"
@@ -227,7 +228,7 @@ async def signup_submit():
         html = await render_template("signup.html", email=email, errors={}, error=error, next_url=next_url)
         return html, 503, down.headers
     if wait is not None:
-        error = f"Too many sign-ups from this address. Try again in {_minutes(wait)}."
+        error = f"Too many sign-ups from this address. Try again in {minutes(wait)}."
         html = await render_template("signup.html", email=email, errors={}, error=error, next_url=next_url)
         return html, 429, {"Retry-After": str(max(1, round(wait)))}
     # The same work whether the email is new or taken (a password hashed, an insert tried), so
