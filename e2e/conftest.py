@@ -219,6 +219,7 @@ def stack():
         # One browser signs in dozens of times a minute from one address: the limits have their
         # own tests (tests/webapp/test_login_limits.py, test_rate_limits.py).
         "RATE_LOGIN_ACCOUNT": "1000/minute",
+        "RATE_LOGIN_PAIR": "1000/minute",
         "RATE_LOGIN_ADDRESS": "1000/minute",
         "RATE_SIGNUP": "1000/hour",
         "RATE_QUOTES": "1000/minute",

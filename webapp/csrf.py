@@ -100,7 +100,10 @@ def check_request() -> None:
         return  # nothing ambient to ride on (a first sign-in from a fresh browser)
     nonce = request.cookies.get(COOKIE, "")
     sent = request.headers.get(HEADER) or (g.get("csrf_form_token") or "")
-    if not _valid_nonce(nonce) or not hmac.compare_digest(sent, _token(current_app.secret_key, nonce)):  # type: ignore[arg-type]
+    expected = _token(current_app.secret_key, nonce)  # type: ignore[arg-type]
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500 once),
+    # and a form field or header may hold anything.
+    if not _valid_nonce(nonce) or not hmac.compare_digest(sent.encode(errors="replace"), expected.encode()):
         raise CsrfRefused("the page's security token is missing or stale: reload the page and try again")
 
 

@@ -174,3 +174,20 @@ async def test_pages_carry_the_token_for_forms_and_htmx(client, db, desk):
     token = desk["X-CSRF-Token"]
     assert f'hx-headers=\'{{"X-CSRF-Token": "{token}"}}\'' in page.text
     assert re.search(rf'name="csrf_token" value="{token}"', page.text)  # the logout form
+
+
+@pytest.mark.parametrize("sent", ["ü" * 64, "\u0663" * 10, "tökën"])
+async def test_a_non_ascii_token_is_refused_not_a_500(client, db, desk, sent):
+    """hmac.compare_digest raises TypeError on str with non-ASCII characters: compared as bytes."""
+    drv, _ = await make_driver(db)
+    cookie = {"Cookie": desk["Cookie"]}
+    form = await client.post(
+        f"/ui/drivers/{drv.id}/status", data={"status": "busy", "csrf_token": sent}, headers=cookie
+    )
+    assert form.status_code == 403 and "security token" in form.text
+    header = await client.post(
+        f"/api/v1/drivers/{drv.id}/status",
+        json={"status": "busy"},
+        headers={**cookie, "X-CSRF-Token": sent.encode()},  # bytes: as a hostile client sends them
+    )
+    assert header.status_code == 403

@@ -95,3 +95,16 @@ async def test_deeply_nested_bodies_are_a_clear_400(client, db):
             path, content=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {device.token}"}
         )
         assert r.status_code in (400, 401, 422) and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_text_postgresql_cannot_hold_is_a_clear_422_not_a_500(client, db):
+    """A NUL character that a form's own checks let through (the admin's driver form did): the
+    client's input, answered as such."""
+    from helpers import browser_login
+
+    admin, _ = await make_user(db, "admin")
+    headers = {**await browser_login(client, admin.email), "HX-Request": "true"}
+    form = {"name": "\x00", "phone": "", "vehicle_plate": "", "vehicle_class": "standard"}
+    response = await client.post("/admin/drivers", data=form, headers=headers)
+    assert response.status_code == 422 and "cannot be stored" in response.text and "Traceback" not in response.text
+    assert await db.fetchval("SELECT count(*) FROM drivers") == 0

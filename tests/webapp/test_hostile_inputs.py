@@ -547,9 +547,11 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
         spare_token = await user_queries.issue_api_token(conn, users["customer"][0].id, "spare")
 
     async def restore_accounts() -> dict[str, tuple[tuple[bytes, bytes], ...]]:
-        """After a password change on /account: the run's password back, and fresh API tokens
-        for the callers whose tokens it revoked."""
+        """After a password change on /account: the run's password back, fresh API tokens for
+        the callers whose tokens it revoked, and the spare token live again (the revoke route's
+        real id)."""
         await pool.execute("UPDATE users SET password_hash = $1", password_hash)
+        await pool.execute("UPDATE api_tokens SET revoked_at = NULL WHERE id = $1", spare_token.id)
         fresh = {}
         async with pool.acquire() as conn:
             for role in ("customer", "dispatcher", "admin"):
@@ -583,7 +585,12 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
                 client.cookies.set("hexfleet_csrf", nonce)
                 headers = await browser_login(client, users[role][0].email)
                 assert headers["X-CSRF-Token"] == csrf_token
-                identities[f"{role}_browser"] = _cookie(headers["Cookie"])
+                # browser_login passes on the cookies its pages set; this browser had its CSRF
+                # cookie already (no page set it again), and a browser sends it with the rest.
+                cookie = headers["Cookie"]
+                if "hexfleet_csrf=" not in cookie:
+                    cookie = f"hexfleet_csrf={nonce}; {cookie}"
+                identities[f"{role}_browser"] = _cookie(cookie)
         return identities
 
     sessions = await sign_in_browsers()
@@ -889,10 +896,13 @@ async def check(world: World, route: Route, req: Req, kind: str) -> None:
     if req.path.startswith("/ui/geocode"):
         await world.redis.delete(*[k async for k in world.redis.scan_iter(f"{keys.PREFIX}geocode-rate:*")] or ["-"])
     res = await call(world.app, req)
-    if req.method == "POST" and req.path == "/logout":
-        world.identities.update(await world.sign_in_browsers())  # the run's browsers go on signed in
     if req.method == "POST" and req.path == "/account/password" and res.status == 303:
-        world.identities.update(await world.restore_accounts())  # the run's tokens go on working
+        world.identities.update(await world.restore_accounts())  # the run's password and tokens go on working
+    # Signing out, a new password and "sign out everywhere else" (by a token, every session of
+    # the account) end the run's browser sessions: they go on signed in.
+    ended = req.path in ("/account/password", "/account/sign-out-others") and res.status == 303
+    if req.method == "POST" and (req.path == "/logout" or ended):
+        world.identities.update(await world.sign_in_browsers())
     world.tally[(route.group, kind)] += 1
     world.tally[str(route)] += 1
     logged = world.recorder.take()
