@@ -210,7 +210,7 @@ def stack():
         "KAFKA_TOPIC_SURGE": f"surge-e2e-{run_id}",
         "KAFKA_PARTITIONS": "2",
         "TRACKER_GROUP": f"hexfleet-tracker-e2e-{run_id}",
-        "SECRET_KEY": secrets.token_urlsafe(32),
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "MAP_TILE_URL": "",
         # The browser tests place drivers by hand, seconds apart; the GPS filters have their
         # own tests (tests/hexfleet/test_filters.py, tests/webapp/test_tracking_flow.py).
@@ -219,6 +219,7 @@ def stack():
         # One browser signs in dozens of times a minute from one address: the limits have their
         # own tests (tests/webapp/test_login_limits.py, test_rate_limits.py).
         "RATE_LOGIN_ACCOUNT": "1000/minute",
+        "RATE_LOGIN_PAIR": "1000/minute",
         "RATE_LOGIN_ADDRESS": "1000/minute",
         "RATE_SIGNUP": "1000/hour",
         "RATE_QUOTES": "1000/minute",

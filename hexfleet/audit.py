@@ -55,6 +55,9 @@ LABELS = {
     "user.disable": "disabled account",
     "user.enable": "enabled account",
     "user.reset_password": "reset the password of",
+    "user.change_password": "changed the password of",
+    "user.token_issue": "issued an API token for",
+    "user.token_revoke": "revoked an API token of",
     "user.sign_out": "signed out every session of",
     "fare.set": "set the fare of",
 }

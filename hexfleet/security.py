@@ -9,8 +9,11 @@ Passwords use argon2, which is deliberately slow: call ``hash_password`` and
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import secrets
+import string
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -65,3 +68,53 @@ def device_id_hint(device_id: str) -> str | None:
     Traccar Client's settings). 16 of its 80 bits: the other 64 stay unguessable. None for
     ids too short to give any away."""
     return device_id[-4:] if len(device_id) > 8 else None
+
+
+# ---------------------------------------------------------------- the SECRET_KEY's strength
+
+MIN_SECRET_KEY_BITS = 256  # 32 random bytes: what signs every session, CSRF token and link
+# A key's alphabet: the sizes of the character classes it draws from (whatever is not a
+# lowercase or uppercase letter or a digit counts as the 33 printable ASCII others).
+_CLASSES = (
+    (frozenset(string.ascii_lowercase), 26),
+    (frozenset(string.ascii_uppercase), 26),
+    (frozenset(string.digits), 10),
+)
+_OTHER_CLASS = 33
+# Fewer distinct characters than this, and the alphabet is taken to be just those characters:
+# a random key of 43 or more characters from any class has many more (hex has 16).
+FEW_DISTINCT = 8
+
+
+def _shortest_piece(key: str) -> int:
+    """The length of the shortest piece whose repetition spells ``key`` (the key's period,
+    from the KMP prefix function), counted only when it repeats at least twice."""
+    border = [0] * len(key)
+    for i in range(1, len(key)):
+        k = border[i - 1]
+        while k and key[i] != key[k]:
+            k = border[k - 1]
+        border[i] = k + (key[i] == key[k])
+    period = len(key) - (border[-1] if key else 0)
+    return period if period <= len(key) // 2 else len(key)
+
+
+@functools.lru_cache(maxsize=8)
+def secret_key_bits(key: str) -> float:
+    """An estimate of a key's entropy in bits, for refusing weak SECRET_KEYs at start-up.
+
+    Length times log2 of the alphabet, where the alphabet is the sum of the character classes
+    the key uses (lowercase 26, uppercase 26, digits 10, anything else 33) or, for a key of
+    fewer than FEW_DISTINCT distinct characters, just those characters; a key that repeats a
+    shorter piece counts that piece once. Generous to random keys on purpose (a tight estimate
+    would now and then refuse a fresh 32-byte one), strict with the shapes people type:
+    ``aaaa…``, ``abcabc…``, ``changeme``, ``test-secret``.
+    """
+    piece = key[: _shortest_piece(key)]
+    distinct = set(piece)
+    if len(distinct) < FEW_DISTINCT:
+        alphabet = len(distinct)
+    else:
+        alphabet = sum(size for chars, size in _CLASSES if distinct & chars)
+        alphabet += _OTHER_CLASS if distinct - frozenset().union(*(chars for chars, _ in _CLASSES)) else 0
+    return len(piece) * math.log2(alphabet) if alphabet > 1 else 0.0

@@ -29,19 +29,23 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
-def _number(name: str, raw: str, kind: type, minimum: float | None) -> float | int:
+def _number(name: str, raw: str, kind: type, minimum: float | None, maximum: float | None = None) -> float | int:
     try:
         value = kind(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a {kind.__name__}, not {raw!r}") from None
     if minimum is not None and value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {raw!r}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, not {raw!r}")
     return value
 
 
-def _setting(default, env: str, doc: str, minimum: float | None = None, *, secret: bool = False):
+def _setting(
+    default, env: str, doc: str, minimum: float | None = None, maximum: float | None = None, *, secret: bool = False
+):
     # A secret is left out of repr(settings), so a logged or printed Settings never shows it.
-    return field(default=default, repr=not secret, metadata={"env": env, "doc": doc, "min": minimum})
+    return field(default=default, repr=not secret, metadata={"env": env, "doc": doc, "min": minimum, "max": maximum})
 
 
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -67,7 +71,9 @@ class Settings:
     secret_key: str = _setting(
         "",
         "SECRET_KEY",
-        "Signs session cookies; required by the web process, the same on every instance. `hexfleet dev` makes one.",
+        "Signs session cookies, CSRF tokens and links; required by the web process, the same on every instance, "
+        "at least 32 bytes of entropy (see Security and limits). `hexfleet dev` makes one.",
+        secret=True,
     )
     secure_cookies: bool = _setting(False, "SECURE_COOKIES", "Mark session cookies Secure (set true behind HTTPS).")
     session_hours: float = _setting(12.0, "SESSION_HOURS", "Lifetime of a dispatcher's login session.", 0.1)
@@ -109,15 +115,33 @@ class Settings:
     rate_ingest: str = _setting(
         "1200/minute",
         "RATE_INGEST",
-        "Pings one driver may send (counted in pings: a batch of 100 costs 100), for every protocol.",
-    )
-    rate_login_account: str = _setting(
-        "10/minute;50/hour", "RATE_LOGIN_ACCOUNT", "Sign-in attempts for one account (the wait grows with the tier)."
+        "Pings one driver may send (counted in pings: a batch of 100 costs 100, secret=True), for every protocol.",
     )
     rate_login_address: str = _setting(
-        "30/minute;300/hour", "RATE_LOGIN_ADDRESS", "Sign-in attempts from one client address."
+        "30/minute;300/hour", "RATE_LOGIN_ADDRESS", "Sign-in attempts from one client address (refused past it)."
     )
-    rate_signup: str = _setting("10/hour", "RATE_SIGNUP", "Accounts one client address may create.")
+    rate_login_pair: str = _setting(
+        "10/minute;50/hour",
+        "RATE_LOGIN_PAIR",
+        "Sign-in attempts on one account from one client address, password checks on /account included "
+        "(refused past it, the wait growing with the tier).",
+    )
+    rate_login_account: str = _setting(
+        "20/minute;200/hour",
+        "RATE_LOGIN_ACCOUNT",
+        "Sign-in attempts on one account from all addresses together. Past it every attempt waits "
+        "LOGIN_SLOWDOWN_S first; never refused, so nobody can lock an owner out by guessing wrong on purpose.",
+    )
+    login_slowdown_s: float = _setting(
+        3.0,
+        "LOGIN_SLOWDOWN_S",
+        "The wait added to each sign-in attempt on an account past RATE_LOGIN_ACCOUNT (at most 10 s).",
+        0,
+        10,
+    )
+    rate_signup: str = _setting(
+        "10/hour", "RATE_SIGNUP", "Sign-up attempts from one client address (new email or not: both look the same)."
+    )
     rate_quotes: str = _setting("60/minute", "RATE_QUOTES", "Quotes one user may ask for.")
     rate_bookings: str = _setting("10/minute;60/hour", "RATE_BOOKINGS", "Bookings one user may make.")
     rate_public: str = _setting(
@@ -327,9 +351,9 @@ class Settings:
             if f.type in ("bool", bool):
                 values[f.name] = _bool(name, raw)
             elif f.type in ("int", int):
-                values[f.name] = int(_number(name, raw, int, f.metadata["min"]))
+                values[f.name] = int(_number(name, raw, int, f.metadata["min"], f.metadata["max"]))
             elif f.type in ("float", float):
-                values[f.name] = float(_number(name, raw, float, f.metadata["min"]))
+                values[f.name] = float(_number(name, raw, float, f.metadata["min"], f.metadata["max"]))
             else:
                 values[f.name] = raw.strip()
         values.update(overrides)
@@ -466,11 +490,22 @@ class Settings:
 
     def require_secret_key(self) -> str:
         """The session signing key. Required: a per-process random key would make a login
-        work only on the worker that issued it, and not survive a restart."""
+        work only on the worker that issued it, and not survive a restart. Refused below 32
+        bytes of estimated entropy (hexfleet.security.secret_key_bits says how it is estimated):
+        whoever guesses it can sign anyone's session cookie, CSRF token and tracking link."""
         if not self.secret_key:
             raise SettingsError(
                 "SECRET_KEY not set: every web process must sign sessions with the same key "
                 "(`hexfleet dev` creates one in the data folder; in production set a long random value)"
+            )
+        from hexfleet.security import MIN_SECRET_KEY_BITS, secret_key_bits
+
+        bits = secret_key_bits(self.secret_key)
+        if bits < MIN_SECRET_KEY_BITS:
+            raise SettingsError(
+                f"SECRET_KEY is too weak: about {int(bits)} bits of entropy, at least {MIN_SECRET_KEY_BITS} "
+                "(32 random bytes) needed; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self.secret_key
 

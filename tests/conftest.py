@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import uuid
 
 import asyncpg
@@ -64,7 +65,8 @@ def base_settings(service_urls, database_url) -> Settings:
         database_url=database_url,
         redis_url=service_urls["redis"],
         kafka_bootstrap_servers=service_urls["kafka"],
-        secret_key="test-secret",
+        # A strong random key, as the web process demands (a weak one stops it at start-up).
+        secret_key=secrets.token_urlsafe(48),
         map_tile_url="",
         kafka_partitions=3,
         log_level="WARNING",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -149,8 +150,22 @@ async def _forget_on_revocation(subscriber, ingest: Ingest, pubsub) -> None:
                 log.warning("resubscribing failed; retrying", exc_info=True)
 
 
+# uvicorn's exit code for "the app cannot start": its supervisor of several workers then stops
+# instead of starting them again and again (uvicorn.config.STARTUP_FAILURE).
+STARTUP_FAILURE = 3
+
+
 def create_app(settings: Settings | None = None) -> Quart:
-    settings = settings or Settings.from_env()
+    if settings is None:
+        # Started by uvicorn (the Procfile's `webapp:create_app`): a setting we cannot use stops
+        # the process with one readable line, not a traceback through uvicorn's loader.
+        try:
+            settings = Settings.from_env()
+            settings.require_services()
+            settings.require_secret_key()
+        except SettingsError as error:
+            print(f"hexfleet web: {error}", file=sys.stderr, flush=True)
+            raise SystemExit(STARTUP_FAILURE) from None
     settings.require_services()
     setup_logging(settings)
     app = HexfleetQuart(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))

@@ -51,16 +51,29 @@ def _headers():
     return request.headers if has_request_context() else websocket.headers
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None.
+
+    A request with a Bearer header is judged by that token alone (its cookies are never
+    read), which is what exempts it from the CSRF check. Any other Authorization header
+    (Basic credentials a proxy in front asks browsers for, say) means nothing to hexfleet:
+    such a request is judged by its cookies, and checked like any other cookie request.
+    """
+    if authorization is not None and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
 async def current_user() -> User | None:
     """The caller, from a Bearer user token or the session cookie; cached per request."""
     if "hexfleet_user" in g:
         return g.hexfleet_user
     user = None
     pool = current_app.extensions["db"]
-    auth = _headers().get("Authorization", "")
-    if auth[:7].lower() == "bearer ":
+    token = bearer_token(_headers().get("Authorization"))
+    if token is not None:
         async with pool.acquire() as conn:
-            user = await users.user_for_token(conn, auth[7:].strip())
+            user = await users.user_for_token(conn, token)
     else:
         session_id = _session_id()
         if session_id is not None:
@@ -77,8 +90,7 @@ def caller_check() -> Callable[[], Awaitable[bool]]:
     token make it False; call it after current_user()."""
     pool = current_app.extensions["db"]
     opened_by = g.get("hexfleet_user")
-    auth = _headers().get("Authorization", "")
-    token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    token = bearer_token(_headers().get("Authorization"))
     session_id = None if token is not None else _session_id()
 
     async def still_valid() -> bool:
@@ -160,8 +172,9 @@ async def require_driver() -> int:
     """The driver behind a Bearer device token (driver apps), or behind the driver web app's
     session cookie (/d, see webapp.driver_session); 401 otherwise.
 
-    A request that sends Authorization is judged by it alone. Cookie requests that change
-    state also pass the CSRF check (webapp.csrf), as every browser request does.
+    A request that sends a Bearer token is judged by it alone; any other (a proxy's Basic
+    credentials) by its session cookie. Cookie requests that change state also pass the CSRF
+    check (webapp.csrf), as every browser request does.
     """
     if "hexfleet_driver_id" in g:  # checked already in this request (driver_required)
         return g.hexfleet_driver_id
@@ -175,9 +188,8 @@ def driver_check() -> Callable[[], Awaitable[bool]]:
     require_driver()."""
     ext = current_app.extensions
     ingest, redis, driver_id = ext["ingest"], ext["redis"], g.get("hexfleet_driver_id")
-    auth = request.headers.get("Authorization")
-    session = g.get("hexfleet_driver_session") if auth is None else None
-    token = auth[7:].strip() if auth is not None and auth[:7].lower() == "bearer " else None
+    token = bearer_token(request.headers.get("Authorization"))
+    session = g.get("hexfleet_driver_session") if token is None else None
 
     async def still_valid() -> bool:
         if driver_id is None:
@@ -190,15 +202,15 @@ def driver_check() -> Callable[[], Awaitable[bool]]:
 
 
 async def _find_driver() -> int:
-    auth = request.headers.get("Authorization")
-    if auth is None:
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
         session = await driver_session.current_session()
         if session is None:
             raise Unauthenticated("send Authorization: Bearer <device token>, or sign in to the driver web app at /d")
         return session.driver_id
     driver_id = None
-    if auth[:7].lower() == "bearer " and len(auth) <= 200:
-        driver_id = await current_app.extensions["ingest"].auth.driver_for(auth[7:].strip())
+    if len(token) <= 200:
+        driver_id = await current_app.extensions["ingest"].auth.driver_for(token)
     if driver_id is None:
         raise Unauthenticated("send Authorization: Bearer <device token>")
     return driver_id

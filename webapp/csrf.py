@@ -1,7 +1,10 @@
 """Cross-site request forgery: every state-changing browser request proves it came from our pages.
 
 Two checks, on every POST/PUT/PATCH/DELETE that a browser could send with its cookies
-(machine endpoints and requests that carry their own ``Authorization`` are exempt):
+(machine endpoints and requests authenticated by a Bearer token are exempt: those are judged
+by the token alone, never by a cookie, so there is no ambient credential to abuse; any other
+``Authorization`` header, such as the Basic credentials a proxy in front asks browsers for and
+browsers then send by themselves, exempts nothing):
 
 1. **Origin**: when the browser names where the request comes from (``Origin``, or
    ``Sec-Fetch-Site``), it must be this site (the host the browser asked for, PUBLIC_URL, or
@@ -23,6 +26,7 @@ from urllib.parse import urlsplit
 from quart import Quart, current_app, g, request
 
 from hexfleet.errors import DomainError
+from webapp.auth import bearer_token
 
 COOKIE = "hexfleet_csrf"
 HEADER = "X-CSRF-Token"
@@ -75,8 +79,8 @@ def check_request() -> None:
     """Raise CsrfRefused (403) for a cross-site state change; called before every request."""
     if request.method not in UNSAFE or request.path.startswith(MACHINE_PATHS):
         return
-    if "Authorization" in request.headers:
-        return  # a token the client sends on purpose: no ambient credential to abuse
+    if bearer_token(request.headers.get("Authorization")) is not None:
+        return  # a token the client sends on purpose, and then its cookies count for nothing
     settings = current_app.extensions["settings"]
     extra = (settings.public_url, *settings.allowed_origins_list())
     origin = request.headers.get("Origin")
@@ -96,7 +100,10 @@ def check_request() -> None:
         return  # nothing ambient to ride on (a first sign-in from a fresh browser)
     nonce = request.cookies.get(COOKIE, "")
     sent = request.headers.get(HEADER) or (g.get("csrf_form_token") or "")
-    if not _valid_nonce(nonce) or not hmac.compare_digest(sent, _token(current_app.secret_key, nonce)):  # type: ignore[arg-type]
+    expected = _token(current_app.secret_key, nonce)  # type: ignore[arg-type]
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500 once),
+    # and a form field or header may hold anything.
+    if not _valid_nonce(nonce) or not hmac.compare_digest(sent.encode(errors="replace"), expected.encode()):
         raise CsrfRefused("the page's security token is missing or stale: reload the page and try again")
 
 

@@ -124,6 +124,13 @@ def register(app: Quart) -> None:
             503, "the message broker is unavailable; retry shortly", "broker-unavailable", {"Retry-After": "2"}
         )
 
+    @app.errorhandler(asyncpg.CharacterNotInRepertoireError)
+    async def unstorable_text(error: asyncpg.CharacterNotInRepertoireError):
+        # Text PostgreSQL cannot hold (a NUL character) that a form's own checks let through: the
+        # client's input, so a 422 it can read, not a 500. Forms should refuse it first; this is
+        # the net under those that do not (the admin's driver form did not).
+        return await respond(422, "the input holds a character that cannot be stored (NUL): remove it", "invalid")
+
     @app.errorhandler(Exception)
     async def unexpected(error: Exception):
         if is_service_down(error):

@@ -19,7 +19,7 @@ from hexfleet.settings import Settings, SettingsError
 COMMANDS = {
     "dev": ("hexfleet.devtools.dev", "start embedded services if needed, migrate, seed the demo and run everything"),
     "migrate": ("hexfleet.cli.migrate", "apply pending database migrations"),
-    "users": ("hexfleet.cli.users", "manage accounts (add, list, set-password, disable, enable, sign-out)"),
+    "users": ("hexfleet.cli.users", "manage accounts (add, list, token, set-password, disable, enable, sign-out)"),
     "drivers": ("hexfleet.cli.drivers", "manage drivers (add, show, rotate)"),
     "bookings": ("hexfleet.cli.bookings", "look up bookings and their timelines (list, show)"),
     "fares": ("hexfleet.cli.fares", "show and set the fare of each vehicle class (list, set)"),

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hexfleet.devtools.testing import free_port
+from hexfleet.security import MIN_SECRET_KEY_BITS, secret_key_bits
 from hexfleet.settings import Settings
 
 # How long a server may take to answer before we give up and show its log.
@@ -405,8 +406,11 @@ def secret_key(data_dir: Path) -> str:
         key = path.read_text().strip()
         if not key:
             raise EmbeddedError(f"{path} is empty: delete it to generate a new key") from None
+        if secret_key_bits(key) < MIN_SECRET_KEY_BITS:  # written by hand: the web app would refuse it
+            raise EmbeddedError(f"{path} holds a weak key: delete it to generate a new one") from None
         return key
-    key = secrets.token_urlsafe(32)
+    # 48 random bytes: well above the 32 the web app demands, whatever characters they encode to.
+    key = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as f:
         f.write(key + "\n")
     return key
@@ -432,6 +436,8 @@ def ensure_services(settings: Settings) -> tuple[Settings, list[Service]]:
     If one fails to start, the ones already started are stopped before the error rises.
     """
     data_dir = Path(settings.data_dir).resolve()
+    if settings.secret_key:
+        settings.require_secret_key()  # a weak SECRET_KEY: one line now, before servers start for nothing
     starters: list[tuple[str, str, str, Callable[[], Service]]] = [
         ("postgres", "database_url", "DATABASE_URL", lambda: start_postgres(data_dir)),
         ("redis", "redis_url", "REDIS_URL", lambda: start_redis(data_dir)),

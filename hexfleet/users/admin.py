@@ -1,8 +1,9 @@
 """Admins managing accounts: add staff, disable and enable, reset a password.
 
 New and reset passwords are generated here and shown once to the admin, who passes them on;
-a reset ends every session of the account. Each change and its audit entry share a
-transaction (hexfleet.audit).
+a reset ends every session of the account and revokes its API tokens (whoever knew the old
+password may have made one). Each change and its audit entry share a transaction
+(hexfleet.audit).
 """
 
 from __future__ import annotations
@@ -54,15 +55,17 @@ async def set_disabled(pool, actor: audit.Actor, user_id: int, disabled: bool) -
 
 async def reset_password(
     pool, actor: audit.Actor, user_id: int, keep_session: str | None = None
-) -> tuple[queries.User, str, int]:
+) -> tuple[queries.User, str, queries.PasswordChange]:
     """A generated password (returned once); every session of the account ends, but
-    ``keep_session``: an admin resetting their own password stays signed in where they did it."""
+    ``keep_session``: an admin resetting their own password stays signed in where they did it.
+    Its API tokens are revoked: a reset is for an account that may be in the wrong hands."""
     if keep_session is not None and actor.user_id != user_id:
         keep_session = None  # only one's own session may survive a reset
     password = new_password()
     password_hash = await asyncio.to_thread(security.hash_password, password)
     async with pool.acquire() as conn, conn.transaction():
         user = await _user(conn, user_id)
-        ended = await queries.set_password(conn, user_id, password_hash, keep_session)
-        await audit.record(conn, actor, "user.reset_password", "user", user_id, user.email, {"sessions_ended": ended})
-    return user, password, ended
+        change = await queries.set_password(conn, user_id, password_hash, keep_session)
+        details = {"sessions_ended": change.sessions_ended, "tokens_revoked": change.tokens_revoked}
+        await audit.record(conn, actor, "user.reset_password", "user", user_id, user.email, details)
+    return user, password, change

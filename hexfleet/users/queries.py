@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 
 from hexfleet import security
 from hexfleet.errors import Conflict
+from hexfleet.users.logic import DEFAULT_TOKEN_DAYS, token_hint
 
 ROLES = ("admin", "dispatcher", "customer")
 
@@ -71,7 +73,8 @@ class UserSummary:
     user: User
     disabled_at: datetime | None
     sessions: int
-    api_tokens: int
+    api_tokens: int  # live ones: neither revoked nor expired
+    next_token_expiry: datetime | None = None  # the soonest a live token ends
 
 
 async def list_users(conn, limit: int = 500) -> list[UserSummary]:
@@ -79,13 +82,17 @@ async def list_users(conn, limit: int = 500) -> list[UserSummary]:
     rows = await conn.fetch(
         """SELECT u.id, u.email, u.role, u.created_at, u.disabled_at,
                   (SELECT count(*) FROM user_sessions s WHERE s.user_id = u.id AND s.expires_at > now()) AS sessions,
-                  (SELECT count(*) FROM api_tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL) AS api_tokens
+                  t.live AS api_tokens, t.next_expiry
            FROM users u
+           CROSS JOIN LATERAL (
+               SELECT count(*) AS live, min(expires_at) AS next_expiry FROM api_tokens
+               WHERE user_id = u.id AND revoked_at IS NULL AND expires_at > now()
+           ) t
            ORDER BY u.role = 'customer', u.role, lower(u.email)
            LIMIT $1""",
         limit,
     )
-    return [UserSummary(_user(r), r["disabled_at"], r["sessions"], r["api_tokens"]) for r in rows]
+    return [UserSummary(_user(r), r["disabled_at"], r["sessions"], r["api_tokens"], r["next_expiry"]) for r in rows]
 
 
 # ---------------------------------------------------------------- sessions
@@ -156,12 +163,22 @@ async def prune_sessions(conn) -> int:
 # ---------------------------------------------------------------- account changes
 
 
-async def set_password(conn, user_id: int, password_hash: str, keep_session: str | None = None) -> int:
-    """A new password ends every other session of the account (someone may know the old one);
-    returns how many sessions ended."""
+class PasswordChange(NamedTuple):
+    sessions_ended: int
+    tokens_revoked: int
+
+
+async def set_password(
+    conn, user_id: int, password_hash: str, keep_session: str | None = None, keep_tokens: bool = False
+) -> PasswordChange:
+    """A new password ends every other session of the account and revokes its API tokens
+    (someone may know the old password, and may have made a token with it), unless
+    ``keep_tokens``: kept on purpose, by the owner or an operator."""
     async with conn.transaction():
         await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
-        return await end_sessions(conn, user_id, keep=keep_session)
+        sessions = await end_sessions(conn, user_id, keep=keep_session)
+        tokens = 0 if keep_tokens else await revoke_api_tokens(conn, user_id)
+    return PasswordChange(sessions, tokens)
 
 
 async def set_disabled(conn, user_id: int, disabled: bool) -> bool:
@@ -180,32 +197,105 @@ async def set_disabled(conn, user_id: int, disabled: bool) -> bool:
     return result.endswith(" 1")
 
 
-async def create_api_token(conn, user_id: int, label: str = "") -> str:
-    """Issue a new Bearer token for a user; returns the token (only its hash is stored)."""
+# ---------------------------------------------------------------- API tokens
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: str  # shown once; only its hash is stored
+    id: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A live token as its owner sees it: never the token, a hint of it."""
+
+    id: int
+    user_id: int
+    label: str
+    hint: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+_TOKEN_COLUMNS = "id, user_id, label, hint, created_at, expires_at, last_used_at"
+
+
+def _token_info(row) -> TokenInfo:
+    return TokenInfo(*(row[k] for k in ("id", "user_id", "label", "hint", "created_at", "expires_at", "last_used_at")))
+
+
+async def issue_api_token(conn, user_id: int, label: str = "", days: int = DEFAULT_TOKEN_DAYS) -> NewToken:
+    """A new Bearer token for a user, ending ``days`` from now."""
     token = security.new_user_token()
-    await conn.execute(
-        "INSERT INTO api_tokens (user_id, token_hash, label) VALUES ($1, $2, $3)",
+    row = await conn.fetchrow(
+        """INSERT INTO api_tokens (user_id, token_hash, label, hint, expires_at)
+           VALUES ($1, $2, $3, $4, now() + make_interval(days => $5)) RETURNING id, expires_at""",
         user_id,
         security.token_hash(token),
         label,
+        token_hint(token),
+        days,
     )
-    return token
+    return NewToken(token, row["id"], row["expires_at"])
+
+
+async def create_api_token(conn, user_id: int, label: str = "", days: int = DEFAULT_TOKEN_DAYS) -> str:
+    """Issue a new Bearer token for a user; returns the token (only its hash is stored)."""
+    return (await issue_api_token(conn, user_id, label, days)).token
 
 
 async def user_for_token(conn, token: str) -> User | None:
+    """The token's user, while the token is neither revoked nor expired and the account is
+    enabled. Notes the token's use, at most once an hour (a write per request would be a lot
+    for "last used")."""
     row = await conn.fetchrow(
-        """SELECT u.id, u.email, u.role, u.created_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL""",
+        """WITH found AS (
+               SELECT t.id AS token_id, u.id, u.email, u.role, u.created_at
+               FROM api_tokens t JOIN users u ON u.id = t.user_id
+               WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
+                 AND u.disabled_at IS NULL
+           ), used AS (
+               UPDATE api_tokens SET last_used_at = now()
+               WHERE id = (SELECT token_id FROM found)
+                 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 hour')
+           )
+           SELECT id, email, role, created_at FROM found""",
         security.token_hash(token),
     )
     return _user(row) if row else None
 
 
+async def list_api_tokens(conn, user_id: int | None = None) -> list[TokenInfo]:
+    """Live tokens (neither revoked nor expired), oldest first: one user's, or everyone's."""
+    rows = await conn.fetch(
+        f"""SELECT {_TOKEN_COLUMNS} FROM api_tokens
+            WHERE ($1::bigint IS NULL OR user_id = $1) AND revoked_at IS NULL AND expires_at > now()
+            ORDER BY user_id, created_at, id""",
+        user_id,
+    )
+    return [_token_info(r) for r in rows]
+
+
+async def revoke_api_token(conn, user_id: int, token_id: int) -> TokenInfo | None:
+    """Revoke one of a user's live tokens; None when the user has no such token."""
+    row = await conn.fetchrow(
+        f"""UPDATE api_tokens SET revoked_at = now()
+            WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
+            RETURNING {_TOKEN_COLUMNS}""",
+        token_id,
+        user_id,
+    )
+    return _token_info(row) if row else None
+
+
 async def revoke_api_tokens(conn, user_id: int, label: str | None = None) -> int:
-    """Revoke a user's API tokens (only those with ``label`` when given); returns how many."""
+    """Revoke a user's live API tokens (only those with ``label`` when given); returns how many."""
     result = await conn.execute(
         """UPDATE api_tokens SET revoked_at = now()
-           WHERE user_id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR label = $2)""",
+           WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() AND ($2::text IS NULL OR label = $2)""",
         user_id,
         label,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 import stat
 
@@ -15,7 +16,7 @@ from hexfleet.devtools import embedded
 from hexfleet.devtools.demo import DEMO_LOGINS, seed_demo
 from hexfleet.migrate import migrate
 from hexfleet.security import verify_password
-from hexfleet.settings import Settings
+from hexfleet.settings import Settings, SettingsError
 from hexfleet.users import queries
 
 
@@ -176,8 +177,20 @@ def test_ensure_services_creates_the_secret_key_once(tmp_path):
     second, _ = embedded.ensure_services(_external(tmp_path))
     assert second.secret_key == first.secret_key
 
-    given, _ = embedded.ensure_services(_external(tmp_path, secret_key="from-the-env"))
-    assert given.secret_key == "from-the-env"
+    from_the_env = secrets.token_urlsafe(48)
+    given, _ = embedded.ensure_services(_external(tmp_path, secret_key=from_the_env))
+    assert given.secret_key == from_the_env
+
+
+def test_ensure_services_refuses_a_weak_secret_key_before_starting_anything(tmp_path):
+    """`hexfleet dev` says so in one line, instead of starting servers for a web app that
+    would refuse to start."""
+    with pytest.raises(SettingsError, match="SECRET_KEY is too weak"):
+        embedded.ensure_services(Settings(data_dir=str(tmp_path), secret_key="dev"))
+    assert not (tmp_path / "secret_key").exists()
+    (tmp_path / "secret_key").write_text("password123\n")  # written by hand
+    with pytest.raises(embedded.EmbeddedError, match="weak key: delete it"):
+        embedded.ensure_services(_external(tmp_path))
 
 
 async def test_ensure_services_starts_the_missing_ones_and_dev_setup_is_idempotent(tmp_path, capsys):

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -35,8 +36,10 @@ async def test_users_add_json_gives_a_working_token(db, database_url):
     )
     assert result.returncode == 0, result.stderr
     out = orjson.loads(result.stdout)
-    assert set(out) == {"id", "email", "role", "token"}
+    assert set(out) == {"id", "email", "role", "token", "token_expires_at"}
     assert (out["email"], out["role"]) == ("Ann@Example.org", "dispatcher")
+    ends = datetime.fromisoformat(out["token_expires_at"])  # the default: 90 days from now
+    assert abs(ends - (datetime.now(UTC) + timedelta(days=90))) < timedelta(minutes=5)
     from hexfleet.users.queries import user_for_token
 
     async with db.acquire() as conn:
@@ -68,6 +71,16 @@ async def test_drivers_add_json_gives_device_credentials(db, database_url):
     [
         (["users", "add", "--email", "nope", "--password", "longenough", "--role", "admin"], "not an email"),
         (["users", "add", "--email", "a@b.co", "--password", "short", "--role", "admin"], "at least 8"),
+        (
+            ["users", "add", "--email", "a@b.co", "--password", "longenough", "--role", "admin", "--token-days", "0"],
+            "a whole number of days from 1 to 365, not '0'",
+        ),
+        (
+            ["users", "add", "--email", "a@b.co", "--password", "longenough", "--role", "admin", "--token-days", "366"],
+            "from 1 to 365",
+        ),
+        (["users", "token", "a@b.co", "--days", "soon"], "a whole number of days"),
+        (["users", "token", "nobody@example.org"], "no account with email"),
         (["drivers", "add", "--name", "  "], "Enter the driver's name"),
         (["drivers", "add", "--name", "Di", "--phone", "call me"], "Enter a phone number"),
         (["drivers", "deactivate", "12x"], "whole number"),

@@ -602,20 +602,24 @@ async def test_disabling_an_account_ends_its_sessions_and_tokens_until_it_is_ena
     ]
 
 
-async def test_a_password_reset_ends_old_sessions_and_the_new_password_works(admin, db, browsers):
-    user, _ = await make_user(db, "dispatcher")
+async def test_a_password_reset_ends_old_sessions_and_tokens_and_the_new_password_works(admin, db, browsers):
+    user, api_token = await make_user(db, "dispatcher")
     desk, laptop = await browser_for(browsers, user.email), await browser_for(browsers, user.email)
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    assert (await browsers().get("/api/v1/drivers", headers=bearer)).status_code == 200
 
     response = await admin.post(f"/admin/users/{user.id}/reset-password")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
-    assert "New password; 2 sessions ended." in response.text
+    assert "New password; 2 sessions and 1 API token ended." in response.text
     password = SECRET_PASSWORD.search(response.text).group(1)
     assert not await desk.signed_in() and not await laptop.signed_in()
+    assert (await browsers().get("/api/v1/drivers", headers=bearer)).status_code == 401  # revoked with it
     assert (await sign_in(browsers(), user.email, PASSWORD)).status_code == 400  # the old password is gone
     assert await (await browser_for(browsers, user.email, password)).signed_in()
 
     [entry] = await audit_entries(db)
-    assert (entry.action, entry.target_id, entry.details) == ("user.reset_password", user.id, {"sessions_ended": 2})
+    details = {"sessions_ended": 2, "tokens_revoked": 1}
+    assert (entry.action, entry.target_id, entry.details) == ("user.reset_password", user.id, details)
     assert password not in str(entry.details)
     assert await admin.signed_in()  # the admin's own session is untouched
 
@@ -623,7 +627,7 @@ async def test_a_password_reset_ends_old_sessions_and_the_new_password_works(adm
 async def test_an_admin_resetting_their_own_password_stays_signed_in_here_only(admin, db, browsers):
     elsewhere = await browser_for(browsers, admin.user.email)
     response = await admin.post(f"/admin/users/{admin.user.id}/reset-password")
-    assert response.status_code == 200 and "New password; 1 session ended." in response.text
+    assert response.status_code == 200 and "New password; 1 session and 1 API token ended." in response.text
     password = SECRET_PASSWORD.search(response.text).group(1)
     assert await admin.signed_in() and not await elsewhere.signed_in()
     assert await (await browser_for(browsers, admin.user.email, password)).signed_in()

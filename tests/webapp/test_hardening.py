@@ -1,9 +1,11 @@
 """Hostile or odd input gets a clear answer, never a 500 (findings of the code review)."""
 
+import subprocess
+import sys
 import time
 
 import pytest
-from helpers import make_driver, make_user
+from helpers import make_driver, make_user, server_env
 
 from hexfleet.settings import SettingsError
 from streaming.hub import Filter, LiveHub, make_event
@@ -67,6 +69,22 @@ def test_web_app_needs_a_secret_key(settings):
 
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         create_app(settings.with_(secret_key=""))
+    with pytest.raises(SettingsError, match="SECRET_KEY is too weak"):
+        create_app(settings.with_(secret_key="test-secret"))
+
+
+@pytest.mark.parametrize("key", ["test-secret", "s" * 64, "a-short-key"])
+def test_the_web_process_stops_on_a_weak_secret_key_with_one_line(settings, key):
+    """As the Procfile starts it (uvicorn's factory): one readable line and uvicorn's start-up
+    failure code (a supervisor of several workers stops), no traceback."""
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "webapp:create_app", "--host", "127.0.0.1", "--port", "0"]
+    done = subprocess.run(
+        argv, env={**server_env(settings), "SECRET_KEY": key}, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hexfleet web: SECRET_KEY is too weak"), done.stderr
+    assert "at least 256" in lines[0] and key not in lines[0] and "Traceback" not in done.stderr
 
 
 async def test_deeply_nested_bodies_are_a_clear_400(client, db):
@@ -77,3 +95,16 @@ async def test_deeply_nested_bodies_are_a_clear_400(client, db):
             path, content=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {device.token}"}
         )
         assert r.status_code in (400, 401, 422) and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_text_postgresql_cannot_hold_is_a_clear_422_not_a_500(client, db):
+    """A NUL character that a form's own checks let through (the admin's driver form did): the
+    client's input, answered as such."""
+    from helpers import browser_login
+
+    admin, _ = await make_user(db, "admin")
+    headers = {**await browser_login(client, admin.email), "HX-Request": "true"}
+    form = {"name": "\x00", "phone": "", "vehicle_plate": "", "vehicle_class": "standard"}
+    response = await client.post("/admin/drivers", data=form, headers=headers)
+    assert response.status_code == 422 and "cannot be stored" in response.text and "Traceback" not in response.text
+    assert await db.fetchval("SELECT count(*) FROM drivers") == 0

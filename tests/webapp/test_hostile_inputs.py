@@ -75,6 +75,7 @@ from hexfleet import keys, security
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.rides.fares import VEHICLE_CLASSES
 from hexfleet.settings import Settings
+from hexfleet.users import queries as user_queries
 from webapp import driver_session
 
 # Generated requests per route (on top of the enumerated ones).
@@ -191,7 +192,14 @@ ASSIGN = {"driver_id": Field("driver_id")}
 CSRF = {"csrf_token": Field("csrf")}
 LOGIN = {"email": Field("email"), "password": Field("password"), "next": Field("next", False), **CSRF}
 SIGNUP = {"email": Field("new_email"), "password": Field("password"), "next": Field("next", False), **CSRF}
-PASSWORD_CHANGE = {"current": Field("password"), "new": Field("password"), "again": Field("password"), **CSRF}
+PASSWORD_CHANGE = {
+    "current": Field("password"),
+    "new": Field("password"),
+    "again": Field("password"),
+    "keep_tokens": Field("keep", False),
+    **CSRF,
+}
+TOKEN_FORM = {"label": Field("token_label"), "days": Field("token_days"), "password": Field("password"), **CSRF}
 PHONE_BOOKING = {
     "passenger_name": Field("name"),
     "passenger_phone": Field("phone"),
@@ -318,6 +326,10 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "/account", "pages", BROWSERS, query={"done": Field("done")}),
     R("POST", "/account/password", "pages", BROWSERS, form=PASSWORD_CHANGE),
     R("POST", "/account/sign-out-others", "pages", BROWSERS),
+    R("POST", "/account/tokens", "pages", BROWSERS, form=TOKEN_FORM),
+    # The first caller's spare token: revoking the ones the run signs in with would end them.
+    R("POST", "/account/tokens/<int:token_id>/revoke", "pages", BROWSERS, form=CSRF,
+      real={"token_id": "spare_token_id"}),
     # riders' pages
     R("GET", "/ride", "pages", RIDERS),
     R("GET", "/rides", "pages", CUSTOMER),
@@ -409,6 +421,7 @@ class World:
         self.emails: dict[str, str] = parts.pop("emails")
         self.recorder: Recorder = parts.pop("recorder")
         self.sign_in_browsers = parts.pop("sign_in_browsers")  # new sessions for the browser callers
+        self.restore_accounts = parts.pop("restore_accounts")  # after a password change: password, tokens
         assert not parts, parts
         self.tally: collections.Counter = collections.Counter()
         self.strategies: dict[str, st.SearchStrategy[Req]] = {}
@@ -530,11 +543,31 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
     await wait_for(ready, timeout=30)
     for vehicle_class in VEHICLE_CLASSES:
         await make_fare(pool, vehicle_class)
-    # As for drivers below: hostile path ids ("007", "١٢") must not reach the working accounts.
+    # As for drivers below: hostile path ids ("007", "١٢") must not reach the working accounts
+    # nor their API tokens.
     await pool.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), 100)")
+    await pool.execute("SELECT setval(pg_get_serial_sequence('api_tokens', 'id'), 100)")
     users = {role: await make_user(pool, role.rstrip("2")) for role in ("customer", "customer2", "dispatcher", "admin")}
     spare_user, _ = await make_user(pool, "dispatcher")  # the one admins disable and reset
-    await pool.execute("UPDATE users SET password_hash = $1", security.hash_password(PASSWORD))
+    password_hash = security.hash_password(PASSWORD)
+    await pool.execute("UPDATE users SET password_hash = $1", password_hash)
+    async with pool.acquire() as conn:
+        spare_token = await user_queries.issue_api_token(conn, users["customer"][0].id, "spare")
+
+    async def restore_accounts() -> dict[str, tuple[tuple[bytes, bytes], ...]]:
+        """After a password change on /account: the run's password back, fresh API tokens for
+        the callers whose tokens it revoked, and the spare token live again (the revoke route's
+        real id)."""
+        await pool.execute("UPDATE users SET password_hash = $1", password_hash)
+        await pool.execute("UPDATE api_tokens SET revoked_at = NULL WHERE id = $1", spare_token.id)
+        fresh = {}
+        async with pool.acquire() as conn:
+            for role in ("customer", "dispatcher", "admin"):
+                if await user_queries.user_for_token(conn, users[role][1]) is None:
+                    users[role] = (users[role][0], await user_queries.create_api_token(conn, users[role][0].id))
+                fresh[role] = _bearer(users[role][1])
+        return fresh
+
     # Path ids in other scripts' digits ("１", "١٢") or with leading zeros ("007") name small ids:
     # the working driver's id is out of their reach, so no hostile rotation signs its device out.
     await pool.execute("SELECT setval(pg_get_serial_sequence('drivers', 'id'), 100)")
@@ -563,7 +596,12 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
                 client.cookies.set("hexfleet_csrf", nonce)
                 headers = await browser_login(client, users[role][0].email)
                 assert headers["X-CSRF-Token"] == csrf_token
-                identities[f"{role}_browser"] = _cookie(headers["Cookie"])
+                # browser_login passes on the cookies its pages set; this browser had its CSRF
+                # cookie already (no page set it again), and a browser sends it with the rest.
+                cookie = headers["Cookie"]
+                if "hexfleet_csrf=" not in cookie:
+                    cookie = f"hexfleet_csrf={nonce}; {cookie}"
+                identities[f"{role}_browser"] = _cookie(cookie)
         return identities
 
     sessions = await sign_in_browsers()
@@ -643,6 +681,7 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
             "spare_driver_id": [spare.id, deviceless],
             "user_id": [spare_user.id],
             "offer_id": [offer_id],
+            "spare_token_id": [spare_token.id],
         },
         tokens={
             "track": [track],
@@ -657,6 +696,7 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
         emails={role: user.email for role, (user, _) in users.items()},
         recorder=recorder,
         sign_in_browsers=sign_in_browsers,
+        restore_accounts=restore_accounts,
     )
 
 
@@ -877,8 +917,13 @@ async def check(world: World, route: Route, req: Req, kind: str) -> None:
     if req.path.startswith("/ui/geocode"):
         await world.redis.delete(*[k async for k in world.redis.scan_iter(f"{keys.PREFIX}geocode-rate:*")] or ["-"])
     res = await call(world.app, req)
-    if req.method == "POST" and req.path == "/logout":
-        world.identities.update(await world.sign_in_browsers())  # the run's browsers go on signed in
+    if req.method == "POST" and req.path == "/account/password" and res.status == 303:
+        world.identities.update(await world.restore_accounts())  # the run's password and tokens go on working
+    # Signing out, a new password and "sign out everywhere else" (by a token, every session of
+    # the account) end the run's browser sessions: they go on signed in.
+    ended = req.path in ("/account/password", "/account/sign-out-others") and res.status == 303
+    if req.method == "POST" and (req.path == "/logout" or ended):
+        world.identities.update(await world.sign_in_browsers())
     world.tally[(route.group, kind)] += 1
     world.tally[str(route)] += 1
     logged = world.recorder.take()

@@ -2,13 +2,17 @@
 comes back): requests that need it answer 503 with Retry-After within the client's
 deadline, never a hang; pings are still taken; everything works again when Redis answers.
 
-Redis is reached through a relay the test freezes (hexfleet.devtools.testing.Relay)."""
+Sign-in and sign-up fail closed instead (503): their limits are all that stops password guessing.
+
+Redis is reached through a relay the test freezes or cuts (hexfleet.devtools.testing.Relay)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
+import pytest
 from helpers import make_driver, make_fare, make_user, wait_for
 
 from hexfleet import redisconn
@@ -75,4 +79,60 @@ async def test_requests_give_up_on_a_hung_redis_with_503_and_recover(relayed, db
         await wait_for(answers_again, timeout=15, interval=0.2)
         after = {name: (await call).status_code for name, call in requests()}
         assert after == before
+        await client.aclose()
+
+
+@pytest.mark.parametrize("outage", ["freeze", "cut"])
+async def test_sign_in_and_sign_up_fail_closed_while_pings_are_still_taken(relayed, db, outage):
+    """Without Redis the limits cannot be checked: sign-in and sign-up answer 503 with
+    Retry-After (a page, or problem+json for an API client) instead of letting password
+    guesses through unlimited; pings keep failing open (202)."""
+    from webapp import create_app
+
+    settings, relay = await relayed("redis_url")
+    user, _ = await make_user(db, "customer")
+    _, device = await make_driver(db, "Open Otto")
+    app = create_app(settings)
+    async with app.test_app():
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        page = await client.get("/login")
+        form = {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)}
+
+        async def sign_in(**headers):
+            return await client.post(
+                "/login", data={**form, "email": user.email, "password": "correct-horse"}, headers=headers
+            )
+
+        async def ping():
+            return await client.post(
+                "/api/v1/driver/pings",
+                json={"lat": 52.52, "lng": 13.405, "ts": time.time()},
+                headers={"Authorization": f"Bearer {device.token}"},
+            )
+
+        if outage == "freeze":
+            relay.freeze()
+        else:
+            await relay.cut()
+        refused = await sign_in()
+        assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
+        assert "briefly unavailable" in refused.text and "hexfleet_session" not in refused.headers.get("set-cookie", "")
+        api = await sign_in(Accept="application/json")
+        assert api.status_code == 503 and api.headers["content-type"] == "application/problem+json"
+        assert api.json()["type"].endswith("limits-unavailable") and int(api.headers["retry-after"]) >= 1
+        signup = await client.post("/signup", data={**form, "email": "new@example.org", "password": "long-enough"})
+        assert signup.status_code == 503 and int(signup.headers["retry-after"]) >= 1
+        assert "briefly unavailable" in signup.text
+        assert await db.fetchval("SELECT count(*) FROM users WHERE email = 'new@example.org'") == 0
+        assert (await ping()).status_code == 202  # pings fail open, as before
+
+        if outage == "freeze":
+            relay.thaw()
+        else:
+            await relay.start()
+
+        async def signs_in_again() -> bool:
+            return (await sign_in()).status_code == 302
+
+        await wait_for(signs_in_again, timeout=15, interval=0.2)
         await client.aclose()

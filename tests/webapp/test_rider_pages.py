@@ -76,17 +76,25 @@ async def customer_session(client, db, email: str | None = None):
 # ---------------------------------------------------------------- signing up and in
 
 
-async def test_signup_creates_a_customer_signs_them_in_and_lands_on_ride(client, db):
+async def test_signup_creates_a_customer_who_then_signs_in_and_lands_on_ride(client, db):
     cookies, token = await form_headers(client, "/signup")
     r = await client.post(
         "/signup",
         data={"email": "  New.Rider@Example.org ", "password": "long-enough", "csrf_token": token},
         headers=cookies,
     )
-    assert r.status_code == 302 and r.headers["location"] == "/ride"
+    # The sign-in form with the email filled in: nobody is signed in by a sign-up.
+    assert r.status_code == 200 and "hexfleet_session" not in r.headers.get("set-cookie", "")
+    assert 'value="New.Rider@Example.org"' in r.text and 'action="/login"' in r.text and "Thanks." in r.text
     row = await db.fetchrow("SELECT email, role, password_hash FROM users")
     assert (row["email"], row["role"]) == ("New.Rider@Example.org", "customer")
     assert row["password_hash"].startswith("$argon2") and "long-enough" not in row["password_hash"]
+    signed_in = await client.post(
+        "/login",
+        data={"email": "New.Rider@Example.org", "password": "long-enough", "csrf_token": token},
+        headers=cookies,
+    )
+    assert signed_in.status_code == 302 and signed_in.headers["location"] == "/ride"
     session = {"Cookie": "; ".join(f"{k}={v}" for k, v in {**client.cookies}.items())}
     page = await client.get("/ride", headers=session)
     assert page.status_code == 200 and "Book a ride" in page.text and "New.Rider@Example.org" in page.text
@@ -102,19 +110,50 @@ async def test_signup_keeps_the_page_that_asked(client, db):
         data={"email": "later@example.org", "password": "long-enough", "next": "/rides", "csrf_token": token},
         headers=cookies,
     )
-    assert r.status_code == 302 and r.headers["location"] == "/rides"
-
-
-async def test_signup_with_a_taken_email_says_so_whatever_its_case(client, db):
-    await make_user(db, "customer", "taken@example.org")
-    cookies, token = await form_headers(client, "/signup")
-    r = await client.post(
-        "/signup", data={"email": "TAKEN@example.org", "password": "long-enough", "csrf_token": token}, headers=cookies
+    assert r.status_code == 200 and 'name="next" value="/rides"' in r.text  # carried on to the sign-in form
+    signed_in = await client.post(
+        "/login",
+        data={"email": "later@example.org", "password": "long-enough", "next": "/rides", "csrf_token": token},
+        headers=cookies,
     )
-    assert r.status_code == 400
-    assert "An account with this email already exists" in r.text and 'href="/login"' in r.text
-    assert 'value="TAKEN@example.org"' in r.text  # kept for another try
+    assert signed_in.status_code == 302 and signed_in.headers["location"] == "/rides"
+
+
+async def test_signup_answers_a_taken_email_exactly_as_a_new_one(client, db):
+    """Nobody learns from sign-up whether an email has an account: the same status, the same
+    page byte for byte, no session either way, and a password hashed either way (time)."""
+    from hexfleet import security
+
+    cookies, token = await form_headers(client, "/signup")
+
+    async def sign_up(email: str, password: str) -> tuple[httpx.Response, float]:
+        started = time.perf_counter()
+        response = await client.post(
+            "/signup", data={"email": email, "password": password, "csrf_token": token}, headers=cookies
+        )
+        return response, time.perf_counter() - started
+
+    new, _ = await sign_up("Taken@Example.org", "first-password")
+    taken, took = await sign_up("Taken@Example.org", "another-password")
+    assert (new.status_code, taken.status_code) == (200, 200)
+    assert new.text == taken.text
+    for response in (new, taken):
+        assert "hexfleet_session" not in response.headers.get("set-cookie", "")
+    # A taken email in another case is the same account: still one, password unchanged.
+    other_case, _ = await sign_up("TAKEN@example.org", "third-password")
+    assert other_case.status_code == 200 and 'value="TAKEN@example.org"' in other_case.text
     assert await db.fetchval("SELECT count(*) FROM users") == 1
+    row = await db.fetchrow("SELECT password_hash FROM users")
+    assert security.verify_password(row["password_hash"], "first-password")
+    # The taken email's answer took a password hash's time too (no early return to time).
+    hash_s = min(_timed(security.hash_password, "x" * 12) for _ in range(3))
+    assert took >= 0.8 * hash_s, (took, hash_s)
+
+
+def _timed(work, *args) -> float:
+    started = time.perf_counter()
+    work(*args)
+    return time.perf_counter() - started
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,7 @@ async def test_signing_out_ends_the_session_on_the_server(browsers, db):
 
 
 async def test_a_new_password_ends_every_other_session_and_keeps_this_one(browsers, db):
-    user, _ = await make_user(db, "customer")
+    user, api_token = await make_user(db, "customer")
     here, elsewhere = browsers(), browsers()
     await sign_in(here, user.email)
     await sign_in(elsewhere, user.email)
@@ -79,9 +79,12 @@ async def test_a_new_password_ends_every_other_session_and_keeps_this_one(browse
         data={"current": PASSWORD, "new": "a-new-secret", "again": "a-new-secret", "csrf_token": csrf},
     )
     assert (done.status_code, done.headers["location"]) == (303, "/account?done=password")
-    assert "Every other session of this account has ended." in (await here.get(done.headers["location"])).text
+    notice = "Every other session of this account has ended, and its API tokens are revoked."
+    assert notice in (await here.get(done.headers["location"])).text
     assert (await here.get("/api/v1/bookings")).status_code == 200  # this browser stays signed in
     assert (await elsewhere.get("/api/v1/bookings")).status_code == 401
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    assert (await browsers().get("/api/v1/bookings", headers=bearer)).status_code == 401  # revoked too
     again = browsers()
     await sign_in(again, user.email, "a-new-secret")
     with pytest.raises(AssertionError):

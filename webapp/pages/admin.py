@@ -315,9 +315,15 @@ async def user_reset_password(user_id: int):
     pool, _, _ = services()
     # Resetting one's own password keeps this browser signed in (as /account does); without
     # it the admin was signed out by their own click, the new password still on screen.
-    _, password, ended = await users_admin.reset_password(pool, await _actor(), user_id, current_session_id())
-    plural = "s" if ended != 1 else ""
-    return await _user_row(user_id, f"New password; {ended} session{plural} ended. Pass it on now:", password)
+    _, password, change = await users_admin.reset_password(pool, await _actor(), user_id, current_session_id())
+    ended = _count(change.sessions_ended, "session")
+    if change.tokens_revoked:
+        ended += f" and {_count(change.tokens_revoked, 'API token')}"
+    return await _user_row(user_id, f"New password; {ended} ended. Pass it on now:", password)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'s' if n != 1 else ''}"
 
 
 # ---------------------------------------------------------------- audit log

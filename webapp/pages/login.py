@@ -1,5 +1,14 @@
 """Accounts: signing in and out (a session cookie for staff and customers), and customers
-signing up."""
+signing up.
+
+Neither page tells a stranger whether an email has an account: sign-in says "wrong email or
+password" for both, and sign-up answers the same page for a new email and a taken one (the
+sign-in form, asking for the password), after the same work (a password hashed, an insert
+tried). Guessing is limited per address and per (account, address) pair; an account under
+attack from many addresses is slowed, never locked (RATE_LOGIN_ACCOUNT, LOGIN_SLOWDOWN_S). When
+Redis is away those limits cannot be checked, and both pages answer 503 instead of letting
+guesses through unlimited.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,7 @@ import asyncio
 import logging
 from urllib.parse import urlsplit
 
-from quart import Blueprint, redirect, render_template, request
+from quart import Blueprint, current_app, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet import security
@@ -15,7 +24,7 @@ from hexfleet.errors import Conflict, Invalid
 from hexfleet.users import queries as users
 from hexfleet.users.logic import normalise_email
 from webapp.auth import AccountDisabled, authenticate, current_user, end_session, start_session
-from webapp.limits import client_address, limiter
+from webapp.limits import LimitsUnavailable, client_address, limiter
 from webapp.pages.common import STAFF_ROLES, services
 
 bp = Blueprint("login", __name__)
@@ -80,6 +89,34 @@ async def login_form():
     return await render_template("login.html", user=user, next_url=_asked(asked), email="", error=None)
 
 
+UNAVAILABLE = "Signing in is briefly unavailable. Please try again in a few seconds."
+
+
+def _wants_problem() -> bool:
+    """An API client (Accept: application/json, not htmx): it gets problem+json, not a page."""
+    return "application/json" in request.headers.get("Accept", "") and "HX-Request" not in request.headers
+
+
+async def spend_sign_in_attempt(email: str) -> float | None:
+    """Spend one sign-in attempt; seconds to wait when refused. Raises LimitsUnavailable
+    (503) when Redis cannot say: a password guess is never let through unlimited. Every check
+    of a password against an account spends one: sign-in, and /account's confirmations.
+
+    Refused per address and per (address, account) pair, before the (deliberately slow)
+    password check, so a guessing run is stopped whichever it varies and costs nothing once
+    stopped. The account's own ceiling (every address together) only slows: a refusal there
+    would let anyone lock the owner out by guessing wrong on purpose.
+    """
+    address, account = client_address(), email.lower()[:254]
+    wait = await limiter().retry_after("login_address", address, fail_closed=True)
+    # The address first: it holds no "/", so (address, account) names one pair unambiguously.
+    wait = wait or await limiter().retry_after("login_pair", address, account, fail_closed=True)
+    if wait is None and await limiter().retry_after("login_account", account, fail_closed=True) is not None:
+        settings = current_app.extensions["settings"]
+        await asyncio.sleep(settings.login_slowdown_s)
+    return wait
+
+
 @bp.post("/login")
 @hide  # pages, not API: keep them out of /docs
 async def login_submit():
@@ -89,12 +126,17 @@ async def login_submit():
     asked = form.get("next") or request.args.get("next")
     user = None
     if email and password:
-        # Per address and per account, before the (deliberately slow) password check: a
-        # guessing run is stopped whichever it varies, and costs us nothing once stopped.
-        wait = await limiter().retry_after("login_address", client_address())
-        wait = wait or await limiter().retry_after("login_account", email.lower()[:254])
+        try:
+            wait = await spend_sign_in_attempt(email)
+        except LimitsUnavailable as down:
+            if _wants_problem():
+                raise
+            html = await render_template(
+                "login.html", user=None, next_url=_asked(asked), email=email, error=UNAVAILABLE
+            )
+            return html, 503, down.headers
         if wait is not None:
-            error = f"Too many sign-in attempts. Try again in {_minutes(wait)}."
+            error = f"Too many sign-in attempts. Try again in {minutes(wait)}."
             html = await render_template("login.html", user=None, next_url=_asked(asked), email=email, error=error)
             return html, 429, {"Retry-After": str(max(1, round(wait)))}
         try:
@@ -112,7 +154,7 @@ async def login_submit():
     return redirect(landing(user.role, asked))
 
 
-def _minutes(seconds: float) -> str:
+def minutes(seconds: float) -> str:
     if seconds < 90:
         n = max(1, round(seconds))
         return f"{n} second{'s' if n != 1 else ''}"
@@ -135,9 +177,8 @@ async def signup_form():
     user = await current_user()
     if user is not None:
         return redirect(landing(user.role, request.args.get("next")))
-    return await render_template(
-        "signup.html", email="", errors={}, taken=False, next_url=_asked(request.args.get("next"))
-    )
+    next_url = _asked(request.args.get("next"))
+    return await render_template("signup.html", email="", errors={}, error=None, next_url=next_url)
 
 
 def _signup_errors(email: str, password: str) -> dict[str, str]:
@@ -158,6 +199,15 @@ def _signup_errors(email: str, password: str) -> dict[str, str]:
     return errors
 
 
+# The answer to every accepted sign-up, a new email's and a taken one's alike: the sign-in form
+# with the email filled in. Signing in then needs the password, which a stranger trying
+# emails does not have; the owner of a taken email signs in with the password they had.
+SIGNED_UP = (
+    "Thanks. Sign in with this email and your password to continue. If this email already had an "
+    "account, nothing about it has changed: sign in with that account's password."
+)
+
+
 @bp.post("/signup")
 @hide  # pages, not API: keep them out of /docs
 async def signup_submit():
@@ -166,25 +216,31 @@ async def signup_submit():
     password = form.get("password") or ""
     next_url = _asked(form.get("next"))
     errors = _signup_errors(email, password)
-    user = None
-    taken = False
-    wait = None if errors else await limiter().retry_after("signup", client_address())
-    if wait is not None:
-        errors["email"] = f"Too many new accounts from this address. Try again in {_minutes(wait)}."
-    if not errors:
-        pool, _, _ = services()
-        password_hash = await asyncio.to_thread(security.hash_password, password)
-        try:
-            async with pool.acquire() as conn:
-                user = await users.create_user(conn, normalise_email(email), password_hash, "customer")
-        except Conflict:
-            errors["email"] = "An account with this email already exists."
-            taken = True
-    if user is None:
-        html = await render_template("signup.html", email=email, errors=errors, taken=taken, next_url=next_url)
-        if wait is not None:
-            return html, 429, {"Retry-After": str(max(1, round(wait)))}
+    if errors:
+        html = await render_template("signup.html", email=email, errors=errors, error=None, next_url=next_url)
         return html, 400
-    log.info("customer %s signed up", user.id)
-    await start_session(user)
-    return redirect(landing(user.role, next_url or None))
+    try:
+        wait = await limiter().retry_after("signup", client_address(), fail_closed=True)
+    except LimitsUnavailable as down:
+        if _wants_problem():
+            raise
+        error = "Creating accounts is briefly unavailable. Please try again in a few seconds."
+        html = await render_template("signup.html", email=email, errors={}, error=error, next_url=next_url)
+        return html, 503, down.headers
+    if wait is not None:
+        error = f"Too many sign-ups from this address. Try again in {minutes(wait)}."
+        html = await render_template("signup.html", email=email, errors={}, error=error, next_url=next_url)
+        return html, 429, {"Retry-After": str(max(1, round(wait)))}
+    # The same work whether the email is new or taken (a password hashed, an insert tried), so
+    # neither the answer nor its time tells them apart; nobody is signed in by a sign-up.
+    pool, _, _ = services()
+    password_hash = await asyncio.to_thread(security.hash_password, password)
+    try:
+        async with pool.acquire() as conn:
+            user = await users.create_user(conn, normalise_email(email), password_hash, "customer")
+    except Conflict:
+        log.info("sign-up for an email that has an account: nothing changed")
+    else:
+        log.info("customer %s signed up", user.id)
+    html = await render_template("login.html", user=None, next_url=next_url, email=email, error=None, notice=SIGNED_UP)
+    return html, 200, {"Cache-Control": "no-store"}

@@ -127,7 +127,7 @@ class Bench:
         env = dict(os.environ)
         env.update(
             KAFKA_BOOTSTRAP_SERVERS=self.settings.kafka_bootstrap_servers,
-            SECRET_KEY=self.settings.secret_key or secrets.token_urlsafe(32),
+            SECRET_KEY=self.settings.secret_key or secrets.token_urlsafe(48),
             MAP_TILE_URL="",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
