@@ -8,6 +8,7 @@ processes must hear of, the announcers), so no web framework is needed here.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,8 @@ class DriverForm:
         name, phone, plate = name.strip(), phone.strip(), vehicle_plate.strip().upper()
         if not 1 <= len(name) <= 200:
             errors["name"] = "Enter the driver's name (up to 200 characters)."
+        elif any(unicodedata.category(ch) == "Cc" for ch in name):  # NUL among them: PostgreSQL refuses it
+            errors["name"] = "Use letters, digits, spaces and punctuation in the name (no control characters)."
         if phone and not _PHONE.match(phone):
             errors["phone"] = "Enter a phone number such as +49 30 1234567, or leave it empty."
         if plate and not (1 <= len(plate) <= 20 and re.fullmatch(r"[A-Z0-9][A-Z0-9 .·-]*", plate)):
