@@ -16,10 +16,11 @@ from quart_auth import AuthUser, QuartAuth, login_user, logout_user
 from quart_auth import current_user as session_user
 
 from hexfleet import security
-from hexfleet.errors import DomainError
+from hexfleet.errors import DomainError, TooManyRequests
 from hexfleet.users import queries as users
 from hexfleet.users.queries import User
-from webapp import driver_session
+from webapp import auth_failures, driver_session
+from webapp.limits import client_address
 
 STAFF = ("dispatcher", "admin")
 
@@ -208,12 +209,24 @@ async def _find_driver() -> int:
         if session is None:
             raise Unauthenticated("send Authorization: Bearer <device token>, or sign in to the driver web app at /d")
         return session.driver_id
-    driver_id = None
-    if len(token) <= 200:
-        driver_id = await current_app.extensions["ingest"].auth.driver_for(token)
-    if driver_id is None:
-        raise Unauthenticated("send Authorization: Bearer <device token>")
-    return driver_id
+    # A wrong device token spends the address's RATE_DEVICE_AUTH budget here too, as on the
+    # ingest and the phone protocols: every driver route answers a stranger.
+    ingest = current_app.extensions["ingest"]
+    address = client_address()
+    wait = ingest.auth_failures.blocked(address)
+    if wait is None:
+        driver_id = await ingest.auth.driver_for(token) if len(token) <= 200 else None
+        if driver_id is not None:
+            return driver_id
+        wait = await ingest.auth_failures.failed(address, token)
+    if wait is not None:
+        seconds, detail = auth_failures.refusal(wait)
+        raise DeviceAuthLimited(detail, seconds)
+    raise Unauthenticated("send Authorization: Bearer <device token>")
+
+
+class DeviceAuthLimited(TooManyRequests):
+    code = auth_failures.CODE
 
 
 class AccountDisabled(DomainError):

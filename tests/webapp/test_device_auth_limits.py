@@ -110,6 +110,19 @@ async def test_ingest_bad_bearer_tokens_then_the_right_one_is_refused(app, clien
         assert (await elsewhere.post(PINGS, json=ping(), headers=bearer(device.token))).status_code == 202
 
 
+async def test_driver_api_bad_bearer_tokens_spend_the_same_budget(app, client, device):
+    # Every driver route answers a stranger: a wrong token there is a guess like any other.
+    for i in range(LIMIT):
+        r = await client.get("/api/v1/driver/offers", headers=bearer(f"hfd_guess{i}"))
+        assert r.status_code == 401
+    assert_guessing_refused(await client.post("/api/v1/driver/status", json={"status": "available"},
+                                              headers=bearer("hfd_guess-last")))  # fmt: skip
+    assert_guessing_refused(await client.get("/api/v1/driver/offers", headers=bearer(device.token)))
+    assert_guessing_refused(await client.post(PINGS, json=ping(), headers=bearer(device.token)))
+    async with from_address(app, "198.51.100.10") as elsewhere:
+        assert (await elsewhere.get("/api/v1/driver/offers", headers=bearer(device.token))).status_code == 200
+
+
 async def test_one_budget_for_every_device_protocol(client, device):
     assert (await client.get(fix("guess-a"))).status_code == 404
     assert (await client.post(PINGS, json=ping(), headers=bearer("hfd_guess-b"))).status_code == 401
