@@ -500,6 +500,9 @@ def test_unreachable_tiles_are_explained_once(page: Page, login, shift):
 def test_needs_attention_first(page: Page, login, stack, shift):
     driver = shift["busy"]
     keep_online(stack, shift, "busy")  # flagged, not stale: the "GPS check" badge
+    # Stale drivers need attention too: the two the filter must leave out get a fresh fix.
+    keep_online(stack, shift, "avail")
+    keep_online(stack, shift, "other")
     # A fix far less accurate than the filter allows: kept out of the live view, flagged.
     stack.ping(driver, *offset(*CENTER, -400, 420), accuracy_m=900)
     open_room(page, login)
