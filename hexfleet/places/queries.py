@@ -144,15 +144,36 @@ async def upsert_places(conn, places: list[PlaceIn]) -> tuple[list[str], list[st
              IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.category, EXCLUDED.address, EXCLUDED.lat, EXCLUDED.lng,
                                EXCLUDED.aliases, EXCLUDED.active)
            RETURNING name, (xmax = 0) AS added""",
+        *_columns(places),
+    )
+    return [r["name"] for r in rows if r["added"]], [r["name"] for r in rows if not r["added"]]
+
+
+async def add_missing_places(conn, places: list[PlaceIn]) -> list[str]:
+    """Add the places whose name (whatever its case) is not taken; a place an admin edited or
+    deleted and added again is never overwritten. The names added."""
+    rows = await conn.fetch(
+        """INSERT INTO places (name, category, address, lat, lng, aliases, active)
+           SELECT n, c, a, la, ln, string_to_array(al, '|'), ac
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::bool[])
+             AS u(n, c, a, la, ln, al, ac)
+           ON CONFLICT ((lower(name))) DO NOTHING RETURNING name""",
+        *_columns(places),
+    )
+    return [r["name"] for r in rows]
+
+
+def _columns(places: list[PlaceIn]) -> list[list]:
+    """Column arrays for unnest(); aliases as one text each (they never hold "|", rules.py)."""
+    return [
         [p.name for p in places],
         [p.category for p in places],
         [p.address for p in places],
         [p.lat for p in places],
         [p.lng for p in places],
-        ["|".join(p.aliases) for p in places],  # aliases never hold "|" (rules.py)
+        ["|".join(p.aliases) for p in places],
         [p.active for p in places],
-    )
-    return [r["name"] for r in rows if r["added"]], [r["name"] for r in rows if not r["added"]]
+    ]
 
 
 async def search_places(

@@ -3,7 +3,8 @@
 PostgreSQL finds the candidates (a prefix anywhere in the name or an alias, or a trigram
 ``word_similarity`` above a threshold: typos forgiven) and gives each its similarity; this
 sorts them into tiers a person expects: the exact name first, then names that start with
-what was typed, then names with a word that does, then close and loose spellings. Within a
+what was typed, then names with a word that does, then misspellings of a whole name, of a
+word, and loose likenesses. Within a
 tier, the nearest to ``near`` (the map's centre, or where the rider is) comes first, so
 "Ter" lists the airport's terminals nearest first rather than by a similarity score no one
 can see.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -20,15 +22,19 @@ from hexfleet.geo import haversine_m
 
 MAX_QUERY = 100
 
-EXACT = 4  # the name or an alias, as typed (case aside)
-PREFIX = 3  # the name or an alias starts with it
-WORD = 2  # a word of the name or an alias starts with it ("tor" in "Brandenburger Tor")
-CLOSE = 1  # a close spelling ("Alexandrplatz")
-LOOSE = 0  # a loose one (or no query: everything, nearest first)
+EXACT = 5  # the name or an alias, as typed (case aside)
+PREFIX = 4  # the name or an alias starts with it
+WORD = 3  # a word of the name or an alias starts with it ("tor" in "Brandenburger Tor")
+MISSPELT = 2  # the whole name or an alias, misspelt ("Alexandrplatz": the square before its station)
+CLOSE = 1  # a word of it, misspelt
+LOOSE = 0  # a loose likeness (or no query: everything, nearest first)
 
 # word_similarity at or above this is a close spelling: one letter missing or swapped in a
 # word of ten scores about 0.65-0.75 (pg_trgm), a different word well below.
 CLOSE_SIMILARITY = 0.6
+# A whole name this alike (difflib's ratio) is that name misspelt: a letter missing or swapped
+# in "Alexanderplatz" is 0.96; "Bahnhof Alexanderplatz" against the same typo 0.77.
+MISSPELT_RATIO = 0.85
 
 
 class Placed(Protocol):
@@ -74,7 +80,8 @@ def match_tier(query: str, texts: Sequence[str], similarity: float) -> int:
         elif word_start.search(candidate):
             best = max(best, WORD)
     if best == LOOSE and similarity >= CLOSE_SIMILARITY:
-        best = CLOSE
+        whole = max(SequenceMatcher(None, query, " ".join(t.split()).lower()).ratio() for t in texts)
+        best = MISSPELT if whole >= MISSPELT_RATIO else CLOSE
     return best
 
 

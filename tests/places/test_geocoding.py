@@ -140,9 +140,7 @@ async def test_nothing_there_is_remembered_for_a_while():
             await reverse.close()
 
 
-@pytest.mark.parametrize(
-    "reply", [None, (500, b'{"message": "boom"}'), (200, b"<html>not json"), (404, b"")], ids=str
-)
+@pytest.mark.parametrize("reply", [None, (500, b'{"message": "boom"}'), (200, b"<html>not json"), (404, b"")], ids=str)
 async def test_a_failing_geocoder_gives_no_label_quickly_and_is_rested(reply):
     async with geocoder_server(lambda _t: reply) as (url, seen):
         clock = Clock()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from hexfleet.geo import haversine_m
-from hexfleet.places.ranking import CLOSE, EXACT, LOOSE, PREFIX, WORD, match_tier, normalise_query, rank
+from hexfleet.places.ranking import CLOSE, EXACT, LOOSE, MISSPELT, PREFIX, WORD, match_tier, normalise_query, rank
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,10 @@ CENTRE = (52.52, 13.405)
         ("1", ["BER Terminal 1"], 1.0, WORD),
         ("campus-mitte", ["Charité Campus-Mitte"], 1.0, WORD),
         ("rplatz", ["Alexanderplatz"], 0.5, LOOSE),  # inside a word is no start
-        ("alexandrplatz", ["Alexanderplatz"], 0.71, CLOSE),  # a typo
-        ("alexandrplatz", ["Alexanderplatz"], 0.59, LOOSE),
+        ("alexandrplatz", ["Alexanderplatz"], 0.71, MISSPELT),  # a typo of the whole name
+        ("alexandrplatz", ["Bahnhof Alexanderplatz"], 0.71, CLOSE),  # of a word of it
+        ("hauptbanhof", ["Berlin Hauptbahnhof", "Hauptbahnhof"], 0.67, MISSPELT),  # of an alias
+        ("alexandrplatz", ["Alexanderplatz"], 0.59, LOOSE),  # too unlike
         ("", ["Alexanderplatz"], 0.0, LOOSE),
         ("a.b", ["axb"], 0.0, LOOSE),  # the query is text, not a pattern
         ("hotel  adlon", ["Hotel  Adlon Kempinski"], 1.0, PREFIX),  # white space as typed, or as stored
@@ -81,6 +83,13 @@ def test_ties_by_name_then_id_and_limit():
 def test_no_near_no_distance():
     [ranked] = rank([(P(1, "x", 1.0, 2.0), 1.0)], "x", None, 5)
     assert ranked.distance_m is None and ranked.tier == EXACT
+
+
+def test_a_misspelt_name_beats_a_misspelt_word_nearer():
+    square = P(1, "Alexanderplatz", 52.5219, 13.4132)
+    station = P(2, "Bahnhof Alexanderplatz", 52.5201, 13.4051)
+    ranked = rank([(station, 0.71), (square, 0.71)], "Alexandrplatz", CENTRE, 10)
+    assert [r.place.id for r in ranked] == [1, 2]
 
 
 def test_a_close_spelling_beats_a_loose_one_nearer():

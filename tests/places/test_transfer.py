@@ -112,8 +112,9 @@ def test_too_large_and_unknown_kinds():
 
 @pytest.mark.parametrize(
     ("content_type", "filename", "kind"),
-    [("text/csv; charset=utf-8", "", "csv"), ("application/geo+json", "", "geojson"), ("application/json", "", "geojson"),
-     ("application/octet-stream", "places.CSV", "csv"), ("", "export.geojson", "geojson"),
+    [("text/csv; charset=utf-8", "", "csv"), ("application/geo+json", "", "geojson"),
+     ("application/json", "", "geojson"), ("application/octet-stream", "places.CSV", "csv"),
+     ("", "export.geojson", "geojson"),
      ("application/pdf", "x.pdf", None), ("", "", None), ("text/csv", "x.geojson", "csv")],
 )  # fmt: skip
 def test_kind_of(content_type, filename, kind):
@@ -133,7 +134,8 @@ def test_a_good_geojson():
     places = parse_geojson(
         geojson(
             feature(name="Alexanderplatz", category="landmark", aliases=["Alex"]),
-            feature(name="BER Terminal 1", category="airport", aliases="BER|T1", active=False, coordinates=[13.51, 52.36, 40]),
+            feature(name="BER Terminal 1", category="airport", aliases="BER|T1", active=False,
+                    coordinates=[13.51, 52.36, 40]),
         )
     )  # fmt: skip
     assert places == [
@@ -152,7 +154,8 @@ def test_a_good_geojson():
         ([feature(name="A", category="hotel", coordinates=[13.4])],
          [{"feature": 1, "field": "geometry", "error": "coordinates are [longitude, latitude]"}]),
         ([feature(name="A", category="hotel", coordinates=[200, 52])],
-         [{"feature": 1, "field": "lng", "error": "Enter a number from -180 to 180 (decimal degrees, such as 52.5219)."}]),
+         [{"feature": 1, "field": "lng",
+           "error": "Enter a number from -180 to 180 (decimal degrees, such as 52.5219)."}]),
         ([{**feature(), "properties": None}],
          [{"feature": 1, "field": "properties", "error": "an object with name and category is expected"}]),
         ([feature(name="A", category="hotel", active="perhaps")],
@@ -193,7 +196,7 @@ def test_csv_export_round_trip():
     # What a spreadsheet opens runs nothing: no cell starts a formula.
     lines = text.splitlines()
     assert lines[0] == "name,category,address,lat,lng,aliases,active"
-    assert lines[3].startswith("\"'=HYPERLINK(\"\"http://evil\"\")\",other,'+49 30 1234,")
+    assert lines[3].startswith('"\'=HYPERLINK(""http://evil"")",other,\'+49 30 1234,')
 
 
 def test_geojson_export_round_trip():
