@@ -22,6 +22,11 @@ def _changes(before: PlaceIn, after: PlaceIn) -> dict:
     return {k: [old[k], new[k]] for k in new if old[k] != new[k]}
 
 
+def _names(names: list[str]) -> str:
+    more = len(names) - AUDIT_NAMES
+    return ", ".join(names[:AUDIT_NAMES]) + (f" and {more} more" if more > 0 else "")
+
+
 async def create(pool, actor: audit.Actor, place: PlaceIn, announce: Announce) -> queries.Place:
     async with pool.acquire() as conn, conn.transaction():
         saved = await queries.insert_place(conn, place)
@@ -61,8 +66,9 @@ async def import_places(
         details = {
             **counts,
             "source": source,
-            "added_names": added[:AUDIT_NAMES],
-            "updated_names": updated[:AUDIT_NAMES],
+            # One text each (the log shows a pair of values as a change from one to the other).
+            "added_names": _names(added),
+            "updated_names": _names(updated),
         }
         await audit.record(conn, actor, "place.import", "place", None, f"{len(places)} places", details)
     if added or updated:

@@ -92,7 +92,7 @@ async def labels_for(rides: Rides, request: QuoteRequest) -> tuple[str | None, s
     """The quote's (pickup, dropoff) labels: the ones chosen, else the nearest places from this
     process's index (microseconds, no query), else the geocoder's addresses when GEOCODER_URL is
     set (both at once, each within REVERSE_TIMEOUT_S, cached: 0 ms once an address is known)."""
-    chosen = [request.pickup_label, request.dropoff_label]
+    chosen = [clean_label(request.pickup_label), clean_label(request.dropoff_label)]  # checked by check_request
     missing = [point for point, label in zip((request.pickup, request.dropoff), chosen, strict=True) if not label]
     if rides.labels is None or not missing:
         return chosen[0], chosen[1]

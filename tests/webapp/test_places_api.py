@@ -208,7 +208,7 @@ async def test_import_csv_adds_and_updates_and_is_audited(client, callers, place
     assert res.json() == {"added": 1, "updated": 1, "unchanged": 1, "total": 3}
     [entry] = await audit_entries(places_db)
     assert (entry.action, entry.target_label) == ("place.import", "3 places")
-    assert entry.details["added_names"] == ["Tegel Depot"] and entry.details["updated_names"] == ["ALEXANDERPLATZ"]
+    assert entry.details["added_names"] == "Tegel Depot" and entry.details["updated_names"] == "ALEXANDERPLATZ"
     assert entry.details["source"] == "API (csv)"
 
 
