@@ -278,7 +278,8 @@ class Settings:
     geocoder_url: str = _setting(
         "",
         "GEOCODER_URL",
-        "Photon- or Nominatim-compatible geocoder for address search on the booking pages. Unset: coordinates only.",
+        "Photon- or Nominatim-compatible geocoder: address search on the booking pages and after the places in "
+        "place search, and the address of a ride's end no place is near. Unset: places and coordinates only.",
     )
     place_label_radius_m: float = _setting(
         150.0,

@@ -1,9 +1,9 @@
 """Naming a position by the nearest place (pure): "Alexanderplatz, 60 m".
 
 A web process keeps every active place in a ``PlaceIndex``: H3 cells at a resolution chosen
-from the radius, so a lookup reads the few places of at most 19 cells (about 5 µs) and never
-touches the database. Places are few (hundreds to a few thousand), so the whole index is
-rebuilt when any changes (hexfleet.places.live).
+from the radius, each holding the places within reach of it, so a lookup reads the few places
+of one cell (a few microseconds) and never touches the database. Places are few (hundreds to a
+few thousand), so the whole index is rebuilt when any changes (hexfleet.places.live).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import h3.api.basic_int as h3i
 
-from hexfleet.geo import cell_of, haversine_m, ring_for_radius
+from hexfleet.geo import EARTH_RADIUS_M, cell_of, haversine_m, ring_for_radius
 
+M_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180  # of latitude, along a meridian
 # Closer than this, a position is at the place: its name alone.
 AT_PLACE_M = 25
 PLACE = "place"
@@ -88,7 +89,11 @@ def nearest(lat: float, lng: float, places: Iterable[LabelPlace], radius_m: floa
         return None
     best_key: tuple[float, str, int] | None = None
     best: LabelPlace | None = None
+    # No two points are nearer than their difference in latitude: a cheap test before the sine.
+    max_dlat = radius_m / M_PER_DEGREE
     for place in places:
+        if abs(place.lat - lat) > max_dlat:
+            continue
         distance = haversine_m(lat, lng, place.lat, place.lng)
         if distance > radius_m:
             continue
@@ -101,18 +106,21 @@ def nearest(lat: float, lng: float, places: Iterable[LabelPlace], radius_m: floa
 
 
 class PlaceIndex:
-    """Active places by H3 cell, for ``nearest`` in a few microseconds. Immutable: a change of
-    places builds a new index, which replaces the old one in one assignment."""
+    """Active places by H3 cell, for ``nearest`` in a few microseconds. Each place is filed under
+    every cell within reach of its own (19 of them), so a lookup reads one cell: the point's.
+    (Reading the 19 cells around the point instead cost 7 µs of grid_disk a lookup.) Immutable: a
+    change of places builds a new index, which replaces the old one in one assignment."""
 
     def __init__(self, places: Iterable[LabelPlace], radius_m: float) -> None:
         self.radius_m = radius_m
         self.resolution = resolution_for(radius_m)
-        self._k = ring_for_radius(radius_m, self.resolution)
+        k = ring_for_radius(radius_m, self.resolution)
         cells: dict[int, list[LabelPlace]] = defaultdict(list)
         count = 0
         for place in places:
             if _valid(place.lat, place.lng):
-                cells[cell_of(place.lat, place.lng, self.resolution)].append(place)
+                for cell in h3i.grid_disk(cell_of(place.lat, place.lng, self.resolution), k):
+                    cells[cell].append(place)
                 count += 1
         self._cells = dict(cells)
         self.size = count
@@ -120,5 +128,5 @@ class PlaceIndex:
     def nearest(self, lat: float, lng: float) -> Label | None:
         if not self._cells or not _valid(lat, lng):
             return None
-        around = h3i.grid_disk(cell_of(lat, lng, self.resolution), self._k)
-        return nearest(lat, lng, (p for cell in around for p in self._cells.get(cell, ())), self.radius_m)
+        near = self._cells.get(cell_of(lat, lng, self.resolution))
+        return nearest(lat, lng, near, self.radius_m) if near else None

@@ -118,10 +118,14 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
             code="no-fare",
         )
     (plat, plng), (dlat, dlng) = request.pickup, request.dropoff
-    # The labels' geocoder lookups (if any) wait alongside the router's, not after it.
-    route, (pickup_label, dropoff_label) = await asyncio.gather(
-        rides.router.route(plat, plng, dlat, dlng), labels_for(rides, request)
-    )
+    if rides.labels is not None and rides.labels.reverse is not None:
+        # The geocoder's lookups (when no place is near an end) wait alongside the router's.
+        route, (pickup_label, dropoff_label) = await asyncio.gather(
+            rides.router.route(plat, plng, dlat, dlng), labels_for(rides, request)
+        )
+    else:  # labels from memory only: microseconds, no task for them
+        route = await rides.router.route(plat, plng, dlat, dlng)
+        pickup_label, dropoff_label = await labels_for(rides, request)
     cell = rides.surge.cell(plat, plng)
     later = request.pickup_at is not None
     # Surge prices the ride now; a ride booked ahead is priced without it (demand then is unknown).

@@ -136,3 +136,22 @@ async def test_list_pages_by_name_with_a_total(places):
     names = [p.name for p in first + second]
     assert names == sorted(names, key=str.lower) and len(set(names)) == 10
     assert found_total == 2 and {p.name for p in found} == {"Hotel Adlon Kempinski", "Hotel de Rome"}
+
+
+async def test_seed_demo_adds_the_demo_places_once_and_keeps_an_admins_edits(places, database_url):
+    from hexfleet.devtools.demo import seed_demo
+
+    async with places.acquire() as conn:
+        [alex] = [p for p in await queries.all_places(conn) if p.name == "Alexanderplatz"]
+        await queries.update_place(conn, alex.id, dataclasses.replace(alex.as_input(), address="Edited"))
+        hbf = next(p for p in await queries.all_places(conn) if p.name == "Berlin Hauptbahnhof")
+        await queries.delete_place(conn, hbf.id)
+    said: list[str] = []
+    await seed_demo(database_url, log=said.append)
+    assert "1 demo places added" in said  # the deleted one, back
+    await seed_demo(database_url, log=said.append)
+    async with places.acquire() as conn:
+        stored = {p.name: p for p in await queries.all_places(conn)}
+    assert len(stored) == len(DEMO_PLACES) == 21
+    assert stored["Alexanderplatz"].address == "Edited"
+    assert {p.category for p in stored.values()} >= {"airport", "station", "hotel", "hospital", "depot", "landmark"}

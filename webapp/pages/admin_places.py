@@ -225,7 +225,9 @@ async def import_places():
         status = 400
     else:
         data = upload.read(imports.MAX_BYTES + 1)
-        name = upload.filename[:200]
+        # The browser's name for it, shown and audited: printable characters only (a NUL in it
+        # cannot be stored in the audit log's JSON), and short.
+        name = "".join(ch for ch in upload.filename if ch.isprintable())[:100] or "the file"
         try:
             places = imports.parse(data, imports.kind_of(upload.content_type or "", name))
         except imports.ImportInvalid as invalid:
