@@ -49,7 +49,10 @@ function attach(element) {
       marker.setLatLng(latlng);
       return;
     }
-    marker = L.marker(latlng, { draggable: true, keyboard: true, title: "Drag to move" }).addTo(map);
+    // A drawn pin (admin-places.css; its tip 17 px below its centre): the vendored Leaflet carries
+    // no 1x marker image.
+    const icon = L.divIcon({ className: "place-pin", iconSize: [24, 24], iconAnchor: [12, 29] });
+    marker = L.marker(latlng, { icon, draggable: true, keyboard: true, title: "Drag to move" }).addTo(map);
     marker.on("dragend", () => fill(marker.getLatLng()));
   }
 
