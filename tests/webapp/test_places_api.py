@@ -355,3 +355,30 @@ async def test_geocoder_addresses_follow_the_places(settings, places_db, redis):
                                        headers=headers)).json()  # fmt: skip
             assert enough["geocoder"] == "skipped" and len(enough["results"]) == 2
             assert len(seen) == 1
+
+
+async def test_the_api_documents_places_and_labels(client):
+    schema = (await client.get("/openapi.json")).json()
+    paths = schema["paths"]
+    for path, methods in {
+        "/api/v1/places": {"get", "post"},
+        "/api/v1/places/{place_id}": {"get", "put", "delete"},
+        "/api/v1/places/import": {"post"},
+        "/api/v1/places/export.csv": {"get"},
+        "/api/v1/places/export.geojson": {"get"},
+    }.items():
+        assert methods <= set(paths[path]), path
+    search = paths["/api/v1/places"]["get"]
+    assert {"200", "401", "403", "422", "429"} <= set(search["responses"])
+    assert {p["name"] for p in search["parameters"]} >= {"q", "near", "limit", "all"}
+    assert {"200", "413", "415", "422"} <= set(paths["/api/v1/places/import"]["post"]["responses"])
+    components = schema["components"]["schemas"]
+    assert "label" in components["Point"]["properties"]  # a quote's request
+    assert "label" in components["PointOut"]["properties"]  # its answer, and the booking's
+
+    def answer(path: str, method: str, status: str) -> dict:
+        return paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+    assert answer("/api/v1/quotes", "post", "201")["properties"]["pickup"]["$ref"].endswith("/PointOut")
+    assert answer("/api/v1/bookings", "post", "201")["properties"]["dropoff"]["$ref"].endswith("/PointOut")
+    assert "events" in answer("/api/v1/bookings/{booking_id}", "get", "200")["properties"]
