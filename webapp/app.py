@@ -214,18 +214,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     from webapp import ops, pages, phones
     from webapp.api import driver_rides, drivers, places, rides, stream, tracking
 
-    for bp in (
-        ops.bp,
-        *pages.BLUEPRINTS,
-        phones.bp,
-        drivers.bp,
-        stream.bp,
-        rides.bp,
-        driver_rides.bp,
-        tracking.bp,
-        places.bp,
-    ):
+    for bp in (ops.bp, *pages.BLUEPRINTS, phones.bp, drivers.bp, stream.bp, rides.bp, driver_rides.bp, tracking.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(places.bp)
 
     @app.before_serving
     async def start_services() -> None:
