@@ -1,6 +1,6 @@
 """The audit log: who changed what in the fleet, for admins to read.
 
-Every admin action (drivers, devices, staff accounts, fares; from the pages, the API or
+Every admin action (drivers, devices, staff accounts, fares, places; from the pages, the API or
 the command line) is recorded in the same transaction as the change it describes, so the
 log never claims a change that did not happen nor misses one that did. Details never hold
 a secret (tokens and passwords are recorded as "issued", never their values).
@@ -60,6 +60,10 @@ LABELS = {
     "user.token_revoke": "revoked an API token of",
     "user.sign_out": "signed out every session of",
     "fare.set": "set the fare of",
+    "place.create": "added place",
+    "place.update": "edited place",
+    "place.delete": "deleted place",
+    "place.import": "imported",
 }
 
 

@@ -20,6 +20,7 @@ Driver web app (webapp.driver_session):
 Processes:
 - ``hf:stats:tracker``   the tracker's counters, for the web's /metrics
 - ``hf:auth:revoked``    channel: device credentials changed, drop cached lookups
+- ``hf:places:changed``  channel: places were added, edited, deleted or imported: reload the label index
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ DRIVER_LINK_PREFIX = "hf:driver-link:"
 DRIVER_SESSION_PREFIX = "hf:driver-session:"  # + sha256 of a driver web app session id: "driver:device"
 TRACKER_STATS = "hf:stats:tracker"
 REVOCATION_CHANNEL = "hf:auth:revoked"
+PLACES_CHANNEL = "hf:places:changed"
 
 
 def pos(driver_id: int) -> str:

@@ -162,6 +162,11 @@ class Settings:
         "RATE_HISTORY",
         "History reads and GPX/CSV exports one staff user may ask for (up to 50,000 fixes each).",
     )
+    rate_places: str = _setting(
+        "120/minute",
+        "RATE_PLACES",
+        "Place searches, and for admins place changes, imports and exports, one user may make.",
+    )
     # --- kafka ---
     kafka_topic_locations: str = _setting(
         "driver-locations", "KAFKA_TOPIC_LOCATIONS", "Topic of driver pings and status changes."
@@ -273,7 +278,16 @@ class Settings:
     geocoder_url: str = _setting(
         "",
         "GEOCODER_URL",
-        "Photon- or Nominatim-compatible geocoder for address search on the booking pages. Unset: coordinates only.",
+        "Photon- or Nominatim-compatible geocoder: address search on the booking pages and after the places in "
+        "place search, and the address of a ride's end no place is near. Unset: places and coordinates only.",
+    )
+    place_label_radius_m: float = _setting(
+        150.0,
+        "PLACE_LABEL_RADIUS_M",
+        'A position is named after the nearest active place within this distance ("Alexanderplatz, 60 m"; '
+        "within 25 m the name alone); farther, the geocoder's address when GEOCODER_URL is set.",
+        10,
+        2000,
     )
     driver_link_ttl_s: float = _setting(
         900.0, "DRIVER_LINK_TTL_S", "How long a one-time sign-in link for the driver web app (/d) stays valid.", 30

@@ -9,16 +9,21 @@ coordinates out of range, or no label, is left out).
 from __future__ import annotations
 
 import logging
-import math
 
 import httpx
 
+from hexfleet import keys
 from hexfleet.errors import DomainError
+from hexfleet.places.geocoding import photon_label, point
+
+__all__ = ["MAX_RESULTS", "PER_MINUTE", "Geocoder", "GeocoderFailed", "parse", "point", "request_for", "within_rate"]
 
 log = logging.getLogger("hexfleet.web")
 
 TIMEOUT_S = 3.0
 MAX_RESULTS = 6
+# Geocoder searches per account a minute (the booking form and place search ask as one types).
+PER_MINUTE = 30
 
 
 class GeocoderFailed(DomainError):
@@ -46,27 +51,6 @@ def request_for(base_url: str, query: str, near: tuple[float, float]) -> tuple[s
     return url, {"q": query, "limit": MAX_RESULTS, "lat": f"{lat:.5f}", "lon": f"{lng:.5f}"}
 
 
-def point(lat, lng) -> tuple[float, float] | None:
-    """(lat, lng) as floats when both are finite and in range, else None."""
-    try:
-        lat, lng = float(lat), float(lng)
-    except (TypeError, ValueError):
-        return None
-    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
-        return None
-    return lat, lng
-
-
-def _photon_label(props: dict) -> str:
-    street = " ".join(str(p) for p in (props.get("street"), props.get("housenumber")) if p)
-    town = " ".join(str(p) for p in (props.get("postcode"), props.get("city") or props.get("town")) if p)
-    parts: list[str] = []
-    for part in (props.get("name"), street, props.get("district"), town, props.get("country")):
-        if part and str(part) not in parts:
-            parts.append(str(part))
-    return ", ".join(parts)
-
-
 def parse(body) -> list[dict]:
     """Suggestions ``{label, lat, lng}`` from Photon's GeoJSON or Nominatim's list."""
     found: list[dict] = []
@@ -74,7 +58,7 @@ def parse(body) -> list[dict]:
         for feature in body["features"]:
             try:
                 lng, lat = feature["geometry"]["coordinates"][:2]
-                label = _photon_label(feature.get("properties") or {})
+                label = photon_label(feature.get("properties") or {})
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
             where = point(lat, lng)
@@ -89,6 +73,14 @@ def parse(body) -> list[dict]:
             if where and label:
                 found.append({"label": label[:200], "lat": where[0], "lng": where[1]})
     return found[:MAX_RESULTS]
+
+
+async def within_rate(redis, user_id: int) -> bool:
+    """At most PER_MINUTE geocoder searches per account in the minute after its first one."""
+    key = f"{keys.PREFIX}geocode-rate:{user_id}"
+    # The window starts with its expiry set (INCR keeps it): never a counter that lives forever.
+    await redis.set(key, 0, ex=60, nx=True)
+    return await redis.incr(key) <= PER_MINUTE
 
 
 class Geocoder:

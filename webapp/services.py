@@ -16,6 +16,9 @@ from arq.connections import RedisSettings
 from quart import current_app
 
 from hexfleet.drivers import duty
+from hexfleet.places import live
+from hexfleet.places.geocoding import ReverseGeocoder
+from hexfleet.places.labels import Label
 from hexfleet.rides import dispatch
 from hexfleet.rides.context import Rides
 from hexfleet.rides.leases import Leases
@@ -41,9 +44,60 @@ async def change_duty(driver_id: int, status: duty.DutyStatus) -> dict:
     )
 
 
+async def start_places(app, settings) -> live.PlaceLabels:
+    """This process's place labels: subscribed to changes first, then loaded, so a change made in
+    between is not missed. PostgreSQL away at start: no labels until the first lookup reloads."""
+    ext = app.extensions
+    reverse = None
+    if settings.geocoder_url:
+        reverse = ReverseGeocoder(settings.geocoder_url, f"hexfleet/0.1 (+{settings.base_url()})")
+    labels = live.PlaceLabels(ext["db"], settings.place_label_radius_m, reverse)
+    ext["places"] = labels
+    subscriber = ext["redis_listener"]
+    pubsub = await live.subscribe(subscriber)
+    ext["places_changes"] = asyncio.create_task(live.follow_changes(subscriber, labels, pubsub), name="places")
+    try:
+        await labels.reload()
+    except Exception:
+        log.warning("could not load places for labels; trying again on the first lookup", exc_info=True)
+    return labels
+
+
+async def stop_places(app) -> None:
+    ext = app.extensions
+    task = ext.pop("places_changes", None)
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    labels = ext.pop("places", None)
+    if labels is not None:
+        await labels.close()
+
+
+async def label_points(points: list[tuple[float, float]]) -> list[Label | None]:
+    """Names for positions, for any view: the nearest active place within PLACE_LABEL_RADIUS_M
+    (label.text: "Alexanderplatz, 60 m"), else the geocoder's address when GEOCODER_URL is set,
+    else None. From memory (microseconds a point) except for geocoder lookups, which are cached
+    and bounded by a short timeout; never raises."""
+    return await current_app.extensions["places"].label_points(points)
+
+
+async def places_changed() -> None:
+    """After a change of places is committed: this process's labels at once (its next quote sees
+    the change), every other process by the announcement."""
+    ext = current_app.extensions
+    labels: live.PlaceLabels = ext["places"]
+    try:
+        await labels.reload()
+    except Exception as error:
+        log.warning("could not reload places after a change (%s)", type(error).__name__)
+    await live.announce(ext["redis"])
+
+
 async def start_rides(app, settings, redis, store) -> None:
     """The rides context of this process (before serving)."""
     ext = app.extensions
+    labels = await start_places(app, settings)
     ext["arq"] = arq = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
     metrics = ext["metrics"]
     ext["router"] = router = Router(
@@ -57,6 +111,7 @@ async def start_rides(app, settings, redis, store) -> None:
         jobs=ArqJobs(arq),
         settings=settings,
         router=router,
+        labels=labels,
     )
     ext["background"] = set()
     try:
@@ -78,6 +133,7 @@ async def stop_rides(app) -> None:
     pending = ext.pop("background", set())
     if pending:
         await asyncio.wait(pending, timeout=STOP_WAIT_S)  # steps already running finish; reconcile covers the rest
+    await stop_places(app)
     for name, closer in (("router", "close"), ("arq", "aclose")):
         resource = ext.pop(name, None)
         if resource is not None:

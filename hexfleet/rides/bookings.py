@@ -77,6 +77,8 @@ async def create_booking(rides: Rides, viewer: Viewer, request: BookingRequest) 
             pickup_lng=quote.pickup_lng,
             dropoff_lat=quote.dropoff_lat,
             dropoff_lng=quote.dropoff_lng,
+            pickup_label=quote.pickup_label,
+            dropoff_label=quote.dropoff_label,
             pickup_cell=quote.pickup_cell,
             distance_m=quote.distance_m,
             duration_s=quote.duration_s,
@@ -216,8 +218,8 @@ async def tracking_view(rides: Rides, booking: q.Booking) -> dict:
         driver = await driver_queries.get_driver(conn, booking.driver_id) if booking.driver_id else None
     view: dict = {
         "status": str(booking.status),
-        "pickup": {"lat": booking.pickup_lat, "lng": booking.pickup_lng},
-        "dropoff": {"lat": booking.dropoff_lat, "lng": booking.dropoff_lng},
+        "pickup": {"lat": booking.pickup_lat, "lng": booking.pickup_lng, "label": booking.pickup_label},
+        "dropoff": {"lat": booking.dropoff_lat, "lng": booking.dropoff_lng, "label": booking.dropoff_label},
         "scheduled_for": booking.snapshot()["scheduled_for"],
         "price_minor": booking.price_minor,
         "currency": booking.currency,

@@ -12,6 +12,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from hexfleet.drivers.duty import DutyPublisher
+from hexfleet.places.live import PlaceLabels
 from hexfleet.rides.routes import Router
 from hexfleet.rides.surge_index import SurgeIndex
 from hexfleet.settings import Settings
@@ -37,6 +38,8 @@ class Rides:
     settings: Settings
     router: Router
     clock: Callable[[], float] = field(default=time.time)
+    # Names for a quote's ends (the nearest place, or the geocoder's address); None: no labels.
+    labels: PlaceLabels | None = None
 
     @property
     def redis(self) -> Redis:

@@ -92,6 +92,9 @@ class Quote:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None
+    # The names the trip's ends were given (hexfleet.places): the rider's choice, else the nearest place.
+    pickup_label: str | None
+    dropoff_label: str | None
 
     def to_json(self) -> dict:
         return {
@@ -105,8 +108,8 @@ class Quote:
             "duration_s": self.duration_s,
             "breakdown": self.breakdown,
             "vehicle_class": self.vehicle_class,
-            "pickup": {"lat": self.pickup_lat, "lng": self.pickup_lng},
-            "dropoff": {"lat": self.dropoff_lat, "lng": self.dropoff_lng},
+            "pickup": {"lat": self.pickup_lat, "lng": self.pickup_lng, "label": self.pickup_label},
+            "dropoff": {"lat": self.dropoff_lat, "lng": self.dropoff_lng, "label": self.dropoff_label},
             "pickup_at": _iso(self.pickup_at),
             "route_source": self.route_source,
         }
@@ -198,6 +201,8 @@ class Booking:
     arrived_at: datetime | None
     started_at: datetime | None
     ended_at: datetime | None
+    pickup_label: str | None  # copied from the quote
+    dropoff_label: str | None
 
     def snapshot(self) -> dict:
         """What live streams carry: enough to redraw a ride, nothing private (no passenger
@@ -206,8 +211,8 @@ class Booking:
             "id": self.id,
             "status": str(self.status),
             "vehicle_class": self.vehicle_class,
-            "pickup": {"lat": self.pickup_lat, "lng": self.pickup_lng},
-            "dropoff": {"lat": self.dropoff_lat, "lng": self.dropoff_lng},
+            "pickup": {"lat": self.pickup_lat, "lng": self.pickup_lng, "label": self.pickup_label},
+            "dropoff": {"lat": self.dropoff_lat, "lng": self.dropoff_lng, "label": self.dropoff_label},
             "price_minor": self.price_minor,
             "currency": self.currency,
             "scheduled_for": _iso(self.scheduled_for),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hexfleet.errors import Invalid
 from hexfleet.geo import haversine_m
+from hexfleet.places.labels import Label
+from hexfleet.places.rules import clean_label
 from hexfleet.rides import fares, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
@@ -25,6 +28,10 @@ class QuoteRequest:
     dropoff: tuple[float, float]
     vehicle_class: str = fares.DEFAULT_CLASS
     pickup_at: datetime | None = None
+    # What the rider (or dispatcher) chose the ends by: a place's name or an address, checked
+    # with hexfleet.places.rules.clean_label. Without one, the nearest place names it.
+    pickup_label: str | None = None
+    dropoff_label: str | None = None
 
 
 def check_point(name: str, point: tuple[float, float]) -> tuple[float, float]:
@@ -43,6 +50,11 @@ def check_request(request: QuoteRequest, now: float) -> None:
             f"vehicle_class must be one of {', '.join(fares.VEHICLE_CLASSES)}, not {request.vehicle_class!r}",
             code="unknown-vehicle-class",
         )
+    for name, label in (("pickup.label", request.pickup_label), ("dropoff.label", request.dropoff_label)):
+        try:
+            clean_label(label)
+        except ValueError as error:
+            raise Invalid(f"{name}: {error}", code="bad-label") from None
     if haversine_m(*request.pickup, *request.dropoff) < MIN_TRIP_M:
         raise Invalid(f"pickup and dropoff are the same place (less than {MIN_TRIP_M:.0f} m apart)", code="same-place")
     if request.pickup_at is not None:
@@ -76,6 +88,24 @@ async def eta_to_pickup(rides: Rides, lat: float, lng: float, vehicle_class: str
         count *= 4
 
 
+async def labels_for(rides: Rides, request: QuoteRequest) -> tuple[str | None, str | None]:
+    """The quote's (pickup, dropoff) labels: the ones chosen, else the nearest places from this
+    process's index (microseconds, no query), else the geocoder's addresses when GEOCODER_URL is
+    set (both at once, each within REVERSE_TIMEOUT_S, cached: 0 ms once an address is known)."""
+    chosen = [clean_label(request.pickup_label), clean_label(request.dropoff_label)]  # checked by check_request
+    missing = [point for point, label in zip((request.pickup, request.dropoff), chosen, strict=True) if not label]
+    if rides.labels is None or not missing:
+        return chosen[0], chosen[1]
+    found = iter(await rides.labels.label_points(missing))
+    pickup = chosen[0] or _text(next(found))
+    dropoff = chosen[1] or _text(next(found))
+    return pickup, dropoff
+
+
+def _text(label: Label | None) -> str | None:
+    return label.text if label is not None else None
+
+
 async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quote:
     now = rides.clock()
     check_request(request, now)
@@ -88,7 +118,14 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
             code="no-fare",
         )
     (plat, plng), (dlat, dlng) = request.pickup, request.dropoff
-    route = await rides.router.route(plat, plng, dlat, dlng)
+    if rides.labels is not None and rides.labels.reverse is not None:
+        # The geocoder's lookups (when no place is near an end) wait alongside the router's.
+        route, (pickup_label, dropoff_label) = await asyncio.gather(
+            rides.router.route(plat, plng, dlat, dlng), labels_for(rides, request)
+        )
+    else:  # labels from memory only: microseconds, no task for them
+        route = await rides.router.route(plat, plng, dlat, dlng)
+        pickup_label, dropoff_label = await labels_for(rides, request)
     cell = rides.surge.cell(plat, plng)
     later = request.pickup_at is not None
     # Surge prices the ride now; a ride booked ahead is priced without it (demand then is unknown).
@@ -104,6 +141,8 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
             pickup_lng=plng,
             dropoff_lat=dlat,
             dropoff_lng=dlng,
+            pickup_label=pickup_label,
+            dropoff_label=dropoff_label,
             pickup_cell=cell,
             pickup_at=request.pickup_at,
             distance_m=route.distance_m,

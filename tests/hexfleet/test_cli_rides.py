@@ -272,7 +272,7 @@ async def test_list_json_is_one_object_with_the_bookings(rides, database_url):
     assert (first["status"], first["driver_id"], first["price_minor"], first["currency"]) == (
         "assigned", rides["bea"].id, 1240, "EUR"
     )  # fmt: skip
-    assert first["pickup"] == {"lat": 52.52, "lng": 13.405} and first["created_at"].endswith("Z")
+    assert first["pickup"] == {"lat": 52.52, "lng": 13.405, "label": None} and first["created_at"].endswith("Z")
     assert out["bookings"][0]["cancel_reason"] == "caller changed plans"
 
 

@@ -452,7 +452,21 @@ def valid_values(kind: str, world) -> list[Any]:
         "local_from": [now_iso(-7200)[:16], now_iso(-86_400)[:16]],
         "local_to": [now_iso()[:16], now_iso(-3600)[:16]],
         "zone": ["Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires"],
-    }
+        "label": ["Alexanderplatz, 60 m", "", "Hotel Adlon, Unter den Linden 77"],
+        "place_name": [f"Hostile Place {time.monotonic_ns()}", "Alexanderplatz", "Ünïcødé ✓ Halle"],
+        "category": ["hotel", "depot", "other"],
+        "address": ["Unter den Linden 77, 10117 Berlin", ""],
+        "aliases_list": [["Alex", "Mitte"], []],
+        "aliases_text": ["Alex\nMitte", "", "a|b"],
+        "on": ["on", ""],
+        "page": ["1", "2", "999999"],
+        "fc_type": ["FeatureCollection"],
+        "features": [
+            [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.4132, 52.5219]},
+              "properties": {"name": "Alexanderplatz", "category": "landmark", "aliases": ["Alex"]}}],
+            [],
+        ],
+    }  # fmt: skip
     return table[kind]
 
 

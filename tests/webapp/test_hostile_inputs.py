@@ -46,6 +46,7 @@ from hostile import (
     HOSTILE_TOKENS,
     MALFORMED_AUTH,
     MALFORMED_COOKIES,
+    MULTIPART,
     ODD_HEADER_GROUPS,
     ODD_HEADERS,
     RAW_BODIES,
@@ -55,6 +56,7 @@ from hostile import (
     call,
     encode_form,
     encode_json,
+    encode_text,
     example,
     form_body,
     form_cases,
@@ -72,7 +74,10 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from hexfleet import keys, security
+from hexfleet.devtools.demo import DEMO_PLACES
 from hexfleet.drivers import queries as driver_queries
+from hexfleet.places import queries as place_queries
+from hexfleet.places.rules import PlaceIn
 from hexfleet.rides.fares import VEHICLE_CLASSES
 from hexfleet.settings import Settings
 from hexfleet.users import queries as user_queries
@@ -163,8 +168,8 @@ OWNTRACKS = {
     "tid": Field("tid", False),
     "inregions": Field("regions", False),
 }
-POINT = {"lat": Field("lat"), "lng": Field("lng")}
-POINT2 = {"lat": Field("lat2"), "lng": Field("lng2")}
+POINT = {"lat": Field("lat"), "lng": Field("lng"), "label": Field("label", False)}
+POINT2 = {"lat": Field("lat2"), "lng": Field("lng2"), "label": Field("label", False)}
 QUOTE = {
     "pickup": Field(POINT),
     "dropoff": Field(POINT2),
@@ -212,6 +217,8 @@ PHONE_BOOKING = {
     "when": Field("when"),
     "scheduled_for": Field("later"),
     "scheduled_local": Field("local_time"),
+    "pickup_label": Field("label", False),
+    "dropoff_label": Field("label", False),
     **CSRF,
 }
 NEARBY_Q = {"lat": Field("lat"), "lng": Field("lng"), "radius_m": Field("radius"), "limit": Field("limit")}
@@ -229,6 +236,28 @@ DRIVER_FORM = {
 STAFF_FORM = {"email": Field("new_email"), "role": Field("staff_role"), **CSRF}
 SHOW_Q = {"show": Field("show")}
 HISTORY_Q = {"from": Field("since"), "to": Field("until")}
+PLACE = {
+    "name": Field("place_name"),
+    "category": Field("category"),
+    "address": Field("address", False),
+    "lat": Field("lat"),
+    "lng": Field("lng"),
+    "aliases": Field("aliases_list", False),
+    "active": Field("bool", False),
+}
+PLACE_FORM = {
+    "name": Field("place_name"),
+    "category": Field("category"),
+    "address": Field("address", False),
+    "lat": Field("lat"),
+    "lng": Field("lng"),
+    "aliases": Field("aliases_text", False),
+    "active": Field("on", False),
+    **CSRF,
+}
+PLACES_Q = {"q": Field("query"), "near": Field("latlng_text"), "limit": Field("limit"), "all": Field("flag")}
+PLACES_PAGE_Q = {"q": Field("query"), "page": Field("page"), "show": Field("show")}
+GEOJSON = {"type": Field("fc_type"), "features": Field("features")}
 HISTORY_PAGE_Q = {
     "driver_id": Field("id_text"),
     "from": Field("local_from"),
@@ -393,6 +422,26 @@ ROUTES: tuple[Route, ...] = (
     R("POST", "/admin/users/<int:user_id>/enable", "admin pages", ADMIN_PAGES, form=CSRF),
     R("POST", "/admin/users/<int:user_id>/reset-password", "admin pages", ADMIN_PAGES, form=CSRF),
     R("GET", "/admin/audit", "admin pages", ADMIN_PAGES, query={"before": Field("cursor")}),
+    # places (changes go to the spare places: the rest of the run searches and labels with the others)
+    R("GET", "/api/v1/places", "places API", RIDERS, query=PLACES_Q),
+    R("GET", "/api/v1/places/<int:place_id>", "places API", ADMIN),
+    R("POST", "/api/v1/places", "places API", ADMIN, json=PLACE),
+    R("PUT", "/api/v1/places/<int:place_id>", "places API", ADMIN, json=PLACE, real={"place_id": "spare_place_id"}),
+    R("DELETE", "/api/v1/places/<int:place_id>", "places API", ADMIN, real={"place_id": "spare_place_id"}),
+    R("POST", "/api/v1/places/import", "places API", ADMIN, json=GEOJSON, kind="import"),
+    R("GET", "/api/v1/places/export.csv", "places API", ADMIN),
+    R("GET", "/api/v1/places/export.geojson", "places API", ADMIN),
+    R("GET", "/admin/places", "admin pages", ADMIN_PAGES, query=PLACES_PAGE_Q),
+    R("GET", "/admin/places/rows", "admin pages", ADMIN_PAGES, query=PLACES_PAGE_Q),
+    R("GET", "/admin/places/new", "admin pages", ADMIN_PAGES),
+    R("POST", "/admin/places", "admin pages", ADMIN_PAGES, form=PLACE_FORM),
+    R("GET", "/admin/places/<int:place_id>", "admin pages", ADMIN_PAGES),
+    R("GET", "/admin/places/<int:place_id>/edit", "admin pages", ADMIN_PAGES),
+    R("POST", "/admin/places/<int:place_id>", "admin pages", ADMIN_PAGES, form=PLACE_FORM,
+      real={"place_id": "spare_place_id"}),
+    R("POST", "/admin/places/<int:place_id>/delete", "admin pages", ADMIN_PAGES, form=CSRF,
+      real={"place_id": "spare_place_id"}),
+    R("POST", "/admin/places/import", "admin pages", ADMIN_PAGES, form=CSRF, kind="import"),
     # history and replay
     R("GET", "/history", "pages", STAFF, query=HISTORY_PAGE_Q),
     R("GET", "/api/v1/drivers/<int:driver_id>/history", "history API", STAFF, query=HISTORY_Q),
@@ -575,6 +624,15 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
     spare, _ = await make_driver(pool, "Spare Driver", "B-SP-2")
     async with pool.acquire() as conn:
         deviceless = (await driver_queries.create_driver(conn, "No Device")).id
+    # And places: a hostile id ("007") must not delete the places the searches find.
+    await pool.execute("SELECT setval(pg_get_serial_sequence('places', 'id'), 100)")
+    async with pool.acquire() as conn:
+        await place_queries.add_missing_places(conn, DEMO_PLACES[:5])
+        place_ids = [p.id for p in await place_queries.all_places(conn)][:2]
+        spare_places = [
+            (await place_queries.insert_place(conn, PlaceIn(f"Spare Place {i}", "other", "", 52.5 + i / 100, 13.4))).id
+            for i in range(3)
+        ]
     # And bookings: a hostile id ("１") reaching the booking the tracking link opens would give
     # it a new link, and the link's routes would meet a 410 for the rest of the run.
     await pool.execute("SELECT setval(pg_get_serial_sequence('bookings', 'id'), 100)")
@@ -682,6 +740,8 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
             "user_id": [spare_user.id],
             "offer_id": [offer_id],
             "spare_token_id": [spare_token.id],
+            "place_id": place_ids,
+            "spare_place_id": spare_places,
         },
         tokens={
             "track": [track],
@@ -825,9 +885,58 @@ def body_cases(route: Route, world: World) -> list[tuple[str, bytes, str | None]
         cases += form_cases(route.form, world, half)
     if route.kind == "osmand":
         cases += osmand_alternatives(world)
+    if route.kind == "import":
+        cases += import_files(route)
     if not cases:  # a route without a body: send one anyway
         cases += [(f"stray body {ctype!r}", b'{"a": 1}', ctype) for ctype in CONTENT_TYPES[::4]]
         cases += [(f"stray raw body {i}", raw, "application/json") for i, raw in enumerate(RAW_BODIES[::6])]
+    return cases
+
+
+CSV_HEADER = "name,category,address,lat,lng,aliases,active\r\n"
+IMPORT_FILES: dict[str, str | bytes] = {
+    "csv": CSV_HEADER + "Hostile Import,hotel,,52.5,13.4,Alias|Other,true\r\n",
+    # Surrogates too: encoded as the invalid UTF-8 a hostile client sends.
+    "csv, every value hostile": CSV_HEADER.encode() + b"\r\n".join(
+        b",".join([b'"' + encode_text(v).replace(b'"', b'""') + b'"'] * 7) for v in HOSTILE_STRINGS
+    ),
+    "csv, header only": CSV_HEADER,
+    "csv, semicolons": "name;category;lat;lng\nSemi Colon;other;52.5;13.4\n",
+    "csv, an open quote": CSV_HEADER + '"Unclosed,hotel,,52.5,13.4,,\n',
+    "csv, NUL bytes": b"name,category,lat,lng\n\x00,\x00,\x00,\x00\n",
+    "csv, invalid UTF-8": b"name,category,lat,lng\n\xff\xfe,hotel,1,2\n",
+    "csv, a huge field": CSV_HEADER + "A" * 600_000 + ",hotel,,1,2,,\n",
+    "csv, 10,001 rows": CSV_HEADER + "".join(f"P{i},other,,52.5,13.4,,\n" for i in range(10_001)),
+    "csv, formula cells": CSV_HEADER + "'=1+1,other,'@cmd,52.5,13.4,'-x,\n",
+    "csv, past 2 MB": CSV_HEADER + "x" * (2 * 1024 * 1024 + 10),
+    "geojson, deep": '{"type": "FeatureCollection", "features": ' + "[" * 1100 + "]" * 1100 + "}",
+    "geojson, features of every kind": orjson.dumps(
+        {"type": "FeatureCollection", "features": [None, 1, "x", [], {}, {"type": "Feature"},
+         {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["a", None]}, "properties": []},
+         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1e308, -1e308]},
+          "properties": {"name": {"x": 1}, "category": ["hotel"], "aliases": [1, None], "active": "x"}}]}
+    ).decode(),
+}  # fmt: skip
+IMPORT_TYPES = ("text/csv", "application/geo+json", "text/plain; charset=latin-1", "application/octet-stream", None)
+
+
+def import_files(route: Route) -> list[tuple[str, bytes, str | None]]:
+    """Files of places, good and hostile: as a raw body of each content type (the API), or
+    uploaded in a form (the page) under a name that says what it is."""
+    cases: list[tuple[str, bytes, str | None]] = []
+    for label, content in IMPORT_FILES.items():
+        data = content if isinstance(content, bytes) else content.encode()
+        if route.rule.startswith("/api/"):
+            for ctype in IMPORT_TYPES:
+                cases.append((f"{label} as {ctype}", data, ctype))
+        else:
+            for filename in ("places.csv", "places.geojson", "../../etc/passwd", "\x00.csv", "a" * 300 + ".csv"):
+                body = (
+                    b"--hexfleet-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
+                    + filename.encode() + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+                    + data + b"\r\n--hexfleet-boundary--\r\n"
+                )  # fmt: skip
+                cases.append((f"{label} uploaded as {filename[:30]!r}", body, MULTIPART))
     return cases
 
 

@@ -658,7 +658,7 @@ async def test_a_failing_geocoder_is_a_readable_error(settings, db, redis):
 
 
 async def test_geocoder_use_is_rate_limited_per_account(settings, db, redis):
-    from webapp.pages.riders import GEOCODER_PER_MINUTE
+    from webapp.geocoder import PER_MINUTE as GEOCODER_PER_MINUTE
 
     _, token = await make_user(db, "customer")
     _, other = await make_user(db, "customer")

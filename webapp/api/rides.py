@@ -11,6 +11,7 @@ from quart_schema import document_response, tag, validate_querystring, validate_
 from hexfleet import audit
 from hexfleet.errors import Invalid, NotFound
 from hexfleet.geo import cell_boundary, cell_name
+from hexfleet.places.rules import MAX_LABEL, clean_label
 from hexfleet.rides import bookings, dispatch, fares, money, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
@@ -126,6 +127,17 @@ async def current_surge():
 class Point(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
+    label: str | None = Field(
+        default=None,
+        max_length=1000,
+        description=f"what the rider chose it by (a place's name, an address; at most {MAX_LABEL} characters). "
+        "Without it, the nearest place names it (PLACE_LABEL_RADIUS_M), else the geocoder's address, else nothing.",
+    )
+
+    @field_validator("label")
+    @classmethod
+    def showable_label(cls, value: str | None) -> str | None:
+        return clean_label(value)  # ValueError (a 422 naming the field) for text no screen should show
 
 
 class QuoteIn(BaseModel):
@@ -135,19 +147,93 @@ class QuoteIn(BaseModel):
     pickup_at: datetime | None = Field(default=None, description="RFC 3339; 15 minutes to 30 days ahead")
 
 
+class PointOut(BaseModel):
+    lat: float
+    lng: float
+    label: str | None = Field(description='its name ("Alexanderplatz, 60 m", an address) or null')
+
+
+class QuoteOut(BaseModel):
+    quote_id: int
+    price_minor: int = Field(description="integer minor units (cents)")
+    currency: str
+    expires_at: str = Field(description="RFC 3339: the price holds until then")
+    surge_multiplier: float
+    eta_pickup_s: int | None = Field(description="the nearest available driver of the class; null: nobody in reach")
+    distance_m: int
+    duration_s: int
+    breakdown: dict
+    vehicle_class: str
+    pickup: PointOut
+    dropoff: PointOut
+    pickup_at: str | None
+    route_source: str = Field(description="estimate, or routing (ROUTING_URL)")
+
+
+class PassengerOut(BaseModel):
+    name: str
+    phone: str
+
+
+class BookingOut(BaseModel):
+    id: int
+    status: str
+    vehicle_class: str
+    pickup: PointOut = Field(description="label copied from the quote")
+    dropoff: PointOut
+    price_minor: int
+    currency: str
+    scheduled_for: str | None
+    driver_id: int | None
+    search_ring: int
+    cancelled_by: str | None
+    updated_at: str
+    quote_id: int
+    customer_id: int | None
+    passenger: PassengerOut
+    notes: str | None
+    distance_m: int
+    duration_s: int
+    breakdown: dict
+    dispatch_at: str | None
+    cancel_reason: str | None
+    created_at: str
+    assigned_at: str | None
+    arrived_at: str | None
+    started_at: str | None
+    ended_at: str | None
+    tracking_url: str
+
+
+class BookingDetailOut(BookingOut):
+    events: list[dict] = Field(description="its timeline, oldest first")
+    offers: list[dict] | None = Field(default=None, description="staff only: every offer made for it")
+
+
 @bp.post("/quotes")
 @tag(["rides"])
 @role_required(*RIDERS)
 @validate_request(QuoteIn)
+@document_response(QuoteOut, 201)
+@document_response(Problem, 422)
+@document_response(Problem, 429)
 async def post_quote(data: QuoteIn):
-    """A price for a trip, held until `expires_at` for you alone and usable for one booking."""
+    """A price for a trip, held until `expires_at` for you alone and usable for one booking.
+
+    Each end keeps a `label`: the one sent, else the nearest active place's name and distance,
+    else (GEOCODER_URL) the geocoder's address, else null; bookings of the quote carry it."""
     who = await viewer(*RIDERS)
     await limiter().enforce("quotes", str(who.user_id), what="quotes")
     quote = await quotes.make_quote(
         rides(),
         who.user_id,
         quotes.QuoteRequest(
-            (data.pickup.lat, data.pickup.lng), (data.dropoff.lat, data.dropoff.lng), data.vehicle_class, data.pickup_at
+            (data.pickup.lat, data.pickup.lng),
+            (data.dropoff.lat, data.dropoff.lng),
+            data.vehicle_class,
+            data.pickup_at,
+            data.pickup.label,
+            data.dropoff.label,
         ),
     )
     return quote.to_json(), 201
@@ -172,6 +258,9 @@ class BookingIn(BaseModel):
 @tag(["rides"])
 @role_required(*RIDERS)
 @validate_request(BookingIn)
+@document_response(BookingOut, 201)
+@document_response(Problem, 409)
+@document_response(Problem, 422)
 async def post_booking(data: BookingIn):
     """Book a quote now, or for later with `scheduled_for`. Staff book for a caller with their own quote."""
     who = await viewer(*RIDERS)
@@ -221,6 +310,8 @@ async def list_bookings(query_args: BookingsQuery):
 
 @bp.get("/bookings/<int:booking_id>")
 @tag(["rides"])
+@document_response(BookingDetailOut, 200)
+@document_response(Problem, 404)
 async def get_booking(booking_id: int):
     """One booking with its timeline (and, for staff, its offers). Someone else's is 404."""
     who = await viewer(*RIDERS)

@@ -49,6 +49,9 @@ LinkCheck = Callable[[], Awaitable[str]]
 class LatLng(BaseModel):
     lat: float
     lng: float
+    label: str | None = Field(
+        default=None, description='its name: the place or address chosen, else the nearest place ("Alexanderplatz")'
+    )
 
 
 class TrackStep(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from webapp.pages import (
     account,
     admin,
+    admin_places,
     connect,
     control_room,
     dispatch,
@@ -20,6 +21,7 @@ BLUEPRINTS = (
     login.bp,
     account.bp,
     admin.bp,
+    admin_places.bp,
     control_room.bp,
     connect.bp,
     dispatch.bp,

@@ -217,7 +217,7 @@ async def booking_new_link(booking_id: int):
 def _form_values(form) -> dict:
     keys = (
         "passenger_name", "passenger_phone", "notes", "pickup_lat", "pickup_lng", "dropoff_lat",
-        "dropoff_lng", "vehicle_class", "when", "scheduled_for", "scheduled_local",
+        "dropoff_lng", "vehicle_class", "when", "scheduled_for", "scheduled_local", "pickup_label", "dropoff_label",
     )  # fmt: skip
     return {k: (form.get(k) or "").strip()[:1000] for k in keys}
 
@@ -274,8 +274,16 @@ async def phone_booking_quote():
         later = _parse_time(values["scheduled_for"], "Pickup time") if values["when"] == "later" else None
         quote = await quotes.make_quote(
             rides(),
-            user.id,
-            quotes.QuoteRequest(pickup, dropoff, values["vehicle_class"] or "standard", later),  # type: ignore[union-attr]
+            user.id,  # type: ignore[union-attr]
+            quotes.QuoteRequest(
+                pickup,
+                dropoff,
+                values["vehicle_class"] or "standard",
+                later,
+                # The place or address the caller named (the search box fills these in), if any.
+                values["pickup_label"] or None,
+                values["dropoff_label"] or None,
+            ),
         )
     except DomainError as error:
         return await _form(values, error.detail)

@@ -17,14 +17,13 @@ from datetime import datetime
 from quart import Blueprint, current_app, redirect, render_template, request
 from quart_schema import hide
 
-from hexfleet import keys
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.errors import Conflict, DomainError, Invalid, NotFound
 from hexfleet.rides import bookings, dispatch, fares, money, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import Actor, BookingStatus, can_cancel
 from webapp.auth import current_user, page_role_required, require_user
-from webapp.geocoder import Geocoder, point
+from webapp.geocoder import Geocoder, point, within_rate
 from webapp.pages.common import STAFF_ROLES, services
 from webapp.services import rides
 
@@ -43,7 +42,6 @@ PAST_SHOWN = 30
 # Address search (GEOCODER_URL): a few suggestions, a modest rate per account.
 GEOCODER_MIN_CHARS = 3
 GEOCODER_MAX_CHARS = 200
-GEOCODER_PER_MINUTE = 30
 
 CANCEL_REASONS = ("Plans changed", "Waiting too long", "Booked by mistake", "Found another ride")
 
@@ -359,16 +357,6 @@ async def _close_geocoder() -> None:
         await geocoder.close()
 
 
-async def _within_rate(user_id: int) -> bool:
-    """At most GEOCODER_PER_MINUTE searches per account in the minute after its first one
-    (the form asks as the rider types, after a pause)."""
-    redis = current_app.extensions["redis"]
-    key = f"{keys.PREFIX}geocode-rate:{user_id}"
-    # The window starts with its expiry set (INCR keeps it): never a counter that lives forever.
-    await redis.set(key, 0, ex=60, nx=True)
-    return await redis.incr(key) <= GEOCODER_PER_MINUTE
-
-
 @bp.get("/ui/geocode")
 @hide  # pages, not API: keep them out of /docs
 async def geocode():
@@ -385,7 +373,7 @@ async def geocode():
         raise Invalid(f"Type at most {GEOCODER_MAX_CHARS} characters.", code="query-too-long")
     if len(query) < GEOCODER_MIN_CHARS:
         return {"results": []}, 200, {"Cache-Control": "no-store"}
-    if not await _within_rate(user.id):
+    if not await within_rate(current_app.extensions["redis"], user.id):
         raise TooManySearches("Too many address searches at once: wait a minute, or tap the map.")
     settings = current_app.extensions["settings"]
     near = point(request.args.get("lat"), request.args.get("lng")) or settings.map_center_latlng()
