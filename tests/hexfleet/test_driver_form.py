@@ -32,4 +32,4 @@ def test_accepts(name, phone, plate, vclass, expected):
 def test_refuses_with_the_field_named(name, phone, plate, vclass, field):
     form, errors = DriverForm.parse(name, phone, plate, vclass)
     assert form is None
-    assert field in errors and errors[field]
+    assert errors.get(field)
