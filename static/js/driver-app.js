@@ -16,15 +16,23 @@
  *
  * For tests: window.hexfleetDriver = {state, alerts, map, location}.
  */
-(function () {
-  "use strict";
 
+import { ago, distance, duration, money, time, timeTitle } from "./lib/format.js";
+import { metresBetween } from "./lib/geo.js";
+import { requestJson } from "./lib/http.js";
+import { setLive, showStreamStatus } from "./lib/live.js";
+import { serverNow, setServerOffset } from "./lib/server-clock.js";
+import { openStream } from "./lib/stream.js";
+
+const L = window.L;
+
+main();
+
+function main() {
   var root = document.getElementById("driver-app");
   var configEl = document.getElementById("d-config");
   if (!root || !configEl) return;
   var config = JSON.parse(configEl.textContent);
-  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  var CSRF = csrfMeta ? csrfMeta.getAttribute("content") : "";
 
   var API = "/api/v1/driver";
   var STREAM_URL = API + "/offers/stream";
@@ -97,7 +105,6 @@
     me: null,
     offer: null,
     ride: null,
-    clockOffsetMs: 0, // server clock minus this phone's clock
     lastEvent: {}, // booking id -> the last `booking` event seen for it
     acted: {}, // offer or booking ids this page answered itself (no "it is gone" note for those)
     shownOfferId: null,
@@ -110,44 +117,20 @@
 
   /* ------------------------------------------------------------------ formatting */
 
-  function money(minor, currency) {
-    try {
-      var format = new Intl.NumberFormat(undefined, { style: "currency", currency: currency });
-      var digits = format.resolvedOptions().maximumFractionDigits;
-      return format.format(minor / Math.pow(10, digits));
-    } catch (e) {
-      return minor + " " + currency + " (minor units)";
-    }
-  }
-
-  function distance(metres) {
+  /** A GPS distance is no better than ten metres: "about 850 m", never "3 m". */
+  function approxDistance(metres) {
     if (metres === null || metres === undefined) return "—";
-    if (metres < 950) return Math.max(10, Math.round(metres / 10) * 10) + "\u00a0m";
-    return (metres / 1000).toFixed(metres < 9950 ? 1 : 0) + "\u00a0km";
+    return distance(metres < 950 ? Math.max(10, Math.round(metres / 10) * 10) : metres);
   }
 
+  /** "about 4 min": whole minutes, never less than one. */
   function minutes(seconds) {
     if (seconds === null || seconds === undefined) return "—";
-    return seconds < 90 ? "about 1\u00a0min" : "about " + Math.round(seconds / 60) + "\u00a0min";
+    return "about " + duration(Math.max(60, Math.round(seconds / 60) * 60));
   }
 
   function coords(point) {
     return point.lat.toFixed(5) + ", " + point.lng.toFixed(5);
-  }
-
-  function clock(date) {
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
-  function metresBetween(a, b) {
-    var r = 6371000;
-    var rad = Math.PI / 180;
-    var dLat = (b.lat - a.lat) * rad;
-    var dLng = (b.lng - a.lng) * rad;
-    var h =
-      Math.sin(dLat / 2) * Math.sin(dLat / 2) +
-      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) * Math.sin(dLng / 2);
-    return 2 * r * Math.asin(Math.min(1, Math.sqrt(h)));
   }
 
   /* Without a routing server the platform estimates road distance and time the same way
@@ -161,10 +144,6 @@
     return (straightMetres * (config.detour_factor || 1.3)) / (((config.average_speed_kmh || 25) * 1000) / 3600);
   }
 
-  function serverNow() {
-    return Date.now() + state.clockOffsetMs;
-  }
-
   /* ------------------------------------------------------------------ talking to the server */
 
   function signedOut() {
@@ -175,25 +154,12 @@
 
   /** fetch JSON; resolves {ok, status, data, headers}, rejects only when the network fails. */
   function call(method, url, body) {
-    var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") init.headers["X-CSRF-Token"] = CSRF;
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(url, init).then(function (response) {
-      if (response.status === 401) {
+    return requestJson(url, { method: method, body: body }).then(function (answer) {
+      if (answer.status === 401) {
         signedOut();
         return new Promise(function () {}); // the page is leaving: nothing more to do
       }
-      return response
-        .json()
-        .catch(function () {
-          return {};
-        })
-        .then(function (data) {
-          return { ok: response.ok, status: response.status, data: data, headers: response.headers };
-        });
+      return { ok: answer.ok, status: answer.status, data: answer.body || {}, headers: answer.headers };
     });
   }
 
@@ -238,10 +204,10 @@
           refreshAgain = true;
           return;
         }
-        if (source && source.readyState === EventSource.OPEN) setLive("live", "live");
+        if (stream && stream.isOpen()) showStreamStatus(el.live, "connected");
         if (typeof me.data.server_time === "number") {
           // Half the round trip is the best guess of when the server read its clock.
-          state.clockOffsetMs = me.data.server_time * 1000 - (sentAt + Date.now()) / 2;
+          setServerOffset(me.data.server_time * 1000 - (sentAt + Date.now()) / 2);
         }
         state.me = me.data;
         state.status = me.data.status;
@@ -251,7 +217,7 @@
       })
       .catch(function (error) {
         if (window.console) console.warn("hexfleet: could not fetch the driver's state:", error);
-        setLive("offline", "offline · retrying");
+        showStreamStatus(el.live, "down");
         refreshRetry = window.setTimeout(refresh, 5000);
       })
       .finally(function () {
@@ -366,11 +332,14 @@
       announceOffer(offer);
     }
     el.offerPrice.textContent = money(booking.price_minor, booking.currency);
-    el.offerDistance.textContent = distance(offer.distance_m) + " away";
+    el.offerDistance.textContent = approxDistance(offer.distance_m) + " away";
     el.offerEta.textContent = minutes(offer.eta_s !== null ? offer.eta_s : estimateSeconds(offer.distance_m));
-    el.offerTrip.textContent = "about " + distance(roadMetres(booking.pickup, booking.dropoff));
+    el.offerTrip.textContent = "about " + approxDistance(roadMetres(booking.pickup, booking.dropoff));
     el.offerWhenRow.hidden = !booking.scheduled_for;
-    if (booking.scheduled_for) el.offerWhen.textContent = clock(new Date(booking.scheduled_for));
+    if (booking.scheduled_for) {
+      el.offerWhen.textContent = time(booking.scheduled_for);
+      el.offerWhen.title = timeTitle(booking.scheduled_for);
+    }
     el.offerNotesRow.hidden = !offer.notes;
     el.offerNotes.textContent = offer.notes || "";
     tickCountdown();
@@ -402,7 +371,7 @@
     el.tripPrice.textContent = money(ride.price_minor, ride.currency);
     el.targetLabel.textContent = step && step.target === "dropoff" ? "Drop-off" : "Pickup";
     el.targetCoords.textContent = coords(target);
-    el.targetAway.textContent = loc.latest ? "· " + distance(metresBetween(loc.latest, target)) + " from you" : "";
+    el.targetAway.textContent = loc.latest ? "· " + approxDistance(metresBetween(loc.latest, target)) + " from you" : "";
     var latlng = target.lat + "," + target.lng;
     el.navGeo.href = "geo:" + latlng + "?q=" + latlng;
     el.navOsm.href = "https://www.openstreetmap.org/directions?to=" + encodeURIComponent(latlng);
@@ -635,73 +604,44 @@
 
   /* ------------------------------------------------------------------ the live stream */
 
-  var source = null;
-  var hadError = false;
-  var retryDelay = 1000;
-  var reconnectTimer = null;
-
-  function setLive(mode, label) {
-    el.live.dataset.state = mode;
-    var text = el.live.querySelector(".live-label");
-    if (text) text.textContent = label;
-  }
+  var stream = null;
 
   function connect() {
-    window.clearTimeout(reconnectTimer);
-    if (source) source.close();
-    source = new EventSource(STREAM_URL, { withCredentials: true });
-    source.addEventListener("open", function () {
-      setLive("live", "live");
-      retryDelay = 1000;
-      // Events sent while we were away are not replayed: fetch the state instead.
-      if (hadError) refresh();
-      hadError = false;
+    stream = openStream(STREAM_URL, {
+      events: {
+        booking: function (data) {
+          // An event we cannot read still means "look again".
+          if (data && data.booking_id) state.lastEvent[data.booking_id] = data;
+          refresh();
+        },
+      },
+      onStatus: function (status) {
+        showStreamStatus(el.live, status);
+      },
+      onOpen: function (recovered) {
+        if (recovered) refresh(); // events sent while we were away are not replayed: fetch the state
+      },
+      // The browser gave up (the server answered an error): check the session, then retry.
+      beforeRetry: refresh,
     });
-    source.addEventListener("booking", function (event) {
-      try {
-        var data = JSON.parse(event.data);
-        if (data && data.booking_id) state.lastEvent[data.booking_id] = data;
-      } catch (e) {
-        /* an event we cannot read still means "look again" */
-      }
-      refresh();
-    });
-    source.addEventListener("error", function () {
-      hadError = true;
-      if (source.readyState === EventSource.CLOSED) {
-        // The browser gave up (the server answered an error): check the session, then retry, backing off.
-        setLive("offline", "offline · retrying");
-        reconnectTimer = window.setTimeout(function () {
-          refresh().then(connect);
-        }, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 30000);
-      } else {
-        setLive("reconnecting", "reconnecting…");
-      }
-    });
-  }
-
-  function streamDown() {
-    return !source || source.readyState === EventSource.CLOSED;
   }
 
   window.addEventListener("online", function () {
     // A stream that looks open may have died with the network (phones change networks,
     // NATs forget idle connections): start a fresh one, and fetch what was missed.
-    hadError = true;
-    connect();
+    if (stream) stream.restart();
     refresh();
     flushNow();
   });
 
   window.addEventListener("offline", function () {
-    setLive("offline", "offline");
+    setLive(el.live, "offline", "offline");
   });
 
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState !== "visible") return;
     refresh();
-    if (streamDown()) connect();
+    if (stream && stream.isDown()) stream.restart();
     keepAwake();
     flushNow();
   });
@@ -767,7 +707,7 @@
     } else if (mode === "sending") {
       if (shown === "waiting") {
         text =
-          "Your phone has reported no new position for " + Math.round(quietS / 60) + "\u00a0min, so dispatch " +
+          "Your phone has reported no new position for " + duration(quietS) + ", so dispatch " +
           "sees you as offline. Is its location (GPS) on, and is this page in front?";
       } else if (loc.slowedDown) {
         text = "The server asked for fewer positions: " + waiting + " waiting, sent again shortly.";
@@ -776,11 +716,11 @@
       } else if (!loc.lastSentAt) {
         text = "Sending your position…";
       } else {
-        var ago = Math.max(0, Math.round((Date.now() - loc.lastSentAt) / 1000));
-        text = "Sharing your position with dispatch · sent " + (ago < 2 ? "just now" : ago + "\u00a0s ago");
+        var since = Math.max(0, Math.round((Date.now() - loc.lastSentAt) / 1000));
+        text = "Sharing your position with dispatch · sent " + (since < 2 ? "just now" : ago(since));
         var accuracy = loc.lastSent && loc.lastSent.accuracy_m;
         if (accuracy !== undefined && accuracy !== null) {
-          text += " · ±" + Math.round(accuracy) + "\u00a0m";
+          text += " · ±" + distance(Math.round(accuracy));
           if (accuracy > config.max_accuracy_m) {
             text += ". Too imprecise for the dispatch map: turn on precise location or move into the open.";
           }
@@ -1087,10 +1027,10 @@
 
   renderDuty();
   renderLocation();
-  setLive("connecting", "connecting…");
+  showStreamStatus(el.live, "connecting");
   refresh().then(function () {
     connect();
     checkPermission();
     keepAwake();
   });
-})();
+}
