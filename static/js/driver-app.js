@@ -17,7 +17,7 @@
  * For tests: window.hexfleetDriver = {state, alerts, map, location}.
  */
 
-import { ago, distance, duration, money, time, timeTitle } from "./lib/format.js";
+import { ago, distance, duration, minutes, money, time, timeTitle } from "./lib/format.js";
 import { metresBetween } from "./lib/geo.js";
 import { requestJson } from "./lib/http.js";
 import { setLive, showStreamStatus } from "./lib/live.js";
@@ -124,9 +124,9 @@ function main() {
   }
 
   /** "about 4 min": whole minutes, never less than one. */
-  function minutes(seconds) {
+  function about(seconds) {
     if (seconds === null || seconds === undefined) return "—";
-    return "about " + duration(Math.max(60, Math.round(seconds / 60) * 60));
+    return "about " + minutes(seconds);
   }
 
   function coords(point) {
@@ -333,7 +333,7 @@ function main() {
     }
     el.offerPrice.textContent = money(booking.price_minor, booking.currency);
     el.offerDistance.textContent = approxDistance(offer.distance_m) + " away";
-    el.offerEta.textContent = minutes(offer.eta_s !== null ? offer.eta_s : estimateSeconds(offer.distance_m));
+    el.offerEta.textContent = about(offer.eta_s !== null ? offer.eta_s : estimateSeconds(offer.distance_m));
     el.offerTrip.textContent = "about " + approxDistance(roadMetres(booking.pickup, booking.dropoff));
     el.offerWhenRow.hidden = !booking.scheduled_for;
     if (booking.scheduled_for) {

@@ -8,7 +8,7 @@
  * For tests: window.hexfleetRide = {map, points, quote}.
  */
 
-import { countdown, dateTime, distance, duration, money, timeTitle } from "./lib/format.js";
+import { countdown, dateTime, distance, minutes, money, timeTitle } from "./lib/format.js";
 import { metresBetween } from "./lib/geo.js";
 import { problemText, requestJson } from "./lib/http.js";
 import { goToLogin } from "./lib/session.js";
@@ -580,7 +580,7 @@ function main() {
     surge.textContent = "Busy: ×" + Number(body.surge_multiplier).toFixed(1);
     surge.title = "Prices are higher while demand is high nearby";
     $("quote-distance").textContent = distance(body.distance_m);
-    $("quote-duration").textContent = duration(body.duration_s);
+    $("quote-duration").textContent = minutes(body.duration_s);
     var etaLabel = $("quote-eta-label");
     var eta = $("quote-eta");
     if (body.pickup_at) {
@@ -592,7 +592,7 @@ function main() {
       eta.textContent =
         body.eta_pickup_s === null || body.eta_pickup_s === undefined
           ? "None nearby right now"
-          : duration(body.eta_pickup_s) + " away";
+          : minutes(body.eta_pickup_s) + " away";
     }
     var list = $("quote-breakdown");
     list.innerHTML = "";

@@ -12,7 +12,7 @@
  * For tests: window.hexfleetTrack = {map, pins, driver: () => the driver's L.Marker or null}.
  */
 
-import { duration } from "./lib/format.js";
+import { minutes } from "./lib/format.js";
 import { metresBetween } from "./lib/geo.js";
 import { setLive, showStreamStatus } from "./lib/live.js";
 import { openStream } from "./lib/stream.js";
@@ -155,7 +155,7 @@ function main() {
     var seconds = metres < 30 ? 0 : Math.ceil((metres * rules.detour) / (rules.speedKmh / 3.6));
     // Whole minutes, as the server's text (webapp/pages/tracking.py eta_text).
     el.textContent =
-      seconds < 60 ? "Less than a minute to " + where : "About " + duration(Math.round(seconds / 60) * 60) + " to " + where;
+      seconds < 60 ? "Less than a minute to " + where : "About " + minutes(seconds) + " to " + where;
     el.hidden = false;
   }
 

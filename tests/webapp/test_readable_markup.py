@@ -12,7 +12,7 @@ import pytest
 
 from hexfleet.rides import money as money_rules
 from hexfleet.settings import ROOT
-from webapp.pages.template_filters import age, distance, duration, elapsed, local_time, money
+from webapp.pages.template_filters import age, distance, duration, elapsed, local_time, minutes, money
 
 AT = datetime(2031, 12, 3, 18, 8, 11, tzinfo=UTC)
 
@@ -90,6 +90,19 @@ def test_distance(metres, html):
 )
 def test_duration(seconds, html):
     assert str(duration(seconds)) == html
+
+
+@pytest.mark.parametrize(
+    ("seconds", "html"),
+    [
+        (8, '<data class="duration" data-round="minutes" value="8">1 min</data>'),
+        (90, '<data class="duration" data-round="minutes" value="90">2 min</data>'),  # halves up, as in the page
+        (3870, '<data class="duration" data-round="minutes" value="3870">1 h 5 min</data>'),
+        (None, "—"),
+    ],
+)
+def test_estimates_in_whole_minutes(seconds, html):
+    assert str(minutes(seconds)) == html
 
 
 def test_the_browser_counts_minor_units_as_the_server_does():

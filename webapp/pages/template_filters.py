@@ -136,6 +136,15 @@ def duration(seconds: float | None) -> Markup:
     return Markup('<data class="duration" value="{}">{}</data>').format(round(seconds), duration_text(seconds))
 
 
+@bp.app_template_filter("minutes")
+def minutes(seconds: float | None) -> Markup:
+    """An estimate (an ETA, a trip's time) in whole minutes, never under one: "1 min", "14 min"."""
+    if seconds is None:
+        return Markup("—")
+    text = duration_text(max(60, int(seconds / 60 + 0.5) * 60))  # halves up, as JavaScript's Math.round
+    return Markup('<data class="duration" data-round="minutes" value="{}">{}</data>').format(round(seconds), text)
+
+
 @bp.app_template_filter("distance")
 def distance(metres: float | None) -> Markup:
     if metres is None:

@@ -38,7 +38,7 @@ from webapp.pages.riders import (
     place_text,
     status_label,
 )
-from webapp.pages.template_filters import duration, local_time, money
+from webapp.pages.template_filters import local_time, minutes, money
 from webapp.services import rides
 
 bp = Blueprint("tracking_page", __name__)
@@ -166,8 +166,8 @@ def eta_text(eta_s: int | None, eta_to: str | None, status: BookingStatus) -> Ma
     where = "the drop-off" if eta_to == "dropoff" else "the pickup"
     if eta_s < 60:
         return Markup("Less than a minute to {}").format(where)
-    # Whole minutes, halves up, as track.js's Math.round: "About 4 min".
-    return Markup("About {} to {}").format(duration(int(eta_s / 60 + 0.5) * 60), where)
+    # Whole minutes, as track.js's lib/format.js minutes(): "About 4 min".
+    return Markup("About {} to {}").format(minutes(eta_s), where)
 
 
 async def owner_of(booking: q.Booking) -> int | None:

@@ -10,6 +10,7 @@
  *   <time datetime="ISO" data-format="time|time-seconds|date|datetime|ago|elapsed">UTC text</time>
  *   <data class="money" value="815" data-currency="EUR">8.15 EUR</data>
  *   <data class="distance" value="1234">1.2 km</data>, <data class="duration" value="840">14 min</data>
+ *   (an estimate in whole minutes: <data class="duration" data-round="minutes" value="45">1 min</data>)
  * The server's text stays when the browser cannot do better (an unknown zone or currency).
  */
 
@@ -39,9 +40,22 @@ function cached(kind, options, make) {
   return format;
 }
 
+let hourDigits = null;
+
+/** "numeric" where the locale counts 12 hours ("6:08 PM", not "06:08 PM"), "2-digit" where it
+ * counts 24 ("00:52", not "0:52"): the locale's hour cycle, as its own clock shows it. */
+function hourStyle() {
+  if (!hourDigits) {
+    const cycle = new Intl.DateTimeFormat(undefined, { hour: "numeric" }).resolvedOptions().hourCycle;
+    hourDigits = cycle === "h11" || cycle === "h12" ? "numeric" : "2-digit";
+  }
+  return hourDigits;
+}
+
 /** An Intl.DateTimeFormat for a style of DATE_STYLES; a zone the browser does not know falls back to its own. */
 function dateFormat(style, timeZone) {
   const options = { ...DATE_STYLES[style], ...(timeZone ? { timeZone } : {}) };
+  if (options.hour) options.hour = hourStyle();
   try {
     return cached("date", options, () => new Intl.DateTimeFormat(undefined, options));
   } catch (error) {
@@ -122,6 +136,12 @@ export function duration(seconds, { precise = false } = {}) {
   return number(Math.floor(hours / 24)) + NBSP + "d" + (rest ? " " + number(rest) + NBSP + "h" : "");
 }
 
+/** Whole minutes, never under one ("1 min", "14 min", "1 h 5 min"): for estimates (ETAs, trips). */
+export function minutes(seconds) {
+  if (typeof seconds !== "number" || !isFinite(seconds)) return "—";
+  return duration(Math.max(60, Math.round(seconds / 60) * 60));
+}
+
 /** "4:59": a countdown's minutes and seconds. */
 export function countdown(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -192,7 +212,7 @@ export function formatValue(el) {
   let text = null;
   if (el.classList.contains("money")) text = el.dataset.currency ? money(value, el.dataset.currency) : null;
   else if (el.classList.contains("distance")) text = distance(value);
-  else if (el.classList.contains("duration")) text = duration(value);
+  else if (el.classList.contains("duration")) text = el.dataset.round === "minutes" ? minutes(value) : duration(value);
   if (text && text !== "—" && el.textContent !== text) el.textContent = text;
 }
 
