@@ -21,17 +21,33 @@ AT = datetime(2031, 12, 3, 18, 8, 11, tzinfo=UTC)
     ("value", "style", "html"),
     [
         (AT, "time", '<time datetime="2031-12-03T18:08:11+00:00" data-format="time">18:08 UTC</time>'),
-        (AT, "time-seconds", '<time datetime="2031-12-03T18:08:11+00:00" data-format="time-seconds">18:08:11 UTC</time>'),
+        (
+            AT,
+            "time-seconds",
+            '<time datetime="2031-12-03T18:08:11+00:00" data-format="time-seconds">18:08:11 UTC</time>',
+        ),
         (AT, "date", '<time datetime="2031-12-03T18:08:11+00:00" data-format="date">3 Dec 2031</time>'),
-        (AT, "datetime", '<time datetime="2031-12-03T18:08:11+00:00" data-format="datetime">Wed 3 Dec, 18:08 UTC</time>'),
+        (
+            AT,
+            "datetime",
+            '<time datetime="2031-12-03T18:08:11+00:00" data-format="datetime">Wed 3 Dec, 18:08 UTC</time>',
+        ),
         # Another zone is shown in UTC; the datetime keeps its offset (the instant is the same).
         (
             AT.astimezone(timezone(timedelta(hours=5, minutes=30))),
             "time",
             '<time datetime="2031-12-03T23:38:11+05:30" data-format="time">18:08 UTC</time>',
         ),
-        (AT.replace(tzinfo=None), "time", '<time datetime="2031-12-03T18:08:11+00:00" data-format="time">18:08 UTC</time>'),
-        ("2031-12-03T18:08:11Z", "time", '<time datetime="2031-12-03T18:08:11+00:00" data-format="time">18:08 UTC</time>'),
+        (
+            AT.replace(tzinfo=None),
+            "time",
+            '<time datetime="2031-12-03T18:08:11+00:00" data-format="time">18:08 UTC</time>',
+        ),
+        (
+            "2031-12-03T18:08:11Z",
+            "time",
+            '<time datetime="2031-12-03T18:08:11+00:00" data-format="time">18:08 UTC</time>',
+        ),
         ("not a time", "time", "—"),
         (None, "datetime", "—"),
     ],

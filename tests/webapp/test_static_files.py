@@ -131,7 +131,10 @@ def test_a_module_version_changes_with_anything_it_reaches(tmp_path):
     (tmp_path / "js/lib/b.js").write_text("export const b = 2;\n")
     assert files.version("js/lib/a.js") != a and files.version("js/page.js") != page
     assert files.version("js/other.js") == b  # what does not reach it keeps its URL
-    assert f'"./lib/a.js?v={files.version("js/lib/a.js")}"' in files.module_body("js/page.js", files.version("js/page.js")).decode()
+    assert (
+        f'"./lib/a.js?v={files.version("js/lib/a.js")}"'
+        in files.module_body("js/page.js", files.version("js/page.js")).decode()
+    )
 
 
 def test_import_cycles_and_missing_imports_still_get_a_version(tmp_path):

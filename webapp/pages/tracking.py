@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+
 from markupsafe import Markup
 from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
@@ -125,9 +126,7 @@ def timeline(booking: q.Booking, view: dict) -> list[Step]:
     if status is S.CANCELLED:
         last = next((e for e in reversed(entries) if e["status"] == "cancelled"), None)
         at = last["at"] if last else None
-        steps.append(
-            Step("cancelled", "Cancelled", "stopped", at, bookings.cancel_note(booking.cancelled_by))
-        )
+        steps.append(Step("cancelled", "Cancelled", "stopped", at, bookings.cancel_note(booking.cancelled_by)))
     elif status is S.NO_DRIVER:
         last = next((e for e in reversed(entries) if e["status"] == "no_driver"), None)
         at = last["at"] if last else None
