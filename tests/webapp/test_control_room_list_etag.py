@@ -1,7 +1,7 @@
 """The control room's 3 s list refresh costs nothing while only positions change (real app).
 
 GET /ui/drivers answers with a strong ETag of its body and a 304 with no body when the browser
-sends it back (static/js/control-room.js does, via htmx:configRequest). The rows carry no fix
+sends it back (static/js/control-room/list.js does, via htmx:configRequest). The rows carry no fix
 times, so a fresh fix alone leaves the body, and so the ETag, as it was.
 """
 

@@ -1,7 +1,7 @@
 """Dispatching rides from the control room: the booking queue, phone bookings, manual dispatch.
 
 Partials for htmx, shown in the control room's Bookings tab. The queue re-renders when the
-page's booking stream (``static/js/dispatch.js``) hears an event; nothing here polls.
+page's booking stream (``static/js/control-room/bookings.js``) hears an event; nothing here polls.
 """
 
 from __future__ import annotations
