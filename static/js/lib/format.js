@@ -125,13 +125,13 @@ export function duration(seconds, { precise = false } = {}) {
     const rest = s % 60;
     return number(Math.floor(s / 60)) + NBSP + "min" + (rest ? " " + number(rest) + NBSP + "s" : "");
   }
-  const minutes = Math.round(s / 60);
-  if (minutes < 60) return number(minutes) + NBSP + "min";
-  if (minutes < 24 * 60) {
-    const rest = minutes % 60;
-    return number(Math.floor(minutes / 60)) + NBSP + "h" + (rest ? " " + number(rest) + NBSP + "min" : "");
+  const mins = Math.round(s / 60);
+  if (mins < 60) return number(mins) + NBSP + "min";
+  if (mins < 24 * 60) {
+    const rest = mins % 60;
+    return number(Math.floor(mins / 60)) + NBSP + "h" + (rest ? " " + number(rest) + NBSP + "min" : "");
   }
-  const hours = Math.round(minutes / 60);
+  const hours = Math.round(mins / 60);
   const rest = hours % 24;
   return number(Math.floor(hours / 24)) + NBSP + "d" + (rest ? " " + number(rest) + NBSP + "h" : "");
 }
