@@ -25,7 +25,9 @@ import hashlib
 import logging
 import posixpath
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, cast
 
 from quart import Quart, Response, current_app, g, request
 
@@ -160,7 +162,7 @@ def install(app: Quart) -> None:
     assert app.static_folder is not None
     files = StaticFiles(Path(app.static_folder).resolve())
     app.extensions["static_files"] = files
-    send = app.view_functions["static"]
+    send = cast(Callable[[str], Awaitable[Any]], app.view_functions["static"])
 
     async def static(filename: str):
         if is_module(filename):
