@@ -121,7 +121,7 @@ def test_ping_shows_the_marker_and_it_moves(page: Page, login, stack):
     # The list catches up on its next poll: the driver is online.
     row = page.locator(f'.driver-row[data-driver-id="{ada.id}"]')
     expect(row).to_have_class(re.compile(r"\bis-online\b"), timeout=5000)
-    expect(row).to_contain_text(re.compile(r"\d+ s ago|just now"))
+    expect(row).to_contain_text(re.compile(r"\d+\s+s ago|just now"))
     expect(page.locator('[data-count="online"]')).not_to_have_text("0", timeout=5000)
 
 

@@ -288,7 +288,9 @@ def test_focus_stays_on_the_row_through_a_list_refresh(page: Page, login, shift,
     # starts again from the stream. (Where the follow test left this driver, newer than its last
     # fix there, which it timestamped 120 s ahead.)
     stack.ping(other, *offset(*CENTER, -350, -500), ts=time.time() + 150, heading=90, speed_mps=5.0)
-    expect(row(page, other.id).locator("time[data-ago]")).to_have_text(re.compile(r"^(just now|[0-2] s ago)$"))
+    expect(row(page, other.id).locator("time[data-format='ago']")).to_have_text(
+        re.compile(r"^(just now|[0-2]\s+s ago)$")
+    )
     page.wait_for_function("() => window.__listAnswers.includes(304)", timeout=10_000)
     assert page.evaluate("document.activeElement.dataset.driverId") == str(driver.id)
     # A status change is new rows, swapped in: focus stays on the same row...
@@ -350,7 +352,7 @@ def test_outage_banner_while_the_server_is_away(page: Page, stack, shift, relay)
         page.get_by_role("button", name="Sign in").click()
     wait_until_live(page)
     show_shift_area(page)
-    ago = row(page, shift["avail"].id).locator("time[data-ago]")
+    ago = row(page, shift["avail"].id).locator("time[data-format='ago']")
     expect(ago).to_have_count(1)
     expect(page.locator("#outage-banner")).to_be_empty()
 
@@ -382,14 +384,16 @@ def test_outage_banner_while_the_server_is_away(page: Page, stack, shift, relay)
 def test_times_are_local_with_utc_on_hover(page: Page, login, shift):
     open_room(page, login)
     row(page, shift["avail"].id).click()
-    clock = page.locator("#driver-detail time[data-clock]")
+    clock = page.locator("#driver-detail time[data-format='time-seconds']")
     expect(clock).not_to_contain_text("UTC")
     at = datetime.fromisoformat(clock.get_attribute("datetime"))
     local = at.astimezone(ZoneInfo("Asia/Kolkata"))
     expect(clock).to_contain_text(f"{local:%M:%S}")
     assert f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" in clock.get_attribute("title")
     # The list's ages carry both on hover too.
-    expect(row(page, shift["avail"].id).locator("time[data-ago]")).to_have_attribute("title", re.compile(r"UTC$"))
+    expect(row(page, shift["avail"].id).locator("time[data-format='ago']")).to_have_attribute(
+        "title", re.compile(r"UTC$")
+    )
 
 
 # ---------------------------------------------------------------- 6. a phone

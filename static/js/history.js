@@ -11,9 +11,23 @@
  *
  * For tests: window.hexfleetHistory = {map, marker, time(), playing(), fixes(), play(), pause(), seek(t)}.
  */
-(function () {
-  "use strict";
 
+import { dateTime, distance, duration, number, sameDay, time, timeTitle, utcText } from "./lib/format.js";
+import { escapeHtml } from "./lib/html.js";
+
+const L = window.L;
+
+function viewerZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (error) {
+    return "";
+  }
+}
+
+main();
+
+function main() {
   var RATES = [1, 10, 60, 300];
   var DEFAULT_RATE = 60;
   var GAP_BAND = -1;
@@ -41,12 +55,7 @@
   var pickedEl = document.getElementById("history-picked");
   var changeBtn = document.getElementById("history-change");
 
-  var browserZone = "";
-  try {
-    browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
-  } catch (e) {
-    browserZone = "";
-  }
+  var browserZone = viewerZone();
   if (!tzInput.value && browserZone) tzInput.value = browserZone;
   var zone = tzInput.value || browserZone || undefined;
   if (tzLabel && zone) tzLabel.textContent = " (" + zone + ")";
@@ -95,46 +104,18 @@
 
   /* ------------------------------------------------------------------ formatting */
 
-  function formatter(options) {
-    try {
-      return new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: zone }, options));
-    } catch (e) {
-      return new Intl.DateTimeFormat(undefined, options);
-    }
-  }
-  var timeFmt = formatter({ hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  var shortTimeFmt = formatter({ hour: "2-digit", minute: "2-digit" });
-  var dayTimeFmt = formatter({ weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
-  var dayClockFmt = formatter({
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  });
-  var dayFmt = formatter({ year: "numeric", month: "2-digit", day: "2-digit" });
   var manyDays = false;
 
+  /** A fix's time in the form's zone: with the day when the range spans more than one. */
   function clockText(t) {
-    var d = new Date(t * 1000);
-    return (manyDays ? dayClockFmt : timeFmt).format(d);
+    var at = new Date(t * 1000);
+    return manyDays ? dateTime(at, { seconds: true, timeZone: zone }) : time(at, { seconds: true, timeZone: zone });
   }
   function pad(n) {
     return n < 10 ? "0" + n : String(n);
   }
   function utc(t) {
-    return new Date(t * 1000).toISOString().replace(".000Z", "Z") + " (UTC)";
-  }
-  function duration(seconds) {
-    seconds = Math.max(0, Math.round(seconds));
-    if (seconds < 60) return seconds + " s";
-    var minutes = Math.round(seconds / 60);
-    if (minutes < 60) return minutes + " min";
-    return Math.floor(minutes / 60) + " h " + pad(minutes % 60) + " min";
-  }
-  function distance(metres) {
-    return metres < 1000 ? Math.round(metres) + " m" : (metres / 1000).toFixed(metres < 100000 ? 1 : 0) + " km";
+    return utcText(new Date(t * 1000));
   }
   function kmh(mps) {
     return mps === null || mps === undefined ? "—" : Math.round(mps * 3.6) + " km/h";
@@ -205,11 +186,6 @@
   function say(html) {
     statusEl.innerHTML = html;
   }
-  function escapeHtml(text) {
-    return String(text).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
 
   if (driverId && root.dataset.rangeError !== "true") {
     range = instants();
@@ -258,10 +234,9 @@
   var t = 0;
 
   function rangeText(fromIso, toIso) {
-    var a = new Date(fromIso);
-    var b = new Date(toIso);
-    var sameDay = dayFmt.format(a) === dayFmt.format(b);
-    return dayTimeFmt.format(a) + " and " + (sameDay ? shortTimeFmt.format(b) : dayTimeFmt.format(b));
+    var inZone = { timeZone: zone };
+    var b = sameDay(fromIso, toIso, inZone) ? time(toIso, inZone) : dateTime(toIso, inZone);
+    return dateTime(fromIso, inZone) + " and " + b;
   }
 
   function render(data) {
@@ -272,7 +247,7 @@
     stops = data.stops;
     var flagged = data.flagged;
     var name = (data.driver && data.driver.name) || driverName;
-    manyDays = new Date(data.to) - new Date(data.from) > 86400000 || dayFmt.format(new Date(data.from)) !== dayFmt.format(new Date(data.to));
+    manyDays = new Date(data.to) - new Date(data.from) > 86400000 || !sameDay(data.from, data.to, { timeZone: zone });
 
     drawFlagged(flagged);
     if (!track.length) {
@@ -292,7 +267,7 @@
     }
     say(
       data.truncated
-        ? '<p class="alert alert-warning">Only the first ' + data.limit.toLocaleString() +
+        ? '<p class="alert alert-warning">Only the first ' + number(data.limit) +
             " positions of this range are shown. Pick a shorter range to see the rest.</p>"
         : ""
     );
@@ -386,7 +361,7 @@
         title: label,
         alt: label,
       });
-      marker.bindTooltip(label + (row[col.accuracy_m] ? ", \u00b1" + Math.round(row[col.accuracy_m]) + " m" : ""));
+      marker.bindTooltip(label + (row[col.accuracy_m] ? ", \u00b1" + distance(row[col.accuracy_m]) : ""));
       flaggedLayer.addLayer(marker);
     });
     document.getElementById("flagged-count").textContent = flagged.length;
@@ -411,11 +386,11 @@
     set("sum-avg", kmh(summary.avg_speed_mps));
     set("sum-stops", String(summary.stops));
     var fixes = document.getElementById("sum-fixes");
-    fixes.textContent = summary.fixes.toLocaleString();
+    fixes.textContent = number(summary.fixes);
     if (flaggedCount) {
       var note = document.createElement("span");
       note.className = "sum-note";
-      note.textContent = "+ " + flaggedCount.toLocaleString() + " flagged";
+      note.textContent = "+ " + number(flaggedCount) + " flagged";
       fixes.appendChild(note);
     }
   }
@@ -500,7 +475,7 @@
     playhead.setLatLng(where);
     clockEl.textContent = clockText(t);
     clockEl.setAttribute("datetime", new Date(t * 1000).toISOString());
-    clockEl.title = utc(t);
+    clockEl.title = timeTitle(new Date(t * 1000), { timeZone: zone });
     clockSpeedEl.textContent = kmh(track[index][col.speed_mps]);
     if (!fromScrub) scrub.value = String(Math.round(t - t0));
     scrub.setAttribute("aria-valuetext", clockText(t));
@@ -595,4 +570,4 @@
     pause: pause,
     seek: seek,
   };
-})();
+}

@@ -7,15 +7,31 @@
  *
  * For tests: window.hexfleetRide = {map, points, quote}.
  */
-(function () {
-  "use strict";
 
-  var R = window.hexfleetRider;
+import { countdown, dateTime, distance, minutes, money, timeTitle } from "./lib/format.js";
+import { metresBetween } from "./lib/geo.js";
+import { problemText, requestJson } from "./lib/http.js";
+import { goToLogin } from "./lib/session.js";
+import { makeMap, pinIcon } from "./rider-map.js";
+
+const L = window.L;
+
+function parseConfig(text) {
+  try {
+    return JSON.parse(text) || {};
+  } catch (error) {
+    return {};
+  }
+}
+
+main();
+
+function main() {
   var form = document.getElementById("ride-form");
   var mapEl = document.getElementById("ride-map");
   var configEl = document.getElementById("ride-config");
-  if (!mapEl || !window.L || !R || !configEl) return;
-  var config = R.parse(configEl.textContent) || {};
+  if (!mapEl || !window.L || !configEl) return;
+  var config = parseConfig(configEl.textContent);
 
   var MIN_TRIP_M = 50; // hexfleet.rides.quotes.MIN_TRIP_M
   var MAX_AUTO_REQUOTES = 3; // a page left alone stops asking after this many expiries
@@ -23,7 +39,7 @@
   var COORDS = /^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$/;
   var PHONE_CHARS = /^\+?[0-9 ()./-]+$/;
 
-  var map = R.makeMap(mapEl, {
+  var map = makeMap(mapEl, {
     tileUrl: config.tile_url,
     tileAttribution: config.tile_attribution,
     center: config.center,
@@ -86,7 +102,7 @@
       markers[kind].setLatLng([lat, lng]);
     } else {
       var marker = L.marker([lat, lng], {
-        icon: R.pinIcon(kind),
+        icon: pinIcon(kind),
         draggable: true,
         keyboard: false,
         title: kind === "pickup" ? "Pickup" : "Drop-off",
@@ -253,17 +269,7 @@
     var center = map.getCenter();
     var url =
       "/ui/geocode?q=" + encodeURIComponent(text) + "&lat=" + center.lat.toFixed(5) + "&lng=" + center.lng.toFixed(5);
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal: controller.signal })
-      .then(function (response) {
-        return response.json().then(
-          function (body) {
-            return { status: response.status, body: body };
-          },
-          function () {
-            return { status: response.status, body: null };
-          }
-        );
-      })
+    requestJson(url, { signal: controller.signal })
       .then(function (answer) {
         if (inputs[kind].value.trim() !== text) return; // typed on meanwhile
         if (answer.status === 401) return goToLogin();
@@ -486,7 +492,7 @@
   /* ------------------------------------------------------------------ the quote */
 
   var quoteTimer = null;
-  var countdown = null;
+  var countdownTimer = null;
   var quoteSeq = 0;
   var quoteController = null;
   var autoRequotes = 0;
@@ -503,7 +509,7 @@
   function resetQuote() {
     quote = window.hexfleetRide.quote = null;
     if (quoteController) quoteController.abort();
-    window.clearInterval(countdown);
+    window.clearInterval(countdownTimer);
     setQuoteState("empty");
   }
 
@@ -514,7 +520,7 @@
 
   function requestQuote() {
     if (!points.pickup || !points.dropoff) return resetQuote();
-    if (R.haversine(points.pickup.lat, points.pickup.lng, points.dropoff.lat, points.dropoff.lng) < MIN_TRIP_M) {
+    if (metresBetween(points.pickup, points.dropoff) < MIN_TRIP_M) {
       resetQuote();
       return quoteFailed("Pickup and drop-off are the same place: move one of them.", false);
     }
@@ -530,9 +536,9 @@
     if (quoteController) quoteController.abort();
     quoteController = new AbortController();
     var seq = ++quoteSeq;
-    window.clearInterval(countdown);
+    window.clearInterval(countdownTimer);
     setQuoteState("loading");
-    postJson("/api/v1/quotes", body, quoteController.signal)
+    requestJson("/api/v1/quotes", { method: "POST", body: body, signal: quoteController.signal })
       .then(function (answer) {
         if (seq !== quoteSeq) return;
         if (answer.status === 201 && answer.body) return showQuote(answer.body);
@@ -552,8 +558,8 @@
     setQuoteState("error");
   }
 
-  function money(minor) {
-    return R.formatMoney(minor, quote.currency, (config.exponents || {})[quote.currency]);
+  function price(minor) {
+    return money(minor, quote.currency);
   }
 
   var BREAKDOWN = [
@@ -568,26 +574,25 @@
   function showQuote(body) {
     quote = window.hexfleetRide.quote = body;
     quote.expiresAtMs = Date.parse(body.expires_at);
-    $("quote-price").textContent = money(body.price_minor);
+    $("quote-price").textContent = price(body.price_minor);
     var surge = $("quote-surge");
     surge.hidden = !(body.surge_multiplier > 1);
     surge.textContent = "Busy: ×" + Number(body.surge_multiplier).toFixed(1);
     surge.title = "Prices are higher while demand is high nearby";
-    $("quote-distance").textContent = R.formatDistance(body.distance_m);
-    $("quote-duration").textContent = R.formatDuration(body.duration_s);
+    $("quote-distance").textContent = distance(body.distance_m);
+    $("quote-duration").textContent = minutes(body.duration_s);
     var etaLabel = $("quote-eta-label");
     var eta = $("quote-eta");
     if (body.pickup_at) {
       etaLabel.textContent = "Pickup";
-      eta.textContent = new Intl.DateTimeFormat(undefined, {
-        weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-      }).format(new Date(body.pickup_at));
+      eta.textContent = dateTime(body.pickup_at);
+      eta.title = timeTitle(body.pickup_at);
     } else {
       etaLabel.textContent = "Nearest driver";
       eta.textContent =
         body.eta_pickup_s === null || body.eta_pickup_s === undefined
           ? "None nearby right now"
-          : R.formatDuration(body.eta_pickup_s) + " away";
+          : minutes(body.eta_pickup_s) + " away";
     }
     var list = $("quote-breakdown");
     list.innerHTML = "";
@@ -597,13 +602,13 @@
       if (typeof value !== "number" || (value === 0 && row[0] !== "base_minor")) return;
       var label = row[1];
       if (row[0] === "surge_minor") label += " ×" + Number(parts.surge_multiplier || body.surge_multiplier).toFixed(1);
-      appendRow(list, label, money(value));
+      appendRow(list, label, price(value));
     });
-    appendRow(list, "Total", money(parts.total_minor !== undefined ? parts.total_minor : body.price_minor), "rd-total");
+    appendRow(list, "Total", price(parts.total_minor !== undefined ? parts.total_minor : body.price_minor), "rd-total");
     quoteEl.querySelector(".rd-quote-renew").hidden = true;
     setQuoteState("ready");
     tick();
-    countdown = window.setInterval(tick, 1000);
+    countdownTimer = window.setInterval(tick, 1000);
   }
 
   function appendRow(list, label, value, className) {
@@ -623,11 +628,11 @@
     var left = Math.floor((quote.expiresAtMs - Date.now()) / 1000);
     var expiry = $("quote-expiry");
     if (left > 0) {
-      expiry.textContent = "Price held for " + Math.floor(left / 60) + ":" + pad(left % 60);
+      expiry.textContent = "Price held for " + countdown(left);
       expiry.dataset.urgent = left <= 30 ? "true" : "false";
       return;
     }
-    window.clearInterval(countdown);
+    window.clearInterval(countdownTimer);
     expiry.textContent = "This price has expired.";
     expiry.dataset.urgent = "true";
     quoteEl.dataset.state = "expired";
@@ -739,7 +744,7 @@
     updateBookButton();
     var label = bookButton.textContent;
     bookButton.textContent = later ? "Scheduling…" : "Booking…";
-    postJson("/api/v1/bookings", body)
+    requestJson("/api/v1/bookings", { method: "POST", body: body })
       .then(function (answer) {
         if (answer.status === 201 && answer.body) {
           try {
@@ -779,30 +784,4 @@
         showBookError("No connection to the server: the ride was not booked. Check your network and try again.");
       });
   });
-
-  /* ------------------------------------------------------------------ plumbing */
-
-  function postJson(url, body, signal) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": R.csrfToken() },
-      body: JSON.stringify(body),
-      signal: signal,
-    }).then(function (response) {
-      return response.text().then(function (text) {
-        return { status: response.status, body: R.parse(text) };
-      });
-    });
-  }
-
-  function problemText(answer, fallback) {
-    var detail = answer.body && answer.body.detail;
-    if (detail) return detail.charAt(0).toUpperCase() + detail.slice(1) + (/[.!?]$/.test(detail) ? "" : ".");
-    return fallback + " (the server answered " + answer.status + "). Please try again.";
-  }
-
-  function goToLogin() {
-    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-  }
-})();
+}

@@ -3,25 +3,24 @@
  * Follows /api/v1/stream/bookings (the customer's own booking events, over the session
  * cookie) and asks htmx to fetch the list again (/ui/rides) when one arrives. While a
  * cancel form is open the refresh waits, so it never closes under the rider's finger.
+ * Times, prices and distances in the list are shown by page.js (lib/format.js).
  */
-(function () {
-  "use strict";
 
-  var R = window.hexfleetRider;
-  var list = document.getElementById("rides-list");
-  if (!list || !R || !window.htmx || !window.EventSource) return;
+import { showStreamStatus } from "./lib/live.js";
+import { goToLogin, leaveWhenPartialsSignedOut } from "./lib/session.js";
+import { openStream } from "./lib/stream.js";
 
-  var streamUrl = list.dataset.streamUrl;
-  var source = null;
-  var retryDelay = 1000;
-  var hadError = false;
-  var pending = false;
-  var timer = null;
+const list = document.getElementById("rides-list");
+const indicator = document.getElementById("live-indicator");
+
+if (list && window.htmx && window.EventSource) start();
+
+function start() {
+  let pending = false;
+  let timer = null;
   window.hexfleetRides = { refreshes: 0 };
 
-  function busy() {
-    return !!list.querySelector("details.rd-cancel[open]");
-  }
+  const busy = () => !!list.querySelector("details.rd-cancel[open]");
 
   function refresh() {
     timer = null;
@@ -41,57 +40,28 @@
 
   list.addEventListener(
     "toggle",
-    function (event) {
+    (event) => {
       if (event.target.matches("details.rd-cancel") && !event.target.open && pending) refreshSoon();
     },
-    true
+    true,
   );
 
-  function connect() {
-    if (source) source.close();
-    source = new EventSource(streamUrl, { withCredentials: true });
-    source.addEventListener("open", function () {
-      R.setLive("live", "live");
-      retryDelay = 1000;
-      if (hadError) refreshSoon(); // events missed while away are not replayed
-      hadError = false;
-    });
-    source.addEventListener("booking", refreshSoon);
-    source.addEventListener("error", function () {
-      hadError = true;
-      if (source.readyState === EventSource.CLOSED) {
-        R.setLive("offline", "offline · retrying");
-        window.setTimeout(function () {
-          checkSession().then(connect);
-        }, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 30000);
-      } else {
-        R.setLive("reconnecting", "reconnecting…");
-      }
-    });
-  }
-
+  /** Before trying the stream again: a session that ended goes to the sign-in page. */
   function checkSession() {
     return fetch("/ui/rides", { credentials: "same-origin", headers: { "HX-Request": "true" } })
-      .then(function (response) {
-        var path = new URL(response.url).pathname;
-        if (response.status === 401 || path === "/login") goToLogin();
+      .then((response) => {
+        if (response.status === 401 || new URL(response.url).pathname === "/login") goToLogin();
       })
-      .catch(function () {});
+      .catch(() => {});
   }
 
-  function goToLogin() {
-    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-  }
-
-  document.body.addEventListener("htmx:beforeSwap", function (event) {
-    // A session that expired answers with the login page: go there instead of swapping it in.
-    var xhr = event.detail.xhr;
-    if (xhr && xhr.responseURL && new URL(xhr.responseURL).pathname === "/login") {
-      event.detail.shouldSwap = false;
-      goToLogin();
-    }
+  leaveWhenPartialsSignedOut();
+  openStream(list.dataset.streamUrl, {
+    events: { booking: refreshSoon },
+    onStatus: (status) => showStreamStatus(indicator, status),
+    onOpen: (recovered) => {
+      if (recovered) refreshSoon(); // events missed while away are not replayed
+    },
+    beforeRetry: checkSession,
   });
-
-  connect();
-})();
+}

@@ -7,16 +7,27 @@
  * link stops working (a new link was made, or the ride ended long enough ago), the stream
  * says `gone` and ends: the panel then shows why, and the page stops following.
  *
+ * Times, the price and the distance in the panel are shown by page.js (lib/format.js).
+ *
  * For tests: window.hexfleetTrack = {map, pins, driver: () => the driver's L.Marker or null}.
  */
-(function () {
-  "use strict";
 
-  var R = window.hexfleetRider;
+import { minutes } from "./lib/format.js";
+import { metresBetween } from "./lib/geo.js";
+import { setLive, showStreamStatus } from "./lib/live.js";
+import { openStream } from "./lib/stream.js";
+import { driverIcon, makeMap, pinIcon } from "./rider-map.js";
+
+const L = window.L;
+
+main();
+
+function main() {
   var root = document.getElementById("track");
   var mapEl = document.getElementById("track-map");
   var panel = document.getElementById("track-panel");
-  if (!root || !mapEl || !panel || !R || !window.L) return;
+  if (!root || !mapEl || !panel || !window.L) return;
+  var indicator = document.getElementById("live-indicator");
 
   var MAX_ANIMATION_MS = 1000;
   var d = mapEl.dataset;
@@ -24,10 +35,10 @@
   var dropoff = L.latLng(parseFloat(d.dropoffLat), parseFloat(d.dropoffLng));
   var rules = { detour: parseFloat(d.detourFactor) || 1.3, speedKmh: parseFloat(d.averageSpeedKmh) || 25 };
 
-  var map = R.makeMap(mapEl, { tileUrl: d.tileUrl, tileAttribution: d.tileAttribution, center: pickup, zoom: 14 });
+  var map = makeMap(mapEl, { tileUrl: d.tileUrl, tileAttribution: d.tileAttribution, center: pickup, zoom: 14 });
   var pins = {
-    pickup: L.marker(pickup, { icon: R.pinIcon("pickup"), keyboard: false, title: "Pickup" }).addTo(map),
-    dropoff: L.marker(dropoff, { icon: R.pinIcon("dropoff"), keyboard: false, title: "Drop-off" }).addTo(map),
+    pickup: L.marker(pickup, { icon: pinIcon("pickup"), keyboard: false, title: "Pickup" }).addTo(map),
+    dropoff: L.marker(dropoff, { icon: pinIcon("dropoff"), keyboard: false, title: "Drop-off" }).addTo(map),
   };
   L.polyline([pickup, dropoff], {
     className: "hf-route-line",
@@ -80,7 +91,7 @@
   function showDriver(position) {
     var at = L.latLng(position.lat, position.lng);
     if (!driver) {
-      var marker = L.marker(at, { icon: R.driverIcon(), keyboard: false, title: "Your driver", zIndexOffset: 1000 });
+      var marker = L.marker(at, { icon: driverIcon(), keyboard: false, title: "Your driver", zIndexOffset: 1000 });
       driver = { marker: marker, lastTs: null, anim: null };
       marker.on("add", function () {
         marker.getElement().setAttribute("data-driver", "true");
@@ -112,8 +123,8 @@
 
   function glide(target) {
     var from = driver.marker.getLatLng();
-    var duration = document.hidden || from.distanceTo(target) > 50000 ? 0 : MAX_ANIMATION_MS;
-    driver.anim = { from: from, to: target, start: performance.now(), duration: duration };
+    var ms = document.hidden || from.distanceTo(target) > 50000 ? 0 : MAX_ANIMATION_MS;
+    driver.anim = { from: from, to: target, start: performance.now(), duration: ms };
     window.requestAnimationFrame(step);
   }
 
@@ -140,10 +151,11 @@
     if (!el || state.status === "arrived") return;
     var target = state.etaTo === "dropoff" || state.status === "in_progress" ? dropoff : pickup;
     var where = target === dropoff ? "the drop-off" : "the pickup";
-    var metres = R.haversine(at.lat, at.lng, target.lat, target.lng);
+    var metres = metresBetween(at, target);
     var seconds = metres < 30 ? 0 : Math.ceil((metres * rules.detour) / (rules.speedKmh / 3.6));
+    // Whole minutes, as the server's text (webapp/pages/tracking.py eta_text).
     el.textContent =
-      seconds < 60 ? "Less than a minute to " + where : "About " + Math.round(seconds / 60) + " min to " + where;
+      seconds < 60 ? "Less than a minute to " + where : "About " + minutes(seconds) + " to " + where;
     el.hidden = false;
   }
 
@@ -190,9 +202,9 @@
     state = readState();
     if (state.status === "missing") {
       gone = true;
-      if (source) source.close();
+      if (stream) stream.close();
       hideDriver();
-      R.setLive("offline", "link no longer works");
+      setLive(indicator, "offline", "link no longer works");
       return;
     }
     if (!state.live) hideDriver();
@@ -206,51 +218,43 @@
 
   /* ------------------------------------------------------------------ live connection */
 
-  var source = null;
-  var retryDelay = 1000;
-  var hadError = false;
+  var stream = null;
 
-  function connect() {
-    if (gone) return;
-    if (source) source.close();
-    source = new EventSource(root.dataset.streamUrl);
-    source.addEventListener("open", function () {
-      R.setLive("live", "live");
-      retryDelay = 1000;
-      if (hadError) refreshSoon(); // changes missed while away are not replayed
-      hadError = false;
-    });
-    source.addEventListener("position", function (event) {
-      var data = R.parse(event.data);
-      if (data) onPosition(data);
-    });
-    source.addEventListener("booking", refreshSoon);
-    source.addEventListener("gone", function () {
-      // The link was replaced or expired: stop reconnecting; the panel says which.
-      gone = true;
-      source.close();
-      if (refreshTimer) window.clearTimeout(refreshTimer);
-      refreshTimer = null;
-      pendingRefresh = false;
-      window.htmx.ajax("GET", root.dataset.panelUrl, { target: "#track-panel", swap: "innerHTML" });
-    });
-    source.addEventListener("error", function () {
-      hadError = true;
-      if (source.readyState === EventSource.CLOSED) {
-        // Closed for good (the link expired: 404, or the server is away): check, then retry.
-        R.setLive("offline", "offline · retrying");
-        window.setTimeout(function () {
-          refreshPanel();
-          window.setTimeout(connect, 500);
-        }, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 30000);
-      } else {
-        R.setLive("reconnecting", "reconnecting…");
-      }
+  function followStream() {
+    stream = openStream(root.dataset.streamUrl, {
+      events: {
+        position: function (data) {
+          if (data) onPosition(data);
+        },
+        booking: refreshSoon,
+        gone: function () {
+          // The link was replaced or expired: stop reconnecting; the panel says which.
+          gone = true;
+          stream.close();
+          if (refreshTimer) window.clearTimeout(refreshTimer);
+          refreshTimer = null;
+          pendingRefresh = false;
+          window.htmx.ajax("GET", root.dataset.panelUrl, { target: "#track-panel", swap: "innerHTML" });
+        },
+      },
+      onStatus: function (status) {
+        if (!gone) showStreamStatus(indicator, status);
+      },
+      onOpen: function (recovered) {
+        if (recovered) refreshSoon(); // changes missed while away are not replayed
+      },
+      // Closed for good (the link expired: 404, or the server is away): look at the panel
+      // first (it says when the link no longer works), then try again.
+      beforeRetry: function () {
+        refreshPanel();
+        return new Promise(function (resolve) {
+          window.setTimeout(resolve, 500);
+        });
+      },
     });
   }
 
   if (state.live && state.driver) showDriver(state.driver);
   else fit();
-  connect();
-})();
+  if (!gone) followStream();
+}

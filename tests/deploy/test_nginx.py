@@ -192,6 +192,9 @@ def test_the_shipped_config_matches_what_the_app_relies_on():
         assert static.value("gzip") == "on" and "text/css" in static.value("gzip_types")
         cache = next(d for d in static.all("add_header") if d.args[0] == "Cache-Control")
         assert f"max-age={max_age}" in _unquote(cache.args[1])
+    # Our ES modules come from the app, which versions their imports (webapp/static_files.py).
+    scripts = config.location(tls, "/static/js/")
+    assert scripts.value("proxy_pass") == "http://hexfleet_web" and not scripts.all("root")
 
 
 def test_nginx_accepts_the_shipped_config_with_tls(tmp_path):
@@ -494,6 +497,13 @@ async def test_bodies_static_files_and_the_access_log(proxied, db):
         vendored = await client.get("/static/vendor/htmx-2.0.11/htmx.min.js", headers={"Accept-Encoding": "gzip"})
         assert vendored.status_code == 200 and vendored.headers["content-encoding"] == "gzip"
         assert "immutable" in vendored.headers["cache-control"]
+        # A page's module, from the app: its imports carry their versions, and so may be kept.
+        page_js = re.search(r'src="(/static/js/page\.js\?v=[0-9a-f]{12})"', (await client.get("/login")).text)
+        assert page_js, "the sign-in page loads page.js as a versioned module"
+        module = await client.get(page_js.group(1), headers={"Accept-Encoding": "gzip"})
+        assert module.status_code == 200 and module.headers["content-encoding"] == "gzip"
+        assert module.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert re.search(r'from "\./lib/format\.js\?v=[0-9a-f]{12}"', module.text)
 
         page = await client.get("/t/not-a-real-but-secret-token-123")
         assert page.status_code in (404, 410), page.status_code

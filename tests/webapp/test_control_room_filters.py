@@ -1,6 +1,6 @@
 """The control room's list filter and sort (pure: no app, no stores).
 
-static/js/control-room.js filters the map markers by the same rules; the browser tests in
+static/js/control-room/match.js filters the map markers by the same rules; the browser tests in
 e2e/test_control_room_shift.py check that the two agree.
 """
 

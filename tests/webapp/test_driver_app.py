@@ -620,7 +620,7 @@ async def test_the_driver_page_sets_up_the_script(app, browsers, db, driver):
     assert f'"driver_id": {drv.id}' in config and '"center": [52.5, 13.3]' in config
     assert '"max_batch": 100' in config
     assert '<meta name="csrf-token" content="' in page.text
-    assert "/static/js/driver-app.js" in page.text and "/static/css/driver.css" in page.text
+    assert "/static/js/driver-app/main.js" in page.text and "/static/css/driver.css" in page.text
     assert 'action="/d/logout"' in page.text
 
 

@@ -747,7 +747,7 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
             "track": [track],
             "link": links,
             "vehicle_class": [*VEHICLE_CLASSES, "STANDARD", "limousine"],
-            "static": [static_file, "js/control-room.js"],
+            "static": [static_file, "js/control-room/main.js"],
         },
         identities=identities,
         csrf_token=csrf_token,

@@ -256,10 +256,11 @@ async def test_ride_page_offers_only_classes_with_a_fare_and_the_map_settings(cl
     assert page.status_code == 200
     values = re.findall(r'name="vehicle_class" value="(\w+)"', page.text)
     assert values == ["standard", "van"]
-    assert "from 7.00 EUR" in page.text  # the demo fare's minimum
+    # The demo fare's minimum, as a money element the page shows in the rider's locale (lib/format.js).
+    assert 'from <data class="money" value="700" data-currency="EUR">7.00 EUR</data>' in page.text
     config = orjson.loads(re.search(r'<script type="application/json" id="ride-config">(.*?)</script>', page.text)[1])
     assert config["center"] == [52.52, 13.405] and config["tile_url"] == "" and config["geocoder"] is False
-    assert config["exponents"] == {"EUR": 2} and config["min_ahead_s"] == 900 and config["max_ahead_s"] == 30 * 86400
+    assert config["min_ahead_s"] == 900 and config["max_ahead_s"] == 30 * 86400
     assert "52.5200, 13.4050" in page.text  # without a geocoder: how to type coordinates
     assert "<script>" not in page.text and " style=" not in page.text and "onclick" not in page.text
 
@@ -305,7 +306,8 @@ async def test_rides_are_grouped_with_status_price_places_driver_and_links(clien
     assert f'data-booking-id="{scheduled["id"]}"' in groups["upcoming"] and "Scheduled" in groups["upcoming"]
     assert f'data-booking-id="{nobody["id"]}"' in groups["past"] and "No driver found" in groups["past"]
     assert f'data-booking-id="{theirs["id"]}"' not in html
-    assert f"{active['price_minor'] // 100}.{active['price_minor'] % 100:02d} EUR" in groups["active"]
+    price = f"{active['price_minor'] // 100}.{active['price_minor'] % 100:02d} EUR"
+    assert f'<data class="money" value="{active["price_minor"]}" data-currency="EUR">{price}</data>' in groups["active"]
     assert "52.52000, 13.40500" in groups["active"] and "52.53000, 13.43000" in groups["active"]
     assert f'href="{path_of(active)}"' in groups["active"] and f'href="{path_of(scheduled)}"' in groups["upcoming"]
     for booking in (active, scheduled, nobody):

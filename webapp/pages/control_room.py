@@ -1,6 +1,6 @@
 """The dispatcher control room and its htmx partials: driver list, detail pane, duty buttons.
 
-The map itself is driven by ``static/js/control-room.js`` from the JSON API and the
+The map itself is driven by ``static/js/control-room/`` (main.js starts it) from the JSON API and the
 position stream; these views only render HTML. Fleet data comes from
 ``hexfleet.tracking.fleet`` so the list and the API agree on what "online" means.
 """
@@ -26,7 +26,7 @@ bp = Blueprint("control_room", __name__)
 MAX_FILTER_LENGTH = 100
 # The list is re-rendered every few seconds: past this many rows, ask for a filter instead.
 MAX_LIST_ROWS = 200
-# The status filter (the count cards and the select beside the search box); static/js/control-room.js
+# The status filter (the count cards and the select beside the search box); static/js/control-room/match.js
 # applies the same rules to the map markers.
 STATUS_FILTERS = {
     "online": "Online",

@@ -1,7 +1,7 @@
 """Dispatching rides from the control room: the booking queue, phone bookings, manual dispatch.
 
 Partials for htmx, shown in the control room's Bookings tab. The queue re-renders when the
-page's booking stream (``static/js/dispatch.js``) hears an event; nothing here polls.
+page's booking stream (``static/js/control-room/bookings.js``) hears an event; nothing here polls.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.errors import DomainError, Invalid
 from hexfleet.rides import bookings, dispatch, fares, quotes
 from hexfleet.rides import queries as q
-from hexfleet.rides.money import format_amount
 from hexfleet.rides.routes import estimate
 from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
 from hexfleet.tracking.fleet import available_within
@@ -76,7 +75,6 @@ async def booking_queue():
         attention=len(sections[0].items) + len(slow),
         slow_ids={i.booking.id for i in slow},
         now=now,
-        money=format_amount,
         selected_id=request.args.get("selected", type=int),
     )
 
@@ -127,7 +125,6 @@ async def _detail(booking_id: int, message: str | None = None, error: str | None
         can_assign=booking.status in (S.SCHEDULED, S.SEARCHING, S.OFFERED, S.NO_DRIVER, S.ASSIGNED, S.ARRIVED),
         can_redispatch=booking.status in (S.NO_DRIVER, S.SCHEDULED),
         active=booking.status in ACTIVE,
-        money=format_amount,
         tracking_url=bookings.tracking_url(rides(), request.host_url, booking),
         message=message,
         error=error,
@@ -288,7 +285,7 @@ async def phone_booking_quote():
     except DomainError as error:
         return await _form(values, error.detail)
     return await render_template(
-        "_phone_quote.html", values=values, quote=quote, money=format_amount, expires_in=int(
+        "_phone_quote.html", values=values, quote=quote, expires_in=int(
             quote.expires_at.timestamp() - time.time()
         ),
     )  # fmt: skip

@@ -14,17 +14,19 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from markupsafe import Markup
 from quart import Blueprint, current_app, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.errors import Conflict, DomainError, Invalid, NotFound
-from hexfleet.rides import bookings, dispatch, fares, money, windows
+from hexfleet.rides import bookings, dispatch, fares, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import Actor, BookingStatus, can_cancel
 from webapp.auth import current_user, page_role_required, require_user
 from webapp.geocoder import Geocoder, point, within_rate
 from webapp.pages.common import STAFF_ROLES, services
+from webapp.pages.template_filters import money
 from webapp.services import rides
 
 bp = Blueprint("riders", __name__)
@@ -77,16 +79,8 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
-def price_text(minor: int, currency: str) -> str:
-    return money.format_amount(minor, currency)
-
-
 def place_text(lat: float, lng: float) -> str:
     return f"{lat:.5f}, {lng:.5f}"
-
-
-def distance_text(metres: int) -> str:
-    return f"{metres} m" if metres < 1000 else f"{metres / 1000:.1f} km"
 
 
 def tracking_path(booking: q.Booking) -> str:
@@ -134,7 +128,7 @@ async def ride_page():
             "vehicle_class": f.vehicle_class,
             "label": VEHICLE_LABELS.get(f.vehicle_class, f.vehicle_class.capitalize()),
             "currency": f.currency,
-            "minimum": price_text(f.minimum_minor, f.currency),
+            "minimum": money(f.minimum_minor, f.currency),
         }
         for f in fares_set
     ]
@@ -143,7 +137,6 @@ async def ride_page():
         "tile_attribution": settings.map_tile_attribution,
         "center": [center_lat, center_lng],
         "geocoder": bool(settings.geocoder_url),
-        "exponents": {f.currency: money.EXPONENTS.get(f.currency, 2) for f in fares_set},
         "min_ahead_s": int(windows.MIN_AHEAD.total_seconds()),
         "max_ahead_s": int(windows.MAX_AHEAD.total_seconds()),
     }
@@ -167,11 +160,11 @@ class RideRow:
     status: str
     status_label: str
     tone: str
-    price: str
+    price: Markup  # a money element (webapp/pages/template_filters.py)
     vehicle: str
     pickup: str
     dropoff: str
-    distance: str
+    distance_m: int
     when_label: str
     when: datetime
     driver_name: str | None
@@ -205,11 +198,11 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
                 status=str(b.status),
                 status_label=status_label(b.status),
                 tone=STATUS_TONES.get(b.status, "waiting"),
-                price=price_text(b.price_minor, b.currency),
+                price=money(b.price_minor, b.currency),
                 vehicle=VEHICLE_LABELS.get(b.vehicle_class, b.vehicle_class),
                 pickup=place_text(b.pickup_lat, b.pickup_lng),
                 dropoff=place_text(b.dropoff_lat, b.dropoff_lng),
-                distance=distance_text(b.distance_m),
+                distance_m=b.distance_m,
                 when_label=when_label,
                 when=when,
                 driver_name=driver.name if driver and b.status not in (S.SEARCHING, S.OFFERED) else None,

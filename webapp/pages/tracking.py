@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from markupsafe import Markup
 from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
@@ -36,11 +36,10 @@ from webapp.pages.riders import (
     STATUS_TONES,
     VEHICLE_LABELS,
     cancel_reason,
-    distance_text,
     place_text,
-    price_text,
     status_label,
 )
+from webapp.pages.template_filters import local_time, minutes, money
 from webapp.services import rides
 
 bp = Blueprint("tracking_page", __name__)
@@ -84,26 +83,8 @@ class Step:
     key: str
     label: str
     state: str  # "done" | "current" | "next" | "stopped"
-    at: str | None = None  # RFC 3339
-    at_text: str | None = None  # the same in UTC, until the page shows it in local time
+    at: str | None = None  # RFC 3339: the page shows it in the rider's local time
     note: str | None = None
-
-
-def _clock(at: str | None) -> str | None:
-    if not at:
-        return None
-    try:
-        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when.astimezone(UTC).strftime("%H:%M UTC")
-
-
-def _when(value: datetime | None) -> tuple[str | None, str | None]:
-    if value is None:
-        return None, None
-    value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return value.isoformat(timespec="seconds"), value.astimezone(UTC).strftime("%a %d %b, %H:%M UTC")
 
 
 def timeline(booking: q.Booking, view: dict) -> list[Step]:
@@ -122,7 +103,6 @@ def timeline(booking: q.Booking, view: dict) -> list[Step]:
             "Booked" if booking.scheduled_for is None else "Booked ahead",
             "done",
             created["at"] if created else None,
-            _clock(created["at"]) if created else None,
         )
     ]
     status = booking.status
@@ -133,7 +113,7 @@ def timeline(booking: q.Booking, view: dict) -> list[Step]:
         entry = reached.get(key)
         if status in (S.CANCELLED, S.NO_DRIVER) and (entry is None or key != current):
             if entry is not None:
-                steps.append(Step(key, label, "done", entry["at"], _clock(entry["at"])))
+                steps.append(Step(key, label, "done", entry["at"]))
             continue
         if key == current and status is not S.COMPLETED:
             state = "current"
@@ -142,27 +122,27 @@ def timeline(booking: q.Booking, view: dict) -> list[Step]:
         else:
             state = "next"
         at = entry["at"] if entry is not None and state != "next" else None
-        steps.append(Step(key, label, state, at, _clock(at)))
+        steps.append(Step(key, label, state, at))
     if status is S.CANCELLED:
         last = next((e for e in reversed(entries) if e["status"] == "cancelled"), None)
         at = last["at"] if last else None
-        steps.append(
-            Step("cancelled", "Cancelled", "stopped", at, _clock(at), bookings.cancel_note(booking.cancelled_by))
-        )
+        steps.append(Step("cancelled", "Cancelled", "stopped", at, bookings.cancel_note(booking.cancelled_by)))
     elif status is S.NO_DRIVER:
         last = next((e for e in reversed(entries) if e["status"] == "no_driver"), None)
         at = last["at"] if last else None
-        steps.append(Step("no_driver", "No driver was free", "stopped", at, _clock(at)))
+        steps.append(Step("no_driver", "No driver was free", "stopped", at))
     return steps
 
 
 def headline(booking: q.Booking, view: dict) -> tuple[str, str | None]:
-    """What the page says first: the state of the ride in words, and a line under it."""
+    """What the page says first: the state of the ride in words, and a line under it (markup:
+    a pickup time is a <time> element the page shows in local time)."""
     driver = (view.get("driver") or {}).get("name") or "Your driver"
-    scheduled_text = _when(booking.scheduled_for)[1]
     status = booking.status
     if status is S.SCHEDULED:
-        return "Your ride is booked", f"Pickup {scheduled_text}" if scheduled_text else None
+        if booking.scheduled_for is None:
+            return "Your ride is booked", None
+        return "Your ride is booked", Markup("Pickup ") + local_time(booking.scheduled_for)
     if status in (S.SEARCHING, S.OFFERED):
         return "Finding you a driver", "We are asking the drivers nearby."
     if status is S.ASSIGNED:
@@ -178,14 +158,15 @@ def headline(booking: q.Booking, view: dict) -> tuple[str, str | None]:
     return "This ride was cancelled", None  # who and why: the timeline's last step
 
 
-def eta_text(eta_s: int | None, eta_to: str | None, status: BookingStatus) -> str | None:
+def eta_text(eta_s: int | None, eta_to: str | None, status: BookingStatus) -> Markup | None:
     """ "About 4 min to the pickup" (track.js says the same as the driver moves)."""
     if eta_s is None or status is S.ARRIVED:
         return None
     where = "the drop-off" if eta_to == "dropoff" else "the pickup"
     if eta_s < 60:
-        return f"Less than a minute to {where}"
-    return f"About {int(eta_s / 60 + 0.5)} min to {where}"  # halves up, as track.js's Math.round
+        return Markup("Less than a minute to {}").format(where)
+    # Whole minutes, as track.js's lib/format.js minutes(): "About 4 min".
+    return Markup("About {} to {}").format(minutes(eta_s), where)
 
 
 async def owner_of(booking: q.Booking) -> int | None:
@@ -200,7 +181,6 @@ async def owner_of(booking: q.Booking) -> int | None:
 async def track_context(booking: q.Booking, token: str) -> dict:
     view = await bookings.tracking_view(rides(), booking)
     title, subtitle = headline(booking, view)
-    scheduled_at, scheduled_text = _when(booking.scheduled_for)
     driver = view.get("driver") or None
     live = booking.status in ACTIVE
     settings = rides().settings
@@ -226,13 +206,12 @@ async def track_context(booking: q.Booking, token: str) -> dict:
         "eta_s": view.get("eta_s") if live else None,
         "eta_to": view.get("eta_to"),
         "eta_text": eta_text(view.get("eta_s"), view.get("eta_to"), booking.status) if live else None,
-        "price": price_text(booking.price_minor, booking.currency),
+        "price": money(booking.price_minor, booking.currency),
         "vehicle": VEHICLE_LABELS.get(booking.vehicle_class, booking.vehicle_class),
-        "distance": distance_text(booking.distance_m),
+        "distance_m": booking.distance_m,
         "pickup": place_text(booking.pickup_lat, booking.pickup_lng),
         "dropoff": place_text(booking.dropoff_lat, booking.dropoff_lng),
-        "scheduled_at": scheduled_at,
-        "scheduled_text": scheduled_text,
+        "scheduled_for": booking.scheduled_for,
         # The rider's own buttons, for the rider alone (signed in): the link itself cancels nothing.
         "owner": owner,
         "booking_id": booking.id if owner else None,

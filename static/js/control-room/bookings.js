@@ -1,0 +1,167 @@
+/* Bookings: the queue and the booking card (htmx partials), re-rendered when
+ * /api/v1/stream/bookings says something changed (no polling), and their countdowns.
+ *
+ * A live refresh never throws away what the dispatcher is doing: not while they type or have
+ * typed into the card (a cancel reason, a driver number), not while one of its forms is being
+ * sent, and a refresh overtaken by the card's own answer is dropped. */
+
+import { duration } from "../lib/format.js";
+import { serverNow } from "../lib/server-clock.js";
+import { openStream } from "../lib/stream.js";
+import { clearBookingLayers, drawSelectedBooking } from "./booking-map.js";
+import { bindPhoneForm, clearDraftPins, stopPicking } from "./phone-booking.js";
+
+const REFRESH_DELAY_MS = 250; // a burst of events becomes one request
+const LIVE_WORDS = { connected: "live", reconnecting: "reconnecting…", down: "reconnecting…" };
+
+let refreshTimer = null;
+let cardSwaps = 0; // card swaps so far: a refresh asked before the last one is stale
+
+function selectedInput() {
+  return document.getElementById("selected-booking");
+}
+
+function selectedBookingId() {
+  const input = selectedInput();
+  return input && input.value ? Number(input.value) : null;
+}
+
+function markSelectedRows() {
+  const id = selectedBookingId();
+  document.querySelectorAll(".booking-row").forEach((row) => {
+    const on = Number(row.dataset.bookingId) === id;
+    row.classList.toggle("is-selected", on);
+    row.setAttribute("aria-pressed", on ? "true" : "false");
+  });
+}
+
+function selectBooking(id) {
+  const input = selectedInput();
+  if (input) input.value = String(id);
+  markSelectedRows();
+  window.htmx.ajax("GET", "/ui/bookings/" + id, { target: "#booking-slot", swap: "innerHTML" });
+}
+
+function closeBooking() {
+  const input = selectedInput();
+  if (input) input.value = "";
+  const slot = document.getElementById("booking-slot");
+  if (slot) slot.innerHTML = "";
+  stopPicking();
+  clearBookingLayers();
+  clearDraftPins();
+  markSelectedRows();
+}
+
+/** "12 s left", "4 min 58 s left", "expired": offers and held prices, by the server's clock. */
+function tickCountdowns() {
+  const now = serverNow();
+  document.querySelectorAll(".countdown[data-expires]").forEach((el) => {
+    const left = Math.round((Date.parse(el.dataset.expires) - now) / 1000);
+    el.textContent = left > 0 ? duration(left, { precise: true }) + " left" : "expired";
+    el.classList.toggle("is-expired", left <= 0);
+  });
+}
+
+function cardIsBusy(card) {
+  if (card.querySelector(".htmx-request") || card.classList.contains("htmx-request")) return true;
+  return Array.from(card.querySelectorAll("input, textarea, select")).some((field) => {
+    if (field === document.activeElement && field.type !== "submit") return true;
+    return (field.tagName === "INPUT" || field.tagName === "TEXTAREA") && field.value !== field.defaultValue;
+  });
+}
+
+function refreshSoon(bookingId) {
+  if (refreshTimer) window.clearTimeout(refreshTimer);
+  refreshTimer = window.setTimeout(() => {
+    refreshTimer = null;
+    window.htmx.trigger(document.body, "bookings-changed");
+    const card = document.getElementById("booking-detail");
+    if (!card || Number(card.dataset.bookingId) !== bookingId) return;
+    if (cardIsBusy(card)) {
+      const note = card.querySelector(".outdated-note"); // the queue row shows the new state meanwhile
+      if (note) note.hidden = false;
+      return;
+    }
+    window.htmx.ajax("GET", "/ui/bookings/" + bookingId, {
+      target: "#booking-detail",
+      swap: "outerHTML",
+      headers: { "HX-Refresh-Of": String(cardSwaps) },
+    });
+  }, REFRESH_DELAY_MS);
+}
+
+function afterQueueSwap() {
+  markSelectedRows();
+  const body = document.getElementById("booking-queue-body");
+  const attention = body ? Number(body.dataset.attention) || 0 : 0;
+  const badge = document.getElementById("bookings-attention");
+  if (badge) {
+    badge.hidden = attention === 0;
+    badge.textContent = String(attention);
+    badge.setAttribute("aria-label", attention + " need attention");
+  }
+  tickCountdowns();
+}
+
+function afterCardSwap() {
+  cardSwaps += 1;
+  const card = document.getElementById("booking-detail");
+  if (card && card.dataset.bookingId) {
+    const input = selectedInput();
+    if (input) input.value = card.dataset.bookingId;
+    clearDraftPins(); // a booking made from the form: its own pins take over
+  }
+  if (card) card.scrollIntoView({ block: "nearest" });
+  markSelectedRows();
+  drawSelectedBooking();
+  bindPhoneForm();
+  tickCountdowns();
+}
+
+function followBookings() {
+  const label = document.getElementById("queue-live");
+  openStream("/api/v1/stream/bookings", {
+    events: { booking: (data) => data && refreshSoon(data.booking_id) },
+    onStatus: (status) => {
+      if (label) label.textContent = LIVE_WORDS[status] || status;
+    },
+    onOpen: (recovered) => {
+      // Events sent while we were away are not replayed: catch up.
+      if (recovered) window.htmx.trigger(document.body, "bookings-changed");
+    },
+  });
+}
+
+export function startBookings() {
+  document.addEventListener("click", (event) => {
+    const row = event.target.closest(".booking-row[data-booking-id]");
+    if (row) {
+      selectBooking(Number(row.dataset.bookingId));
+      return;
+    }
+    if (event.target.closest("[data-action='close-booking']")) {
+      closeBooking();
+      return;
+    }
+    if (event.target.closest("[data-action='reload-booking']")) {
+      const id = selectedBookingId();
+      if (id) selectBooking(id);
+    }
+  });
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.target;
+    if (!target) return;
+    if (target.id === "booking-queue") afterQueueSwap();
+    if (target.id === "booking-slot" || target.id === "booking-detail" || target.closest("#booking-slot")) afterCardSwap();
+  });
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const headers = event.detail.requestConfig && event.detail.requestConfig.headers;
+    const refreshOf = headers && headers["HX-Refresh-Of"];
+    if (refreshOf === undefined) return;
+    const card = document.getElementById("booking-detail");
+    if (Number(refreshOf) !== cardSwaps || (card && cardIsBusy(card))) event.detail.shouldSwap = false;
+  });
+  window.setInterval(tickCountdowns, 1000);
+  followBookings(); // the queue loads itself (hx-trigger "load"), then follows these events
+}

@@ -1,0 +1,73 @@
+/* hexfleet control room (/): the live map of drivers, the driver list and card, and bookings.
+ *
+ * Each job is a module of its own; this one starts them in order:
+ *   map.js, legend.js         the map, its tiles and legend
+ *   markers.js, glide.js      a marker per driver, gliding from fix to fix (fleet.js: their records)
+ *   filter.js, match.js       the filter, for the list (the server's) and the markers (match.js)
+ *   detail.js, follow.js      the selected driver's card and trail; following them on the map
+ *   positions.js, outage.js   the snapshot and the position stream; an outage made unmistakable
+ *   clock.js, list.js         ages by the server's clock; the list's and the card's htmx refreshes
+ *   copy.js, sheet.js         copy buttons; the phone's bottom sheet
+ *   tabs.js, bookings.js, booking-map.js, phone-booking.js, surge.js   the Bookings tab and surge
+ *
+ * For tests: window.hexfleetMap = {map, markers: Map(driverId -> L.Marker), visible(id)}.
+ */
+
+import { showStreamStatus } from "../lib/live.js";
+import { startBookingMap } from "./booking-map.js";
+import { startBookings } from "./bookings.js";
+import { startClock } from "./clock.js";
+import { startCopyButtons } from "./copy.js";
+import { selectDriver, startDetail } from "./detail.js";
+import { startFilter, markCountCards } from "./filter.js";
+import { drivers, markers } from "./fleet.js";
+import { startFollow } from "./follow.js";
+import { addLegend } from "./legend.js";
+import { startList } from "./list.js";
+import { createMap, readConfig } from "./map.js";
+import { startMarkers } from "./markers.js";
+import { startPhoneBooking } from "./phone-booking.js";
+import { followPositions, loadSnapshot } from "./positions.js";
+import { startSheet } from "./sheet.js";
+import { startSurge } from "./surge.js";
+import { startTabs } from "./tabs.js";
+
+const mapEl = document.getElementById("map");
+if (mapEl && window.L) start();
+
+function start() {
+  const config = readConfig(mapEl);
+  const map = createMap(mapEl, config);
+  addLegend(map);
+  startMarkers(map, { select: selectDriver, staleAfter: config.staleAfterMs });
+  window.hexfleetMap = {
+    map,
+    markers,
+    visible: (id) => {
+      const driver = drivers.get(id);
+      return !!(driver && driver.visible);
+    },
+  };
+  startFilter();
+  startFollow(map);
+  startClock();
+  startDetail(map);
+  startCopyButtons();
+  startList();
+  startSheet(map);
+
+  startBookingMap(map);
+  startTabs();
+  startBookings();
+  startPhoneBooking(map);
+  startSurge(map);
+
+  showStreamStatus(document.getElementById("live-indicator"), "connecting");
+  markCountCards();
+  loadSnapshot().then(() => {
+    // A shared link may name a driver (?driver=12): open it.
+    const wanted = Number(new URLSearchParams(window.location.search).get("driver"));
+    if (wanted && Number.isInteger(wanted)) selectDriver(wanted);
+    followPositions();
+  });
+}
