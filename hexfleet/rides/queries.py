@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 import orjson
 
+from hexfleet.rides.availability import Availability
 from hexfleet.rides.fares import Fare
 from hexfleet.rides.states import BookingStatus
 
@@ -92,6 +93,9 @@ class Quote:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None
+    # Who is near the pickup, as the quote's ETA search found them (not stored: only the
+    # quote's answer carries it). None for a later pickup, and for a quote read back.
+    availability: Availability | None = None
 
     def to_json(self) -> dict:
         return {
@@ -109,10 +113,11 @@ class Quote:
             "dropoff": {"lat": self.dropoff_lat, "lng": self.dropoff_lng},
             "pickup_at": _iso(self.pickup_at),
             "route_source": self.route_source,
+            "availability": self.availability.to_json() if self.availability else None,
         }
 
 
-_QUOTE_COLUMNS = ", ".join(Quote.__dataclass_fields__)
+_QUOTE_COLUMNS = ", ".join(f for f in Quote.__dataclass_fields__ if f != "availability")
 
 
 def _quote(row) -> Quote:
@@ -198,6 +203,8 @@ class Booking:
     arrived_at: datetime | None
     started_at: datetime | None
     ended_at: datetime | None
+    # When the current search for a driver started (DISPATCH_PATIENCE_S counts from it).
+    search_started_at: datetime | None = None
 
     def snapshot(self) -> dict:
         """What live streams carry: enough to redraw a ride, nothing private (no passenger
@@ -270,7 +277,7 @@ async def get_booking(conn, booking_id: int, *, for_update: bool = False) -> Boo
 # Columns a workflow may change (never id, quote or price): guards the dynamic SET below.
 _MUTABLE = {
     "status", "driver_id", "search_ring", "cancelled_by", "cancel_reason", "updated_at", "assigned_at",
-    "arrived_at", "started_at", "ended_at", "dispatch_at",
+    "arrived_at", "started_at", "ended_at", "dispatch_at", "search_started_at",
 }  # fmt: skip
 
 
@@ -500,14 +507,15 @@ async def eligible_drivers(conn, driver_ids: list[int], vehicle_class: str, book
     return {r["id"]: r["engaged"] for r in rows}
 
 
-async def drivers_of_class(conn, driver_ids: list[int], vehicle_class: str) -> set[int]:
+async def vehicle_classes(conn, driver_ids: list[int]) -> dict[int, str]:
+    """Each driver's vehicle class (no vehicle counts as standard)."""
     rows = await conn.fetch(
-        """SELECT d.id FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
-           WHERE d.id = ANY($1::bigint[]) AND coalesce(v.class, 'standard') = $2""",
+        """SELECT d.id, coalesce(v.class, 'standard') AS class
+           FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
+           WHERE d.id = ANY($1::bigint[])""",
         driver_ids,
-        vehicle_class,
     )
-    return {r["id"] for r in rows}
+    return {r["id"]: r["class"] for r in rows}
 
 
 # ---------------------------------------------------------------- booking events (the outbox)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from hexfleet.errors import Invalid
 from hexfleet.geo import haversine_m
 from hexfleet.rides import fares, windows
 from hexfleet.rides import queries as q
+from hexfleet.rides.availability import Availability, suggest
 from hexfleet.rides.context import Rides
 from hexfleet.rides.routes import estimate
 
@@ -49,30 +50,48 @@ def check_request(request: QuoteRequest, now: float) -> None:
         windows.check_scheduled(request.pickup_at, datetime.fromtimestamp(now, UTC), "pickup_at")
 
 
-async def eta_to_pickup(rides: Rides, lat: float, lng: float, vehicle_class: str) -> int | None:
-    """Seconds for the nearest available driver of this class to reach the pickup; None when
-    nobody is within the last dispatch ring.
+@dataclass(frozen=True)
+class Near:
+    """What the search for the nearest available drivers met around a pickup."""
 
-    Asks the GEO index for the nearest few and PostgreSQL for their class, and looks
-    further only when none of them drives this class: a quote needs one driver, and
-    reading every driver of the 6 km reach was 95% of a quote's cost."""
+    eta_s: int | None  # the nearest driver of the class asked for; None when none is within reach
+    drivers_near: int  # drivers of that class among those read (0: none within reach)
+    nearest_by_class: dict[str, float]  # class → distance of its nearest driver read
+
+
+async def look_near(rides: Rides, lat: float, lng: float, vehicle_class: str) -> Near:
+    """The nearest available drivers around a pickup: the ETA of the nearest one of this
+    class, and the classes the others drive.
+
+    Asks the GEO index for the nearest few and PostgreSQL for their classes (one round trip
+    each), and looks further only when none of them drives this class: a quote needs one
+    driver, and reading every driver of the 6 km reach was 95% of a quote's cost. When
+    nobody of this class is within reach, every driver within reach has been read, so the
+    classes found are all the classes that could serve the pickup now."""
     s = rides.settings
     reach = s.dispatch_max_rings * s.dispatch_ring_m
     fresh_after = rides.clock() - s.stale_after_s
     count = ETA_CANDIDATES
-    checked: set[int] = set()
+    classes: dict[int, str] = {}
+    read: set[int] = set()
     while True:
         near = await rides.store.nearest(lat, lng, reach, fresh_after, count)
-        batch = [n for n in near if n.driver_id not in checked]
+        batch = [n.driver_id for n in near if n.driver_id not in read]
         if batch:
             async with rides.pool.acquire() as conn:
-                right_class = await q.drivers_of_class(conn, [n.driver_id for n in batch], vehicle_class)
-            nearest = next((n for n in batch if n.driver_id in right_class), None)
-            if nearest is not None:
-                return estimate(nearest.lat, nearest.lng, lat, lng, s.estimate_rules()).duration_s
-            checked.update(n.driver_id for n in batch)
-        if len(near) < count:  # nobody else within reach
-            return None
+                classes.update(await q.vehicle_classes(conn, batch))
+            read.update(batch)
+        of_class = [n for n in near if classes.get(n.driver_id) == vehicle_class]
+        if of_class or len(near) < count:  # found one, or nobody else within reach
+            nearest_by_class: dict[str, float] = {}
+            for n in near:  # nearest first
+                found = classes.get(n.driver_id)
+                if found is not None:
+                    nearest_by_class.setdefault(found, n.distance_m)
+            eta = None
+            if of_class:
+                eta = estimate(of_class[0].lat, of_class[0].lng, lat, lng, s.estimate_rules()).duration_s
+            return Near(eta, len(of_class), nearest_by_class)
         count *= 4
 
 
@@ -80,7 +99,8 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
     now = rides.clock()
     check_request(request, now)
     async with rides.pool.acquire() as conn:
-        fare = await q.get_fare(conn, request.vehicle_class)
+        offered = {f.vehicle_class: f for f in await q.list_fares(conn)}  # at most 4 rows: one round trip anyway
+    fare = offered.get(request.vehicle_class)
     if fare is None:
         raise Invalid(
             f"no fare is set for vehicle_class {request.vehicle_class!r}; an admin sets one with "
@@ -93,10 +113,11 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
     later = request.pickup_at is not None
     # Surge prices the ride now; a ride booked ahead is priced without it (demand then is unknown).
     surge_tenths = fares.SURGE_NONE if later else await rides.surge.tenths(cell)
-    eta = None if later else await eta_to_pickup(rides, plat, plng, request.vehicle_class)
+    # Who is near says nothing about a later pickup: no ETA, no availability.
+    near = None if later else await look_near(rides, plat, plng, request.vehicle_class)
     priced = fares.price(fare, route.distance_m, route.duration_s, surge_tenths)
     async with rides.pool.acquire() as conn:
-        return await q.insert_quote(
+        quote = await q.insert_quote(
             conn,
             user_id=user_id,
             vehicle_class=request.vehicle_class,
@@ -109,7 +130,7 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
             distance_m=route.distance_m,
             duration_s=route.duration_s,
             route_source=route.source,
-            eta_pickup_s=eta,
+            eta_pickup_s=near.eta_s if near else None,
             surge_tenths=surge_tenths,
             price_minor=priced.total_minor,
             currency=priced.currency,
@@ -117,3 +138,12 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
             created_at=datetime.fromtimestamp(now, UTC),
             expires_at=datetime.fromtimestamp(now + rides.settings.quote_ttl_s, UTC),
         )
+    if near is None:
+        return quote
+    availability = Availability(
+        request.vehicle_class,
+        near.drivers_near,
+        suggest(request.vehicle_class, near.nearest_by_class, offered),
+        rides.settings.dispatch_patience_s,
+    )
+    return replace(quote, availability=availability)

@@ -6,7 +6,9 @@ index cell it is listed in, '' if none).
 
 Every change that can move a driver in or out of the index is one Lua script, so the
 index stays exact under concurrent trackers, duty changes and sweeps: a driver is in
-exactly one cell set iff it is available and its fix is fresh.
+exactly one cell set iff it is available and its fix is fresh. A driver whose duty Redis
+has not heard of (added since the tracker copied every duty from PostgreSQL) counts as off
+duty, as new drivers start: its first fix shows it on the map but never offers it a ride.
 
 The same scripts keep ``hf:geo``, a Redis GEO set of the same drivers at their latest
 position. The H3 cells answer "who is in this area" (the nearby API, surge supply);
@@ -78,7 +80,7 @@ if cur and tonumber(cur) >= tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'lat', ARGV[2], 'lng', ARGV[3], 'ts', ARGV[4], 'rt', ARGV[5],
            'spd', ARGV[6], 'hdg', ARGV[7], 'acc', ARGV[8], 'bat', ARGV[9], 'pc', ARGV[10])
 local want = ''
-if (redis.call('HGET', KEYS[2], id) or 'available') == 'available' then want = ARGV[10] end
+if redis.call('HGET', KEYS[2], id) == 'available' then want = ARGV[10] end
 """
     + _PLACE
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, field_validator
 from quart import Blueprint, current_app, request
@@ -14,6 +14,7 @@ from hexfleet.geo import cell_boundary, cell_name
 from hexfleet.rides import bookings, dispatch, fares, money, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
+from webapp.api.ride_models import BookingOut, QuoteOut
 from webapp.auth import STAFF, require_user, role_required
 from webapp.limits import limiter
 from webapp.problems import Problem
@@ -35,7 +36,13 @@ def base_url() -> str:
 
 
 def booking_json(booking: q.Booking) -> dict:
-    return {**booking.to_json(), "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}
+    body = {**booking.to_json(), "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}
+    # While it looks for a driver: when dispatch stops looking if nobody comes within reach.
+    until = None
+    if booking.status in (BookingStatus.SEARCHING, BookingStatus.OFFERED) and booking.search_started_at:
+        until = booking.search_started_at + timedelta(seconds=rides().settings.dispatch_patience_s)
+    body["search_until"] = until.isoformat().replace("+00:00", "Z") if until else None
+    return body
 
 
 # ---------------------------------------------------------------- fares
@@ -139,8 +146,14 @@ class QuoteIn(BaseModel):
 @tag(["rides"])
 @role_required(*RIDERS)
 @validate_request(QuoteIn)
+@document_response(QuoteOut, 201)
+@document_response(Problem, 422)
 async def post_quote(data: QuoteIn):
-    """A price for a trip, held until `expires_at` for you alone and usable for one booking."""
+    """A price for a trip, held until `expires_at` for you alone and usable for one booking.
+
+    For a pickup now, `availability` says whether a driver of the class is within dispatch
+    reach and, when none is, which classes have one (`suggested_classes`); booking such a
+    quote for now needs `"confirm_no_driver": true`."""
     who = await viewer(*RIDERS)
     await limiter().enforce("quotes", str(who.user_id), what="quotes")
     quote = await quotes.make_quote(
@@ -166,21 +179,39 @@ class BookingIn(BaseModel):
     passenger: Passenger
     notes: str | None = Field(default=None, max_length=1000)
     scheduled_for: datetime | None = Field(default=None, description="RFC 3339; 15 minutes to 30 days ahead")
+    confirm_no_driver: bool = Field(
+        default=False,
+        description="book for now although the quote found no driver of its class within reach "
+        "(its availability.needs_confirmation); dispatch then keeps looking for keep_looking_s",
+    )
 
 
 @bp.post("/bookings")
 @tag(["rides"])
 @role_required(*RIDERS)
 @validate_request(BookingIn)
+@document_response(BookingOut, 201)
+@document_response(Problem, 409)
+@document_response(Problem, 422)
 async def post_booking(data: BookingIn):
-    """Book a quote now, or for later with `scheduled_for`. Staff book for a caller with their own quote."""
+    """Book a quote now, or for later with `scheduled_for`. Staff book for a caller with their own quote.
+
+    409 `no-driver-near` when the quote (for now) found no driver of its class within reach
+    and `confirm_no_driver` is not true: the body has `keep_looking_minutes`, and the quote
+    can still be booked. A booking with nobody in reach keeps searching until `search_until`,
+    then becomes `no_driver`. Other 409s: the quote expired, was used, or is not yours."""
     who = await viewer(*RIDERS)
     await limiter().enforce("bookings", str(who.user_id), what="bookings")
     booking = await bookings.create_booking(
         rides(),
         who,
         bookings.BookingRequest(
-            data.quote_id, data.passenger.name, data.passenger.phone, data.notes, data.scheduled_for
+            data.quote_id,
+            data.passenger.name,
+            data.passenger.phone,
+            data.notes,
+            data.scheduled_for,
+            data.confirm_no_driver,
         ),
     )
     if booking.status is BookingStatus.SEARCHING:
