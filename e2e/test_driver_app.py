@@ -187,7 +187,7 @@ def wait_for_duty(page: Page, stack, driver_id: int, status: str, timeout: float
 
 
 def test_a_driver_signs_in_works_a_ride_and_shares_their_position(page: Page, login, stack, browser, customer):
-    driver = stack.add_driver("Katherine Johnson", "+49 40 5550301", "HH-HX 301")
+    driver = stack.add_driver("Katherine Johnson", "+49 40 5550301", "HH-HX 301", status="off_duty")  # as added
     login(page)
     link = create_link(page, driver.id)
     assert link.startswith(f"{stack.base_url}/d/login/")
@@ -209,9 +209,12 @@ def test_a_driver_signs_in_works_a_ride_and_shares_their_position(page: Page, lo
         expect(location).to_contain_text("Sharing your position with dispatch")
         wait_for_fix(phone, stack, driver, here)
 
-        # Duty: off and on again, as the control room sees it.
+        # Duty: a new driver starts off duty and goes available with a tap; then off and on again.
         duty = phone.locator("#d-duty")
+        expect(duty.locator("#d-status")).to_have_text("Off duty")
+        duty.get_by_role("button", name="Go available").tap()
         expect(duty.locator("#d-status")).to_have_text("Available")
+        wait_for_duty(phone, stack, driver.id, "available")
         expect(duty).to_contain_text("Ride offers appear here")
         duty.get_by_role("button", name="Go off duty").tap()
         expect(duty.locator("#d-status")).to_have_text("Off duty")
