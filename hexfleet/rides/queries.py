@@ -507,15 +507,19 @@ async def eligible_drivers(conn, driver_ids: list[int], vehicle_class: str, book
     return {r["id"]: r["engaged"] for r in rows}
 
 
-async def vehicle_classes(conn, driver_ids: list[int]) -> dict[int, str]:
-    """Each driver's vehicle class (no vehicle counts as standard)."""
+async def classes_among(conn, driver_ids: list[int]) -> dict[str, tuple[int, int]]:
+    """Of these drivers (nearest first), per vehicle class (no vehicle counts as standard):
+    the position in the list of its first driver, and how many drive it. At most four rows
+    come back, however many drivers go in: a quote that finds nobody of its class reads
+    every driver in reach, and only needs the classes."""
     rows = await conn.fetch(
-        """SELECT d.id, coalesce(v.class, 'standard') AS class
-           FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
-           WHERE d.id = ANY($1::bigint[])""",
+        """SELECT coalesce(v.class, 'standard') AS class, min(u.ord) AS first, count(*) AS n
+           FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord)
+           JOIN drivers d ON d.id = u.id LEFT JOIN vehicles v ON v.id = d.vehicle_id
+           GROUP BY 1""",
         driver_ids,
     )
-    return {r["id"]: r["class"] for r in rows}
+    return {r["class"]: (r["first"] - 1, r["n"]) for r in rows}
 
 
 # ---------------------------------------------------------------- booking events (the outbox)

@@ -13,6 +13,7 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.availability import Availability, suggest
 from hexfleet.rides.context import Rides
 from hexfleet.rides.routes import estimate
+from hexfleet.tracking.store import Spot
 
 # Closer than this, pickup and drop-off are the same place (GPS noise, a double tap).
 MIN_TRIP_M = 50.0
@@ -72,26 +73,27 @@ async def look_near(rides: Rides, lat: float, lng: float, vehicle_class: str) ->
     reach = s.dispatch_max_rings * s.dispatch_ring_m
     fresh_after = rides.clock() - s.stale_after_s
     count = ETA_CANDIDATES
-    classes: dict[int, str] = {}
+    nearest: dict[str, Spot] = {}  # class → its nearest driver read
+    of_class = 0
     read: set[int] = set()
     while True:
         near = await rides.store.nearest(lat, lng, reach, fresh_after, count)
-        batch = [n.driver_id for n in near if n.driver_id not in read]
+        batch = [n for n in near if n.driver_id not in read]
         if batch:
             async with rides.pool.acquire() as conn:
-                classes.update(await q.vehicle_classes(conn, batch))
-            read.update(batch)
-        of_class = [n for n in near if classes.get(n.driver_id) == vehicle_class]
-        if of_class or len(near) < count:  # found one, or nobody else within reach
-            nearest_by_class: dict[str, float] = {}
-            for n in near:  # nearest first
-                found = classes.get(n.driver_id)
-                if found is not None:
-                    nearest_by_class.setdefault(found, n.distance_m)
+                found = await q.classes_among(conn, [n.driver_id for n in batch])
+            for name, (first, n) in found.items():
+                if name not in nearest or batch[first].distance_m < nearest[name].distance_m:
+                    nearest[name] = batch[first]
+                if name == vehicle_class:
+                    of_class += n
+            read.update(n.driver_id for n in batch)
+        if vehicle_class in nearest or len(near) < count:  # found one, or nobody else within reach
             eta = None
-            if of_class:
-                eta = estimate(of_class[0].lat, of_class[0].lng, lat, lng, s.estimate_rules()).duration_s
-            return Near(eta, len(of_class), nearest_by_class)
+            if vehicle_class in nearest:
+                spot = nearest[vehicle_class]
+                eta = estimate(spot.lat, spot.lng, lat, lng, s.estimate_rules()).duration_s
+            return Near(eta, of_class, {name: spot.distance_m for name, spot in nearest.items()})
         count *= 4
 
 
