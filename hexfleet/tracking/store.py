@@ -47,7 +47,7 @@ local function geoadd(key, lng, lat, id)
 end
 """
 
-# Shared tail of the two scripts below: given locals id, prefix and want (the cell the
+# Shared part of the two scripts below: given locals id, prefix and want (the cell the
 # driver belongs in, '' for none), move it there and keep hf:live and hf:geo in step.
 # The GEO position is written even when the cell did not change (a move inside one cell,
 # or a duty re-sync), which also fills hf:geo for drivers indexed before it existed.
@@ -67,7 +67,6 @@ else
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
 end
-return 1
 """
 
 # ARGV: id, lat, lng, ts, rt, spd, hdg, acc, bat, cell, prefix
@@ -83,6 +82,7 @@ local want = ''
 if redis.call('HGET', KEYS[2], id) == 'available' then want = ARGV[10] end
 """
     + _PLACE
+    + "return 1\n"
 )
 
 # ARGV: id, status, fresh_after (server time), prefix
@@ -98,6 +98,8 @@ if ARGV[2] == 'available' then
 end
 """
     + _PLACE
+    # Whether the driver is in the index now: available with a fresh fix.
+    + "if want ~= '' then return 1 end\nreturn 0\n"
 )
 
 # KEYS: live, geo. ARGV: cutoff (server time), cell prefix, pos prefix
@@ -248,10 +250,13 @@ class LiveStore:
                 return 0
             return sum(await pipe.execute())
 
-    async def set_duty(self, driver_id: int, status: str, fresh_after: float) -> None:
-        await self._set_duty(
+    async def set_duty(self, driver_id: int, status: str, fresh_after: float) -> bool:
+        """Set the duty status; returns whether the driver is in the index now (available,
+        with a fix newer than ``fresh_after``: what dispatch can offer rides to)."""
+        indexed = await self._set_duty(
             keys=[pos_key(driver_id), DUTY, LIVE, GEO], args=[driver_id, status, fresh_after, CELL_PREFIX]
         )
+        return bool(indexed)
 
     async def sync_duty(self, statuses: dict[int, str], fresh_after: float) -> None:
         """Make Redis agree with PostgreSQL's duty statuses (tracker start-up); this also puts
