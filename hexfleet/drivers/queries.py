@@ -134,6 +134,17 @@ async def update_driver(
         return before, await get_driver(conn, driver_id)
 
 
+async def set_vehicle_class(conn, driver_id: int, vehicle_class: str) -> bool:
+    """Change the class of the vehicle a driver drives; False when the driver has none."""
+    changed = await conn.fetchval(
+        """UPDATE vehicles v SET class = $2 FROM drivers d
+           WHERE d.id = $1 AND v.id = d.vehicle_id RETURNING v.id""",
+        driver_id,
+        vehicle_class,
+    )
+    return changed is not None
+
+
 async def driver_of_plate(conn, plate: str) -> Driver | None:
     """Who drives the vehicle with this plate (deactivated drivers too: they keep their vehicle)."""
     row = await conn.fetchrow(
