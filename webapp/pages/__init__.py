@@ -5,6 +5,8 @@ from __future__ import annotations
 from webapp.pages import (
     account,
     admin,
+    admin_accounts,
+    admin_fares,
     connect,
     control_room,
     dispatch,
@@ -20,6 +22,8 @@ BLUEPRINTS = (
     login.bp,
     account.bp,
     admin.bp,
+    admin_accounts.bp,
+    admin_fares.bp,
     control_room.bp,
     connect.bp,
     dispatch.bp,

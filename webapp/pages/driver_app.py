@@ -177,7 +177,7 @@ async def me():
             "last_seen",
             "last_problem",
             "waiting_for_gps",
-        )  # fmt: skip
+        )
     }
     body["last_problem_at"] = data["last_problem_at"]
     body["server_time"] = time.time()
