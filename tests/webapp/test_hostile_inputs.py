@@ -176,6 +176,7 @@ BOOKING = {
     "passenger": Field({"name": Field("name"), "phone": Field("phone")}),
     "notes": Field("text", False),
     "scheduled_for": Field("later", False),
+    "confirm_no_driver": Field("bool", False),
 }
 FARE = {
     "currency": Field("currency"),
