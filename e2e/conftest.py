@@ -271,7 +271,7 @@ def stack():
 
         base_url = f"http://127.0.0.1:{port}"
         _wait_ready(base_url, processes)
-        yield Stack(
+        stack = Stack(
             base_url=base_url,
             env=env,
             dispatcher_email="dispatch@e2e.test",
@@ -279,6 +279,9 @@ def stack():
             staff_token=dispatcher["token"],
             drivers=drivers,
         )
+        for driver in drivers:  # new drivers start off duty: the scenes want these two working
+            stack.set_status(driver, "available")
+        yield stack
     finally:
         for proc in reversed(processes):
             _stop(proc)

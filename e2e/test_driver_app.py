@@ -315,14 +315,15 @@ def test_decline_a_late_accept_and_a_lost_network(page: Page, login, stack, brow
         offer = phone.locator("#d-offer")
         note = phone.locator("#d-note")
 
-        # Declined: the ride goes on (here: nobody else is near, so nobody), and we stay available.
+        # Declined: the ride goes on (here: nobody else is near, so it keeps looking for
+        # DISPATCH_PATIENCE_S without asking us again), and we stay available.
         first = book(stack, customer, offset(here, 300, 200), offset(here, -2000, 900))
         expect(offer).to_be_visible(timeout=10_000)
         offer.get_by_role("button", name="Decline").tap()
         expect(note).to_contain_text("Offer declined")
         expect(offer).to_be_hidden()
         expect(phone.locator("#d-status")).to_have_text("Available")
-        wait_for_booking(phone, stack, first["id"], "no_driver")
+        wait_for_booking(phone, stack, first["id"], "searching")
 
         # Too late: the rider cancels while the driver taps Accept; the server answers 409.
         second = book(stack, customer, offset(here, -250, 100), offset(here, 1500, 1500))
