@@ -642,7 +642,7 @@ async def test_a_new_driver_opens_off_duty_and_goes_available_waiting_for_gps(ap
     headers = await staff_headers(staff, db, "admin")
     form = {"name": "Nia New", "phone": "", "vehicle_plate": "B-NN-1", "vehicle_class": "standard"}
     added = await staff.post("/admin/drivers", data=form, headers=headers)
-    assert added.status_code == 201, added.text
+    assert added.status_code == 201 and "off duty until they go available" in added.text, added.text
     drv = await db.fetchrow("SELECT id, status FROM drivers WHERE name = 'Nia New'")
     assert drv["status"] == "off_duty"
     phone = await signed_in_phone(browsers, db, drv["id"])
