@@ -146,14 +146,21 @@ class Stack:
         )
         assert response.status_code == 202 and not response.json()["rejected"], response.text
 
-    def add_driver(self, name: str, phone: str | None = None, plate: str | None = None) -> Driver:
+    def add_driver(
+        self, name: str, phone: str | None = None, plate: str | None = None, status: str = "available"
+    ) -> Driver:
+        """A driver added on the command line (new drivers start off duty), then put on
+        ``status`` by a dispatcher: most scenes want one who has gone available."""
         args = ["drivers", "add", "--name", name]
         if phone:
             args += ["--phone", phone]
         if plate:
             args += ["--vehicle-plate", plate]
         made = _cli_json(self.env, *args)
-        return Driver(made["id"], made["name"], made["token"], made["device_id"], phone, plate)
+        driver = Driver(made["id"], made["name"], made["token"], made["device_id"], phone, plate)
+        if status != "off_duty":
+            self.set_status(driver, status)
+        return driver
 
     def wait_for_fix(self, driver: Driver, lat: float, lng: float, timeout: float = 10.0) -> None:
         """Wait until the tracker has stored this position (what a freshly loaded page shows)."""
@@ -264,7 +271,7 @@ def stack():
 
         base_url = f"http://127.0.0.1:{port}"
         _wait_ready(base_url, processes)
-        yield Stack(
+        stack = Stack(
             base_url=base_url,
             env=env,
             dispatcher_email="dispatch@e2e.test",
@@ -272,6 +279,9 @@ def stack():
             staff_token=dispatcher["token"],
             drivers=drivers,
         )
+        for driver in drivers:  # new drivers start off duty: the scenes want these two working
+            stack.set_status(driver, "available")
+        yield stack
     finally:
         for proc in reversed(processes):
             _stop(proc)

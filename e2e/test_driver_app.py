@@ -187,7 +187,7 @@ def wait_for_duty(page: Page, stack, driver_id: int, status: str, timeout: float
 
 
 def test_a_driver_signs_in_works_a_ride_and_shares_their_position(page: Page, login, stack, browser, customer):
-    driver = stack.add_driver("Katherine Johnson", "+49 40 5550301", "HH-HX 301")
+    driver = stack.add_driver("Katherine Johnson", "+49 40 5550301", "HH-HX 301", status="off_duty")  # as added
     login(page)
     link = create_link(page, driver.id)
     assert link.startswith(f"{stack.base_url}/d/login/")
@@ -209,9 +209,12 @@ def test_a_driver_signs_in_works_a_ride_and_shares_their_position(page: Page, lo
         expect(location).to_contain_text("Sharing your position with dispatch")
         wait_for_fix(phone, stack, driver, here)
 
-        # Duty: off and on again, as the control room sees it.
+        # Duty: a new driver starts off duty and goes available with a tap; then off and on again.
         duty = phone.locator("#d-duty")
+        expect(duty.locator("#d-status")).to_have_text("Off duty")
+        duty.get_by_role("button", name="Go available").tap()
         expect(duty.locator("#d-status")).to_have_text("Available")
+        wait_for_duty(phone, stack, driver.id, "available")
         expect(duty).to_contain_text("Ride offers appear here")
         duty.get_by_role("button", name="Go off duty").tap()
         expect(duty.locator("#d-status")).to_have_text("Off duty")
@@ -312,14 +315,15 @@ def test_decline_a_late_accept_and_a_lost_network(page: Page, login, stack, brow
         offer = phone.locator("#d-offer")
         note = phone.locator("#d-note")
 
-        # Declined: the ride goes on (here: nobody else is near, so nobody), and we stay available.
+        # Declined: the ride goes on (here: nobody else is near, so it keeps looking for
+        # DISPATCH_PATIENCE_S without asking us again), and we stay available.
         first = book(stack, customer, offset(here, 300, 200), offset(here, -2000, 900))
         expect(offer).to_be_visible(timeout=10_000)
         offer.get_by_role("button", name="Decline").tap()
         expect(note).to_contain_text("Offer declined")
         expect(offer).to_be_hidden()
         expect(phone.locator("#d-status")).to_have_text("Available")
-        wait_for_booking(phone, stack, first["id"], "no_driver")
+        wait_for_booking(phone, stack, first["id"], "searching")
 
         # Too late: the rider cancels while the driver taps Accept; the server answers 409.
         second = book(stack, customer, offset(here, -250, 100), offset(here, 1500, 1500))

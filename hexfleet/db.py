@@ -14,3 +14,9 @@ async def create_pool(settings: Settings, *, min_size: int = 1, max_size: int = 
     return await asyncpg.create_pool(
         settings.database_url, min_size=min_size, max_size=max_size, command_timeout=30, timeout=5
     )
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE/ILIKE pattern (``ESCAPE '\\'``) matching ``text`` anywhere, its own % and _ literal."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

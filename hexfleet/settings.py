@@ -268,7 +268,17 @@ class Settings:
     dispatch_ring_m: float = _setting(
         1500.0, "DISPATCH_RING_M", "Dispatch searches in rings: ring n reaches n times this far from the pickup.", 50
     )
-    dispatch_max_rings: int = _setting(4, "DISPATCH_MAX_RINGS", "Rings searched before a booking becomes no_driver.", 1)
+    dispatch_max_rings: int = _setting(
+        4, "DISPATCH_MAX_RINGS", "Rings searched before a booking finds nobody in reach (see DISPATCH_PATIENCE_S).", 1
+    )
+    dispatch_patience_s: float = _setting(
+        300.0,
+        "DISPATCH_PATIENCE_S",
+        "How long a booking with nobody in reach keeps searching (again every 10 s) before it becomes no_driver; "
+        "booking a quote with no driver near for now needs the rider's confirmation. 0: give up at once.",
+        0,
+        86400,
+    )
     tracking_link_ttl_s: float = _setting(
         7200.0,
         "TRACKING_LINK_TTL_S",

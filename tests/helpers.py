@@ -27,9 +27,14 @@ async def make_user(pool, role: str = "dispatcher", email: str | None = None) ->
     return user, token
 
 
-async def make_driver(pool, name: str = "Test Driver", plate: str | None = None):
+async def make_driver(pool, name: str = "Test Driver", plate: str | None = None, status: str = "available"):
+    """A driver with a device, on duty as ``status`` (new drivers start off duty: most tests
+    want one that has gone available)."""
     async with pool.acquire() as conn:
         driver = await drivers.create_driver(conn, name, None, plate)
+        if status != driver.status:
+            await drivers.set_status(conn, driver.id, status)
+            driver = await drivers.get_driver(conn, driver.id)
         device = await drivers.issue_device(conn, driver.id)
     return driver, device
 
@@ -109,19 +114,23 @@ async def make_fare(pool, vehicle_class: str = "standard"):
 
 
 async def place_driver(store, driver_id: int, lat: float, lng: float) -> None:
-    """A fresh fix for a driver in the live index, as the tracker would write it."""
+    """A fresh fix for a driver in the live index, as the tracker would write it. A driver
+    whose duty Redis has not heard of yet gets the one make_driver gives by default
+    (available), as the tracker's duty sync would copy it from PostgreSQL."""
+    from hexfleet.keys import DUTY
     from hexfleet.tracking.pings import Ping
 
+    await store.redis.hsetnx(DUTY, driver_id, "available")
     now = time.time()
     await store.apply_fixes([(driver_id, Ping(lat, lng, now), now)])
 
 
-def start_worker(settings, log_path) -> subprocess.Popen:
+def start_worker(settings, log_path, **extra_env: str) -> subprocess.Popen:
     """The real arq worker (as the Procfile runs it), its output in ``log_path``."""
     with open(log_path, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "workers"],
-            env={**server_env(settings), "LOG_LEVEL": "INFO"},
+            env={**server_env(settings), "LOG_LEVEL": "INFO", **extra_env},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

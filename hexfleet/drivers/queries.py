@@ -8,6 +8,8 @@ from datetime import datetime
 import asyncpg
 
 from hexfleet import security
+from hexfleet.db import contains_pattern
+from hexfleet.drivers.search import SearchTerms
 from hexfleet.errors import Conflict, NotFound
 
 # An arbitrary constant: the advisory lock key that means "creating drivers by name".
@@ -99,6 +101,41 @@ async def list_drivers(conn, include_deactivated: bool = False) -> list[Driver]:
     return [_driver(r) for r in rows]
 
 
+# Drivers an admin's search finds (hexfleet/drivers/search.py). $1: include deactivated ones;
+# $2: pattern of the text as typed; $3: digits (phones); $4: letters and digits (plates); $5: id.
+_SEARCH = r"""FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
+    WHERE ($1 OR d.deactivated_at IS NULL)
+      AND ($2::text IS NULL
+           OR d.name ILIKE $2 ESCAPE '\' OR v.plate ILIKE $2 ESCAPE '\' OR d.phone ILIKE $2 ESCAPE '\'
+           OR ($3::text IS NOT NULL AND regexp_replace(coalesce(d.phone, ''), '[^0-9]', '', 'g') LIKE '%' || $3 || '%')
+           OR ($4::text IS NOT NULL AND regexp_replace(upper(coalesce(v.plate, '')), '[^A-Z0-9]', '', 'g')
+                                        LIKE '%' || $4 || '%')
+           OR d.id = $5)"""
+
+
+def _search_args(include_deactivated: bool, terms: SearchTerms | None) -> list:
+    if terms is None:
+        return [include_deactivated, None, None, None, None]
+    return [include_deactivated, contains_pattern(terms.text), terms.digits, terms.plate, terms.driver_id]
+
+
+async def search_drivers(
+    conn, terms: SearchTerms | None, include_deactivated: bool = False, limit: int = 50, offset: int = 0
+) -> list[Driver]:
+    """The admin list: drivers matching the search (everyone for None), by id."""
+    rows = await conn.fetch(
+        f"SELECT {_DRIVER_COLUMNS} {_SEARCH} ORDER BY d.id LIMIT $6 OFFSET $7",
+        *_search_args(include_deactivated, terms),
+        limit,
+        offset,
+    )
+    return [_driver(r) for r in rows]
+
+
+async def count_drivers(conn, terms: SearchTerms | None = None, include_deactivated: bool = False) -> int:
+    return await conn.fetchval(f"SELECT count(*) {_SEARCH}", *_search_args(include_deactivated, terms))
+
+
 async def update_driver(
     conn, driver_id: int, name: str, phone: str | None, vehicle_plate: str | None, vehicle_class: str
 ) -> tuple[Driver, Driver]:
@@ -132,6 +169,17 @@ async def update_driver(
         except asyncpg.UniqueViolationError:
             raise Conflict(f"vehicle {vehicle_plate} already has a driver", code="vehicle-taken") from None
         return before, await get_driver(conn, driver_id)
+
+
+async def set_vehicle_class(conn, driver_id: int, vehicle_class: str) -> bool:
+    """Change the class of the vehicle a driver drives; False when the driver has none."""
+    changed = await conn.fetchval(
+        """UPDATE vehicles v SET class = $2 FROM drivers d
+           WHERE d.id = $1 AND v.id = d.vehicle_id RETURNING v.id""",
+        driver_id,
+        vehicle_class,
+    )
+    return changed is not None
 
 
 async def driver_of_plate(conn, plate: str) -> Driver | None:

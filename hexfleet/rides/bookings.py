@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.errors import Conflict, DomainError, NotFound
 from hexfleet.geo import haversine_m
-from hexfleet.rides import links, passengers, windows
+from hexfleet.rides import availability, links, passengers, patience, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
 from hexfleet.rides.routes import estimate
@@ -42,11 +42,34 @@ class BookingRequest:
     passenger_phone: str
     notes: str | None = None
     scheduled_for: datetime | None = None
+    # The rider read that no driver of the class is near and books for now anyway.
+    confirm_no_driver: bool = False
+
+
+class NoDriverNear(Conflict):
+    """Booking for now a quote that found no driver of its class in reach, unconfirmed."""
+
+    code = "no-driver-near"
+
+    def __init__(self, vehicle_class: str, patience_s: float) -> None:
+        what = availability.CLASS_NAMES.get(vehicle_class, vehicle_class)
+        super().__init__(
+            f"no {what} is near: {patience.keep_looking_phrase(patience_s)} once booked. "
+            'Book again with "confirm_no_driver": true to go ahead, or ask for a quote of another class.'
+        )
+        self.extra = {
+            "vehicle_class": vehicle_class,
+            "keep_looking_s": patience_s,
+            "keep_looking_minutes": patience.minutes(patience_s),
+        }
 
 
 async def create_booking(rides: Rides, viewer: Viewer, request: BookingRequest) -> q.Booking:
     """Book the quote (once, by its owner, before it expires). Immediate bookings start
-    searching; the caller starts dispatch (``dispatch.offer_next``) once this returns."""
+    searching; the caller starts dispatch (``dispatch.offer_next``) once this returns.
+
+    A quote for now that found no driver of its class within reach books for now only
+    with ``confirm_no_driver`` (NoDriverNear, 409, otherwise; the quote stays usable)."""
     now = rides.clock()
     name = passengers.normalise_name(request.passenger_name)
     phone = passengers.normalise_phone(request.passenger_phone)
@@ -62,6 +85,8 @@ async def create_booking(rides: Rides, viewer: Viewer, request: BookingRequest) 
             scheduled = windows.check_scheduled(
                 quote.pickup_at, datetime.fromtimestamp(now, UTC), "the quote's pickup_at"
             )
+        if scheduled is None and quote.eta_pickup_s is None and not request.confirm_no_driver:
+            raise NoDriverNear(quote.vehicle_class, rides.settings.dispatch_patience_s)  # rolls the claim back
         at = datetime.fromtimestamp(now, UTC)
         booking = await q.insert_booking(
             conn,
@@ -90,6 +115,7 @@ async def create_booking(rides: Rides, viewer: Viewer, request: BookingRequest) 
             tracking_nonce=links.new_nonce(),
             created_at=at,
             updated_at=at,
+            search_started_at=None if scheduled else at,
         )
         await q.record_event(conn, booking, "create", None, str(viewer.actor), viewer.user_id, now)
     if booking.dispatch_at is not None:

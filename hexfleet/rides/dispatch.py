@@ -23,7 +23,7 @@ import asyncpg
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.duty import DutyStatus, announce_duty
 from hexfleet.errors import Conflict, Invalid, NotFound
-from hexfleet.rides import leases
+from hexfleet.rides import leases, patience
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
 from hexfleet.rides.search import ENGAGED, Search, find_driver
@@ -36,6 +36,9 @@ S = BookingStatus
 RETRY_ENGAGED_S = 3.0
 # A searching booking with no open offer for this long has lost its dispatcher (reconcile).
 STALLED_AFTER_S = 10.0
+# Changes that start a new search for a driver (DISPATCH_PATIENCE_S counts from them): a
+# declined or expired offer goes on with the search it belongs to.
+NEW_SEARCH = frozenset({Action.DISPATCH, Action.RELEASE})
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ async def _change(
     terminal state gets an end time (its tracking link counts down from it); leaving one
     (a no_driver ride dispatched again) clears it, so the ride and its link are live again."""
     new_status = transition(booking.status, action, who.actor)
+    if new_status is S.SEARCHING and action in NEW_SEARCH:
+        columns.setdefault("search_started_at", _dt(now))
     if new_status in TERMINAL:
         columns.setdefault("ended_at", _dt(now))
     elif booking.status in TERMINAL:
@@ -124,13 +129,16 @@ async def _duty(rides: Rides, driver_id: int, status: DutyStatus) -> None:
 
 
 async def offer_next(rides: Rides, booking_id: int) -> q.Offer | None:
-    """Offer a searching booking to the best driver not asked yet; give up after the last ring.
+    """Offer a searching booking to the best driver not asked yet. With nobody within the
+    last ring, look again later until DISPATCH_PATIENCE_S after the search started, then
+    give up (no_driver).
 
     Safe to call any number of times from any process: a booking that is not searching,
     or already has an open offer, is left alone.
     """
     s = rides.settings
     lost: set[int] = set()  # drivers another dispatcher claimed while we looked
+    look_again: float | None = None
     while True:
         async with rides.pool.acquire() as conn:
             booking = await q.get_booking(conn, booking_id)
@@ -148,9 +156,15 @@ async def offer_next(rides: Rides, booking_id: int) -> q.Offer | None:
             if booking.status is not S.SEARCHING or await q.pending_offer_of_booking(conn, booking_id):
                 return None
             if not isinstance(found, Search):
-                reach_km = s.dispatch_max_rings * s.dispatch_ring_m / 1000
-                await _change(conn, booking, Action.GIVE_UP, SYSTEM, now, reason=f"no driver within {reach_km:g} km")
-                return None
+                started = (booking.search_started_at or booking.created_at).timestamp()
+                look_again = patience.next_look(started, now, s.dispatch_patience_s)
+                if look_again is None:  # nobody came within reach in all that time
+                    reach_km = s.dispatch_max_rings * s.dispatch_ring_m / 1000
+                    await _change(
+                        conn, booking, Action.GIVE_UP, SYSTEM, now, reason=f"no driver within {reach_km:g} km"
+                    )
+                    return None
+                break  # nobody in reach yet: keep looking (after the transaction)
             claimed = await _claim(conn, booking_id, found, lost, now, now + s.offer_timeout_s)
             if claimed is None:
                 continue  # every candidate went to other bookings meanwhile: search again without them
@@ -161,6 +175,11 @@ async def offer_next(rides: Rides, booking_id: int) -> q.Offer | None:
             )  # fmt: skip
         await _later("an offer timeout", rides.jobs.expire_offer_at(offer.expires_at.timestamp(), offer.id))
         return offer
+    # Nobody in reach, and the booking's patience has not run out: search again then (a
+    # lost job is caught by reconcile, which resumes searches left without an offer).
+    if look_again is not None:
+        await _later("a search for a driver", rides.jobs.dispatch_at(look_again, booking_id))
+    return None
 
 
 async def _claim(

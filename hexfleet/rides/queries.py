@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 import orjson
 
+from hexfleet.rides.availability import Availability
 from hexfleet.rides.fares import Fare
 from hexfleet.rides.states import BookingStatus
 
@@ -95,6 +96,9 @@ class Quote:
     # The names the trip's ends were given (hexfleet.places): the rider's choice, else the nearest place.
     pickup_label: str | None
     dropoff_label: str | None
+    # Who is near the pickup, as the quote's ETA search found them (not stored: only the
+    # quote's answer carries it). None for a later pickup, and for a quote read back.
+    availability: Availability | None = None
 
     def to_json(self) -> dict:
         return {
@@ -112,10 +116,11 @@ class Quote:
             "dropoff": {"lat": self.dropoff_lat, "lng": self.dropoff_lng, "label": self.dropoff_label},
             "pickup_at": _iso(self.pickup_at),
             "route_source": self.route_source,
+            "availability": self.availability.to_json() if self.availability else None,
         }
 
 
-_QUOTE_COLUMNS = ", ".join(Quote.__dataclass_fields__)
+_QUOTE_COLUMNS = ", ".join(f for f in Quote.__dataclass_fields__ if f != "availability")
 
 
 def _quote(row) -> Quote:
@@ -203,6 +208,8 @@ class Booking:
     ended_at: datetime | None
     pickup_label: str | None  # copied from the quote
     dropoff_label: str | None
+    # When the current search for a driver started (DISPATCH_PATIENCE_S counts from it).
+    search_started_at: datetime | None = None
 
     def snapshot(self) -> dict:
         """What live streams carry: enough to redraw a ride, nothing private (no passenger
@@ -275,7 +282,7 @@ async def get_booking(conn, booking_id: int, *, for_update: bool = False) -> Boo
 # Columns a workflow may change (never id, quote or price): guards the dynamic SET below.
 _MUTABLE = {
     "status", "driver_id", "search_ring", "cancelled_by", "cancel_reason", "updated_at", "assigned_at",
-    "arrived_at", "started_at", "ended_at", "dispatch_at",
+    "arrived_at", "started_at", "ended_at", "dispatch_at", "search_started_at",
 }  # fmt: skip
 
 
@@ -505,14 +512,19 @@ async def eligible_drivers(conn, driver_ids: list[int], vehicle_class: str, book
     return {r["id"]: r["engaged"] for r in rows}
 
 
-async def drivers_of_class(conn, driver_ids: list[int], vehicle_class: str) -> set[int]:
+async def classes_among(conn, driver_ids: list[int]) -> dict[str, tuple[int, int]]:
+    """Of these drivers (nearest first), per vehicle class (no vehicle counts as standard):
+    the position in the list of its first driver, and how many drive it. At most four rows
+    come back, however many drivers go in: a quote that finds nobody of its class reads
+    every driver in reach, and only needs the classes."""
     rows = await conn.fetch(
-        """SELECT d.id FROM drivers d LEFT JOIN vehicles v ON v.id = d.vehicle_id
-           WHERE d.id = ANY($1::bigint[]) AND coalesce(v.class, 'standard') = $2""",
+        """SELECT coalesce(v.class, 'standard') AS class, min(u.ord) AS first, count(*) AS n
+           FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord)
+           JOIN drivers d ON d.id = u.id LEFT JOIN vehicles v ON v.id = d.vehicle_id
+           GROUP BY 1""",
         driver_ids,
-        vehicle_class,
     )
-    return {r["id"] for r in rows}
+    return {r["class"]: (r["first"] - 1, r["n"]) for r in rows}
 
 
 # ---------------------------------------------------------------- booking events (the outbox)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from hexfleet.errors import Invalid
@@ -13,8 +13,10 @@ from hexfleet.places.labels import Label
 from hexfleet.places.rules import clean_label
 from hexfleet.rides import fares, windows
 from hexfleet.rides import queries as q
+from hexfleet.rides.availability import Availability, suggest
 from hexfleet.rides.context import Rides
 from hexfleet.rides.routes import estimate
+from hexfleet.tracking.store import Spot
 
 # Closer than this, pickup and drop-off are the same place (GPS noise, a double tap).
 MIN_TRIP_M = 50.0
@@ -61,30 +63,49 @@ def check_request(request: QuoteRequest, now: float) -> None:
         windows.check_scheduled(request.pickup_at, datetime.fromtimestamp(now, UTC), "pickup_at")
 
 
-async def eta_to_pickup(rides: Rides, lat: float, lng: float, vehicle_class: str) -> int | None:
-    """Seconds for the nearest available driver of this class to reach the pickup; None when
-    nobody is within the last dispatch ring.
+@dataclass(frozen=True)
+class Near:
+    """What the search for the nearest available drivers met around a pickup."""
 
-    Asks the GEO index for the nearest few and PostgreSQL for their class, and looks
-    further only when none of them drives this class: a quote needs one driver, and
-    reading every driver of the 6 km reach was 95% of a quote's cost."""
+    eta_s: int | None  # the nearest driver of the class asked for; None when none is within reach
+    drivers_near: int  # drivers of that class among those read (0: none within reach)
+    nearest_by_class: dict[str, float]  # class → distance of its nearest driver read
+
+
+async def look_near(rides: Rides, lat: float, lng: float, vehicle_class: str) -> Near:
+    """The nearest available drivers around a pickup: the ETA of the nearest one of this
+    class, and the classes the others drive.
+
+    Asks the GEO index for the nearest few and PostgreSQL for their classes (one round trip
+    each), and looks further only when none of them drives this class: a quote needs one
+    driver, and reading every driver of the 6 km reach was 95% of a quote's cost. When
+    nobody of this class is within reach, every driver within reach has been read, so the
+    classes found are all the classes that could serve the pickup now."""
     s = rides.settings
     reach = s.dispatch_max_rings * s.dispatch_ring_m
     fresh_after = rides.clock() - s.stale_after_s
     count = ETA_CANDIDATES
-    checked: set[int] = set()
+    nearest: dict[str, Spot] = {}  # class → its nearest driver read
+    of_class = 0
+    read: set[int] = set()
     while True:
         near = await rides.store.nearest(lat, lng, reach, fresh_after, count)
-        batch = [n for n in near if n.driver_id not in checked]
+        batch = [n for n in near if n.driver_id not in read]
         if batch:
             async with rides.pool.acquire() as conn:
-                right_class = await q.drivers_of_class(conn, [n.driver_id for n in batch], vehicle_class)
-            nearest = next((n for n in batch if n.driver_id in right_class), None)
-            if nearest is not None:
-                return estimate(nearest.lat, nearest.lng, lat, lng, s.estimate_rules()).duration_s
-            checked.update(n.driver_id for n in batch)
-        if len(near) < count:  # nobody else within reach
-            return None
+                found = await q.classes_among(conn, [n.driver_id for n in batch])
+            for name, (first, n) in found.items():
+                if name not in nearest or batch[first].distance_m < nearest[name].distance_m:
+                    nearest[name] = batch[first]
+                if name == vehicle_class:
+                    of_class += n
+            read.update(n.driver_id for n in batch)
+        if vehicle_class in nearest or len(near) < count:  # found one, or nobody else within reach
+            eta = None
+            if vehicle_class in nearest:
+                spot = nearest[vehicle_class]
+                eta = estimate(spot.lat, spot.lng, lat, lng, s.estimate_rules()).duration_s
+            return Near(eta, of_class, {name: spot.distance_m for name, spot in nearest.items()})
         count *= 4
 
 
@@ -110,7 +131,8 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
     now = rides.clock()
     check_request(request, now)
     async with rides.pool.acquire() as conn:
-        fare = await q.get_fare(conn, request.vehicle_class)
+        offered = {f.vehicle_class: f for f in await q.list_fares(conn)}  # at most 4 rows: one round trip anyway
+    fare = offered.get(request.vehicle_class)
     if fare is None:
         raise Invalid(
             f"no fare is set for vehicle_class {request.vehicle_class!r}; an admin sets one with "
@@ -130,10 +152,11 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
     later = request.pickup_at is not None
     # Surge prices the ride now; a ride booked ahead is priced without it (demand then is unknown).
     surge_tenths = fares.SURGE_NONE if later else await rides.surge.tenths(cell)
-    eta = None if later else await eta_to_pickup(rides, plat, plng, request.vehicle_class)
+    # Who is near says nothing about a later pickup: no ETA, no availability.
+    near = None if later else await look_near(rides, plat, plng, request.vehicle_class)
     priced = fares.price(fare, route.distance_m, route.duration_s, surge_tenths)
     async with rides.pool.acquire() as conn:
-        return await q.insert_quote(
+        quote = await q.insert_quote(
             conn,
             user_id=user_id,
             vehicle_class=request.vehicle_class,
@@ -148,7 +171,7 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
             distance_m=route.distance_m,
             duration_s=route.duration_s,
             route_source=route.source,
-            eta_pickup_s=eta,
+            eta_pickup_s=near.eta_s if near else None,
             surge_tenths=surge_tenths,
             price_minor=priced.total_minor,
             currency=priced.currency,
@@ -156,3 +179,12 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
             created_at=datetime.fromtimestamp(now, UTC),
             expires_at=datetime.fromtimestamp(now + rides.settings.quote_ttl_s, UTC),
         )
+    if near is None:
+        return quote
+    availability = Availability(
+        request.vehicle_class,
+        near.drivers_near,
+        suggest(request.vehicle_class, near.nearest_by_class, offered),
+        rides.settings.dispatch_patience_s,
+    )
+    return replace(quote, availability=availability)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from hexfleet.drivers import queries as driver_queries
+from hexfleet.drivers.duty import waiting_for_gps
 from hexfleet.geo import cells_within, haversine_m
 from hexfleet.settings import Settings
 from hexfleet.tracking.status import counts, liveness
@@ -31,6 +32,9 @@ class DriverView:
     battery: float | None
     last_problem: str | None = None  # last rejected or flagged reason (hexfleet.tracking.filters)
     last_problem_at: datetime | None = None
+    # Available by choice, but no fresh fix (no phone sending): counted, listed and offered
+    # nothing as available until a fix arrives.
+    waiting_for_gps: bool = False
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -68,6 +72,7 @@ def _view(driver, fix: LiveFix | None, now: float, stale_after_s: float) -> Driv
         battery=fix.battery if fix else None,
         last_problem=fix.problem if fix else None,
         last_problem_at=_dt(fix.problem_at) if fix else None,
+        waiting_for_gps=waiting_for_gps(driver.status, online),
     )
 
 

@@ -14,8 +14,12 @@ def liveness(received_at: float | None, now: float, stale_after_s: float) -> tup
 
 
 def counts(views) -> dict[str, int]:
-    """Fleet counts for the control room: online drivers by duty status, plus stale ones."""
-    c = {"total": 0, "online": 0, "stale": 0} | {str(s): 0 for s in DutyStatus}
+    """Fleet counts for the control room: online drivers by duty status, plus stale ones.
+
+    A driver counts as available only while a fresh fix comes from their phone: one who
+    went available without (no phone sending, or its last fix stale) counts apart, as
+    ``waiting_for_gps``."""
+    c = {"total": 0, "online": 0, "stale": 0, "waiting_for_gps": 0} | {str(s): 0 for s in DutyStatus}
     for v in views:
         c["total"] += 1
         if v.stale:
@@ -23,4 +27,6 @@ def counts(views) -> dict[str, int]:
         elif v.online:
             c["online"] += 1
             c[v.status] = c.get(v.status, 0) + 1
+        if not v.online and v.status == DutyStatus.AVAILABLE:
+            c["waiting_for_gps"] += 1
     return c

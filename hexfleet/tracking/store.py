@@ -6,7 +6,9 @@ index cell it is listed in, '' if none).
 
 Every change that can move a driver in or out of the index is one Lua script, so the
 index stays exact under concurrent trackers, duty changes and sweeps: a driver is in
-exactly one cell set iff it is available and its fix is fresh.
+exactly one cell set iff it is available and its fix is fresh. A driver whose duty Redis
+has not heard of (added since the tracker copied every duty from PostgreSQL) counts as off
+duty, as new drivers start: its first fix shows it on the map but never offers it a ride.
 
 The same scripts keep ``hf:geo``, a Redis GEO set of the same drivers at their latest
 position. The H3 cells answer "who is in this area" (the nearby API, surge supply);
@@ -45,7 +47,7 @@ local function geoadd(key, lng, lat, id)
 end
 """
 
-# Shared tail of the two scripts below: given locals id, prefix and want (the cell the
+# Shared part of the two scripts below: given locals id, prefix and want (the cell the
 # driver belongs in, '' for none), move it there and keep hf:live and hf:geo in step.
 # The GEO position is written even when the cell did not change (a move inside one cell,
 # or a duty re-sync), which also fills hf:geo for drivers indexed before it existed.
@@ -65,7 +67,6 @@ else
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
 end
-return 1
 """
 
 # ARGV: id, lat, lng, ts, rt, spd, hdg, acc, bat, cell, prefix
@@ -78,9 +79,10 @@ if cur and tonumber(cur) >= tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'lat', ARGV[2], 'lng', ARGV[3], 'ts', ARGV[4], 'rt', ARGV[5],
            'spd', ARGV[6], 'hdg', ARGV[7], 'acc', ARGV[8], 'bat', ARGV[9], 'pc', ARGV[10])
 local want = ''
-if (redis.call('HGET', KEYS[2], id) or 'available') == 'available' then want = ARGV[10] end
+if redis.call('HGET', KEYS[2], id) == 'available' then want = ARGV[10] end
 """
     + _PLACE
+    + "return 1\n"
 )
 
 # ARGV: id, status, fresh_after (server time), prefix
@@ -96,6 +98,8 @@ if ARGV[2] == 'available' then
 end
 """
     + _PLACE
+    # Whether the driver is in the index now: available with a fresh fix.
+    + "if want ~= '' then return 1 end\nreturn 0\n"
 )
 
 # KEYS: live, geo. ARGV: cutoff (server time), cell prefix, pos prefix
@@ -246,10 +250,13 @@ class LiveStore:
                 return 0
             return sum(await pipe.execute())
 
-    async def set_duty(self, driver_id: int, status: str, fresh_after: float) -> None:
-        await self._set_duty(
+    async def set_duty(self, driver_id: int, status: str, fresh_after: float) -> bool:
+        """Set the duty status; returns whether the driver is in the index now (available,
+        with a fix newer than ``fresh_after``: what dispatch can offer rides to)."""
+        indexed = await self._set_duty(
             keys=[pos_key(driver_id), DUTY, LIVE, GEO], args=[driver_id, status, fresh_after, CELL_PREFIX]
         )
+        return bool(indexed)
 
     async def sync_duty(self, statuses: dict[int, str], fresh_after: float) -> None:
         """Make Redis agree with PostgreSQL's duty statuses (tracker start-up); this also puts

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import asyncpg
 
 from hexfleet import security
+from hexfleet.db import contains_pattern
 from hexfleet.errors import Conflict
 from hexfleet.users.logic import DEFAULT_TOKEN_DAYS, token_hint
 
@@ -77,22 +78,48 @@ class UserSummary:
     next_token_expiry: datetime | None = None  # the soonest a live token ends
 
 
-async def list_users(conn, limit: int = 500) -> list[UserSummary]:
-    """Everyone, staff first, with how many live sessions and API tokens they hold."""
-    rows = await conn.fetch(
-        """SELECT u.id, u.email, u.role, u.created_at, u.disabled_at,
+_SUMMARY = """SELECT u.id, u.email, u.role, u.created_at, u.disabled_at,
                   (SELECT count(*) FROM user_sessions s WHERE s.user_id = u.id AND s.expires_at > now()) AS sessions,
                   t.live AS api_tokens, t.next_expiry
            FROM users u
            CROSS JOIN LATERAL (
                SELECT count(*) AS live, min(expires_at) AS next_expiry FROM api_tokens
                WHERE user_id = u.id AND revoked_at IS NULL AND expires_at > now()
-           ) t
-           ORDER BY u.role = 'customer', u.role, lower(u.email)
-           LIMIT $1""",
+           ) t"""
+# Accounts of these roles (NULL: all) whose email contains the pattern (NULL: any).
+_FILTER = "WHERE ($1::text[] IS NULL OR u.role = ANY($1)) AND ($2::text IS NULL OR u.email ILIKE $2 ESCAPE '\\')"
+
+
+def _summary(r) -> UserSummary:
+    return UserSummary(_user(r), r["disabled_at"], r["sessions"], r["api_tokens"], r["next_expiry"])
+
+
+async def list_users(
+    conn, limit: int = 500, *, roles: list[str] | None = None, email: str | None = None, offset: int = 0
+) -> list[UserSummary]:
+    """Accounts, staff first, with how many live sessions and API tokens they hold; only
+    ``roles`` when given, only emails containing ``email`` (any case) when given."""
+    rows = await conn.fetch(
+        f"""{_SUMMARY} {_FILTER}
+           ORDER BY u.role = 'customer', u.role, lower(u.email), u.id
+           LIMIT $3 OFFSET $4""",
+        roles,
+        contains_pattern(email) if email else None,
         limit,
+        offset,
     )
-    return [UserSummary(_user(r), r["disabled_at"], r["sessions"], r["api_tokens"], r["next_expiry"]) for r in rows]
+    return [_summary(r) for r in rows]
+
+
+async def count_users(conn, *, roles: list[str] | None = None, email: str | None = None) -> int:
+    return await conn.fetchval(
+        f"SELECT count(*) FROM users u {_FILTER}", roles, contains_pattern(email) if email else None
+    )
+
+
+async def get_user_summary(conn, user_id: int) -> UserSummary | None:
+    row = await conn.fetchrow(f"{_SUMMARY} WHERE u.id = $1", user_id)
+    return _summary(row) if row else None
 
 
 # ---------------------------------------------------------------- sessions

@@ -416,6 +416,7 @@ class Load:
                         json={
                             "quote_id": quote.json()["quote_id"],
                             "passenger": {"name": "Chaos", "phone": "+4930555"},
+                            "confirm_no_driver": True,  # with every driver busy, nobody is near
                         },
                         headers=headers,
                     )

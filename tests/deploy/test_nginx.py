@@ -430,7 +430,9 @@ async def test_streams_and_websockets_work_through_the_proxy_at_once(proxied, db
         )  # fmt: skip
         passenger = {"name": "Rita", "phone": "+4930555"}
         booking = await client.post(
-            "/api/v1/bookings", json={"quote_id": quote.json()["quote_id"], "passenger": passenger}, headers=auth
+            "/api/v1/bookings",
+            json={"quote_id": quote.json()["quote_id"], "passenger": passenger, "confirm_no_driver": True},
+            headers=auth,
         )
         tracking_url = booking.json()["tracking_url"]
         assert tracking_url.startswith(f"{proxied.url}/t/")  # the app wrote the address the client used

@@ -357,15 +357,25 @@ def test_recovery_is_announced_once_and_rearms_the_warnings(capsys):
     ("emails", "expected"),
     [
         (
-            ["rider@hexfleet.local", "rider-001@simulated-riders.hexfleet.local"],
-            "rider@hexfleet.local and 1 simulated customer",
+            ["rider-001@simulated-riders.hexfleet.local"],
+            "1 simulated customer (rider-001 @simulated-riders.hexfleet.local)",
         ),
-        (["rider@hexfleet.local"], "rider@hexfleet.local"),
-        ([f"rider-{n:03d}@simulated-riders.hexfleet.local" for n in range(1, 9)], "8 simulated customers"),
+        (
+            [f"rider-{n:03d}@simulated-riders.hexfleet.local" for n in range(1, 9)],
+            "8 simulated customers (rider-001… @simulated-riders.hexfleet.local)",
+        ),
+        ([], "0 simulated customers"),
     ],
 )
 def test_describe_accounts(emails, expected):
     assert runner.describe_accounts(emails) == expected
+
+
+def test_describe_classes():
+    from hexfleet.devtools.sim.accounts import DemoDriver
+
+    fleet = [DemoDriver(f"D{n}", n, "t", vehicle_class=c) for n, c in enumerate(["standard", "xl", "standard", "van"])]
+    assert runner.describe_classes(fleet) == "2 standard, 1 xl, 1 van"
 
 
 def test_the_progress_bar_counts_rides_too(capsys):

@@ -204,3 +204,45 @@ SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
 )
 def test_parse_time(value, expected):
     assert parse_time(value) == expected
+
+
+# ---------------------------------------------------------------- vehicle classes
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, {"standard": 1}),
+        (9, {"standard": 6, "comfort": 1, "xl": 1, "van": 1}),  # every class early
+        (20, {"standard": 14, "comfort": 3, "xl": 2, "van": 1}),  # 70 / 15 / 10 / 5 %
+        (50, {"standard": 35, "comfort": 7, "xl": 5, "van": 3}),  # the demo's fleet
+        (200, {"standard": 140, "comfort": 30, "xl": 20, "van": 10}),
+    ],
+)
+def test_the_fleet_class_mix(count, expected):
+    classes = demand.fleet_classes(count)
+    assert {c: classes.count(c) for c in set(classes)} == expected
+    assert demand.fleet_classes(count) == classes  # the same drivers get the same classes every run
+
+
+def test_riders_ask_for_classes_in_the_fleets_proportions():
+    rng = random.Random(7)
+    asked = [demand.ride_class(rng) for _ in range(20_000)]
+    for name, weight in demand.CLASS_MIX:
+        assert asked.count(name) / len(asked) == pytest.approx(weight / 20, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("availability", "expected"),
+    [
+        ({"needs_confirmation": False, "suggested_classes": []}, None),
+        (None, None),  # a later pickup
+        ({"needs_confirmation": True, "suggested_classes": ["comfort", "standard"]}, ["comfort", "standard"]),
+        ({"needs_confirmation": True, "suggested_classes": []}, []),
+        ({"needs_confirmation": True}, []),
+    ],
+)
+def test_what_a_rider_makes_of_a_quote(availability, expected):
+    from hexfleet.devtools.sim.riders import unserved
+
+    assert unserved({"quote_id": 1, "availability": availability}) == expected

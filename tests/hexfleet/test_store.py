@@ -16,8 +16,28 @@ def fix(lat_lng, ts):
     return Ping(lat_lng[0], lat_lng[1], ts, speed_mps=5.0)
 
 
+async def on_duty(store, *driver_ids: int) -> None:
+    """These drivers went available (before any fix: nothing to index yet)."""
+    for driver_id in driver_ids:
+        await store.set_duty(driver_id, "available", time.time() - 60)
+
+
+async def test_a_driver_nobody_put_on_duty_is_never_indexed(redis):
+    """New drivers start off duty: a first fix from a driver whose duty Redis has not heard of
+    shows where they are, and offers them nothing until they go available."""
+    store = LiveStore(redis)
+    now = time.time()
+    await store.apply_fixes([(3, fix(BERLIN, now), now)])
+    assert (await store.fixes([3]))[3].lat == BERLIN[0]  # on the map
+    assert await store.index_members() == {} and await store.geo_members() == {}
+    assert await store.nearest(*BERLIN, 1000, now - 60, 5) == []
+    await store.set_duty(3, "available", now - 60)
+    assert await store.index_members() == {3: cell_of(*BERLIN, 9)}
+
+
 async def test_moves_keep_one_cell(redis):
     store = LiveStore(redis)
+    await on_duty(store, 1)
     now = time.time()
     assert await store.apply_fixes([(1, fix(BERLIN, now - 10), now)]) == 1
     assert await store.index_members() == {1: cell_of(*BERLIN, 9)}
@@ -49,6 +69,7 @@ async def test_duty_changes_move_in_and_out_of_the_index(redis):
 
 async def test_stale_drivers_are_swept_and_return_on_a_fresh_fix(redis):
     store = LiveStore(redis)
+    await on_duty(store, 1, 2)
     now = time.time()
     await store.apply_fixes([(1, fix(BERLIN, now - 120), now - 120), (2, fix(POTSDAM, now), now)])
     assert await store.sweep_stale(now - 60) == 1
@@ -62,6 +83,7 @@ async def test_stale_drivers_are_swept_and_return_on_a_fresh_fix(redis):
 
 async def test_candidates_in_cells(redis):
     store = LiveStore(redis)
+    await on_duty(store, 1, 2)
     now = time.time()
     await store.apply_fixes([(1, fix(BERLIN, now), now), (2, fix(POTSDAM, now), now)])
     assert await store.candidates_in_cells([cell_of(*BERLIN, 9)]) == {1}
@@ -76,6 +98,7 @@ def close_to(a, b, metres: float = 1.0) -> bool:
 
 async def test_geo_set_follows_moves_duty_and_staleness(redis):
     store = LiveStore(redis)
+    await on_duty(store, 1)
     now = time.time()
     await store.apply_fixes([(1, fix(BERLIN, now - 10), now - 10)])
     assert close_to((await store.geo_members())[1], BERLIN)
@@ -98,6 +121,7 @@ async def test_geo_set_follows_moves_duty_and_staleness(redis):
 
 async def test_nearest_is_nearest_first_within_the_radius_and_fresh_only(redis):
     store = LiveStore(redis)
+    await on_duty(store, 1, 2, 3, 4, 5)
     now = time.time()
     spots = {1: (52.5200, 13.4100), 2: (52.5200, 13.4060), 3: (52.5300, 13.4050), 4: (52.5210, 13.4050)}
     await store.apply_fixes([(d, fix(p, now), now) for d, p in spots.items()])
@@ -119,6 +143,7 @@ async def test_nearest_is_nearest_first_within_the_radius_and_fresh_only(redis):
 
 async def test_nearest_looks_past_stale_drivers_the_sweep_has_not_reached(redis):
     store = LiveStore(redis)
+    await on_duty(store, *range(1, 41), 99)
     now = time.time()
     stale = [(d, fix((52.5200 + d * 0.00001, 13.4050), now - 120), now - 120) for d in range(1, 41)]
     await store.apply_fixes([*stale, (99, fix((52.5300, 13.4050), now), now)])
@@ -127,6 +152,7 @@ async def test_nearest_looks_past_stale_drivers_the_sweep_has_not_reached(redis)
 
 async def test_polar_drivers_do_not_break_the_scripts(redis):
     store = LiveStore(redis)
+    await on_duty(store, 1)
     now = time.time()
     north = (89.5, 10.0)  # beyond what a GEO set can hold
     assert await store.apply_fixes([(1, fix(north, now), now)]) == 1
@@ -138,6 +164,7 @@ async def test_polar_drivers_do_not_break_the_scripts(redis):
 
 async def test_drivers_indexed_before_the_geo_set_existed_are_filled_in(redis):
     store = LiveStore(redis)
+    await on_duty(store, 1, 2)
     now = time.time()
     await store.apply_fixes([(1, fix(BERLIN, now), now), (2, fix(POTSDAM, now), now)])
     await redis.delete("hf:geo")  # as a version without it left Redis
@@ -163,7 +190,8 @@ async def test_geo_set_and_cell_sets_agree_after_random_operations(redis):
         model: dict[int, dict] = {}  # driver → ts, rt, lat, lng, duty, indexed
         for _ in range(150):
             driver = rng.randint(1, 12)
-            m = model.setdefault(driver, {"ts": None, "duty": "available", "indexed": False})
+            # A driver Redis has no duty for counts as off duty (new drivers start so).
+            m = model.setdefault(driver, {"ts": None, "duty": "off_duty", "indexed": False})
             op = rng.random()
             if op < 0.6:
                 ts = now - rng.uniform(0, 120)

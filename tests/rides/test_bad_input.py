@@ -79,7 +79,7 @@ async def test_bad_bookings_leave_the_quote_usable(client, db, rider, change, na
     assert names in r.json()["detail"]
     assert await db.fetchval("SELECT count(*) FROM bookings") == 0
     assert await db.fetchval("SELECT used_at FROM quotes WHERE id = $1", quote_id) is None  # still usable
-    good = {"quote_id": quote_id, "passenger": {"name": "Rita", "phone": "+49 30 555 0101"}}
+    good = {"quote_id": quote_id, "passenger": {"name": "Rita", "phone": "+49 30 555 0101"}, "confirm_no_driver": True}
     assert (await client.post("/api/v1/bookings", json=good, headers=bearer(rider))).status_code == 201
 
 

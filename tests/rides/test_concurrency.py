@@ -23,8 +23,10 @@ async def test_fifty_bookings_ten_drivers_two_dispatchers(app, db, settings, tmp
         await place_driver(store, driver.id, 52.52 + i * 0.001, 13.405)
         drivers.append((driver.id, device.token))
     customers = [(await make_user(db, "customer"))[1] for _ in range(5)]
-    (web_a, url_a), (web_b, url_b) = await start_web(settings), await start_web(settings)
-    worker = start_worker(settings, tmp_path / "worker.log")
+    # Bookings nobody can take give up at once (no patience), as they did before it existed.
+    impatient = {"DISPATCH_PATIENCE_S": "0"}
+    (web_a, url_a), (web_b, url_b) = await start_web(settings, **impatient), await start_web(settings, **impatient)
+    worker = start_worker(settings, tmp_path / "worker.log", **impatient)
     stop = asyncio.Event()
     try:
         async with httpx.AsyncClient(timeout=20, trust_env=False) as client:
@@ -39,7 +41,11 @@ async def test_fifty_bookings_ten_drivers_two_dispatchers(app, db, settings, tmp
                 )
                 r = await client.post(
                     f"{base}/api/v1/bookings",
-                    json={"quote_id": quote.json()["quote_id"], "passenger": {"name": f"P{n}", "phone": "+4930555"}},
+                    json={
+                        "quote_id": quote.json()["quote_id"],
+                        "passenger": {"name": f"P{n}", "phone": "+4930555"},
+                        "confirm_no_driver": True,  # once every driver is busy, nobody is near
+                    },
                     headers=headers,
                 )
                 assert r.status_code == 201, r.text

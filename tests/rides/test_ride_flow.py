@@ -7,6 +7,7 @@ import time
 import pytest
 from helpers import make_driver, make_fare, make_user, place_driver, wait_for
 
+from hexfleet.rides import dispatch
 from hexfleet.rides import queries as q
 
 PICKUP = {"lat": 52.5200, "lng": 13.4050}
@@ -97,7 +98,7 @@ async def test_a_ride_from_quote_to_completion(client, app, db, fleet):
     assert await db.fetchval("SELECT count(*) FROM booking_events WHERE published_at IS NULL") == 6
 
 
-async def test_decline_goes_to_the_next_driver_and_never_back(client, db, fleet):
+async def test_decline_goes_to_the_next_driver_and_never_back(client, app, db, fleet):
     booking = await book(client, fleet["customer"])
     (near, near_token), (far, far_token) = fleet["near"], fleet["far"]
     first = await offer_for(client, near_token)
@@ -107,13 +108,22 @@ async def test_decline_goes_to_the_next_driver_and_never_back(client, db, fleet)
     assert second["booking_id"] == booking["id"] and second["driver_id"] == far.id
     r = await client.post(f"/api/v1/driver/offers/{second['id']}/decline", headers=bearer(far_token))
 
-    async def gave_up():
+    async def both_declined():
         b = (await client.get(f"/api/v1/bookings/{booking['id']}", headers=bearer(fleet["dispatcher"]))).json()
-        return b if b["status"] == "no_driver" else None
+        return b if [o["status"] for o in b["offers"]] == ["declined", "declined"] else None
 
-    done = await wait_for(gave_up)
+    done = await wait_for(both_declined)
     assert [o["driver_id"] for o in done["offers"]] == [near.id, far.id]  # each asked once
     assert (await client.get("/api/v1/driver/offers", headers=bearer(near_token))).json()["offers"] == []
+    # Nobody else within reach: it keeps looking for DISPATCH_PATIENCE_S, asking neither again…
+    assert done["status"] == "searching" and done["search_until"] is not None
+    rides = app.extensions["rides"]
+    await dispatch.offer_next(rides, booking["id"])
+    assert (await client.get("/api/v1/driver/offers", headers=bearer(far_token))).json()["offers"] == []
+    rides.clock = lambda: time.time() + rides.settings.dispatch_patience_s + 1
+    await dispatch.offer_next(rides, booking["id"])  # …and gives up once that time has passed
+    gone = (await client.get(f"/api/v1/bookings/{booking['id']}", headers=bearer(fleet["dispatcher"]))).json()
+    assert gone["status"] == "no_driver" and gone["search_until"] is None
 
 
 async def test_an_expired_offer_cannot_be_accepted(client, app, fleet):

@@ -98,9 +98,12 @@ async def test_the_scheduled_dispatch_job_is_idempotent_under_a_controlled_clock
     await dispatch.dispatch_job(rides, booking.id)
     await dispatch.dispatch_job(rides, booking.id)  # arq may run a job twice
     await dispatch.reconcile(rides)  # and the reconcile cron may find it too
+    assert await status_of(db, booking.id) == "searching"  # no drivers at all: it keeps looking a while
+    rides.clock = lambda: due + 0.5 + rides.settings.dispatch_patience_s
+    await dispatch.dispatch_job(rides, booking.id)  # its last look
     actions = [r["action"] for r in await db.fetch(
         "SELECT action FROM booking_events WHERE booking_id = $1 ORDER BY id", booking.id
     )]  # fmt: skip
     assert actions.count("dispatch") == 1
-    assert actions[:2] == ["create", "dispatch"] and actions[-1] == "give_up"  # no drivers at all
+    assert actions[:2] == ["create", "dispatch"] and actions[-1] == "give_up"
     assert time.time() < due  # the real clock never had to move

@@ -40,7 +40,9 @@ async def searching(rides, db, vehicle_class: str = "standard") -> q.Booking:
     customer, _ = await make_user(db, "customer")
     quote = await quotes.make_quote(rides, customer.id, quotes.QuoteRequest(PICKUP, DROPOFF, vehicle_class))
     booking = await bookings.create_booking(
-        rides, bookings.Viewer(customer.id, "customer"), bookings.BookingRequest(quote.id, "Rita", "+49 30 555")
+        rides,
+        bookings.Viewer(customer.id, "customer"),
+        bookings.BookingRequest(quote.id, "Rita", "+49 30 555", confirm_no_driver=True),  # whoever is near
     )
     assert booking.status == "searching"
     return booking
@@ -63,9 +65,9 @@ async def test_search_reads_past_a_batch_of_drivers_it_may_not_ask(rides, db):
     for i in range(search.SEARCH_BATCH + quotes.ETA_CANDIDATES + 4):
         await driver_at(rides, db, 100 + i * 10, "comfort")
     far = await driver_at(rides, db, 3500)
-    eta = await quotes.eta_to_pickup(rides, *PICKUP, "standard")
+    eta = (await quotes.look_near(rides, *PICKUP, "standard")).eta_s
     assert eta is not None and eta > 3500 / (rides.settings.average_speed_kmh / 3.6)  # the far one's, not a comfort's
-    assert await quotes.eta_to_pickup(rides, *PICKUP, "comfort") < 60
+    assert (await quotes.look_near(rides, *PICKUP, "comfort")).eta_s < 60
     booking = await searching(rides, db)
     offer = await dispatch.offer_next(rides, booking.id)
     assert (offer.driver_id, offer.ring) == (far, 3)
@@ -85,7 +87,11 @@ async def test_engaged_drivers_are_waited_for_and_nobody_in_reach_is_no_driver(r
     await rides.store.set_duty(near, "off_duty", time.time() - 60)
     assert await search.find_driver(rides, second, set()) is None
     await dispatch.offer_next(rides, second.id)
-    assert (await q.get_booking(db, second.id)).status == "no_driver"
+    assert (await q.get_booking(db, second.id)).status == "searching"  # it keeps looking for a while…
+    real_clock = rides.clock
+    rides.clock = lambda: real_clock() + rides.settings.dispatch_patience_s + 1
+    await dispatch.offer_next(rides, second.id)
+    assert (await q.get_booking(db, second.id)).status == "no_driver"  # …and then gives up
 
 
 async def test_a_driver_lost_to_another_booking_hands_the_offer_to_the_next_candidate(rides, db, monkeypatch):

@@ -24,6 +24,13 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture
+def settings(settings):
+    """A booking with nobody in reach gives up at once: these tests follow what comes after
+    no_driver (tests/rides/test_patience.py has the waiting)."""
+    return settings.with_(dispatch_patience_s=0.0)
+
+
 def token_of(url: str) -> str:
     return url.rsplit("/t/", 1)[1]
 
@@ -31,7 +38,12 @@ def token_of(url: str) -> str:
 async def book(client, token: str, name: str = "Rita", **extra) -> dict:
     quote = await client.post("/api/v1/quotes", json={"pickup": PICKUP, "dropoff": DROPOFF}, headers=bearer(token))
     assert quote.status_code == 201, quote.text
-    body = {"quote_id": quote.json()["quote_id"], "passenger": {"name": name, "phone": "+49 30 5550101"}, **extra}
+    body = {
+        "quote_id": quote.json()["quote_id"],
+        "passenger": {"name": name, "phone": "+49 30 5550101"},
+        "confirm_no_driver": True,  # some tests book with nobody near on purpose
+        **extra,
+    }
     r = await client.post("/api/v1/bookings", json=body, headers=bearer(token))
     assert r.status_code == 201, r.text
     return r.json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,7 +29,7 @@ async def booking(app, db, *, later: bool = False):
     return await bookings.create_booking(
         rides,
         bookings.Viewer(customer.id, "customer"),
-        bookings.BookingRequest(quote.id, "Rita", "+4930555", None, when),
+        bookings.BookingRequest(quote.id, "Rita", "+4930555", None, when, confirm_no_driver=True),
     )
 
 
@@ -37,14 +38,16 @@ def section(html: str, key: str) -> str:
 
 
 async def test_the_queue_puts_what_needs_a_person_first(client, app, db, desk):
-    no_driver = await booking(app, db)  # no drivers anywhere: gives up at once
+    no_driver = await booking(app, db)  # no drivers anywhere: gives up once its patience has run out
 
     async def gave_up():
         return await db.fetchval("SELECT status FROM bookings WHERE id = $1", no_driver.id) == "no_driver"
 
     from hexfleet.rides import dispatch
 
-    await dispatch.offer_next(app.extensions["rides"], no_driver.id)
+    rides = app.extensions["rides"]
+    rides.clock = lambda: time.time() + rides.settings.dispatch_patience_s
+    await dispatch.offer_next(rides, no_driver.id)
     await wait_for(gave_up)
     scheduled = await booking(app, db, later=True)
     html = (await client.get("/ui/bookings", headers=desk)).text
@@ -85,11 +88,34 @@ async def test_a_phone_booking_is_priced_then_booked(client, app, db, desk):
     }  # fmt: skip
     quote = await client.post("/ui/bookings/quote", data=fields, headers=desk)
     assert "Price for Carl Caller" in quote.text and "EUR" in quote.text
+    # Nobody is on duty: the card says so, and its button books anyway (the confirmation).
+    assert "No standard car is near: dispatch will keep looking for 5 minutes." in quote.text
+    assert "Book anyway: keep looking 5 min" in quote.text
+    assert 'name="confirm_no_driver" value="yes"' in quote.text
     quote_id = re.search(r'name="quote_id" value="(\d+)"', quote.text).group(1)
-    booked = await client.post("/ui/bookings", data={**fields, "quote_id": quote_id}, headers=desk)
+    unconfirmed = await client.post("/ui/bookings", data={**fields, "quote_id": quote_id}, headers=desk)
+    assert "no standard car is near" in unconfirmed.text and 'id="phone-booking-form"' in unconfirmed.text
+    assert await db.fetchval("SELECT count(*) FROM bookings") == 0
+    confirmed = {**fields, "quote_id": quote_id, "confirm_no_driver": "yes"}
+    booked = await client.post("/ui/bookings", data=confirmed, headers=desk)
     assert "for Carl Caller" in booked.text and "Booking #" in booked.text
     row = await db.fetchrow("SELECT customer_id, created_by, passenger_phone FROM bookings")
     assert row["customer_id"] is None and row["created_by"] is not None and row["passenger_phone"] == "+49 30 5550199"
+
+
+async def test_a_phone_booking_with_a_driver_near_needs_no_confirmation(client, app, db, desk):
+    driver, _ = await make_driver(db, "Close By", "B-CB-2")
+    await place_driver(app.extensions["store"], driver.id, 52.5206, 13.4095)
+    fields = {
+        "passenger_name": "Carl Caller", "passenger_phone": "+49 30 5550199", "pickup_lat": "52.5205",
+        "pickup_lng": "13.4095", "dropoff_lat": "52.531", "dropoff_lng": "13.429", "vehicle_class": "standard",
+        "when": "now", "notes": "",
+    }  # fmt: skip
+    quote = await client.post("/ui/bookings/quote", data=fields, headers=desk)
+    assert "is near:" not in quote.text and "confirm_no_driver" not in quote.text and "Book it" in quote.text
+    quote_id = re.search(r'name="quote_id" value="(\d+)"', quote.text).group(1)
+    booked = await client.post("/ui/bookings", data={**fields, "quote_id": quote_id}, headers=desk)
+    assert "Booking #" in booked.text
 
 
 @pytest.mark.parametrize(

@@ -381,7 +381,7 @@ async def test_the_cookie_session_drives_a_whole_ride(app, client, browsers, db,
 
     # Duty from the page: off duty, and back (busy only ever comes with a ride).
     off = await phone.post("/api/v1/driver/status", json={"status": "off_duty"})
-    assert off.json() == {"driver_id": drv.id, "status": "off_duty"}
+    assert off.json() == {"driver_id": drv.id, "status": "off_duty", "waiting_for_gps": False}
     busy = await phone.post("/api/v1/driver/status", json={"status": "busy"})
     assert busy.status_code == 422
     assert (await phone.post("/api/v1/driver/status", json={"status": "off_duty"}, csrf=False)).status_code == 403
@@ -441,7 +441,7 @@ async def test_a_bearer_token_still_wins_over_the_cookie(browsers, db, driver):
     response = await phone.client.post(
         "/api/v1/driver/status", json={"status": "off_duty"}, headers=bearer(other_device.token)
     )
-    assert response.json() == {"driver_id": other.id, "status": "off_duty"}
+    assert response.json() == {"driver_id": other.id, "status": "off_duty", "waiting_for_gps": False}
     bad = await phone.client.get("/api/v1/driver/offers", headers=bearer("hfd_not-a-token"))
     assert bad.status_code == 401
     assert (await phone.get("/api/v1/driver/offers")).status_code == 200  # the cookie alone: Ada
@@ -633,3 +633,35 @@ async def test_concurrent_start_working_spends_a_link_once(browsers, db, driver)
         await phone.open_link(link)
     answers = await asyncio.gather(*(phone.start_working(link) for phone in phones))
     assert sorted(r.status_code for r in answers) == [303, 410, 410, 410, 410]
+
+
+async def test_a_new_driver_opens_off_duty_and_goes_available_waiting_for_gps(app, browsers, db):
+    """A driver just added starts off duty, and /d opens so; going available before the phone
+    has sent a position is allowed, and said to be waiting for GPS until a fix arrives."""
+    staff = browsers()
+    headers = await staff_headers(staff, db, "admin")
+    form = {"name": "Nia New", "phone": "", "vehicle_plate": "B-NN-1", "vehicle_class": "standard"}
+    added = await staff.post("/admin/drivers", data=form, headers=headers)
+    assert added.status_code == 201 and "off duty until they go available" in added.text, added.text
+    drv = await db.fetchrow("SELECT id, status FROM drivers WHERE name = 'Nia New'")
+    assert drv["status"] == "off_duty"
+    phone = await signed_in_phone(browsers, db, drv["id"])
+    page = await phone.client.get("/d")
+    config = orjson.loads(
+        re.search(r'<script type="application/json" id="d-config">(.*?)</script>', page.text).group(1)
+    )
+    assert (config["status"], config["waiting_for_gps"]) == ("off_duty", False)
+    assert 'id="d-status">Off duty<' in page.text
+    me = (await phone.get("/d/me")).json()
+    assert (me["status"], me["waiting_for_gps"]) == ("off_duty", False)
+
+    went = await phone.post("/api/v1/driver/status", json={"status": "available"})
+    assert went.status_code == 200 and went.json() == {
+        "driver_id": drv["id"],
+        "status": "available",
+        "waiting_for_gps": True,
+    }
+    assert (await phone.get("/d/me")).json()["waiting_for_gps"] is True
+    await place_driver(app.extensions["store"], drv["id"], 52.5201, 13.4050)  # the phone's first fix, as tracked
+    me = (await phone.get("/d/me")).json()
+    assert (me["status"], me["online"], me["waiting_for_gps"]) == ("available", True, False)

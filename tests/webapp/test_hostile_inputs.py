@@ -181,6 +181,7 @@ BOOKING = {
     "passenger": Field({"name": Field("name"), "phone": Field("phone")}),
     "notes": Field("text", False),
     "scheduled_for": Field("later", False),
+    "confirm_no_driver": Field("bool", False),
 }
 FARE = {
     "currency": Field("currency"),
@@ -235,6 +236,17 @@ DRIVER_FORM = {
 }
 STAFF_FORM = {"email": Field("new_email"), "role": Field("staff_role"), **CSRF}
 SHOW_Q = {"show": Field("show")}
+DRIVERS_Q = {"show": Field("show", False), "q": Field("query", False), "page": Field("page", False)}
+ACCOUNTS_Q = {"role": Field("role_filter", False), "q": Field("query", False), "page": Field("page", False)}
+FARE_FIELDS = {
+    "currency": Field("currency"),
+    "base": Field("amount"),
+    "per_km": Field("amount"),
+    "per_minute": Field("amount"),
+    "booking_fee": Field("amount"),
+    "minimum": Field("amount"),
+}
+FARE_FORM = {**FARE_FIELDS, **CSRF}
 HISTORY_Q = {"from": Field("since"), "to": Field("until")}
 PLACE = {
     "name": Field("place_name"),
@@ -403,10 +415,10 @@ ROUTES: tuple[Route, ...] = (
     # fleet admin (changes go to the spare driver and the spare account: the rest of the run
     # needs the working ones)
     R("GET", "/admin", "admin pages", ADMIN_PAGES),
-    R("GET", "/admin/drivers", "admin pages", ADMIN_PAGES, query=SHOW_Q),
+    R("GET", "/admin/drivers", "admin pages", ADMIN_PAGES, query=DRIVERS_Q),
     R("POST", "/admin/drivers", "admin pages", ADMIN_PAGES, form=DRIVER_FORM),
     R("GET", "/admin/drivers/new", "admin pages", ADMIN_PAGES),
-    R("GET", "/admin/drivers/rows", "admin pages", ADMIN_PAGES, query=SHOW_Q),
+    R("GET", "/admin/drivers/rows", "admin pages", ADMIN_PAGES, query=DRIVERS_Q),
     R("GET", "/admin/drivers/<int:driver_id>", "admin pages", ADMIN_PAGES),
     R("GET", "/admin/drivers/<int:driver_id>/edit", "admin pages", ADMIN_PAGES),
     R("POST", "/admin/drivers/<int:driver_id>", "admin pages", ADMIN_PAGES, form=DRIVER_FORM,
@@ -415,9 +427,9 @@ ROUTES: tuple[Route, ...] = (
       real={"driver_id": "spare_driver_id"}),
     R("POST", "/admin/drivers/<int:driver_id>/reactivate", "admin pages", ADMIN_PAGES, form=CSRF,
       real={"driver_id": "spare_driver_id"}),
-    R("GET", "/admin/users", "admin pages", ADMIN_PAGES),
+    R("GET", "/admin/users", "admin pages", ADMIN_PAGES, query=ACCOUNTS_Q),
     R("POST", "/admin/users", "admin pages", ADMIN_PAGES, form=STAFF_FORM),
-    R("GET", "/admin/users/rows", "admin pages", ADMIN_PAGES),
+    R("GET", "/admin/users/rows", "admin pages", ADMIN_PAGES, query=ACCOUNTS_Q),
     R("POST", "/admin/users/<int:user_id>/disable", "admin pages", ADMIN_PAGES, form=CSRF),
     R("POST", "/admin/users/<int:user_id>/enable", "admin pages", ADMIN_PAGES, form=CSRF),
     R("POST", "/admin/users/<int:user_id>/reset-password", "admin pages", ADMIN_PAGES, form=CSRF),
@@ -442,6 +454,11 @@ ROUTES: tuple[Route, ...] = (
     R("POST", "/admin/places/<int:place_id>/delete", "admin pages", ADMIN_PAGES, form=CSRF,
       real={"place_id": "spare_place_id"}),
     R("POST", "/admin/places/import", "admin pages", ADMIN_PAGES, form=CSRF, kind="import"),
+    R("GET", "/admin/fares", "admin pages", ADMIN_PAGES),
+    R("POST", "/admin/fares/<vehicle_class>", "admin pages", ADMIN_PAGES, form=FARE_FORM,
+      real={"vehicle_class": "vehicle_class"}),
+    R("GET", "/admin/fares/<vehicle_class>/preview", "admin pages", ADMIN_PAGES, query=FARE_FIELDS,
+      real={"vehicle_class": "vehicle_class"}),
     # history and replay
     R("GET", "/history", "pages", STAFF, query=HISTORY_PAGE_Q),
     R("GET", "/api/v1/drivers/<int:driver_id>/history", "history API", STAFF, query=HISTORY_Q),

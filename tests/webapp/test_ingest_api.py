@@ -104,7 +104,7 @@ async def test_status_read_apis_and_roles(client, db, redis, settings, driver):
     _, staff = await make_user(db, "dispatcher")
     _, customer = await make_user(db, "customer")
     r = await client.post("/api/v1/driver/status", json={"status": "off_duty"}, headers=bearer(device.token))
-    assert r.json() == {"driver_id": drv.id, "status": "off_duty"}
+    assert r.json() == {"driver_id": drv.id, "status": "off_duty", "waiting_for_gps": False}
     r = await client.post("/api/v1/driver/status", json={"status": "busy"}, headers=bearer(device.token))
     assert r.status_code == 422  # only dispatchers set busy
     assert (await client.get("/api/v1/drivers", headers=bearer(customer))).status_code == 403

@@ -33,6 +33,13 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture
+def settings(settings):
+    """A booking with nobody in reach gives up at once: these pages show what follows
+    (tests/rides/test_patience.py has the waiting)."""
+    return settings.with_(dispatch_patience_s=0.0)
+
+
 async def form_headers(client, path: str) -> tuple[dict, str]:
     """Open a page as a fresh browser: its cookies (with the CSRF nonce) and the form's token."""
     client.cookies.clear()
@@ -45,7 +52,12 @@ async def form_headers(client, path: str) -> tuple[dict, str]:
 async def book(client, token: str, pickup=PICKUP, dropoff=DROPOFF, **extra) -> dict:
     quote = await client.post("/api/v1/quotes", json={"pickup": pickup, "dropoff": dropoff}, headers=bearer(token))
     assert quote.status_code == 201, quote.text
-    body = {"quote_id": quote.json()["quote_id"], "passenger": {"name": "Rita", "phone": "+49 30 5550101"}, **extra}
+    body = {
+        "quote_id": quote.json()["quote_id"],
+        "passenger": {"name": "Rita", "phone": "+49 30 5550101"},
+        "confirm_no_driver": True,  # some book with nobody near on purpose
+        **extra,
+    }
     r = await client.post("/api/v1/bookings", json=body, headers=bearer(token))
     assert r.status_code == 201, r.text
     return r.json()

@@ -25,6 +25,11 @@ async def test_pings_reach_live_state_nearby_and_history(client, db, tracker):
     _, staff = await make_user(db)
     auth = {"Authorization": f"Bearer {staff}"}
     now = time.time()
+    for dev in (near_dev, far_dev):  # as their phones do (drivers start off duty)
+        r = await client.post(
+            "/api/v1/driver/status", json={"status": "available"}, headers={"Authorization": f"Bearer {dev.token}"}
+        )
+        assert r.json()["waiting_for_gps"] is True  # no position sent yet
     for dev, (lat, lng) in (
         (near_dev, (52.5205, 13.4049)),
         (far_dev, (52.5400, 13.4300)),
@@ -58,7 +63,9 @@ async def test_pings_reach_live_state_nearby_and_history(client, db, tracker):
     trail = (await client.get(f"/api/v1/drivers/{near.id}/trail?minutes=10", headers=auth)).json()
     assert [p["lat"] for p in trail["points"]] == pytest.approx([52.5195, 52.5205])
     listing = (await client.get("/api/v1/drivers", headers=auth)).json()
-    assert listing["counts"] == {"total": 3, "online": 3, "available": 2, "busy": 0, "off_duty": 1, "stale": 0}
+    assert listing["counts"] == {
+        "total": 3, "online": 3, "available": 2, "busy": 0, "off_duty": 1, "stale": 0, "waiting_for_gps": 0,
+    }  # fmt: skip
 
 
 async def test_redelivered_batch_is_harmless(settings, db, redis, tracker):
@@ -141,6 +148,8 @@ async def test_nearby_orders_equidistant_drivers_by_id(client, db, app):
     now = time.time()
     # Two at the very same point, the third at the same distance on the other side.
     points = [(52.521, 13.405), (52.521, 13.405), (52.519, 13.405)]
+    for d in drivers:
+        await app.extensions["store"].set_duty(d.id, "available", now - 60)
     await app.extensions["store"].apply_fixes(
         [(d.id, Ping(lat, lng, now - 1), now - 1) for d, (lat, lng) in zip(drivers, points, strict=True)]
     )

@@ -26,7 +26,8 @@ DROPOFF = {"lat": 52.5300, "lng": 13.4300}
 
 @pytest.fixture
 def settings(settings):
-    return settings.with_(stream_recheck_s=RECHECK_S, tracking_link_ttl_s=TTL_S)
+    # No dispatch patience: a booking with nobody in reach ends no_driver at once (its link's countdown starts).
+    return settings.with_(stream_recheck_s=RECHECK_S, tracking_link_ttl_s=TTL_S, dispatch_patience_s=0.0)
 
 
 def bearer(token: str) -> dict:
@@ -39,7 +40,11 @@ def token_of(url: str) -> str:
 
 async def book(client, token: str, later: bool = False) -> dict:
     quote = await client.post("/api/v1/quotes", json={"pickup": PICKUP, "dropoff": DROPOFF}, headers=bearer(token))
-    body: dict = {"quote_id": quote.json()["quote_id"], "passenger": {"name": "Rita", "phone": "+49 30 5550101"}}
+    body: dict = {
+        "quote_id": quote.json()["quote_id"],
+        "passenger": {"name": "Rita", "phone": "+49 30 5550101"},
+        "confirm_no_driver": True,  # nobody is near in these tests
+    }
     if later:
         body["scheduled_for"] = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     r = await client.post("/api/v1/bookings", json=body, headers=bearer(token))

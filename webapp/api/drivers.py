@@ -87,13 +87,24 @@ class DispatcherStatusIn(BaseModel):
     status: DutyStatus
 
 
+class DutyOut(BaseModel):
+    driver_id: int
+    status: DutyStatus
+    waiting_for_gps: bool = Field(
+        description="available, but no fresh position comes from the driver's phone: offered no ride, and not "
+        "counted as available, until one does"
+    )
+
+
 @bp.post("/driver/status")
 @tag(["driver app"])
 @document_headers(DeviceAuthHeader)
 @driver_required
 @validate_request(StatusIn)
+@document_response(DutyOut, 200)
 async def post_driver_status(data: StatusIn):
-    """The driver app sets its own duty status (busy comes only with a ride)."""
+    """The driver app sets its own duty status (busy comes only with a ride). Going available
+    without a fresh position is allowed and answered with `waiting_for_gps: true`."""
     return await change_duty(await require_driver(), data.status)
 
 
@@ -101,8 +112,9 @@ async def post_driver_status(data: StatusIn):
 @tag(["dispatch"])
 @role_required(*STAFF)
 @validate_request(DispatcherStatusIn)
+@document_response(DutyOut, 200)
 async def post_status_for_driver(driver_id: int, data: DispatcherStatusIn):
-    """A dispatcher sets a driver's duty status."""
+    """A dispatcher sets a driver's duty status (`waiting_for_gps` as for the driver app)."""
     return await change_duty(driver_id, data.status)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, field_validator
 from quart import Blueprint, current_app, request
@@ -15,6 +15,7 @@ from hexfleet.places.rules import MAX_LABEL, clean_label
 from hexfleet.rides import bookings, dispatch, fares, money, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
+from webapp.api.ride_models import BookingDetailOut, BookingOut, QuoteOut
 from webapp.auth import STAFF, require_user, role_required
 from webapp.limits import limiter
 from webapp.problems import Problem
@@ -36,7 +37,13 @@ def base_url() -> str:
 
 
 def booking_json(booking: q.Booking) -> dict:
-    return {**booking.to_json(), "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}
+    body = {**booking.to_json(), "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}
+    # While it looks for a driver: when dispatch stops looking if nobody comes within reach.
+    until = None
+    if booking.status in (BookingStatus.SEARCHING, BookingStatus.OFFERED) and booking.search_started_at:
+        until = booking.search_started_at + timedelta(seconds=rides().settings.dispatch_patience_s)
+    body["search_until"] = until.isoformat().replace("+00:00", "Z") if until else None
+    return body
 
 
 # ---------------------------------------------------------------- fares
@@ -147,69 +154,6 @@ class QuoteIn(BaseModel):
     pickup_at: datetime | None = Field(default=None, description="RFC 3339; 15 minutes to 30 days ahead")
 
 
-class PointOut(BaseModel):
-    lat: float
-    lng: float
-    label: str | None = Field(description='its name ("Alexanderplatz, 60 m", an address) or null')
-
-
-class QuoteOut(BaseModel):
-    quote_id: int
-    price_minor: int = Field(description="integer minor units (cents)")
-    currency: str
-    expires_at: str = Field(description="RFC 3339: the price holds until then")
-    surge_multiplier: float
-    eta_pickup_s: int | None = Field(description="the nearest available driver of the class; null: nobody in reach")
-    distance_m: int
-    duration_s: int
-    breakdown: dict
-    vehicle_class: str
-    pickup: PointOut
-    dropoff: PointOut
-    pickup_at: str | None
-    route_source: str = Field(description="estimate, or routing (ROUTING_URL)")
-
-
-class PassengerOut(BaseModel):
-    name: str
-    phone: str
-
-
-class BookingOut(BaseModel):
-    id: int
-    status: str
-    vehicle_class: str
-    pickup: PointOut = Field(description="label copied from the quote")
-    dropoff: PointOut
-    price_minor: int
-    currency: str
-    scheduled_for: str | None
-    driver_id: int | None
-    search_ring: int
-    cancelled_by: str | None
-    updated_at: str
-    quote_id: int
-    customer_id: int | None
-    passenger: PassengerOut
-    notes: str | None
-    distance_m: int
-    duration_s: int
-    breakdown: dict
-    dispatch_at: str | None
-    cancel_reason: str | None
-    created_at: str
-    assigned_at: str | None
-    arrived_at: str | None
-    started_at: str | None
-    ended_at: str | None
-    tracking_url: str
-
-
-class BookingDetailOut(BookingOut):
-    events: list[dict] = Field(description="its timeline, oldest first")
-    offers: list[dict] | None = Field(default=None, description="staff only: every offer made for it")
-
-
 @bp.post("/quotes")
 @tag(["rides"])
 @role_required(*RIDERS)
@@ -221,7 +165,10 @@ async def post_quote(data: QuoteIn):
     """A price for a trip, held until `expires_at` for you alone and usable for one booking.
 
     Each end keeps a `label`: the one sent, else the nearest active place's name and distance,
-    else (GEOCODER_URL) the geocoder's address, else null; bookings of the quote carry it."""
+    else (GEOCODER_URL) the geocoder's address, else null; bookings of the quote carry it.
+    For a pickup now, `availability` says whether a driver of the class is within dispatch
+    reach and, when none is, which classes have one (`suggested_classes`); booking such a
+    quote for now needs `"confirm_no_driver": true`."""
     who = await viewer(*RIDERS)
     await limiter().enforce("quotes", str(who.user_id), what="quotes")
     quote = await quotes.make_quote(
@@ -252,6 +199,11 @@ class BookingIn(BaseModel):
     passenger: Passenger
     notes: str | None = Field(default=None, max_length=1000)
     scheduled_for: datetime | None = Field(default=None, description="RFC 3339; 15 minutes to 30 days ahead")
+    confirm_no_driver: bool = Field(
+        default=False,
+        description="book for now although the quote found no driver of its class within reach "
+        "(its availability.needs_confirmation); dispatch then keeps looking for keep_looking_s",
+    )
 
 
 @bp.post("/bookings")
@@ -262,14 +214,24 @@ class BookingIn(BaseModel):
 @document_response(Problem, 409)
 @document_response(Problem, 422)
 async def post_booking(data: BookingIn):
-    """Book a quote now, or for later with `scheduled_for`. Staff book for a caller with their own quote."""
+    """Book a quote now, or for later with `scheduled_for`. Staff book for a caller with their own quote.
+
+    409 `no-driver-near` when the quote (for now) found no driver of its class within reach
+    and `confirm_no_driver` is not true: the body has `keep_looking_minutes`, and the quote
+    can still be booked. A booking with nobody in reach keeps searching until `search_until`,
+    then becomes `no_driver`. Other 409s: the quote expired, was used, or is not yours."""
     who = await viewer(*RIDERS)
     await limiter().enforce("bookings", str(who.user_id), what="bookings")
     booking = await bookings.create_booking(
         rides(),
         who,
         bookings.BookingRequest(
-            data.quote_id, data.passenger.name, data.passenger.phone, data.notes, data.scheduled_for
+            data.quote_id,
+            data.passenger.name,
+            data.passenger.phone,
+            data.notes,
+            data.scheduled_for,
+            data.confirm_no_driver,
         ),
     )
     if booking.status is BookingStatus.SEARCHING:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from webapp.pages import (
     account,
     admin,
+    admin_accounts,
+    admin_fares,
     admin_places,
     connect,
     control_room,
@@ -21,6 +23,8 @@ BLUEPRINTS = (
     login.bp,
     account.bp,
     admin.bp,
+    admin_accounts.bp,
+    admin_fares.bp,
     admin_places.bp,
     control_room.bp,
     connect.bp,

@@ -1,5 +1,5 @@
-"""Fleet management for admins: drivers (add, edit, deactivate, reactivate, connect a phone),
-accounts (add staff, disable, enable, reset a password) and the audit log.
+"""Fleet management for admins: drivers (add, edit, deactivate, reactivate, connect a phone;
+search and pages) and the audit log. Accounts are in admin_accounts.py, fares in admin_fares.py.
 
 Pages are server-rendered; htmx swaps single rows. The rules live in hexfleet.drivers.admin
 and hexfleet.users.admin, which also write the audit log.
@@ -8,6 +8,7 @@ and hexfleet.users.admin, which also write the audit log.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from markupsafe import Markup
 from quart import Blueprint, current_app, redirect, render_template, request
@@ -18,12 +19,12 @@ from hexfleet.drivers import admin as drivers_admin
 from hexfleet.drivers import duty, revocation
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.duty import DutyStatus
-from hexfleet.errors import Conflict, Invalid, NotFound
-from hexfleet.users import admin as users_admin
-from hexfleet.users import queries as user_queries
-from webapp.auth import current_session_id, current_user, page_role_required
+from hexfleet.drivers.search import MAX_QUERY, SearchTerms
+from hexfleet.errors import Conflict
+from webapp.auth import current_user, page_role_required
 from webapp.pages.common import services
 from webapp.pages.connect import render_connect
+from webapp.pages.paging import Page, page_number, page_url
 
 bp = Blueprint("admin", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -32,7 +33,7 @@ NO_STORE = {"Cache-Control": "no-store"}  # answers that may carry a password or
 AUDIT_PAGE = 50
 
 
-async def _actor() -> audit.Actor:
+async def acting_admin() -> audit.Actor:
     user = await current_user()
     assert user is not None  # page_role_required let us in
     return audit.Actor(user.email, user.id)
@@ -57,12 +58,39 @@ def _form_values(form) -> dict[str, str]:
 # ---------------------------------------------------------------- drivers
 
 
-async def _fleet() -> tuple[bool, list[driver_queries.Driver]]:
-    """(whether ?show=all asks for the deactivated drivers too, the drivers)."""
+@dataclass(frozen=True)
+class DriverList:
+    """One page of the admin's driver list, as the URL asks for it (?q=&show=all&page=)."""
+
+    query: str
+    show_all: bool
+    page: Page
+    drivers: list[driver_queries.Driver]
+    active: int  # active drivers in the whole fleet (the heading)
+    everyone: int  # drivers ever added, deactivated ones too (an empty list says which empty it is)
+
+    @property
+    def filters(self) -> dict[str, str]:
+        return {"q": self.query, "show": "all" if self.show_all else ""}
+
+    def url(self, number: int | None = None, path: str = "/admin/drivers") -> str:
+        return page_url(path, self.filters, number or self.page.number)
+
+
+async def _driver_list() -> DriverList:
+    """The drivers the URL asks for: a search (name, plate, phone, #id), deactivated ones
+    too with ?show=all, a page of them."""
     show_all = request.args.get("show") == "all"
+    query = " ".join((request.args.get("q") or "").split())[:MAX_QUERY]
+    terms = SearchTerms.parse(query)
     pool, _, _ = services()
     async with pool.acquire() as conn:
-        return show_all, await driver_queries.list_drivers(conn, include_deactivated=show_all)
+        total = await driver_queries.count_drivers(conn, terms, show_all)
+        page = Page.of(page_number(request.args.get("page")), total)
+        drivers = await driver_queries.search_drivers(conn, terms, show_all, page.size, page.offset)
+        active = await driver_queries.count_drivers(conn)
+        everyone = total if show_all and terms is None else await driver_queries.count_drivers(conn, None, True)
+    return DriverList(query, show_all, page, drivers, active, everyone)
 
 
 @bp.get("/admin")
@@ -76,13 +104,12 @@ async def admin_home():
 @hide
 @page_role_required("admin")
 async def drivers_page():
-    show_all, drivers = await _fleet()
+    listing = await _driver_list()
     html = await render_template(
         "admin_drivers.html",
         user=await current_user(),
-        drivers=drivers,
-        active=sum(d.deactivated_at is None for d in drivers),
-        show_all=show_all,
+        listing=listing,
+        active=listing.active,
         form={"vehicle_class": "standard"},
         errors={},
         classes=driver_queries.VEHICLE_CLASSES,
@@ -99,7 +126,7 @@ async def add_driver():
     if form is not None:
         pool, _, _ = services()
         try:
-            driver, device = await drivers_admin.add_driver(pool, await _actor(), form)
+            driver, device = await drivers_admin.add_driver(pool, await acting_admin(), form)
         except Conflict as error:
             errors = {"vehicle_plate": error.detail[:1].upper() + error.detail[1:] + "."}
         else:
@@ -129,9 +156,10 @@ async def new_driver_form():
 @hide
 @page_role_required("admin")
 async def driver_rows():
-    _, drivers = await _fleet()
-    html = await render_template("_admin_driver_rows.html", drivers=drivers)
-    return html + await _active_count(sum(d.deactivated_at is None for d in drivers)), 200, NO_STORE
+    """The list as the page's URL asks for it (its search, filter and page), after a change."""
+    listing = await _driver_list()
+    html = await render_template("_admin_driver_list.html", listing=listing)
+    return html + await _active_count(listing.active), 200, NO_STORE
 
 
 async def _active_count(active: int | None = None) -> str:
@@ -140,7 +168,7 @@ async def _active_count(active: int | None = None) -> str:
     if active is None:
         pool, _, _ = services()
         async with pool.acquire() as conn:
-            active = len(await driver_queries.list_drivers(conn))
+            active = await driver_queries.count_drivers(conn)
     return await render_template("_admin_driver_count.html", active=active, oob=True)
 
 
@@ -191,7 +219,7 @@ async def driver_edit(driver_id: int):
     if form is not None:
         pool, _, _ = services()
         try:
-            driver = await drivers_admin.edit_driver(pool, await _actor(), driver_id, form)
+            driver = await drivers_admin.edit_driver(pool, await acting_admin(), driver_id, form)
             return await _row(driver, "Saved.")
         except Conflict as error:
             errors = {"vehicle_plate": error.detail[:1].upper() + error.detail[1:] + "."}
@@ -207,7 +235,9 @@ async def driver_edit(driver_id: int):
 async def driver_deactivate(driver_id: int):
     pool, _, _ = services()
     try:
-        driver = await drivers_admin.deactivate(pool, await _actor(), driver_id, _announce_revoked, _announce_off_duty)
+        driver = await drivers_admin.deactivate(
+            pool, await acting_admin(), driver_id, _announce_revoked, _announce_off_duty
+        )
     except Conflict as error:
         return await _row(await _load(driver_id), error.detail[:1].upper() + error.detail[1:] + ".", 409)
     return await _row(driver, "Deactivated: its phone can no longer send, and it left the control room.", recount=True)
@@ -218,112 +248,8 @@ async def driver_deactivate(driver_id: int):
 @page_role_required("admin")
 async def driver_reactivate(driver_id: int):
     pool, _, _ = services()
-    driver = await drivers_admin.reactivate(pool, await _actor(), driver_id)
+    driver = await drivers_admin.reactivate(pool, await acting_admin(), driver_id)
     return await _row(driver, "Reactivated, off duty. Connect a phone to issue it a device token.", recount=True)
-
-
-# ---------------------------------------------------------------- accounts
-
-
-@bp.get("/admin/users")
-@hide
-@page_role_required("admin")
-async def users_page():
-    pool, _, _ = services()
-    async with pool.acquire() as conn:
-        accounts = await user_queries.list_users(conn)
-    me = await current_user()
-    html = await render_template("admin_users.html", user=me, accounts=accounts, form={"role": "dispatcher"}, errors={})
-    return html, 200, NO_STORE
-
-
-@bp.post("/admin/users")
-@hide
-@page_role_required("admin")
-async def add_user():
-    form = await request.form
-    # Bounded for the form shown again, but not cut to 254: a longer address must be refused,
-    # never shortened into a different one that happens to be valid.
-    email, role = (form.get("email") or "").strip()[:300], form.get("role") or ""
-    errors: dict[str, str] = {}
-    if role not in ("dispatcher", "admin"):
-        errors["role"] = "Choose dispatcher or admin (riders sign up themselves)."
-    if not errors:
-        pool, _, _ = services()
-        try:
-            account, password = await users_admin.add_user(pool, await _actor(), email, role)
-        except Invalid:
-            errors["email"] = "Enter an email address such as ann@example.org."
-        except Conflict:
-            errors["email"] = "An account with this email already exists."
-        else:
-            log.info("admin added %s account %s", role, account.id)
-            html = await render_template("_admin_user_created.html", account=account, password=password)
-            return html, 201, {**NO_STORE, "HX-Trigger": "users-changed"}
-    html = await render_template("_admin_user_form.html", form={"email": email, "role": role}, errors=errors)
-    return html, 400, NO_STORE
-
-
-@bp.get("/admin/users/rows")
-@hide
-@page_role_required("admin")
-async def user_rows():
-    pool, _, _ = services()
-    async with pool.acquire() as conn:
-        accounts = await user_queries.list_users(conn)
-    html = await render_template("_admin_user_rows.html", accounts=accounts, me=await current_user())
-    return html, 200, NO_STORE
-
-
-async def _user_row(user_id: int, message: str | None = None, password: str | None = None, status: int = 200):
-    pool, _, _ = services()
-    async with pool.acquire() as conn:
-        found = [a for a in await user_queries.list_users(conn) if a.user.id == user_id]
-    if not found:
-        raise NotFound(f"no account with id {user_id}", code="user-not-found")
-    html = await render_template(
-        "_admin_user_row.html", account=found[0], me=await current_user(), message=message, password=password
-    )
-    return html, status, NO_STORE
-
-
-@bp.post("/admin/users/<int:user_id>/disable")
-@hide
-@page_role_required("admin")
-async def user_disable(user_id: int):
-    pool, _, _ = services()
-    try:
-        await users_admin.set_disabled(pool, await _actor(), user_id, True)
-    except Conflict as error:
-        return await _user_row(user_id, error.detail[:1].upper() + error.detail[1:] + ".", status=409)
-    return await _user_row(user_id, "Disabled: its sessions ended and its API tokens stopped.")
-
-
-@bp.post("/admin/users/<int:user_id>/enable")
-@hide
-@page_role_required("admin")
-async def user_enable(user_id: int):
-    pool, _, _ = services()
-    await users_admin.set_disabled(pool, await _actor(), user_id, False)
-    return await _user_row(user_id, "Enabled.")
-
-
-@bp.post("/admin/users/<int:user_id>/reset-password")
-@hide
-@page_role_required("admin")
-async def user_reset_password(user_id: int):
-    pool, _, _ = services()
-    # Resetting one's own password keeps this browser signed in (as /account does); without
-    # it the admin was signed out by their own click, the new password still on screen.
-    _, password, change = await users_admin.reset_password(pool, await _actor(), user_id, current_session_id())
-    ended = _count(change.sessions_ended, "session")
-    if change.tokens_revoked:
-        ended += f" and {_count(change.tokens_revoked, 'API token')}"
-    return await _user_row(user_id, f"New password; {ended} ended. Pass it on now:", password)
-
-
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}{'s' if n != 1 else ''}"
 
 
 # ---------------------------------------------------------------- audit log

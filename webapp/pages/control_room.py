@@ -198,7 +198,8 @@ _MIN_STATUS_WORD = 3
 
 
 def _status_words(driver: DriverView) -> tuple[str, ...]:
-    words = [STATUS_WORDS.get(driver.status, driver.status)]
+    # Available without a fresh fix is not available to dispatch: it is found as waiting.
+    words = ["waiting for gps" if driver.waiting_for_gps else STATUS_WORDS.get(driver.status, driver.status)]
     if driver.online:
         words.append("online")
     elif driver.stale:

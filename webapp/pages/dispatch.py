@@ -308,7 +308,13 @@ async def phone_booking_create():
             rides(),
             viewer,
             bookings.BookingRequest(
-                int(raw_quote), values["passenger_name"], values["passenger_phone"], values["notes"] or None, scheduled
+                int(raw_quote),
+                values["passenger_name"],
+                values["passenger_phone"],
+                values["notes"] or None,
+                scheduled,
+                # The price card said no driver of the class is near, and the dispatcher booked anyway.
+                confirm_no_driver=form.get("confirm_no_driver") == "yes",
             ),
         )
     except DomainError as error:

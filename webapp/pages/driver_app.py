@@ -137,7 +137,8 @@ async def driver_app():
     center_lat, center_lng = settings.map_center_latlng()
     config = {
         "driver_id": driver.id,
-        "status": driver.status,
+        "status": driver.status,  # a new driver's is off_duty: the page opens off duty
+        "waiting_for_gps": driver.waiting_for_gps,
         "tile_url": settings.map_tile_url,
         "tile_attribution": settings.map_tile_attribution,
         "center": [driver.lat, driver.lng] if driver.lat is not None else [center_lat, center_lng],
@@ -155,8 +156,9 @@ async def driver_app():
 @bp.get("/d/me")
 @hide  # pages, not API: keep them out of /docs
 async def me():
-    """The signed-in driver: duty, whether dispatch has a fresh position, and the server's
-    clock (the offer countdown runs on it, whatever the phone's clock says)."""
+    """The signed-in driver: duty, whether dispatch has a fresh position (``waiting_for_gps``:
+    available, but offered nothing until a fix arrives), and the server's clock (the offer
+    countdown runs on it, whatever the phone's clock says)."""
     session = await driver_session.current_session()
     if session is None:
         return problem(401, "you are signed out of the driver app", "unauthenticated")
@@ -165,7 +167,17 @@ async def me():
     data = view.to_json()
     body = {
         key: data[key]
-        for key in ("id", "name", "vehicle_plate", "status", "online", "stale", "last_seen", "last_problem")
+        for key in (
+            "id",
+            "name",
+            "vehicle_plate",
+            "status",
+            "online",
+            "stale",
+            "last_seen",
+            "last_problem",
+            "waiting_for_gps",
+        )
     }
     body["last_problem_at"] = data["last_problem_at"]
     body["server_time"] = time.time()

@@ -54,7 +54,9 @@ async def create_fleet(dsn: str, drivers: int) -> Fleet:
     try:
         async with conn.transaction():
             rows = await conn.fetch(
-                "INSERT INTO drivers (name) SELECT 'bench driver ' || g FROM generate_series(1, $1) g RETURNING id",
+                # Available (new drivers start off duty): the tracker copies it to Redis when it starts.
+                """INSERT INTO drivers (name, status) SELECT 'bench driver ' || g, 'available'
+                   FROM generate_series(1, $1) g RETURNING id""",
                 drivers,
             )
             driver_ids = sorted(r["id"] for r in rows)

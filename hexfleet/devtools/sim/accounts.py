@@ -2,6 +2,8 @@
 customer accounts (API tokens).
 
 Both are prepared directly in PostgreSQL, with the app's own queries, before the first request.
+The riders are simulated customers of their own, never the demo rider a person signs in as
+(``rider@hexfleet.local``), whose "My rides" then holds only what that person booked.
 """
 
 from __future__ import annotations
@@ -13,16 +15,15 @@ from dataclasses import dataclass, replace
 import asyncpg
 
 from hexfleet import security
+from hexfleet.devtools.sim.demand import fleet_classes
 from hexfleet.drivers import queries, revocation
 from hexfleet.errors import Conflict
 from hexfleet.tracking import queries as history
 from hexfleet.users import queries as users
 
 DEMO_PREFIX = "Demo Driver "
-# The demo customer `hexfleet dev` seeds (hexfleet.devtools.demo) books some of the rides, so
-# whoever signs in as it sees them; simulated customers (passwords nobody knows) book the rest:
+# Simulated customers (passwords nobody knows) book the rides, spread over several accounts:
 # the platform limits bookings per customer (RATE_BOOKINGS), and a city has many riders.
-DEMO_RIDER_EMAIL = "rider@hexfleet.local"
 SIM_RIDER_DOMAIN = "@simulated-riders.hexfleet.local"
 TOKEN_LABEL = "hexfleet simulate"
 
@@ -46,17 +47,23 @@ class DemoDriver:
     token: str
     # (lat, lng, heading) of its newest stored fix: a restarted demo resumes there.
     last: tuple[float, float, float | None] | None = None
+    vehicle_class: str = "standard"
 
 
 async def prepare_drivers(dsn: str, count: int) -> tuple[list[DemoDriver], int]:
     """Create the missing demo drivers and issue every one a fresh token (only hashes are
     stored, so a reused driver's old token cannot be recovered). Returns (drivers, created).
 
+    Their vehicles get the demo fleet's class mix (demand.CLASS_MIX), reused drivers too.
+    New drivers start off duty: each goes available when its simulated phone starts
+    (driving.DriverAgent), as a real driver does.
+
     A reused driver's old device is revoked; announce_revocations() then tells the web
     processes, like every other revocation.
     """
     conn = await asyncpg.connect(dsn, timeout=10)
     drivers, created = [], 0
+    classes = fleet_classes(count)
     try:
         async with conn.transaction():
             # Two simulators starting at once must not both create "Demo Driver 01".
@@ -76,7 +83,10 @@ async def prepare_drivers(dsn: str, count: int) -> tuple[list[DemoDriver], int]:
                     driver = found
                     await queries.revoke_devices(conn, driver.id)
                 device = await queries.issue_device(conn, driver.id)
-                drivers.append(DemoDriver(driver.name, driver.id, device.token))
+                # A driver without a vehicle (its plate was taken) drives as standard.
+                has_vehicle = await queries.set_vehicle_class(conn, driver.id, classes[n - 1])
+                vehicle_class = classes[n - 1] if has_vehicle else "standard"
+                drivers.append(DemoDriver(driver.name, driver.id, device.token, vehicle_class=vehicle_class))
             last = await history.last_positions(conn, [d.driver_id for d in drivers])
             drivers = [replace(d, last=last.get(d.driver_id)) for d in drivers]
     finally:
@@ -98,14 +108,11 @@ async def announce_revocations(redis_url: str, drivers: list[DemoDriver]) -> Non
 
 
 async def prepare_riders(dsn: str, count: int) -> list[tuple[str, str]]:
-    """(email, Bearer API token) of ``count`` customers for the demo riders: the demo rider
-    if it exists, then simulated customers (created on first use, reused after)."""
+    """(email, Bearer API token) of ``count`` simulated customers for the demo riders
+    (created on first use, reused after)."""
     conn = await asyncpg.connect(dsn, timeout=10)
     riders: list[users.User] = []
     try:
-        demo = await users.get_user_by_email(conn, DEMO_RIDER_EMAIL)
-        if demo is not None and count > 0:
-            riders.append(demo)
         password_hash = None
         n = 0
         while len(riders) < count:

@@ -28,6 +28,31 @@ FIRST_NAMES = (
 )  # fmt: skip
 SURNAME_INITIALS = "ABCDEFGHJKLMNOPRSTVWZ"
 
+# The demo fleet's vehicle classes, in twentieths: 70% standard, 15% comfort, 10% XL, 5%
+# vans, so every class the rider page offers has drivers. Riders ask for them alike.
+CLASS_MIX = (("standard", 14), ("comfort", 3), ("xl", 2), ("van", 1))
+
+
+def fleet_classes(count: int, mix: tuple[tuple[str, int], ...] = CLASS_MIX) -> list[str]:
+    """The vehicle class of demo drivers 1..count: the mix, spread evenly (smooth weighted
+    round robin), so a small fleet has every class early (the first nine already do) and a
+    large one has each in its share."""
+    total = sum(weight for _, weight in mix)
+    credit = {name: 0 for name, _ in mix}
+    out = []
+    for _ in range(count):
+        for name, weight in mix:
+            credit[name] += weight
+        chosen = max(mix, key=lambda item: credit[item[0]])[0]  # ties: the first in the mix
+        credit[chosen] -= total
+        out.append(chosen)
+    return out
+
+
+def ride_class(rng: random.Random, mix: tuple[tuple[str, int], ...] = CLASS_MIX) -> str:
+    """The vehicle class a demo rider asks for, in the fleet's proportions."""
+    return rng.choices([name for name, _ in mix], weights=[weight for _, weight in mix])[0]
+
 
 @dataclass(frozen=True)
 class DemandProfile:

@@ -27,6 +27,7 @@ from hexfleet.devtools.sim.report import pause
 OFFERS_PATH = "/api/v1/driver/offers"
 CURRENT_PATH = "/api/v1/driver/bookings/current"
 BOOKINGS_PATH = "/api/v1/driver/bookings"
+STATUS_PATH = "/api/v1/driver/status"
 OFFER_POLL_S = 2.0  # a driver app that polls; the SSE stream would do as well
 RIDE_CHECK_S = 5.0  # during a ride: is it still ours?
 IDLE_CHECK_S = 15.0  # while cruising: did a dispatcher hand us a ride directly?
@@ -82,7 +83,12 @@ class DriverAgent:
 
     async def run(self) -> None:
         found = await self._current()
+        while found is UNKNOWN and not self.stop.is_set():  # the server is not answering yet
+            await pause(self.stop, self._wait_s(OFFER_POLL_S))
+            found = await self._current()
         ride = found if isinstance(found, Ride) else None
+        if ride is None:
+            await self._go_available()
         while not self.stop.is_set():
             if ride is None:
                 self.sim.clear_target()
@@ -119,6 +125,18 @@ class DriverAgent:
         self.shared.reporter.warn(
             f"{what}-{answer.status}", f"{path} answered {answer.status}{problem_detail(answer.body)}"
         )
+
+    async def _go_available(self) -> None:
+        """The start of a shift: drivers start off duty, so the driver taps "Go available"
+        (a restarted simulator's drivers too, whatever a dispatcher left them at)."""
+        while not self.stop.is_set():
+            answer = await self._request("POST", STATUS_PATH, "duty", {"status": "available"})
+            if answer is not None and answer.ok:
+                return
+            if answer is not None and answer.status < 500 and answer.status != 429:
+                self._unexpected("duty", answer, STATUS_PATH)  # refused for good: say so, cruise anyway
+                return
+            await pause(self.stop, self._wait_s(OFFER_POLL_S))
 
     # --- cruising: offers ---
     async def _find_ride(self) -> Ride | None:

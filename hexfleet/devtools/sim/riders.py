@@ -1,9 +1,12 @@
 """Demo riders: a steady stream of customers who quote, book, wait, and now and then give up.
 
-Each rider is a short task: a quote and a booking (now, or 20-40 minutes ahead), then it
-follows its booking every few seconds until a driver has it on board. Impatient riders
-(``cancel_share``) cancel when their driver is slow to come, and a rider whose booking
-found no driver gives up after a while (a dispatcher may still restart it meanwhile).
+Each rider is a short task: a quote for a vehicle class (in the fleet's proportions) and a
+booking (now, or 20-40 minutes ahead), then it follows its booking every few seconds until
+a driver has it on board. When the quote says no driver of that class is near, the rider
+takes the first class it suggests instead, or, with none, books anyway (the confirmation
+the platform asks for) and dispatch keeps looking. Impatient riders (``cancel_share``)
+cancel when their driver is slow to come, and a rider whose booking found no driver gives
+up after a while (a dispatcher may still restart it meanwhile).
 """
 
 from __future__ import annotations
@@ -17,18 +20,21 @@ from datetime import UTC, datetime
 
 from hexfleet.devtools.sim.api import Answer, Shared, call, parse_time, problem_detail
 from hexfleet.devtools.sim.demand import (
+    CLASS_MIX,
     DemandProfile,
     choose_dropoff,
     choose_pickup,
     decide,
     next_rider_in_s,
     passenger,
+    ride_class,
     scheduled_time,
 )
 from hexfleet.devtools.sim.grid import Grid
 from hexfleet.devtools.sim.report import pause
 
 QUOTES_PATH = "/api/v1/quotes"
+FARES_PATH = "/api/v1/fares"
 BOOKINGS_PATH = "/api/v1/bookings"
 FOLLOW_EVERY_S = (4.0, 6.0)
 WARM_UP_S = 5.0
@@ -42,6 +48,16 @@ def _point(lat: float, lng: float) -> dict:
     return {"lat": round(lat, 6), "lng": round(lng, 6)}
 
 
+def unserved(quote: dict) -> list[str] | None:
+    """None when a driver of the quote's class is near (or the pickup is for later); else the
+    classes the quote suggests instead (possibly none)."""
+    availability = quote.get("availability")
+    if not isinstance(availability, dict) or not availability.get("needs_confirmation"):
+        return None
+    suggested = availability.get("suggested_classes")
+    return [c for c in suggested if isinstance(c, str)] if isinstance(suggested, list) else []
+
+
 @dataclass
 class Riders:
     shared: Shared
@@ -51,6 +67,8 @@ class Riders:
     profile: DemandProfile
     rejected: bool = False
     failure: BaseException | None = None
+    # The classes riders ask for and their weights: the fleet's mix, of the classes with a fare.
+    mix: tuple[tuple[str, int], ...] = CLASS_MIX
     _tasks: set[asyncio.Task] = field(default_factory=set)
 
     async def run(self) -> None:
@@ -60,6 +78,7 @@ class Riders:
         # Let the drivers' first pings reach the availability index, or the first riders
         # would find nobody.
         await pause(stop, WARM_UP_S + 2 * self.shared.config.interval)
+        self.mix = await self._offered_mix()
         try:
             while not stop.is_set() and not self.rejected and self.failure is None:
                 await pause(stop, next_rider_in_s(self.rng, rate))
@@ -107,18 +126,21 @@ class Riders:
         later = None
         if decide(rng, self.shared.config.scheduled_share):
             later = scheduled_time(datetime.now(UTC), rng, self.profile).isoformat()
-        ask: dict = {"pickup": _point(*pickup), "dropoff": _point(*dropoff)}
+        ask: dict = {"pickup": _point(*pickup), "dropoff": _point(*dropoff), "vehicle_class": ride_class(rng, self.mix)}
         if later is not None:
             ask["pickup_at"] = later  # priced for then: no surge, no ETA
-        answer = await self._request(token, "POST", QUOTES_PATH, "quote", ask)
-        if answer is None:
+        quote = await self._quote(token, ask)
+        if quote is None:
             return
-        quote_id = answer.body.get("quote_id")
-        if answer.status != 201 or not isinstance(quote_id, int):
-            self._refused("quote", QUOTES_PATH, answer)
-            return
+        suggested = unserved(quote)
+        if suggested:  # nobody of that class near: take what is
+            quote = await self._quote(token, {**ask, "vehicle_class": suggested[0]})
+            if quote is None:
+                return
         name, phone = passenger(rng)
-        book: dict = {"quote_id": quote_id, "passenger": {"name": name, "phone": phone}}
+        book: dict = {"quote_id": quote["quote_id"], "passenger": {"name": name, "phone": phone}}
+        if unserved(quote) is not None:
+            book["confirm_no_driver"] = True  # still nobody near: book anyway, dispatch keeps looking
         if later is not None:
             book["scheduled_for"] = later
         answer = await self._request(token, "POST", BOOKINGS_PATH, "booking", book)
@@ -133,6 +155,24 @@ class Riders:
         if later is not None:
             stats.scheduled += 1
         await self.follow(token, booking_id, parse_time(answer.body.get("dispatch_at")) if later else None, rng)
+
+    async def _offered_mix(self) -> tuple[tuple[str, int], ...]:
+        """The classes a rider can book (those with a fare), as the rider page offers them."""
+        answer = await self._request(self.tokens[0], "GET", FARES_PATH, "fares")
+        fares = answer.body.get("fares") if answer is not None and answer.ok else None
+        if not isinstance(fares, list):
+            return (("standard", 1),)  # unknown: the class every fleet has
+        offered = {f.get("vehicle_class") for f in fares if isinstance(f, dict)}
+        return tuple((name, weight) for name, weight in CLASS_MIX if name in offered) or (("standard", 1),)
+
+    async def _quote(self, token: str, ask: dict) -> dict | None:
+        answer = await self._request(token, "POST", QUOTES_PATH, "quote", ask)
+        if answer is None:
+            return None
+        if answer.status != 201 or not isinstance(answer.body.get("quote_id"), int):
+            self._refused("quote", QUOTES_PATH, answer)
+            return None
+        return answer.body
 
     async def follow(self, token: str, booking_id: int, dispatch_at: float | None, rng: random.Random) -> None:
         """Watch the booking until a driver has the rider on board, or the rider gives up."""

@@ -24,7 +24,6 @@ import httpx
 from redis.exceptions import RedisError
 
 from hexfleet.devtools.sim.accounts import (
-    DEMO_RIDER_EMAIL,
     DemoDriver,
     announce_revocations,
     prepare_drivers,
@@ -144,7 +143,8 @@ async def simulate(config: SimConfig, dsn: str, stop: asyncio.Event | None = Non
             resumed = sum(d.last is not None for d in drivers)
             reporter.say(
                 f"simulate: {len(drivers)} demo drivers ({created} created, {len(drivers) - created} "
-                f"reused, {resumed} resume from their last position), one ping each every "
+                f"reused, {resumed} resume from their last position; {describe_classes(drivers)}), "
+                "each goes available and sends one ping every "
                 f"{config.interval:g} s to {config.url}{PINGS_PATH}; they accept "
                 f"{config.accept_share:.0%} of the offers they get"
             )
@@ -211,12 +211,20 @@ async def _run_all(
 
 
 def describe_accounts(emails: list[str]) -> str:
-    """ "rider@hexfleet.local and 7 simulated customers", or "8 simulated customers"."""
-    simulated = [e for e in emails if e != DEMO_RIDER_EMAIL]
-    many = f"{len(simulated)} simulated customer{'s' if len(simulated) != 1 else ''}"
-    if len(simulated) == len(emails):
+    """ "8 simulated customers (rider-001… @simulated-riders.hexfleet.local)"."""
+    many = f"{len(emails)} simulated customer{'s' if len(emails) != 1 else ''}"
+    if not emails:
         return many
-    return DEMO_RIDER_EMAIL if not simulated else f"{DEMO_RIDER_EMAIL} and {many}"
+    first, _, domain = emails[0].partition("@")
+    return f"{many} ({first}{'…' if len(emails) > 1 else ''} @{domain})"
+
+
+def describe_classes(drivers: list[DemoDriver]) -> str:
+    """ "35 standard, 7 comfort, 5 xl, 3 van": the demo fleet's vehicle classes."""
+    counts: dict[str, int] = {}
+    for driver in drivers:
+        counts[driver.vehicle_class] = counts.get(driver.vehicle_class, 0) + 1
+    return ", ".join(f"{n} {name}" for name, n in counts.items())
 
 
 def resume_at(grid: Grid, driver: DemoDriver) -> Placement | None:
