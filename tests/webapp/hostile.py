@@ -447,7 +447,6 @@ def valid_values(kind: str, world) -> list[Any]:
         "plate": [f"B-H-{time.monotonic_ns() % 100_000}", ""],
         "staff_role": ["dispatcher", "admin"],
         "show": ["all", ""],
-        "page": ["1", "2", "99"],
         "role_filter": ["staff", "customer", "all", "dispatcher"],
         "amount": ["2.50", "0", "100000"],
         "since": [now_iso(-3600), now_iso(-86_400).replace("Z", "+02:00"), now_iso(-7 * 86_400 + 60)],
@@ -462,7 +461,7 @@ def valid_values(kind: str, world) -> list[Any]:
         "aliases_list": [["Alex", "Mitte"], []],
         "aliases_text": ["Alex\nMitte", "", "a|b"],
         "on": ["on", ""],
-        "page": ["1", "2", "999999"],
+        "page": ["1", "2", "99", "999999"],
         "fc_type": ["FeatureCollection"],
         "features": [
             [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.4132, 52.5219]},
