@@ -97,14 +97,40 @@ async def test_deeply_nested_bodies_are_a_clear_400(client, db):
         assert r.status_code in (400, 401, 422) and r.headers["content-type"] == "application/problem+json"
 
 
-async def test_text_postgresql_cannot_hold_is_a_clear_422_not_a_500(client, db):
-    """A NUL character that a form's own checks let through (the admin's driver form did): the
-    client's input, answered as such."""
+async def test_the_driver_form_refuses_control_characters_by_name(client, db):
+    """A NUL character in the admin's driver form: the form names the field (PostgreSQL could not
+    store it), nothing is saved."""
     from helpers import browser_login
 
     admin, _ = await make_user(db, "admin")
     headers = {**await browser_login(client, admin.email), "HX-Request": "true"}
     form = {"name": "\x00", "phone": "", "vehicle_plate": "", "vehicle_class": "standard"}
     response = await client.post("/admin/drivers", data=form, headers=headers)
-    assert response.status_code == 422 and "cannot be stored" in response.text and "Traceback" not in response.text
+    assert response.status_code == 400 and "no control characters" in response.text
+    assert "Traceback" not in response.text
     assert await db.fetchval("SELECT count(*) FROM drivers") == 0
+
+
+async def test_text_postgresql_cannot_hold_is_a_clear_422_not_a_500(settings, db, redis):
+    """The net under any check that lets a NUL through to PostgreSQL: the client's input,
+    answered as a 422 it can read, not a 500 (a route of this test's own reaches the database
+    with one, as a form without the check would)."""
+    import httpx
+
+    from webapp import create_app
+
+    app = create_app(settings)
+
+    @app.post("/api/v1/test-only/store-text")
+    async def store_text():
+        async with app.extensions["db"].acquire() as conn:
+            await conn.fetchval("SELECT $1::text", "before\x00after")
+        return "stored"
+
+    async with app.test_app():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post("/api/v1/test-only/store-text", headers={"Authorization": "Bearer none"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "cannot be stored" in response.json()["detail"]
