@@ -652,7 +652,7 @@ async def test_geocoder_suggestions_come_from_a_photon_server(settings, db, redi
     assert "accept-language: de-de" in [h.lower() for h in headers]
     assert any(h.lower().startswith("user-agent: hexfleet/") for h in headers)
     assert short.json() == {"results": []} and len(seen) == 1  # too short to ask
-    assert 'role="combobox"' in page.text and "Address, or tap the map" in page.text
+    assert 'role="combobox"' in page.text and "Search a place or address, or tap the map" in page.text
 
 
 async def test_geocoder_speaks_nominatim_too(settings, db, redis):
