@@ -9,8 +9,8 @@ import math
 import os
 import re
 import secrets
-import subprocess
 import shutil
+import subprocess
 import sys
 import threading
 import time

@@ -184,7 +184,7 @@ def is_owner(user, booking: q.Booking) -> bool:
 async def owner_of(booking: q.Booking) -> int | None:
     """The signed-in rider's id when this viewer booked the ride; None for everyone else."""
     user = await current_user()
-    return user.id if is_owner(user, booking) else None
+    return user.id if user is not None and is_owner(user, booking) else None
 
 
 async def track_context(booking: q.Booking, token: str) -> dict:
