@@ -273,6 +273,10 @@ async def test_ride_page_offers_only_classes_with_a_fare_and_the_map_settings(cl
     config = orjson.loads(re.search(r'<script type="application/json" id="ride-config">(.*?)</script>', page.text)[1])
     assert config["center"] == [52.52, 13.405] and config["tile_url"] == "" and config["geocoder"] is False
     assert config["min_ahead_s"] == 900 and config["max_ahead_s"] == 30 * 86400
+    # The names of the classes a quote may suggest instead, as the form shows them.
+    assert config["class_labels"] == {"standard": "Standard", "van": "Van"}
+    # One search box per end (static/js/lib/place-search.js), places first: no geocoder needed.
+    assert page.text.count('role="combobox"') == 2 and "Search a place, or tap the map" in page.text
     assert "52.5200, 13.4050" in page.text  # without a geocoder: how to type coordinates
     assert "<script>" not in page.text and " style=" not in page.text and "onclick" not in page.text
 
