@@ -18,7 +18,10 @@ import { problemText, requestJson } from "./lib/http.js";
 import { placeSearch } from "./lib/place-search.js";
 import { goToLogin } from "./lib/session.js";
 import { confirmText, needsConfirmation, showAvailability } from "./ride-availability.js";
+import { wireLocate } from "./ride-locate.js";
+import { passengerFields } from "./ride-passenger.js";
 import { coordsText, followPlaces, placeElement } from "./ride-places.js";
+import { rfc3339, whenField } from "./ride-when.js";
 import { makeMap, pinIcon } from "./rider-map.js";
 
 const L = window.L;
@@ -44,7 +47,6 @@ function main() {
   var MAX_AUTO_REQUOTES = 3; // a page left alone stops asking after this many expiries
   var MAX_LABEL = 200; // hexfleet.places.rules.MAX_LABEL
   var COORDS = /^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$/;
-  var PHONE_CHARS = /^\+?[0-9 ()./-]+$/;
   var WIDE = window.matchMedia ? window.matchMedia("(min-width: 761px)") : { matches: true };
 
   var places = null; // followPlaces(): the places drawn while the map has no tiles
@@ -93,8 +95,6 @@ function main() {
   var bookButton = $("book-button");
   var bookError = $("book-error");
   var confirmBox = $("book-confirm");
-  var whenLater = $("when-later");
-  var pickupAt = $("pickup-at");
   var whenMsg = $("when-msg");
   var nameInput = $("passenger-name");
   var phoneInput = $("passenger-phone");
@@ -324,124 +324,34 @@ function main() {
 
   var locateButton = $("locate-btn");
   if (locateButton) {
-    locateButton.addEventListener("click", function () {
-      var msg = messages.pickup;
-      if (!("geolocation" in navigator)) {
-        say(msg, "This browser cannot share your location. Tap the map or type the pickup instead.");
-        return;
-      }
-      if (window.isSecureContext === false) {
-        say(msg, "Your browser shares your location only with secure (https) pages. Tap the map or type the pickup.");
-        return;
-      }
-      locateButton.disabled = true;
-      say(msg, "Finding your location…", "info");
-      navigator.geolocation.getCurrentPosition(
-        function (position) {
-          locateButton.disabled = false;
-          var lat = position.coords.latitude;
-          var lng = position.coords.longitude;
-          var accuracy = Math.round(position.coords.accuracy || 0);
-          setPoint("pickup", lat, lng, { shown: "My location" + (accuracy ? " (±" + accuracy + " m)" : "") });
-          map.setView([lat, lng], Math.max(map.getZoom(), 15));
-          if (!points.dropoff) setMode("dropoff");
-        },
-        function (error) {
-          locateButton.disabled = false;
-          var text = {
-            1: "Location access was denied. Allow it in your browser's site settings, or tap the map or type the pickup.",
-            2: "Your location is not available right now. Tap the map or type the pickup instead.",
-            3: "Finding your location took too long. Try again, or tap the map or type the pickup.",
-          }[error.code];
-          say(msg, text || "Your location is not available. Tap the map or type the pickup instead.");
-        },
-        { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 }
-      );
+    wireLocate(locateButton, {
+      found: function (lat, lng, accuracy) {
+        setPoint("pickup", lat, lng, { shown: "My location" + (accuracy ? " (±" + accuracy + " m)" : "") });
+        map.setView([lat, lng], Math.max(map.getZoom(), 15));
+        if (!points.dropoff) setMode("dropoff");
+      },
+      say: function (text, kind) {
+        say(messages.pickup, text, kind);
+      },
     });
   }
 
-  /* ------------------------------------------------------------------ when */
+  /* ------------------------------------------------------------------ when, and which class */
 
-  function pad(n) {
-    return (n < 10 ? "0" : "") + n;
-  }
-
-  function localInputValue(date) {
-    return (
-      date.getFullYear() +
-      "-" + pad(date.getMonth() + 1) +
-      "-" + pad(date.getDate()) +
-      "T" + pad(date.getHours()) +
-      ":" + pad(date.getMinutes())
-    );
-  }
-
-  // "2030-01-31T18:30" typed in the rider's zone → "2030-01-31T18:30:00+01:00".
-  function rfc3339(date) {
-    var offset = -date.getTimezoneOffset();
-    var sign = offset >= 0 ? "+" : "-";
-    offset = Math.abs(offset);
-    return localInputValue(date) + ":00" + sign + pad(Math.floor(offset / 60)) + ":" + pad(offset % 60);
-  }
-
-  function whenMode() {
-    var checked = form.querySelector('input[name="when"]:checked');
-    return checked ? checked.value : "now";
-  }
-
-  // The scheduled pickup (a Date) when it is in the window; otherwise says why and returns null.
-  function scheduledDate(quiet) {
-    if (whenMode() !== "later") return null;
-    var value = pickupAt.value;
-    var fail = function (text) {
-      if (!quiet) say(whenMsg, text);
-      return null;
-    };
-    if (!value) return fail("Choose the date and time of the pickup.");
-    var date = new Date(value);
-    if (isNaN(date.getTime())) return fail("That is not a date and time.");
-    var ahead = (date.getTime() - Date.now()) / 1000;
-    if (ahead < config.min_ahead_s) return fail("Choose a time at least 15 minutes from now.");
-    if (ahead > config.max_ahead_s) return fail("You can book at most 30 days ahead.");
-    say(whenMsg, "");
-    return date;
-  }
-
-  function setWindow() {
-    var min = new Date(Date.now() + (config.min_ahead_s + 60) * 1000);
-    var max = new Date(Date.now() + config.max_ahead_s * 1000 - 60000);
-    pickupAt.min = localInputValue(min);
-    pickupAt.max = localInputValue(max);
-    if (!pickupAt.value) {
-      var first = new Date(Date.now() + 30 * 60000);
-      first.setMinutes(Math.ceil(first.getMinutes() / 5) * 5, 0, 0);
-      pickupAt.value = localInputValue(first);
-    }
-  }
-
-  var tzName = $("tz-name");
-  try {
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (tzName && zone) tzName.textContent = "(" + zone.replace(/_/g, " ") + " time)";
-  } catch (e) {
-    /* no zone name: the field still works in local time */
-  }
-
-  form.querySelectorAll('input[name="when"]').forEach(function (radio) {
-    radio.addEventListener("change", function () {
-      var later = whenMode() === "later";
-      whenLater.hidden = !later;
+  var when = whenField({
+    form: form,
+    field: $("pickup-at"),
+    panel: $("when-later"),
+    message: whenMsg,
+    zoneName: $("tz-name"),
+    window: config,
+    say: say,
+    onChange: function (later, valid) {
       bookButton.textContent = later ? "Schedule ride" : "Book now";
-      if (later) setWindow();
-      else say(whenMsg, "");
       userActed();
-      quoteSoon();
-    });
-  });
-  pickupAt.addEventListener("change", function () {
-    userActed();
-    if (scheduledDate(false)) quoteSoon();
-    else resetQuote();
+      if (valid) quoteSoon();
+      else resetQuote();
+    },
   });
 
   form.querySelectorAll('input[name="vehicle_class"]').forEach(function (radio) {
@@ -500,8 +410,8 @@ function main() {
       resetQuote();
       return quoteFailed("Pickup and drop-off are the same place: move one of them.", false);
     }
-    var later = whenMode() === "later";
-    var date = scheduledDate(false);
+    var later = when.later();
+    var date = when.date(false);
     if (later && !date) return resetQuote();
     var body = { pickup: endOf("pickup"), dropoff: endOf("dropoff"), vehicle_class: vehicleClass() };
     if (date) body.pickup_at = rfc3339(date);
@@ -697,42 +607,13 @@ function main() {
   /* ------------------------------------------------------------------ booking */
 
   var sending = false;
-  var fieldMessages = { name: $("passenger-name-msg"), phone: $("passenger-phone-msg") };
-
-  [nameInput, phoneInput].forEach(function (input) {
-    input.addEventListener("input", function () {
-      var msg = input === nameInput ? fieldMessages.name : fieldMessages.phone;
-      if (msg.textContent) {
-        say(msg, "");
-        input.setAttribute("aria-invalid", "false");
-      }
-    });
+  var passenger = passengerFields({
+    name: nameInput,
+    phone: phoneInput,
+    nameMessage: $("passenger-name-msg"),
+    phoneMessage: $("passenger-phone-msg"),
+    say: say,
   });
-
-  function checkPassenger() {
-    var ok = true;
-    var name = nameInput.value.trim();
-    var phone = phoneInput.value.trim();
-    if (!name) {
-      say(fieldMessages.name, "Enter the passenger's name.");
-      ok = false;
-    } else {
-      say(fieldMessages.name, "");
-    }
-    var digits = phone.replace(/\D/g, "").length;
-    if (!phone) {
-      say(fieldMessages.phone, "Enter a phone number the driver can call.");
-      ok = false;
-    } else if (!PHONE_CHARS.test(phone) || digits < 6 || digits > 15) {
-      say(fieldMessages.phone, "Use digits, spaces and an optional leading + (6 to 15 digits).");
-      ok = false;
-    } else {
-      say(fieldMessages.phone, "");
-    }
-    nameInput.setAttribute("aria-invalid", fieldMessages.name.textContent ? "true" : "false");
-    phoneInput.setAttribute("aria-invalid", fieldMessages.phone.textContent ? "true" : "false");
-    return ok;
-  }
 
   function showBookError(text) {
     bookError.textContent = text;
@@ -747,9 +628,9 @@ function main() {
   function book(confirmed) {
     showBookError("");
     if (sending) return;
-    var okPassenger = checkPassenger();
-    var later = whenMode() === "later";
-    var date = scheduledDate(false);
+    var okPassenger = passenger.check();
+    var later = when.later();
+    var date = when.date(false);
     if (later && !date) return;
     if (!quoteUsable()) {
       showBookError("Get a price first: set the pickup and the drop-off.");
@@ -758,7 +639,7 @@ function main() {
     }
     if (!okPassenger) {
       hideConfirm();
-      (fieldMessages.name.textContent ? nameInput : phoneInput).focus();
+      (nameInput.getAttribute("aria-invalid") === "true" ? nameInput : phoneInput).focus();
       return;
     }
     if (!confirmed && !date && needsConfirmation(quote)) {
@@ -808,8 +689,8 @@ function main() {
           requestQuote();
           return;
         }
-        if (/passenger\.phone/.test(text)) say(fieldMessages.phone, "This is not a phone number the driver can call.");
-        else if (/passenger\.name/.test(text)) say(fieldMessages.name, "Enter the passenger's name (up to 200 characters).");
+        if (/passenger\.phone/.test(text)) say($("passenger-phone-msg"), "This is not a phone number the driver can call.");
+        else if (/passenger\.name/.test(text)) say($("passenger-name-msg"), "Enter the passenger's name (up to 200 characters).");
         else if (/scheduled_for|pickup_at/.test(text)) say(whenMsg, text);
         showBookError(text);
       })
