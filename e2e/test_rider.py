@@ -508,6 +508,12 @@ def test_phone_layouts(page: Page, stack, rider_driver):
     for selector in ("#live-indicator", ".topbar .account-icon", ".topbar .logout-form .btn"):
         expect(page.locator(selector)).to_be_visible()
         assert_in_view(page, selector)
+    # The longest word it may say still leaves the account's links on the screen.
+    page.evaluate("document.querySelector('#live-indicator .live-label').textContent = 'offline · retrying'")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert_in_view(page, ".topbar .logout-form .btn")
+    shot(page, "track-header-offline-390x844")
+    page.evaluate("document.querySelector('#live-indicator .live-label').textContent = 'live'")
     page.wait_for_timeout(300)
     shot(page, "track-390x844")
     page.screenshot(path=str(ARTIFACTS / "track-390x844-full.png"), full_page=True)
