@@ -68,8 +68,19 @@ def cancel_all(stack, token: str) -> None:
 # ---------------------------------------------------------------- finding places by name
 
 
+def quotes_sent(page: Page) -> list[dict]:
+    """The bodies of the quotes the page asks for, as they are sent."""
+    sent: list[dict] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.post_data_json) if r.method == "POST" and r.url.endswith("/api/v1/quotes") else None,
+    )
+    return sent
+
+
 def test_a_rider_books_between_two_places_found_by_name_with_the_keyboard(page: Page, stack, potsdam):
     email, token = api_customer(stack)
+    sent = quotes_sent(page)
     sign_in(page, email)
     pickup, dropoff = page.locator("#pickup-input"), page.locator("#dropoff-input")
     expect(pickup).to_be_focused()  # the first thing to say: where from
@@ -96,6 +107,8 @@ def test_a_rider_books_between_two_places_found_by_name_with_the_keyboard(page: 
     # The price names the two places (the names chosen), the coordinates a hover or a tap away.
     expect(page.locator("#quote")).to_have_attribute("data-state", "ready")
     assert_in_view(page, "#book-button")
+    # The names chosen go with the quote, and the ride keeps them.
+    assert sent[-1]["pickup"]["label"] == "Potsdam Hauptbahnhof" and sent[-1]["dropoff"]["label"] == "Sanssouci Palace"
     quote = page.evaluate("() => window.hexfleetRide.quote")
     assert quote["pickup"]["label"] == "Potsdam Hauptbahnhof" and quote["dropoff"]["label"] == "Sanssouci Palace"
     route = page.locator("#quote-pickup .rd-where-name")
@@ -148,6 +161,7 @@ def show_potsdam(page: Page) -> None:
 def test_without_tiles_the_map_shows_the_places_and_a_tap_on_a_name_chooses_it(page: Page, stack, potsdam):
     """The stack has no MAP_TILE_URL: the map draws the places by name instead."""
     email, token = api_customer(stack)
+    sent = quotes_sent(page)
     sign_in(page, email)
     expect(page.locator("#ride-map")).to_have_class(re.compile(r"\bmap-no-tiles\b"))
     show_potsdam(page)
@@ -162,6 +176,7 @@ def test_without_tiles_the_map_shows_the_places_and_a_tap_on_a_name_chooses_it(p
     page.locator(".place-point-label", has_text="Hotel am Luisenplatz").click()
     expect(page.locator("#dropoff-input")).to_have_value("Hotel am Luisenplatz")
     expect(page.locator("#quote")).to_have_attribute("data-state", "ready")
+    assert sent[-1]["pickup"]["label"] == "Sanssouci Palace" and sent[-1]["dropoff"]["label"] == "Hotel am Luisenplatz"
     quote = page.evaluate("() => window.hexfleetRide.quote")
     assert quote["pickup"]["label"] == "Sanssouci Palace" and quote["dropoff"]["label"] == "Hotel am Luisenplatz"
     assert quote["pickup"]["lat"] == pytest.approx(place("Sanssouci Palace")[2])
@@ -172,6 +187,7 @@ def test_without_tiles_the_map_shows_the_places_and_a_tap_on_a_name_chooses_it(p
         "([lat, lng]) => window.hexfleetRide.map.fire('click', {latlng: L.latLng(lat, lng)})", list(near_hotel)
     )
     expect(page.locator("#dropoff-input")).to_have_value(re.compile(r"^Hotel am Luisenplatz, [67]0 m$"))
+    assert "label" not in sent[-1]["dropoff"]  # a bare point: the server named it
     expect(page.locator("#dropoff-input")).to_have_attribute("title", f"{near_hotel[0]:.5f}, {near_hotel[1]:.5f}")
     cancel_all(stack, token)
 
@@ -197,6 +213,22 @@ def test_places_on_a_phone(page: Page, stack, potsdam):
     # The Book button sits at the foot of the screen once there is a price.
     assert_in_view(page, "#book-button")
     shot(page, "ride-priced-390x844")
+
+    # The ride's page on a phone: a tap on a place's name shows where exactly.
+    page.locator("#passenger-name").fill("Effi Briest")
+    page.locator("#passenger-phone").fill("+49 331 5550123")
+    page.get_by_role("button", name="Book now").tap()
+    if page.locator("#book-confirm").is_visible():  # the driver at the station may be busy
+        page.get_by_role("button", name="Book and keep looking").tap()
+    page.wait_for_url(re.compile(r"/t/[^/]+$"))
+    name = page.locator(".rd-facts .rd-where-name").first
+    expect(name).to_have_text("Filmpark Babelsberg")
+    name.tap()
+    coords = page.locator(".rd-facts .rd-where-coords").first
+    expect(coords).to_have_text("52.38480, 13.11940")
+    coords.scroll_into_view_if_needed()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    shot(page, "track-places-390x844")
     cancel_all(stack, token)
 
 
