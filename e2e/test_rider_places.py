@@ -27,6 +27,7 @@ PLACES = [
     ("Sanssouci Palace", "landmark", 52.40430, 13.03840),
     ("Hotel am Luisenplatz", "hotel", 52.40040, 13.04940),
     ("Filmpark Babelsberg", "venue", 52.38480, 13.11940),
+    ("Kiosk <b>Nord</b>", "other", 52.40250, 13.05600),  # a name is text, never markup
 ]
 POTSDAM = (52.3980, 13.0560)
 TILE_CREDIT = "© Test Tiles"
@@ -168,6 +169,9 @@ def test_without_tiles_the_map_shows_the_places_and_a_tap_on_a_name_chooses_it(p
     palace = page.locator(".place-point-label", has_text="Sanssouci Palace")
     expect(palace).to_be_visible()
     expect(page.locator(".place-point-label", has_text="Hotel am Luisenplatz")).to_be_visible()
+    kiosk = page.locator(".place-point-label", has_text="Kiosk <b>Nord</b>")
+    expect(kiosk).to_be_visible()
+    expect(kiosk.locator("b")).to_have_count(0)
     # Nothing to credit: no tile was drawn.
     expect(page.locator(".leaflet-control-attribution")).to_have_text("")
     shot(page, "ride-no-tiles-1366x768")

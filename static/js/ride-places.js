@@ -51,7 +51,8 @@ export function followPlaces(map, onChoose) {
   function choose(marker, event) {
     if (event) L.DomEvent.stop(event); // the map's own tap would set a bare coordinate too
     const at = marker.getLatLng();
-    onChoose({ name: marker.getTooltip().getContent(), lat: at.lat, lng: at.lng });
+    const content = marker.getTooltip().getContent(); // lib/places-layer.js: the name as a text element
+    onChoose({ name: typeof content === "string" ? content : content.textContent, lat: at.lat, lng: at.lng });
   }
 
   function wire(marker) {
