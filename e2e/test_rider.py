@@ -1,17 +1,21 @@
 """The customer side in a real browser against the real stack: signing up, booking a ride by
-tapping the map, the rides list, and the tracking link following the driver live."""
+tapping the map, the rides list, and the tracking link following the driver live. Screenshots
+go to E2E_SHOTS (default /tmp/shots-rider/) and e2e/artifacts/."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -23,6 +27,39 @@ from hexfleet.devtools.testing import free_port, wait_until_ready
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 LIVE_DEADLINE_MS = 3000
+SHOTS = Path(os.environ.get("E2E_SHOTS", "/tmp/shots-rider"))
+
+
+def shot(page: Page, name: str, full_page: bool = False) -> None:
+    """A screenshot to look at: in SHOTS and in e2e/artifacts/."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    shutil.copy(path, ARTIFACTS / path.name)
+
+
+def assert_uncovered(page: Page, selector: str) -> None:
+    """The element is in view and nothing lies over its middle (a sticky bar, a notice)."""
+    assert_in_view(page, selector)
+    on_top = page.evaluate(
+        """(selector) => {
+             const el = document.querySelector(selector);
+             const r = el.getBoundingClientRect();
+             const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+             return el.contains(hit);
+           }""",
+        selector,
+    )
+    assert on_top, f"{selector} is covered"
+
+
+def assert_in_view(page: Page, selector: str) -> None:
+    """The element is on the screen as it is, without scrolling."""
+    box = page.locator(selector).bounding_box()
+    view = page.viewport_size
+    assert box is not None and view is not None, selector
+    assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= view["width"] and box["y"] + box["height"] <= view["height"], (selector, box)
 
 
 def offset(lat: float, lng: float, north_m: float, east_m: float) -> tuple[float, float]:
@@ -114,7 +151,12 @@ def api_booking(stack, token: str, pickup: tuple[float, float], dropoff: tuple[f
             json={"pickup": {"lat": pickup[0], "lng": pickup[1]}, "dropoff": {"lat": dropoff[0], "lng": dropoff[1]}},
         )
         assert quote.status_code == 201, quote.text
-        body = {"quote_id": quote.json()["quote_id"], "passenger": {"name": "Ida", "phone": "+49 30 5550142"}, **extra}
+        body = {
+            "quote_id": quote.json()["quote_id"],
+            "passenger": {"name": "Ida", "phone": "+49 30 5550142"},
+            "confirm_no_driver": True,  # some book where nobody is near (ignored when a driver is)
+            **extra,
+        }
         booking = client.post("/api/v1/bookings", json=body)
         assert booking.status_code == 201, booking.text
         return booking.json()
@@ -149,6 +191,7 @@ def test_sign_up_book_by_tapping_the_map_and_follow_the_driver(page: Page, stack
 
     quote = page.locator("#quote")
     expect(quote).to_have_attribute("data-state", "ready")
+    assert_in_view(page, "#book-button")  # once there is a price, "Book now" needs no scroll
     expect(page.locator("#quote-price")).to_have_text(re.compile(r"^€\d+\.\d\d$"))  # the browser's locale: en-US
     expect(page.locator("#quote-expiry")).to_have_text(re.compile(r"Price held for [0-4]:\d\d"))
     expect(page.locator("#quote-eta")).to_have_text(re.compile(r"min away"))
@@ -162,13 +205,16 @@ def test_sign_up_book_by_tapping_the_map_and_follow_the_driver(page: Page, stack
     expect(page.locator("#passenger-name-msg")).to_have_text("Enter the passenger's name.")
     page.get_by_label("Name").fill("Rita Rider")
     page.get_by_label("Phone").fill("+49 30 5550101")
-    page.screenshot(path=str(ARTIFACTS / "ride-1366x768.png"))
+    shot(page, "ride-1366x768")
     with page.expect_navigation(url=re.compile(r"/t/[^/]+$")):
         page.get_by_role("button", name="Book now").click()
 
     # The tracking page: the ride, then the driver taking it.
     expect(page.locator(".track-title")).to_have_text(re.compile("Finding you a driver|is on the way"))
     expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live", timeout=10_000)
+    # Signed in, the ride's page keeps the account: its link and "Log out".
+    expect(page.locator(".topbar .user-email")).to_have_text(email)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
     track_url = page.url
     booking_id = page.evaluate(
         """() => fetch('/api/v1/bookings?limit=1', {headers: {Accept: 'application/json'}})
@@ -195,7 +241,7 @@ def test_sign_up_book_by_tapping_the_map_and_follow_the_driver(page: Page, stack
     # Nothing on the page names the driver's id.
     assert "driver_id" not in page.content() and f"/drivers/{rider_driver.id}" not in page.content()
     page.wait_for_timeout(400)  # let the glide settle for a clean picture
-    page.screenshot(path=str(ARTIFACTS / "track-1366x768.png"))
+    shot(page, "track-1366x768")
 
     # The rides list has it, live, in the "Now" group with its driver.
     page.get_by_role("link", name="My rides").click()
@@ -206,7 +252,7 @@ def test_sign_up_book_by_tapping_the_map_and_follow_the_driver(page: Page, stack
     expect(card).to_contain_text(price)
     expect(card.get_by_role("link", name="Track ride")).to_have_attribute("href", re.compile(r"^/t/"))
     expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live", timeout=10_000)
-    page.screenshot(path=str(ARTIFACTS / "rides-1366x768.png"), full_page=True)
+    shot(page, "rides-1366x768", full_page=True)
 
     # The driver arrives: the list changes by itself (a booking event, no polling).
     with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {rider_driver.token}"}) as client:
@@ -405,7 +451,7 @@ def test_typed_coordinates_and_a_refused_location(page: Page, stack):
     expect(page.locator("#pickup-msg")).to_contain_text(re.compile("denied|not available|too long"), timeout=15_000)
     page.get_by_label("Pickup", exact=True).fill("somewhere nice")
     page.get_by_label("Pickup", exact=True).press("Enter")
-    expect(page.locator("#pickup-msg")).to_contain_text("Type coordinates as lat, lng")
+    expect(page.locator("#pickup-msg")).to_contain_text("Nothing found by that name")
     page.get_by_label("Pickup", exact=True).fill("52.5200, 13.4050")
     page.get_by_label("Pickup", exact=True).press("Enter")
     page.get_by_label("Drop-off", exact=True).fill("52.5201, 13.4051")
@@ -455,14 +501,28 @@ def test_phone_layouts(page: Page, stack, rider_driver):
     expect(page.locator("#track-state")).to_have_attribute("data-status", "assigned")
     wait_for_driver_at(page, *driver_at, timeout=10_000)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    # The header on a phone: the live dot says it in words too, and the account stays in reach.
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live", timeout=10_000)
+    expect(page.locator("#live-indicator .live-label")).to_be_visible()
+    expect(page.locator("#live-indicator .live-label")).to_have_text("live")
+    for selector in ("#live-indicator", ".topbar .account-icon", ".topbar .logout-form .btn"):
+        expect(page.locator(selector)).to_be_visible()
+        assert_in_view(page, selector)
+    # The longest word it may say still leaves the account's links on the screen.
+    page.evaluate("document.querySelector('#live-indicator .live-label').textContent = 'offline · retrying'")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert_in_view(page, ".topbar .logout-form .btn")
+    shot(page, "track-header-offline-390x844")
+    page.evaluate("document.querySelector('#live-indicator .live-label').textContent = 'live'")
     page.wait_for_timeout(300)
-    page.screenshot(path=str(ARTIFACTS / "track-390x844.png"))
+    shot(page, "track-390x844")
     page.screenshot(path=str(ARTIFACTS / "track-390x844-full.png"), full_page=True)
 
     page.goto("/rides")
     expect(page.locator(f'[data-booking-id="{booking["id"]}"]')).to_contain_text("Driver on the way")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(ARTIFACTS / "rides-390x844.png"), full_page=True)
+    expect(page.locator("#live-indicator .live-label")).to_be_visible()
+    shot(page, "rides-390x844", full_page=True)
     with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}) as client:
         assert client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={}).status_code == 200
 
@@ -551,8 +611,10 @@ def search_address(page: Page, stack, site: str, shots: str) -> None:
     pickup.fill("Alexan")
     options = page.get_by_role("option")
     expect(options).to_have_count(3)
-    expect(options.first).to_have_text("Alexanderplatz, 10178 Berlin, Germany")
-    page.screenshot(path=str(ARTIFACTS / f"ride-address-{shots}.png"))
+    # The geocoder's answers after the places (none match here): each an address, how far it is.
+    expect(options.first.locator(".place-option-name")).to_have_text("Alexanderplatz")
+    expect(options.first.locator(".place-option-meta")).to_have_text(re.compile(r"^Address · [\d.]+\s(m|km)$"))
+    shot(page, f"ride-address-{shots}")
     pickup.press("ArrowDown")
     pickup.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
@@ -562,8 +624,13 @@ def search_address(page: Page, stack, site: str, shots: str) -> None:
     dropoff = page.get_by_label("Drop-off", exact=True)
     expect(dropoff).to_be_focused()
     dropoff.fill("Alexa S")
-    page.get_by_role("option", name="Alexa Shopping Centre, 10179 Berlin, Germany").click()
+    page.get_by_role("option").filter(has_text="Alexa Shopping Centre").click()
+    expect(dropoff).to_have_value("Alexa Shopping Centre, 10179 Berlin, Germany")
     expect(page.locator("#quote")).to_have_attribute("data-state", "ready")
+    # The address chosen is the name the ride keeps.
+    assert (
+        page.evaluate("() => window.hexfleetRide.quote.dropoff.label") == "Alexa Shopping Centre, 10179 Berlin, Germany"
+    )
 
 
 def test_address_suggestions_through_the_server(page: Page, stack, geocoding_site):

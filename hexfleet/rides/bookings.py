@@ -282,6 +282,14 @@ async def tracking_view(rides: Rides, booking: q.Booking) -> dict:
     return view
 
 
+def search_until(booking: q.Booking, patience_s: float) -> datetime | None:
+    """While a booking looks for a driver: when dispatch stops looking if nobody comes within
+    reach (its search's start plus DISPATCH_PATIENCE_S); None once it is not searching."""
+    if booking.status not in (S.SEARCHING, S.OFFERED) or booking.search_started_at is None:
+        return None
+    return booking.search_started_at + timedelta(seconds=patience_s)
+
+
 def eta_seconds(lat: float, lng: float, to_lat: float, to_lng: float, rides: Rides) -> int:
     if haversine_m(lat, lng, to_lat, to_lng) < 30:
         return 0

@@ -1,17 +1,27 @@
 /* hexfleet: book a ride (/ride).
  *
- * The rider sets pickup and drop-off (a tap on the map, "my location", typed coordinates, or an
- * address through /ui/geocode when the server has a geocoder), picks a vehicle class and when;
- * the page asks POST /api/v1/quotes for a price, counts its expiry down (and asks again), and
- * books it with POST /api/v1/bookings, then opens the ride's tracking page.
+ * The rider sets pickup and drop-off: a search box per end (lib/place-search.js: the operator's
+ * places first, then the geocoder's addresses when GEOCODER_URL is set), a tap on the map (on a
+ * place's name when the map has no tiles), "my location" or typed coordinates. The page asks
+ * POST /api/v1/quotes for a price (sending the chosen place's name as pickup.label /
+ * dropoff.label; a bare point is named by the server after the nearest place), counts its expiry
+ * down (and asks again), and books it with POST /api/v1/bookings, then opens the ride's tracking
+ * page. A quote for now with no driver of its class near says so and books only once the rider
+ * confirms (confirm_no_driver).
  *
- * For tests: window.hexfleetRide = {map, points, quote}.
+ * For tests: window.hexfleetRide = {map, points, quote, markers, places()}.
  */
 
 import { countdown, dateTime, distance, minutes, money, timeTitle } from "./lib/format.js";
 import { metresBetween } from "./lib/geo.js";
 import { problemText, requestJson } from "./lib/http.js";
+import { placeSearch } from "./lib/place-search.js";
 import { goToLogin } from "./lib/session.js";
+import { confirmText, needsConfirmation, showAvailability } from "./ride-availability.js";
+import { wireLocate } from "./ride-locate.js";
+import { passengerFields } from "./ride-passenger.js";
+import { coordsText, followPlaces, placeElement } from "./ride-places.js";
+import { rfc3339, whenField } from "./ride-when.js";
 import { makeMap, pinIcon } from "./rider-map.js";
 
 const L = window.L;
@@ -35,24 +45,40 @@ function main() {
 
   var MIN_TRIP_M = 50; // hexfleet.rides.quotes.MIN_TRIP_M
   var MAX_AUTO_REQUOTES = 3; // a page left alone stops asking after this many expiries
-  var SEARCH_DELAY_MS = 350;
+  var MAX_LABEL = 200; // hexfleet.places.rules.MAX_LABEL
   var COORDS = /^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$/;
-  var PHONE_CHARS = /^\+?[0-9 ()./-]+$/;
+  var WIDE = window.matchMedia ? window.matchMedia("(min-width: 761px)") : { matches: true };
 
+  var places = null; // followPlaces(): the places drawn while the map has no tiles
   var map = makeMap(mapEl, {
     tileUrl: config.tile_url,
     tileAttribution: config.tile_attribution,
     center: config.center,
     zoom: 14,
+    advice: "The places you can choose are shown by name.",
+    // Without tiles the map still shows where the places are, by name (signed-in riders only).
+    onUnavailable: function (theMap) {
+      if (!places && form) places = followPlaces(theMap, choosePlaceOnMap);
+    },
   });
   L.control.scale({ position: "bottomleft", imperial: false }).addTo(map);
 
-  var points = { pickup: null, dropoff: null }; // {lat, lng, label}
+  // {lat, lng, label: the name chosen (sent with the quote) or null, shown: what the field says,
+  //  named: whether the field may take the server's name for the point}
+  var points = { pickup: null, dropoff: null };
   var markers = { pickup: null, dropoff: null };
   var line = null;
   var mode = "pickup";
   var quote = null; // the last quote (API JSON) and its expiry in ms: quote.expiresAtMs
-  window.hexfleetRide = { map: map, points: points, quote: null, markers: markers };
+  window.hexfleetRide = {
+    map: map,
+    points: points,
+    quote: null,
+    markers: markers,
+    places: function () {
+      return places ? places.layer() : null;
+    },
+  };
 
   if (!form) return; // no fares: the page says booking is not open; the map stays for looks
 
@@ -65,10 +91,10 @@ function main() {
   var messages = { pickup: $("pickup-msg"), dropoff: $("dropoff-msg") };
   var lists = { pickup: $("pickup-suggestions"), dropoff: $("dropoff-suggestions") };
   var quoteEl = $("quote");
+  var bookBar = $("book-bar");
   var bookButton = $("book-button");
   var bookError = $("book-error");
-  var whenLater = $("when-later");
-  var pickupAt = $("pickup-at");
+  var confirmBox = $("book-confirm");
   var whenMsg = $("when-msg");
   var nameInput = $("passenger-name");
   var phoneInput = $("passenger-phone");
@@ -89,14 +115,20 @@ function main() {
     });
   }
 
-  function coordsLabel(lat, lng) {
-    return lat.toFixed(5) + ", " + lng.toFixed(5);
-  }
-
-  function setPoint(kind, lat, lng, label) {
-    var point = { lat: lat, lng: lng, label: label || coordsLabel(lat, lng) };
+  // options.label: the name the rider chose (a place, an address); options.shown: what the field
+  // says instead when no name was chosen (else the coordinates, until the quote names the point).
+  function setPoint(kind, lat, lng, options) {
+    options = options || {};
+    var label = options.label ? String(options.label).slice(0, MAX_LABEL) : null;
+    var point = {
+      lat: lat,
+      lng: lng,
+      label: label,
+      shown: label || options.shown || coordsText(lat, lng),
+      named: !label && !options.shown,
+    };
     points[kind] = point;
-    inputs[kind].value = point.label;
+    showPointText(kind);
     say(messages[kind], "");
     if (markers[kind]) {
       markers[kind].setLatLng([lat, lng]);
@@ -123,7 +155,15 @@ function main() {
     quoteSoon();
   }
 
+  // The field shows the point's name; its coordinates are in the title (hover).
+  function showPointText(kind) {
+    var point = points[kind];
+    inputs[kind].value = point.shown;
+    inputs[kind].title = coordsText(point.lat, point.lng);
+  }
+
   function clearPoint(kind) {
+    inputs[kind].removeAttribute("title");
     if (!points[kind]) return;
     points[kind] = null;
     if (markers[kind]) {
@@ -153,7 +193,7 @@ function main() {
   function showPoints() {
     var shown = [points.pickup, points.dropoff].filter(Boolean);
     if (!shown.length) return;
-    var bounds = map.getBounds();
+    var bounds = map.getBounds().pad(-0.12); // a pin at the very edge (under a control) is as good as out
     var outside = shown.some(function (p) {
       return !bounds.contains([p.lat, p.lng]);
     });
@@ -169,12 +209,23 @@ function main() {
     }
   }
 
+  // First the pickup, then the drop-off; after that a tap moves whichever is chosen.
+  function afterMapPick(kind) {
+    if (kind === "pickup" && !points.dropoff) setMode("dropoff");
+  }
+
   map.on("click", function (event) {
     var kind = mode;
     setPoint(kind, event.latlng.lat, event.latlng.lng);
-    // First the pickup, then the drop-off; after that a tap moves whichever is chosen.
-    if (kind === "pickup" && !points.dropoff) setMode("dropoff");
+    afterMapPick(kind);
   });
+
+  // A place tapped on a map without tiles: chosen by its name, as from the search box.
+  function choosePlaceOnMap(place) {
+    var kind = mode;
+    setPoint(kind, place.lat, place.lng, { label: place.name });
+    afterMapPick(kind);
+  }
 
   document.querySelectorAll(".rd-map-mode-btn").forEach(function (btn) {
     btn.addEventListener("click", function () {
@@ -182,7 +233,7 @@ function main() {
     });
   });
 
-  /* ------------------------------------------------------------------ typing a place */
+  /* ------------------------------------------------------------------ searching a place */
 
   function parseCoords(text) {
     var m = COORDS.exec(text || "");
@@ -194,287 +245,113 @@ function main() {
     return { lat: lat, lng: lng };
   }
 
-  var searches = { pickup: null, dropoff: null }; // {timer, controller}
-  var choices = { pickup: [], dropoff: [] };
-  var active = { pickup: -1, dropoff: -1 };
+  var searches = {};
 
-  function closeSuggestions(kind) {
-    var list = lists[kind];
-    choices[kind] = [];
-    active[kind] = -1;
-    if (!list) return;
-    list.hidden = true;
-    list.innerHTML = "";
-    inputs[kind].setAttribute("aria-expanded", "false");
-    inputs[kind].removeAttribute("aria-activedescendant");
-  }
-
-  function showSuggestions(kind, results) {
-    var list = lists[kind];
-    if (!list) return;
-    list.innerHTML = "";
-    choices[kind] = results;
-    active[kind] = -1;
-    if (!results.length) {
-      closeSuggestions(kind);
-      say(messages[kind], "No address found. Try another spelling, or tap the map.", "info");
-      return;
-    }
-    results.forEach(function (result, index) {
-      var item = document.createElement("li");
-      item.id = kind + "-option-" + index;
-      item.className = "rd-suggestion";
-      item.setAttribute("role", "option");
-      item.setAttribute("aria-selected", "false");
-      item.textContent = result.label;
-      // mousedown, not click: it runs before the input's blur closes the list.
-      item.addEventListener("mousedown", function (event) {
-        event.preventDefault();
-        choose(kind, index);
-      });
-      list.appendChild(item);
-    });
-    list.hidden = false;
-    inputs[kind].setAttribute("aria-expanded", "true");
-  }
-
-  function highlight(kind, index) {
-    var items = lists[kind] ? lists[kind].querySelectorAll(".rd-suggestion") : [];
-    if (!items.length) return;
-    index = (index + items.length) % items.length;
-    active[kind] = index;
-    items.forEach(function (item, i) {
-      item.setAttribute("aria-selected", i === index ? "true" : "false");
-    });
-    inputs[kind].setAttribute("aria-activedescendant", items[index].id);
-    items[index].scrollIntoView({ block: "nearest" });
-  }
-
-  function choose(kind, index) {
-    var result = choices[kind][index];
-    if (!result) return;
-    closeSuggestions(kind);
-    setPoint(kind, result.lat, result.lng, result.label);
+  // A result picked from the list: the operator's place by its name, a geocoder's answer by its
+  // address (the name alone, "Hauptstraße", says too little).
+  function choosePlace(kind, result) {
+    var label = result.source === "geocoder" ? result.address || result.name : result.name;
+    setPoint(kind, result.lat, result.lng, { label: label });
+    map.panTo([result.lat, result.lng]);
     if (kind === "pickup" && !points.dropoff) {
       setMode("dropoff");
       inputs.dropoff.focus();
+    } else if (points.pickup && points.dropoff && !nameInput.value.trim()) {
+      nameInput.focus(); // both ends set by keyboard: the passenger is next while the price comes
     }
-  }
-
-  function search(kind, text) {
-    var state = searches[kind];
-    if (state && state.controller) state.controller.abort();
-    var controller = new AbortController();
-    searches[kind] = { controller: controller };
-    var center = map.getCenter();
-    var url =
-      "/ui/geocode?q=" + encodeURIComponent(text) + "&lat=" + center.lat.toFixed(5) + "&lng=" + center.lng.toFixed(5);
-    requestJson(url, { signal: controller.signal })
-      .then(function (answer) {
-        if (inputs[kind].value.trim() !== text) return; // typed on meanwhile
-        if (answer.status === 401) return goToLogin();
-        if (answer.status !== 200 || !answer.body) {
-          closeSuggestions(kind);
-          say(messages[kind], (answer.body && answer.body.detail) || "Address search is not available right now.");
-          return;
-        }
-        say(messages[kind], "");
-        showSuggestions(kind, answer.body.results || []);
-      })
-      .catch(function (error) {
-        if (error && error.name === "AbortError") return;
-        say(messages[kind], "Address search is not reachable. Tap the map or type coordinates.");
-      });
   }
 
   function commitTyped(kind) {
     var text = inputs[kind].value.trim();
-    if (!text || (points[kind] && points[kind].label === text)) return;
+    if (!text || (points[kind] && points[kind].shown === text)) return;
     var coords = parseCoords(text);
     if (coords) {
-      closeSuggestions(kind);
+      searches[kind].close();
       setPoint(kind, coords.lat, coords.lng);
       map.panTo([coords.lat, coords.lng]);
       return;
     }
-    if (config.geocoder) {
-      if (choices[kind].length) return; // the rider picks one of the suggestions
-      say(messages[kind], "Pick one of the suggestions, tap the map, or type coordinates (lat, lng).");
-    } else {
-      say(messages[kind], "Type coordinates as lat, lng (for example 52.5200, 13.4050), or tap the map.");
-    }
+    // Enter before the list came: look it up now; Enter again picks the first.
+    if (text.length >= 2) searches[kind].search(text);
+    else say(messages[kind], "Type a place's name, tap the map, or type coordinates (lat, lng).", "info");
   }
 
   ["pickup", "dropoff"].forEach(function (kind) {
     var input = inputs[kind];
+    searches[kind] = placeSearch({
+      input: input,
+      list: lists[kind],
+      near: function () {
+        var c = map.getCenter();
+        return { lat: c.lat, lng: c.lng };
+      },
+      onPick: function (result) {
+        choosePlace(kind, result);
+      },
+      onMessage: function (text, how) {
+        say(messages[kind], text, how);
+      },
+      onUnauthorized: goToLogin,
+      skip: function (text) {
+        return !!parseCoords(text);
+      },
+    });
     input.addEventListener("focus", function () {
       setMode(kind);
     });
     input.addEventListener("input", function () {
       var text = input.value.trim();
-      if (points[kind] && points[kind].label !== text) clearPoint(kind);
+      if (points[kind] && points[kind].shown !== text) clearPoint(kind);
       say(messages[kind], "");
-      var state = searches[kind];
-      if (state && state.timer) window.clearTimeout(state.timer);
-      if (!config.geocoder || parseCoords(text) || text.length < 3) {
-        closeSuggestions(kind);
-        return;
-      }
-      searches[kind] = {
-        controller: state && state.controller,
-        timer: window.setTimeout(function () {
-          search(kind, text);
-        }, SEARCH_DELAY_MS),
-      };
     });
     input.addEventListener("keydown", function (event) {
-      var open = lists[kind] && !lists[kind].hidden;
-      if (event.key === "ArrowDown" && open) {
-        event.preventDefault();
-        highlight(kind, active[kind] + 1);
-      } else if (event.key === "ArrowUp" && open) {
-        event.preventDefault();
-        highlight(kind, active[kind] - 1);
-      } else if (event.key === "Escape" && open) {
-        closeSuggestions(kind);
-      } else if (event.key === "Enter") {
-        event.preventDefault(); // Enter in a place field never books the ride
-        if (open && choices[kind].length) choose(kind, Math.max(0, active[kind]));
-        else commitTyped(kind);
-      }
-    });
-    input.addEventListener("change", function () {
+      // The search box handles Enter on an open list (it picks); otherwise Enter commits what
+      // was typed, and never books the ride.
+      if (event.key !== "Enter" || event.defaultPrevented) return;
+      event.preventDefault();
       commitTyped(kind);
     });
-    input.addEventListener("blur", function () {
-      window.setTimeout(function () {
-        closeSuggestions(kind);
-      }, 150);
+    input.addEventListener("change", function () {
+      var text = input.value.trim();
+      if (parseCoords(text)) commitTyped(kind);
     });
   });
+
+  // The first thing to do is to say where from: on a computer, the cursor waits there.
+  if (WIDE.matches && !document.querySelector("[autofocus]")) inputs.pickup.focus({ preventScroll: true });
 
   /* ------------------------------------------------------------------ my location */
 
   var locateButton = $("locate-btn");
   if (locateButton) {
-    locateButton.addEventListener("click", function () {
-      var msg = messages.pickup;
-      if (!("geolocation" in navigator)) {
-        say(msg, "This browser cannot share your location. Tap the map or type the pickup instead.");
-        return;
-      }
-      if (window.isSecureContext === false) {
-        say(msg, "Your browser shares your location only with secure (https) pages. Tap the map or type the pickup.");
-        return;
-      }
-      locateButton.disabled = true;
-      say(msg, "Finding your location…", "info");
-      navigator.geolocation.getCurrentPosition(
-        function (position) {
-          locateButton.disabled = false;
-          var lat = position.coords.latitude;
-          var lng = position.coords.longitude;
-          var accuracy = Math.round(position.coords.accuracy || 0);
-          setPoint("pickup", lat, lng, "My location" + (accuracy ? " (±" + accuracy + " m)" : ""));
-          map.setView([lat, lng], Math.max(map.getZoom(), 15));
-          if (!points.dropoff) setMode("dropoff");
-        },
-        function (error) {
-          locateButton.disabled = false;
-          var text = {
-            1: "Location access was denied. Allow it in your browser's site settings, or tap the map or type the pickup.",
-            2: "Your location is not available right now. Tap the map or type the pickup instead.",
-            3: "Finding your location took too long. Try again, or tap the map or type the pickup.",
-          }[error.code];
-          say(msg, text || "Your location is not available. Tap the map or type the pickup instead.");
-        },
-        { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 }
-      );
+    wireLocate(locateButton, {
+      found: function (lat, lng, accuracy) {
+        setPoint("pickup", lat, lng, { shown: "My location" + (accuracy ? " (±" + accuracy + " m)" : "") });
+        map.setView([lat, lng], Math.max(map.getZoom(), 15));
+        if (!points.dropoff) setMode("dropoff");
+      },
+      say: function (text, kind) {
+        say(messages.pickup, text, kind);
+      },
     });
   }
 
-  /* ------------------------------------------------------------------ when */
+  /* ------------------------------------------------------------------ when, and which class */
 
-  function pad(n) {
-    return (n < 10 ? "0" : "") + n;
-  }
-
-  function localInputValue(date) {
-    return (
-      date.getFullYear() +
-      "-" + pad(date.getMonth() + 1) +
-      "-" + pad(date.getDate()) +
-      "T" + pad(date.getHours()) +
-      ":" + pad(date.getMinutes())
-    );
-  }
-
-  // "2030-01-31T18:30" typed in the rider's zone → "2030-01-31T18:30:00+01:00".
-  function rfc3339(date) {
-    var offset = -date.getTimezoneOffset();
-    var sign = offset >= 0 ? "+" : "-";
-    offset = Math.abs(offset);
-    return localInputValue(date) + ":00" + sign + pad(Math.floor(offset / 60)) + ":" + pad(offset % 60);
-  }
-
-  function whenMode() {
-    var checked = form.querySelector('input[name="when"]:checked');
-    return checked ? checked.value : "now";
-  }
-
-  // The scheduled pickup (a Date) when it is in the window; otherwise says why and returns null.
-  function scheduledDate(quiet) {
-    if (whenMode() !== "later") return null;
-    var value = pickupAt.value;
-    var fail = function (text) {
-      if (!quiet) say(whenMsg, text);
-      return null;
-    };
-    if (!value) return fail("Choose the date and time of the pickup.");
-    var date = new Date(value);
-    if (isNaN(date.getTime())) return fail("That is not a date and time.");
-    var ahead = (date.getTime() - Date.now()) / 1000;
-    if (ahead < config.min_ahead_s) return fail("Choose a time at least 15 minutes from now.");
-    if (ahead > config.max_ahead_s) return fail("You can book at most 30 days ahead.");
-    say(whenMsg, "");
-    return date;
-  }
-
-  function setWindow() {
-    var min = new Date(Date.now() + (config.min_ahead_s + 60) * 1000);
-    var max = new Date(Date.now() + config.max_ahead_s * 1000 - 60000);
-    pickupAt.min = localInputValue(min);
-    pickupAt.max = localInputValue(max);
-    if (!pickupAt.value) {
-      var first = new Date(Date.now() + 30 * 60000);
-      first.setMinutes(Math.ceil(first.getMinutes() / 5) * 5, 0, 0);
-      pickupAt.value = localInputValue(first);
-    }
-  }
-
-  var tzName = $("tz-name");
-  try {
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (tzName && zone) tzName.textContent = "(" + zone.replace(/_/g, " ") + " time)";
-  } catch (e) {
-    /* no zone name: the field still works in local time */
-  }
-
-  form.querySelectorAll('input[name="when"]').forEach(function (radio) {
-    radio.addEventListener("change", function () {
-      var later = whenMode() === "later";
-      whenLater.hidden = !later;
+  var when = whenField({
+    form: form,
+    field: $("pickup-at"),
+    panel: $("when-later"),
+    message: whenMsg,
+    zoneName: $("tz-name"),
+    window: config,
+    say: say,
+    onChange: function (later, valid) {
       bookButton.textContent = later ? "Schedule ride" : "Book now";
-      if (later) setWindow();
-      else say(whenMsg, "");
       userActed();
-      quoteSoon();
-    });
-  });
-  pickupAt.addEventListener("change", function () {
-    userActed();
-    if (scheduledDate(false)) quoteSoon();
-    else resetQuote();
+      if (valid) quoteSoon();
+      else resetQuote();
+    },
   });
 
   form.querySelectorAll('input[name="vehicle_class"]').forEach(function (radio) {
@@ -503,6 +380,8 @@ function main() {
 
   function setQuoteState(state) {
     quoteEl.dataset.state = state;
+    if (state !== "ready") hideConfirm();
+    form.dataset.priced = state === "ready" || state === "expired" ? "true" : "false";
     updateBookButton();
   }
 
@@ -518,20 +397,23 @@ function main() {
     quoteTimer = window.setTimeout(requestQuote, 200);
   }
 
+  function endOf(kind) {
+    var point = points[kind];
+    var end = { lat: point.lat, lng: point.lng };
+    if (point.label) end.label = point.label;
+    return end;
+  }
+
   function requestQuote() {
     if (!points.pickup || !points.dropoff) return resetQuote();
     if (metresBetween(points.pickup, points.dropoff) < MIN_TRIP_M) {
       resetQuote();
       return quoteFailed("Pickup and drop-off are the same place: move one of them.", false);
     }
-    var later = whenMode() === "later";
-    var date = scheduledDate(false);
+    var later = when.later();
+    var date = when.date(false);
     if (later && !date) return resetQuote();
-    var body = {
-      pickup: { lat: points.pickup.lat, lng: points.pickup.lng },
-      dropoff: { lat: points.dropoff.lat, lng: points.dropoff.lng },
-      vehicle_class: vehicleClass(),
-    };
+    var body = { pickup: endOf("pickup"), dropoff: endOf("dropoff"), vehicle_class: vehicleClass() };
     if (date) body.pickup_at = rfc3339(date);
     if (quoteController) quoteController.abort();
     quoteController = new AbortController();
@@ -571,6 +453,21 @@ function main() {
     ["minimum_fare_minor", "Up to the minimum fare"],
   ];
 
+  // The quote names both ends: a bare point (a tap, typed coordinates) takes the server's name
+  // for it ("Alexanderplatz, 60 m"), in its field and in the price's route.
+  function showQuotePlaces(body) {
+    ["pickup", "dropoff"].forEach(function (kind) {
+      var point = points[kind];
+      var end = body[kind] || {};
+      if (point && point.named && end.label && inputs[kind].value.trim() === point.shown) {
+        point.shown = end.label;
+        showPointText(kind);
+      }
+      var slot = $("quote-" + kind);
+      if (slot) slot.replaceChildren(placeElement(end.label || (point && point.label), end.lat, end.lng));
+    });
+  }
+
   function showQuote(body) {
     quote = window.hexfleetRide.quote = body;
     quote.expiresAtMs = Date.parse(body.expires_at);
@@ -579,10 +476,12 @@ function main() {
     surge.hidden = !(body.surge_multiplier > 1);
     surge.textContent = "Busy: ×" + Number(body.surge_multiplier).toFixed(1);
     surge.title = "Prices are higher while demand is high nearby";
+    showQuotePlaces(body);
     $("quote-distance").textContent = distance(body.distance_m);
     $("quote-duration").textContent = minutes(body.duration_s);
     var etaLabel = $("quote-eta-label");
     var eta = $("quote-eta");
+    eta.removeAttribute("title");
     if (body.pickup_at) {
       etaLabel.textContent = "Pickup";
       eta.textContent = dateTime(body.pickup_at);
@@ -594,6 +493,7 @@ function main() {
           ? "None nearby right now"
           : minutes(body.eta_pickup_s) + " away";
     }
+    showAvailability($("quote-availability"), body, config.class_labels || {}, suggestClass);
     var list = $("quote-breakdown");
     list.innerHTML = "";
     var parts = body.breakdown || {};
@@ -607,8 +507,21 @@ function main() {
     appendRow(list, "Total", price(parts.total_minor !== undefined ? parts.total_minor : body.price_minor), "rd-total");
     quoteEl.querySelector(".rd-quote-renew").hidden = true;
     setQuoteState("ready");
+    // On a computer the panel brings the price (and what it says about drivers) into view,
+    // clear of the Book button's bar; on a phone the page stays where the rider's finger is.
+    if (WIDE.matches) quoteEl.scrollIntoView({ block: "nearest" });
     tick();
     countdownTimer = window.setInterval(tick, 1000);
+  }
+
+  // A class the quote says has a driver near: one tap chooses it and asks for its price.
+  function suggestClass(vehicleClass) {
+    var radio = form.querySelector('input[name="vehicle_class"][value="' + vehicleClass + '"]');
+    if (!radio) return;
+    radio.checked = true;
+    radio.focus({ preventScroll: true });
+    userActed();
+    requestQuote();
   }
 
   function appendRow(list, label, value, className) {
@@ -635,8 +548,7 @@ function main() {
     window.clearInterval(countdownTimer);
     expiry.textContent = "This price has expired.";
     expiry.dataset.urgent = "true";
-    quoteEl.dataset.state = "expired";
-    updateBookButton();
+    setQuoteState("expired");
     // Ask again while someone is looking; a page left alone stops after a few.
     if (!document.hidden && autoRequotes < MAX_AUTO_REQUOTES) {
       autoRequotes++;
@@ -665,52 +577,43 @@ function main() {
     bookButton.disabled = !quoteUsable() || sending;
   }
 
+  /* ------------------------------------------------------------------ no driver near: confirm */
+
+  // "No XL car is near: we'll keep looking for 5 minutes." and a button that books anyway; the
+  // Book button steps aside meanwhile.
+  function askToConfirm(text) {
+    $("book-confirm-text").textContent = text;
+    confirmBox.hidden = false;
+    bookButton.hidden = true;
+    $("confirm-book").focus();
+  }
+
+  function hideConfirm() {
+    if (!confirmBox || confirmBox.hidden) return;
+    confirmBox.hidden = true;
+    bookButton.hidden = false;
+  }
+
+  $("confirm-back").addEventListener("click", function () {
+    hideConfirm();
+    var suggestion = quoteEl.querySelector("[data-suggest]");
+    (suggestion || bookButton).focus();
+  });
+
+  $("confirm-book").addEventListener("click", function () {
+    book(true);
+  });
+
   /* ------------------------------------------------------------------ booking */
 
   var sending = false;
-  var fieldMessages = { name: $("passenger-name-msg"), phone: $("passenger-phone-msg") };
-
-  try {
-    nameInput.value = nameInput.value || window.localStorage.getItem("hexfleet.passenger.name") || "";
-    phoneInput.value = phoneInput.value || window.localStorage.getItem("hexfleet.passenger.phone") || "";
-  } catch (e) {
-    /* storage off: the rider types them */
-  }
-
-  [nameInput, phoneInput].forEach(function (input) {
-    input.addEventListener("input", function () {
-      var msg = input === nameInput ? fieldMessages.name : fieldMessages.phone;
-      if (msg.textContent) {
-        say(msg, "");
-        input.setAttribute("aria-invalid", "false");
-      }
-    });
+  var passenger = passengerFields({
+    name: nameInput,
+    phone: phoneInput,
+    nameMessage: $("passenger-name-msg"),
+    phoneMessage: $("passenger-phone-msg"),
+    say: say,
   });
-
-  function checkPassenger() {
-    var ok = true;
-    var name = nameInput.value.trim();
-    var phone = phoneInput.value.trim();
-    if (!name) {
-      say(fieldMessages.name, "Enter the passenger's name.");
-      ok = false;
-    } else {
-      say(fieldMessages.name, "");
-    }
-    var digits = phone.replace(/\D/g, "").length;
-    if (!phone) {
-      say(fieldMessages.phone, "Enter a phone number the driver can call.");
-      ok = false;
-    } else if (!PHONE_CHARS.test(phone) || digits < 6 || digits > 15) {
-      say(fieldMessages.phone, "Use digits, spaces and an optional leading + (6 to 15 digits).");
-      ok = false;
-    } else {
-      say(fieldMessages.phone, "");
-    }
-    nameInput.setAttribute("aria-invalid", fieldMessages.name.textContent ? "true" : "false");
-    phoneInput.setAttribute("aria-invalid", fieldMessages.phone.textContent ? "true" : "false");
-    return ok;
-  }
 
   function showBookError(text) {
     bookError.textContent = text;
@@ -719,11 +622,15 @@ function main() {
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    book(false);
+  });
+
+  function book(confirmed) {
     showBookError("");
     if (sending) return;
-    var okPassenger = checkPassenger();
-    var later = whenMode() === "later";
-    var date = scheduledDate(false);
+    var okPassenger = passenger.check();
+    var later = when.later();
+    var date = when.date(false);
     if (later && !date) return;
     if (!quoteUsable()) {
       showBookError("Get a price first: set the pickup and the drop-off.");
@@ -731,7 +638,13 @@ function main() {
       return;
     }
     if (!okPassenger) {
-      (fieldMessages.name.textContent ? nameInput : phoneInput).focus();
+      hideConfirm();
+      (nameInput.getAttribute("aria-invalid") === "true" ? nameInput : phoneInput).focus();
+      return;
+    }
+    if (!confirmed && !date && needsConfirmation(quote)) {
+      var a = quote.availability;
+      askToConfirm(confirmText(a.notice, a.keep_looking_minutes));
       return;
     }
     var body = {
@@ -740,19 +653,15 @@ function main() {
     };
     if (notesInput.value.trim()) body.notes = notesInput.value.trim();
     if (date) body.scheduled_for = rfc3339(date);
+    if (confirmed) body.confirm_no_driver = true;
     sending = true;
     updateBookButton();
+    bookBar.setAttribute("aria-busy", "true");
     var label = bookButton.textContent;
     bookButton.textContent = later ? "Scheduling…" : "Booking…";
     requestJson("/api/v1/bookings", { method: "POST", body: body })
       .then(function (answer) {
         if (answer.status === 201 && answer.body) {
-          try {
-            window.localStorage.setItem("hexfleet.passenger.name", body.passenger.name);
-            window.localStorage.setItem("hexfleet.passenger.phone", body.passenger.phone);
-          } catch (e) {
-            /* nothing to remember then */
-          }
           var target = "/rides";
           try {
             target = new URL(answer.body.tracking_url, window.location.href).pathname;
@@ -763,25 +672,34 @@ function main() {
           return;
         }
         sending = false;
+        bookBar.removeAttribute("aria-busy");
         bookButton.textContent = label;
+        updateBookButton();
         if (answer.status === 401) return goToLogin();
         var text = problemText(answer, "The ride could not be booked");
+        var type = (answer.body && answer.body.type) || "";
+        if (answer.status === 409 && /\/no-driver-near$/.test(type)) {
+          // Nobody of the class is near (the quote did not say, or it changed): the same choice.
+          var near = quote && quote.availability && quote.availability.notice;
+          return askToConfirm(confirmText(near || text, answer.body.keep_looking_minutes));
+        }
+        hideConfirm();
         if (answer.status === 409) {
           showBookError("This price can no longer be booked (it expired or was used). A new price is on its way: check it and book again.");
           requestQuote();
           return;
         }
-        if (/passenger\.phone/.test(text)) say(fieldMessages.phone, "This is not a phone number the driver can call.");
-        else if (/passenger\.name/.test(text)) say(fieldMessages.name, "Enter the passenger's name (up to 200 characters).");
+        if (/passenger\.phone/.test(text)) say($("passenger-phone-msg"), "This is not a phone number the driver can call.");
+        else if (/passenger\.name/.test(text)) say($("passenger-name-msg"), "Enter the passenger's name (up to 200 characters).");
         else if (/scheduled_for|pickup_at/.test(text)) say(whenMsg, text);
         showBookError(text);
-        updateBookButton();
       })
       .catch(function () {
         sending = false;
+        bookBar.removeAttribute("aria-busy");
         bookButton.textContent = label;
         updateBookButton();
         showBookError("No connection to the server: the ride was not booked. Check your network and try again.");
       });
-  });
+  }
 }

@@ -1,19 +1,26 @@
-/* The rider pages' map (booking form, tracking link): Leaflet with the control room's pins. */
+/* The rider pages' map (booking form, tracking link): Leaflet with the control room's pins, and
+ * tiles through lib/tiles.js (the credit once a tile loaded; a notice when none can be had). */
+
+import { addTiles } from "./lib/tiles.js";
 
 const L = window.L;
 
-/** A map in `el`, tiles from options.tileUrl when set (else the plain background). */
+/**
+ * A map in `el`. options: tileUrl, tileAttribution, center, zoom, advice (what the tiles notice
+ * adds), onUnavailable(map, reason) (no tiles: "none" without MAP_TILE_URL, else "unreachable").
+ */
 export function makeMap(el, options) {
   const map = L.map(el, { zoomControl: false, attributionControl: true, worldCopyJump: true });
   L.control.zoom({ position: "topright" }).addTo(map);
   map.attributionControl.setPrefix(false);
-  if (options.tileUrl) {
-    // Tile errors (offline, blocked) are harmless: the container has its own background.
-    L.tileLayer(options.tileUrl, { maxZoom: 19, attribution: options.tileAttribution || "", crossOrigin: true }).addTo(map);
-  } else {
-    el.classList.add("map-no-tiles");
-  }
   if (options.center) map.setView(options.center, options.zoom || 14);
+  addTiles(map, options.tileUrl, {
+    attribution: options.tileAttribution || "",
+    advice: options.advice,
+    onUnavailable: (reason) => {
+      if (options.onUnavailable) options.onUnavailable(map, reason);
+    },
+  });
   return map;
 }
 

@@ -35,7 +35,13 @@ function main() {
   var dropoff = L.latLng(parseFloat(d.dropoffLat), parseFloat(d.dropoffLng));
   var rules = { detour: parseFloat(d.detourFactor) || 1.3, speedKmh: parseFloat(d.averageSpeedKmh) || 25 };
 
-  var map = makeMap(mapEl, { tileUrl: d.tileUrl, tileAttribution: d.tileAttribution, center: pickup, zoom: 14 });
+  var map = makeMap(mapEl, {
+    tileUrl: d.tileUrl,
+    tileAttribution: d.tileAttribution,
+    center: pickup,
+    zoom: 14,
+    advice: "The pickup, the drop-off and your driver are still shown.",
+  });
   var pins = {
     pickup: L.marker(pickup, { icon: pinIcon("pickup"), keyboard: false, title: "Pickup" }).addTo(map),
     dropoff: L.marker(dropoff, { icon: pinIcon("dropoff"), keyboard: false, title: "Drop-off" }).addTo(map),
@@ -176,7 +182,7 @@ function main() {
 
   function refreshPanel() {
     refreshTimer = null;
-    if (panel.querySelector("details[open]")) {
+    if (panel.querySelector("details.rd-cancel[open]")) {
       pendingRefresh = true; // never re-render a form under the rider's finger
       return;
     }
@@ -191,7 +197,7 @@ function main() {
   panel.addEventListener(
     "toggle",
     function (event) {
-      if (event.target.matches("details") && !event.target.open && pendingRefresh) refreshSoon();
+      if (event.target.matches("details.rd-cancel") && !event.target.open && pendingRefresh) refreshSoon();
     },
     true
   );

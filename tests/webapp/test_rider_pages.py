@@ -273,6 +273,10 @@ async def test_ride_page_offers_only_classes_with_a_fare_and_the_map_settings(cl
     config = orjson.loads(re.search(r'<script type="application/json" id="ride-config">(.*?)</script>', page.text)[1])
     assert config["center"] == [52.52, 13.405] and config["tile_url"] == "" and config["geocoder"] is False
     assert config["min_ahead_s"] == 900 and config["max_ahead_s"] == 30 * 86400
+    # The names of the classes a quote may suggest instead, as the form shows them.
+    assert config["class_labels"] == {"standard": "Standard", "van": "Van"}
+    # One search box per end (static/js/lib/place-search.js), places first: no geocoder needed.
+    assert page.text.count('role="combobox"') == 2 and "Search a place, or tap the map" in page.text
     assert "52.5200, 13.4050" in page.text  # without a geocoder: how to type coordinates
     assert "<script>" not in page.text and " style=" not in page.text and "onclick" not in page.text
 
@@ -652,7 +656,7 @@ async def test_geocoder_suggestions_come_from_a_photon_server(settings, db, redi
     assert "accept-language: de-de" in [h.lower() for h in headers]
     assert any(h.lower().startswith("user-agent: hexfleet/") for h in headers)
     assert short.json() == {"results": []} and len(seen) == 1  # too short to ask
-    assert 'role="combobox"' in page.text and "Address, or tap the map" in page.text
+    assert 'role="combobox"' in page.text and "Search a place or address, or tap the map" in page.text
 
 
 async def test_geocoder_speaks_nominatim_too(settings, db, redis):

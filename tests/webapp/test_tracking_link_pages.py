@@ -71,6 +71,7 @@ async def test_whoever_holds_the_link_cannot_cancel_the_ride(client, db):
     client.cookies.clear()
     page = await client.get(path)
     assert page.status_code == 200 and "Cancel this ride" not in page.text and f"{path}/cancel" not in page.text
+    assert 'href="/account"' not in page.text and 'action="/logout"' not in page.text  # nobody is signed in
     # A bare POST (a script, or a form on another site without cookies).
     client.cookies.clear()
     r = await client.post(path + "/cancel", data={"reason": "Plans changed"})
@@ -119,6 +120,8 @@ async def test_the_signed_in_rider_cancels_from_the_rides_page(client, db):
     assert r.status_code == 302 and r.headers["location"] == path
     page = (await client.get(path, headers=session)).text
     assert f'action="{path}/cancel"' in page and "Cancel this ride" in page
+    # The top bar keeps the account: its page, the email and "Log out", as on /ride and /rides.
+    assert 'href="/account"' in page and user.email in page and 'action="/logout"' in page
 
     cookies_only = {"Cookie": session["Cookie"]}
     r = await client.post(path + "/cancel", data={"reason": "Plans changed"}, headers=cookies_only)

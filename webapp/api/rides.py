@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 from quart import Blueprint, current_app, request
@@ -39,9 +39,7 @@ def base_url() -> str:
 def booking_json(booking: q.Booking) -> dict:
     body = {**booking.to_json(), "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}
     # While it looks for a driver: when dispatch stops looking if nobody comes within reach.
-    until = None
-    if booking.status in (BookingStatus.SEARCHING, BookingStatus.OFFERED) and booking.search_started_at:
-        until = booking.search_started_at + timedelta(seconds=rides().settings.dispatch_patience_s)
+    until = bookings.search_until(booking, rides().settings.dispatch_patience_s)
     body["search_until"] = until.isoformat().replace("+00:00", "Z") if until else None
     return body
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from markupsafe import Markup
 from quart import Blueprint, current_app, redirect, render_template, request
@@ -26,8 +26,9 @@ from hexfleet.rides.states import Actor, BookingStatus, can_cancel
 from webapp.auth import current_user, page_role_required, require_user
 from webapp.geocoder import Geocoder, point, within_rate
 from webapp.pages.common import STAFF_ROLES, services
+from webapp.pages.ride_places import Where, named_ends
 from webapp.pages.template_filters import money
-from webapp.services import rides
+from webapp.services import label_points, rides
 
 bp = Blueprint("riders", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -79,8 +80,13 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
-def place_text(lat: float, lng: float) -> str:
-    return f"{lat:.5f}, {lng:.5f}"
+def looking_until(booking: q.Booking) -> datetime | None:
+    """Until when dispatch keeps looking for a driver for this booking (DISPATCH_PATIENCE_S),
+    while that is still ahead; None otherwise (not searching, or no patience set)."""
+    until = bookings.search_until(booking, rides().settings.dispatch_patience_s)
+    if until is None or until <= datetime.fromtimestamp(rides().clock(), UTC):
+        return None
+    return until
 
 
 def tracking_path(booking: q.Booking) -> str:
@@ -139,14 +145,30 @@ async def ride_page():
         "geocoder": bool(settings.geocoder_url),
         "min_ahead_s": int(windows.MIN_AHEAD.total_seconds()),
         "max_ahead_s": int(windows.MAX_AHEAD.total_seconds()),
+        # Names for the classes a quote suggests instead ("No XL car is near: Standard has one").
+        "class_labels": {c["vehicle_class"]: c["label"] for c in classes},
     }
+    user = await current_user()
     return await render_template(
         "ride.html",
-        user=await current_user(),
+        user=user,
         classes=classes,
         config=config,
         geocoder=bool(settings.geocoder_url),
+        passenger=await last_passenger(user),
     )
+
+
+async def last_passenger(user) -> dict[str, str]:
+    """The passenger of the customer's last booking (name and phone), to fill the form with:
+    an account holds an email only, and most riders book for themselves each time. Empty for a
+    first booking, and for staff (their bookings are for callers, not for themselves)."""
+    if user is None or user.role != "customer":
+        return {"name": "", "phone": ""}
+    last = await bookings.list_for(rides(), bookings.Viewer(user.id, user.role), None, None, 1)
+    if not last:
+        return {"name": "", "phone": ""}
+    return {"name": last[0].passenger_name, "phone": last[0].passenger_phone}
 
 
 # ---------------------------------------------------------------- my rides
@@ -162,8 +184,8 @@ class RideRow:
     tone: str
     price: Markup  # a money element (webapp/pages/template_filters.py)
     vehicle: str
-    pickup: str
-    dropoff: str
+    pickup: Where
+    dropoff: Where
     distance_m: int
     when_label: str
     when: datetime
@@ -172,6 +194,8 @@ class RideRow:
     tracking_path: str
     cancellable: bool
     note: str | None
+    driver_note: str | None  # what the rider wrote for the driver
+    search_until: datetime | None  # while looking for a driver: until when
 
 
 async def _rows(found: list[q.Booking]) -> list[RideRow]:
@@ -180,6 +204,7 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
     if driver_ids:
         async with rides().pool.acquire() as conn:
             names = {d.id: d for d in await driver_queries.get_drivers(conn, driver_ids)}
+    places = await named_ends(found, label_points)
     rows = []
     for b in found:
         driver = names.get(b.driver_id) if b.driver_id is not None else None
@@ -200,8 +225,8 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
                 tone=STATUS_TONES.get(b.status, "waiting"),
                 price=money(b.price_minor, b.currency),
                 vehicle=VEHICLE_LABELS.get(b.vehicle_class, b.vehicle_class),
-                pickup=place_text(b.pickup_lat, b.pickup_lng),
-                dropoff=place_text(b.dropoff_lat, b.dropoff_lng),
+                pickup=places[b.id][0],
+                dropoff=places[b.id][1],
                 distance_m=b.distance_m,
                 when_label=when_label,
                 when=when,
@@ -210,6 +235,8 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
                 tracking_path=tracking_path(b),
                 cancellable=can_cancel(b.status, Actor.CUSTOMER),
                 note=note,
+                driver_note=b.notes,
+                search_until=looking_until(b),
             )
         )
     return rows

@@ -31,16 +31,17 @@ from hexfleet.rides import bookings, dispatch, links
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
 from webapp.auth import current_user
+from webapp.pages.ride_places import named_ends
 from webapp.pages.riders import (
     CANCEL_REASONS,
     STATUS_TONES,
     VEHICLE_LABELS,
     cancel_reason,
-    place_text,
+    looking_until,
     status_label,
 )
 from webapp.pages.template_filters import local_time, minutes, money
-from webapp.services import rides
+from webapp.services import label_points, rides
 
 bp = Blueprint("tracking_page", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -144,7 +145,12 @@ def headline(booking: q.Booking, view: dict) -> tuple[str, str | None]:
             return "Your ride is booked", None
         return "Your ride is booked", Markup("Pickup ") + local_time(booking.scheduled_for)
     if status in (S.SEARCHING, S.OFFERED):
-        return "Finding you a driver", "We are asking the drivers nearby."
+        until = looking_until(booking)
+        if until is None:
+            return "Finding you a driver", "We are asking the drivers nearby."
+        return "Finding you a driver", Markup("We are asking the drivers nearby, and keep looking until ") + local_time(
+            until, "time"
+        ) + Markup(".")
     if status is S.ASSIGNED:
         return f"{driver} is on the way", None
     if status is S.ARRIVED:
@@ -169,13 +175,16 @@ def eta_text(eta_s: int | None, eta_to: str | None, status: BookingStatus) -> Ma
     return Markup("About {} to {}").format(minutes(eta_s), where)
 
 
+def is_owner(user, booking: q.Booking) -> bool:
+    """Whether this viewer is the customer who booked the ride (their buttons show); staff are
+    not (they have the booking card)."""
+    return user is not None and user.role == "customer" and booking.customer_id == user.id
+
+
 async def owner_of(booking: q.Booking) -> int | None:
-    """The signed-in rider's id when this viewer is the customer who booked the ride (their
-    buttons show); None for everyone else, staff included (they have the booking card)."""
+    """The signed-in rider's id when this viewer booked the ride; None for everyone else."""
     user = await current_user()
-    if user is None or user.role != "customer" or booking.customer_id != user.id:
-        return None
-    return user.id
+    return user.id if user is not None and is_owner(user, booking) else None
 
 
 async def track_context(booking: q.Booking, token: str) -> dict:
@@ -184,8 +193,12 @@ async def track_context(booking: q.Booking, token: str) -> dict:
     driver = view.get("driver") or None
     live = booking.status in ACTIVE
     settings = rides().settings
-    owner = await owner_of(booking) is not None
+    # Signed in, the top bar keeps the account's links (base.html shows them for ``user``).
+    user = await current_user()
+    owner = is_owner(user, booking)
+    pickup, dropoff = (await named_ends([booking], label_points))[booking.id]
     return {
+        "user": user,
         "token": token,
         "map": {
             "tile_url": settings.map_tile_url,
@@ -209,8 +222,10 @@ async def track_context(booking: q.Booking, token: str) -> dict:
         "price": money(booking.price_minor, booking.currency),
         "vehicle": VEHICLE_LABELS.get(booking.vehicle_class, booking.vehicle_class),
         "distance_m": booking.distance_m,
-        "pickup": place_text(booking.pickup_lat, booking.pickup_lng),
-        "dropoff": place_text(booking.dropoff_lat, booking.dropoff_lng),
+        "pickup": pickup,
+        "dropoff": dropoff,
+        # What the rider wrote for the driver: theirs to see, never a link holder's.
+        "driver_note": booking.notes if owner else None,
         "scheduled_for": booking.scheduled_for,
         # The rider's own buttons, for the rider alone (signed in): the link itself cancels nothing.
         "owner": owner,

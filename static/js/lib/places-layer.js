@@ -20,8 +20,11 @@ export async function showPlaces(map, centre) {
   const layer = L.layerGroup();
   for (const place of answer.body.results || []) {
     if (place.source === "geocoder") continue;
+    // The name as text: Leaflet puts a string tooltip in as HTML, and a name may hold "<".
+    const name = document.createElement("span");
+    name.textContent = place.name;
     L.circleMarker([place.lat, place.lng], { radius: 5, weight: 2, className: "place-point" })
-      .bindTooltip(place.name, { permanent: true, direction: "right", className: "place-point-label" })
+      .bindTooltip(name, { permanent: true, direction: "right", className: "place-point-label" })
       .addTo(layer);
   }
   layer.addTo(map);
