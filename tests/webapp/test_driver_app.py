@@ -15,8 +15,8 @@ from helpers import browser_login, make_driver, make_fare, make_user, place_driv
 from itsdangerous import URLSafeTimedSerializer
 
 from hexfleet import keys
-from hexfleet.drivers import queries as driver_queries
 from hexfleet.devtools.demo import DEMO_PLACES
+from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
 from hexfleet.places import queries as place_queries
 from streaming.events import PingsEvent
