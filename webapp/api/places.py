@@ -216,6 +216,7 @@ async def search_places(query_args: PlacesQuery):
         candidates = await queries.search_places(conn, text, near, include_inactive=include_inactive)
     ranked = ranking.rank(candidates, text, near, query_args.limit)
     results = [{**_public(r.place), "distance_m": r.distance_m, "source": "place"} for r in ranked]
+    found: list[dict]
     if user is None:
         found, status = [], "skipped"
     else:
