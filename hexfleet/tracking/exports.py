@@ -172,8 +172,13 @@ def to_csv(replay: Replay, place_of: Callable[[float, float], Label | None] | No
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     named: dict[str, str] = {}  # a day passes the same few places thousands of times
+    label: Label | None = None
+    last: tuple[float, float] | None = None
     for fix in fixes:
-        label = place_of(fix.lat, fix.lng) if place_of is not None else None
+        # A phone standing still often reports the very same position again: asked once (~3 µs a lookup).
+        if place_of is not None and (fix.lat, fix.lng) != last:
+            last = (fix.lat, fix.lng)
+            label = place_of(fix.lat, fix.lng)
         if label is None:
             place, metres = "", ""
         else:

@@ -367,6 +367,7 @@ def test_csv_names_the_place_of_every_fix_within_the_radius():
     index = places_near(("Alexanderplatz", 0, 0), ('=HYPERLINK("http://evil")', 0, 1000), ("@SUM(A1)", 0, 2000))
     fixes = [
         Fix(T0, *moved(*BERLIN, 60, 0)),  # 60 m from the square
+        Fix(T0 + 1, *moved(*BERLIN, 60, 0)),  # the very same position again
         Fix(T0 + 2, *moved(*BERLIN, 0, 10)),  # at it: within 25 m, the distance is still given
         Fix(T0 + 3, *moved(*BERLIN, 0, 500), flag=IMPLAUSIBLE_JUMP),  # flagged, and nothing near
         Fix(T0 + 4, *moved(*BERLIN, 0, 1040)),  # the operator's name looks like a formula
@@ -375,6 +376,7 @@ def test_csv_names_the_place_of_every_fix_within_the_radius():
     ]
     rows = list(csv.DictReader(io.StringIO(exports.to_csv(replay.analyse(fixes), index.nearest))))
     assert [(row["place"], row["place_distance_m"]) for row in rows] == [
+        ("Alexanderplatz", "60"),
         ("Alexanderplatz", "60"),
         ("Alexanderplatz", "10"),
         ("", ""),
