@@ -1,10 +1,12 @@
 """History and replay in a real browser: a known track (written with the tracker's own query,
 at times taken from now) is drawn with its stop and flagged fixes, the summary is right,
-the player plays it, and the exports download. Screenshots at 1366x768 and 390x844 go to
-/tmp/shots/history-*.png (and e2e/artifacts/)."""
+the player plays it, and the exports download; stops carry the nearest place's name, and a map
+without tiles says so and shows the places by name. Screenshots at 1366x768 and 390x844 go to
+/tmp/shots-drv/history-*.png (and e2e/artifacts/)."""
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 import shutil
@@ -16,15 +18,16 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import httpx
 import pytest
-from conftest import ARTIFACTS, _run_async
+from conftest import ARTIFACTS, PASSWORD, _cli_json, _run_async
 from playwright.sync_api import Browser, Page, expect
 
 from hexfleet.tracking import queries
 from hexfleet.tracking.filters import IMPLAUSIBLE_JUMP, INACCURATE
 from hexfleet.tracking.pings import Ping
 
-SHOTS = Path("/tmp/shots")
+SHOTS = Path("/tmp/shots-drv")
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 MIN_TAP_PX = 44
 ORIGIN = (52.5200, 13.4050)
@@ -62,11 +65,26 @@ async def _write(database_url: str, driver_id: int, fixes) -> None:
         await conn.close()
 
 
+STOP_PLACE = "Ostkreuz Test Depot"  # 40 m north of where the known track stops
+
+
+def add_place(stack, token: str, name: str, category: str, point: tuple[float, float]) -> None:
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+        made = client.post(
+            "/api/v1/places", json={"name": name, "category": category, "lat": point[0], "lng": point[1]}
+        )
+        assert made.status_code in (201, 409), made.text  # 409: a rerun of the module on the same stack
+
+
 @pytest.fixture(scope="module")
 def rita(stack):
     driver = stack.add_driver("Rita Replay", "+49 30 5550999", "B-RP 300")
     start = time.time() - 2 * 3600
     _run_async(_write(stack.env["DATABASE_URL"], driver.id, known_track(start)))
+    admin = _cli_json(stack.env, "users", "add", "--email", "admin-h@e2e.test", "--password", PASSWORD,
+                      "--role", "admin")  # fmt: skip
+    add_place(stack, admin["token"], STOP_PLACE, "depot", moved(*moved(*ORIGIN, 0, 6000), 40, 0))
+    add_place(stack, admin["token"], "Replay Start Square", "landmark", moved(*ORIGIN, -80, 0))
     return driver, start
 
 
@@ -120,6 +138,27 @@ def test_replay_plays_a_known_track(page: Page, login, stack, rita):
     expect(summary.locator("#sum-fixes")).to_have_text("751+ 3 flagged")
     expect(page.locator("#stops .stop-item")).to_have_count(1)
     expect(page.locator(".leaflet-marker-icon.hf-stop")).to_have_count(1)
+    # The stop by the nearest place's name, its coordinates on hover, in the list and on the map.
+    stop_item = page.locator("#stops .stop-item").first
+    expect(stop_item.locator(".stop-place")).to_have_text(f"{STOP_PLACE}, 40 m")
+    stop_at = moved(*ORIGIN, 0, 6000)
+
+    def near_the_stop(text: str) -> bool:
+        lat, lng = (float(part) for part in text.split(", "))
+        return abs(lat - stop_at[0]) < 2e-5 and abs(lng - stop_at[1]) < 2e-5  # within 2 m: the stop's mean
+
+    title = stop_item.get_attribute("title")
+    assert re.fullmatch(r"\d+\.\d{5}, \d+\.\d{5} · .+ UTC to .+ UTC", title), title
+    assert near_the_stop(title.split(" · ")[0]), title
+    expect(stop_item).to_have_attribute("aria-label", re.compile(rf"^Stop 1 at {STOP_PLACE}, 40 m, 5\smin, from "))
+    page.locator(".leaflet-marker-icon.hf-stop").hover()
+    tooltip = page.locator(".leaflet-tooltip").filter(has_text="Stop 1")
+    expect(tooltip).to_contain_text(f"Stop 1: {STOP_PLACE}, 40 m")
+    assert near_the_stop(tooltip.locator(".hf-stop-coords").inner_text())
+    # No tiles here: the map shows the places by name instead, and credits no tiles.
+    expect(page.locator(".place-point-label", has_text="Replay Start Square")).to_have_count(1)
+    expect(page.locator(".place-point-label", has_text="Replay Start Square")).to_be_visible()
+    expect(page.locator(".leaflet-control-attribution")).to_be_hidden()
     expect(page.locator(".leaflet-marker-icon.hf-flagged")).to_have_count(3)
     assert page.evaluate("window.hexfleetHistory.fixes()") == 751
 
@@ -179,11 +218,20 @@ def test_replay_plays_a_known_track(page: Page, login, stack, rita):
     root = ET.parse(download.value.path()).getroot()
     assert len(root.findall("g:trk/g:trkseg/g:trkpt", GPX_NS)) == 751
     assert len(root.findall("g:wpt[g:type='flagged']", GPX_NS)) == 3
+    [stop_point] = root.findall("g:wpt[g:type='stop']", GPX_NS)
+    assert stop_point.findtext("g:name", namespaces=GPX_NS) == f"Stop, 5 min: {STOP_PLACE}, 40 m"
     with page.expect_download() as download:
         page.locator("#export-csv").click()
     assert download.value.suggested_filename.endswith(".csv")
     lines = Path(download.value.path()).read_text().splitlines()
     assert lines[0].startswith("time_utc,latitude,longitude") and len(lines) == 1 + 751 + 3
+    assert lines[0].endswith(",place,place_distance_m")
+    rows = list(csv.DictReader(lines))
+    standing = [row for row in rows if row["speed_mps"] == "0"]
+    assert len(standing) == 150 and all(row["place"] == STOP_PLACE for row in standing)
+    assert all(row["place_distance_m"] == "40" for row in standing)
+    assert rows[0]["place"] == "Replay Start Square" and rows[0]["place_distance_m"] == "80"
+    assert rows[100]["place"] == "" and rows[100]["place_distance_m"] == ""  # 2 km out: nothing near
 
 
 def test_empty_range_says_so(page: Page, login, stack):
@@ -274,3 +322,69 @@ def test_history_on_a_phone(browser: Browser, stack, rita):
         assert not errors, errors
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- map tiles
+
+
+def tiles_at(tile_url: str, attribution: str):
+    """/history as a server configured with MAP_TILE_URL=<tile_url> would send it."""
+
+    def route_handler(route):
+        response = route.fetch()
+        body = response.text().replace('data-tile-url=""', f'data-tile-url="{tile_url}"')
+        body = re.sub(r'data-tile-attribution="[^"]*"', f'data-tile-attribution="{attribution}"', body)
+        headers = dict(response.headers)
+        headers["content-security-policy"] = headers["content-security-policy"].replace(
+            "img-src 'self' data:", "img-src 'self' data: http://" + urlsplit(tile_url).netloc
+        )
+        route.fulfill(response=response, body=body, headers=headers)
+
+    return route_handler
+
+
+# A 1×1 PNG: a tile server that answers.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8ffff3f0005fe02fe"
+    "a7d6a4c20000000049454e44ae426082"
+)
+
+
+def test_the_map_says_when_tiles_cannot_load_and_credits_them_once_they_do(page: Page, login, stack, rita):
+    driver, start = rita
+    login(page)
+    zone = "UTC"
+    serve = {"page": tiles_at("http://127.0.0.1:9/{z}/{x}/{y}.png", "Tiles by Nobody")}
+    page.route(lambda url: urlsplit(url).path == "/history", lambda route: serve["page"](route))
+    open_range(page, driver.id, start, zone)
+    notice = page.locator(".map-tiles-notice")
+    expect(notice).to_have_text(
+        re.compile(r"Map tiles can't be loaded from 127\.0\.0\.1:9\. Places are shown by name instead\."),
+        timeout=10_000,
+    )
+    expect(notice).to_have_count(1)
+    expect(page.locator(".leaflet-control-attribution")).to_be_hidden()
+    # Around the map's centre first, then around the track: one layer (the first fades out).
+    expect(page.locator(".place-point-label", has_text=STOP_PLACE)).to_have_count(1)
+    expect(page.locator(".place-point-label", has_text=STOP_PLACE)).to_be_visible()
+    # Clear of the map's own controls (zoom, "Whole track", the scale).
+    box = notice.bounding_box()
+    for control in (".leaflet-control-zoom", "#fit-track", ".leaflet-control-scale"):
+        other = page.locator(control).bounding_box()
+        apart = (
+            box["x"] + box["width"] <= other["x"]
+            or other["x"] + other["width"] <= box["x"]
+            or box["y"] + box["height"] <= other["y"]
+            or other["y"] + other["height"] <= box["y"]
+        )
+        assert apart, (control, box, other)
+    shot(page, "history-tiles-unreachable-1366x768")
+    notice.get_by_role("button", name="Dismiss the map tiles notice").click()
+    expect(notice).to_have_count(0)
+
+    serve["page"] = tiles_at("http://127.0.0.1:7/{z}/{x}/{y}.png", "Tiles by Test")
+    page.route("http://127.0.0.1:7/**", lambda route: route.fulfill(body=PNG, content_type="image/png"))
+    page.reload()
+    expect(page.locator("#history-result")).to_be_visible(timeout=10_000)
+    expect(page.locator(".leaflet-control-attribution")).to_have_text("Tiles by Test", timeout=10_000)
+    expect(page.locator(".map-tiles-notice")).to_have_count(0)

@@ -165,7 +165,8 @@ class Settings:
     rate_places: str = _setting(
         "120/minute",
         "RATE_PLACES",
-        "Place searches, and for admins place changes, imports and exports, one user may make.",
+        "Place searches (one user's, or one driver's on the driver web app's map), and for admins place "
+        "changes, imports and exports, one user may make.",
     )
     # --- kafka ---
     kafka_topic_locations: str = _setting(

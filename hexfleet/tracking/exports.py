@@ -7,7 +7,11 @@ flagged fixes as waypoints of type ``flagged``, so no reader joins them into the
 
 CSV: every fix, times in ISO 8601 UTC; ``flagged`` is true for the fixes kept off the track
 (implausible jumps, poor accuracy), ``flag`` the stored reason (a late, ``out-of-order``
-fix has one but is on the track: sorted by device time it is in its place).
+fix has one but is on the track: sorted by device time it is in its place); ``place`` the
+nearest of the operator's places within the label radius and ``place_distance_m`` how far it
+is (both empty when none is near).
+
+Places are named by the caller (``place_of``, ``stop_labels``): these functions stay pure.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
+from hexfleet.places.exports import protect_formula
+from hexfleet.places.labels import Label
 from hexfleet.tracking.filters import DESCRIPTIONS
 from hexfleet.tracking.replay import GAP_S, Replay
 
@@ -39,6 +46,8 @@ CSV_COLUMNS = (
     "altitude_m",
     "flagged",
     "flag",
+    "place",
+    "place_distance_m",
 )
 
 # Characters XML 1.0 cannot carry even escaped (control characters, lone surrogates):
@@ -68,12 +77,22 @@ def _wpt(lat: float, lng: float, *parts: str) -> str:
     return f'<wpt lat="{_num(lat, 7)}" lon="{_num(lng, 7)}">{"".join(parts)}</wpt>'
 
 
-def to_gpx(replay: Replay, driver_name: str, start_ts: float, end_ts: float, truncated: bool = False) -> bytes:
-    """GPX 1.1 of one driver's replay (UTF-8 bytes with the XML declaration).
+def to_gpx(
+    replay: Replay,
+    driver_name: str,
+    start_ts: float,
+    end_ts: float,
+    truncated: bool = False,
+    stop_labels: Sequence[str | None] = (),
+) -> bytes:
+    """GPX 1.1 of one driver's replay (UTF-8 bytes with the XML declaration). ``stop_labels``:
+    each stop's place ("Alexanderplatz, 60 m") or None, in the order of ``replay.stops``; a
+    stop's waypoint is named by it ("Stop, 5 min: Alexanderplatz, 60 m").
 
     Written as text, not through ElementTree: a day of fixes is about 200,000 elements,
-    which ElementTree took a second to build and write. Only the driver's name is text from
-    outside; it is escaped (``_text``), everything else is numbers, times and fixed words."""
+    which ElementTree took a second to build and write. Only the driver's name and the places'
+    names are text from outside; they are escaped (``_text``), everything else is numbers,
+    times and fixed words."""
     name = _text(driver_name)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
@@ -84,13 +103,14 @@ def to_gpx(replay: Replay, driver_name: str, start_ts: float, end_ts: float, tru
     if truncated:
         out.append(f"<desc>Only the first {replay.summary.fixes + replay.summary.flagged} fixes of the range.</desc>")
     out.append(f"<time>{iso_utc(end_ts)}</time></metadata>")
-    for stop in replay.stops:
+    for i, stop in enumerate(replay.stops):
+        where = stop_labels[i] if i < len(stop_labels) else None
         out.append(
             _wpt(
                 stop.lat,
                 stop.lng,
                 f"<time>{iso_utc(stop.start_ts)}</time>",
-                f"<name>Stop, {_duration(stop.duration_s)}</name>",
+                f"<name>Stop, {_duration(stop.duration_s)}{': ' + _text(where) if where else ''}</name>",
                 f"<desc>{iso_utc(stop.start_ts)} to {iso_utc(stop.end_ts)}</desc>",
                 "<type>stop</type>",
             )
@@ -139,16 +159,31 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def to_csv(replay: Replay) -> str:
-    """Every fix in device-time order, the flagged ones marked (flagged=true and the reason).
+def to_csv(replay: Replay, place_of: Callable[[float, float], Label | None] | None = None) -> str:
+    """Every fix in device-time order, the flagged ones marked (flagged=true and the reason),
+    and the place each is at (``place_of(lat, lng)``: the nearest within the label radius, or
+    None; without it the place columns stay empty).
 
     The speed is the one the phone reported (empty when none): the file keeps what was
-    stored; the page's derived speeds are the page's."""
+    stored; the page's derived speeds are the page's. A place's name is the operator's text:
+    one a spreadsheet would run as a formula gets a quote before it (``protect_formula``)."""
     fixes = sorted([*replay.track, *replay.flagged], key=lambda f: f.ts)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+    named: dict[str, str] = {}  # a day passes the same few places thousands of times
+    label: Label | None = None
+    last: tuple[float, float] | None = None
     for fix in fixes:
+        # A phone standing still often reports the very same position again: asked once (~3 µs a lookup).
+        if place_of is not None and (fix.lat, fix.lng) != last:
+            last = (fix.lat, fix.lng)
+            label = place_of(fix.lat, fix.lng)
+        if label is None:
+            place, metres = "", ""
+        else:
+            place = named.get(label.name) or named.setdefault(label.name, protect_formula(label.name))
+            metres = "" if label.distance_m is None else str(label.distance_m)
         writer.writerow(
             (
                 iso_utc(fix.ts),
@@ -160,6 +195,8 @@ def to_csv(replay: Replay) -> str:
                 "" if fix.altitude_m is None else _num(fix.altitude_m, 1),
                 "false" if fix.on_track else "true",
                 fix.flag or "",
+                place,
+                metres,
             )
         )
     return out.getvalue()

@@ -7,13 +7,18 @@
  *
  * The player moves a marker along the track, in between fixes by their times, at 1x to
  * 300x real time; gaps of more than 5 minutes without a fix are skipped while playing.
- * Times show in the form's zone (the browser's), UTC on hover.
+ * Times show in the form's zone (the browser's), UTC on hover. Stops are named by the
+ * nearest of the operator's places (the server's `label`), their coordinates on hover.
+ * Tiles come through lib/tiles.js; without them the map draws the places by name
+ * (lib/places-layer.js) around the track.
  *
  * For tests: window.hexfleetHistory = {map, marker, time(), playing(), fixes(), play(), pause(), seek(t)}.
  */
 
 import { dateTime, distance, duration, number, sameDay, time, timeTitle, utcText } from "./lib/format.js";
 import { escapeHtml } from "./lib/html.js";
+import { showPlaces } from "./lib/places-layer.js";
+import { addTiles } from "./lib/tiles.js";
 
 const L = window.L;
 
@@ -63,19 +68,34 @@ function main() {
   /* ------------------------------------------------------------------ the map */
 
   var center = [parseFloat(mapEl.dataset.centerLat) || 0, parseFloat(mapEl.dataset.centerLng) || 0];
-  var map = L.map(mapEl, { preferCanvas: true, zoomControl: true, attributionControl: true });
+  var map = L.map(mapEl, { preferCanvas: true, zoomControl: true, attributionControl: true, maxZoom: 19 });
   map.attributionControl.setPrefix(false);
   L.control.scale({ position: "bottomleft", imperial: false }).addTo(map);
   map.setView(center, 12);
-  if (mapEl.dataset.tileUrl) {
-    L.tileLayer(mapEl.dataset.tileUrl, {
-      maxZoom: 19,
-      attribution: mapEl.dataset.tileAttribution || "",
-      crossOrigin: true,
-    }).addTo(map);
-  } else {
-    mapEl.classList.add("map-no-tiles");
+  // Without tiles: the places by name, around the map's centre now and the track once it is in.
+  var places = { wanted: false, layer: null, asked: 0 };
+  function drawPlaces(around) {
+    if (!places.wanted) return;
+    var ask = ++places.asked;
+    showPlaces(map, around).then(function (layer) {
+      if (!layer) return;
+      if (ask !== places.asked) {
+        layer.remove(); // a later ask (around the track) is on its way or in: only one layer
+        return;
+      }
+      if (places.layer) places.layer.remove();
+      places.layer = layer;
+    });
   }
+  addTiles(map, mapEl.dataset.tileUrl, {
+    attribution: mapEl.dataset.tileAttribution || "",
+    advice: "Places are shown by name instead.",
+    onUnavailable: function () {
+      places.wanted = true;
+      var middle = trackBounds ? trackBounds.getCenter() : map.getCenter();
+      drawPlaces({ lat: middle.lat, lng: middle.lng });
+    },
+  });
 
   // "Whole track": back to the view of everything after the player or a hand moved the map.
   var trackBounds = null;
@@ -116,6 +136,13 @@ function main() {
   }
   function utc(t) {
     return utcText(new Date(t * 1000));
+  }
+  function coordsText(point) {
+    return point.lat.toFixed(5) + ", " + point.lng.toFixed(5);
+  }
+  /** Where a stop was: its place ("Alexanderplatz, 60 m"), else its coordinates. */
+  function stopPlace(stop) {
+    return stop.label ? stop.label.text : coordsText(stop);
   }
   function kmh(mps) {
     return mps === null || mps === undefined ? "—" : Math.round(mps * 3.6) + " km/h";
@@ -279,6 +306,8 @@ function main() {
     playerEl.hidden = false;
     map.invalidateSize();
     trackBounds = L.latLngBounds(track.map(latLng));
+    var middle = trackBounds.getCenter();
+    drawPlaces({ lat: middle.lat, lng: middle.lng });
     fitControl.addTo(map);
     fitTrack();
     startPlayer();
@@ -334,15 +363,25 @@ function main() {
 
   function drawStops() {
     stops.forEach(function (stop, index) {
-      var label = "Stop " + (index + 1) + ": " + duration(stop.duration_s) + ", " +
-        clockText(stop.start) + " to " + clockText(stop.end);
+      var label = "Stop " + (index + 1) + (stop.label ? " at " + stop.label.text : "") + ": " +
+        duration(stop.duration_s) + ", " + clockText(stop.start) + " to " + clockText(stop.end);
       var marker = L.marker([stop.lat, stop.lng], {
         icon: L.divIcon({ className: "hf-stop", html: String(index + 1), iconSize: [24, 24] }),
         title: label,
         alt: label,
         riseOnHover: true,
       });
-      marker.bindTooltip(label, { direction: "top", offset: [0, -12] });
+      // The place by name, the coordinates under it.
+      var tip = document.createElement("div");
+      var head = document.createElement("strong");
+      head.textContent = "Stop " + (index + 1) + (stop.label ? ": " + stop.label.text : "");
+      var when = document.createElement("div");
+      when.textContent = duration(stop.duration_s) + ", " + clockText(stop.start) + " to " + clockText(stop.end);
+      var where = document.createElement("div");
+      where.className = "hf-stop-coords";
+      where.textContent = coordsText(stop);
+      tip.append(head, when, where);
+      marker.bindTooltip(tip, { direction: "top", offset: [0, -12] });
       marker.on("click", function () {
         seek(stop.start);
       });
@@ -407,13 +446,16 @@ function main() {
       button.type = "button";
       button.className = "stop-item";
       button.dataset.stop = String(index);
-      button.title = utc(stop.start) + " to " + utc(stop.end);
+      button.title = coordsText(stop) + " \u00b7 " + utc(stop.start) + " to " + utc(stop.end);
       button.innerHTML =
         '<span class="stop-num" aria-hidden="true">' + (index + 1) + "</span>" +
+        '<span class="stop-what">' +
+        '<span class="stop-place' + (stop.label ? "" : " is-coords") + '">' + escapeHtml(stopPlace(stop)) + "</span>" +
         '<span class="stop-when">' + escapeHtml(clockText(stop.start)) + " \u2013 " + escapeHtml(clockText(stop.end)) + "</span>" +
+        "</span>" +
         '<span class="stop-length">' + escapeHtml(duration(stop.duration_s)) + "</span>";
-      button.setAttribute("aria-label", "Stop " + (index + 1) + ", " + duration(stop.duration_s) + ", from " +
-        clockText(stop.start) + ": replay from here");
+      button.setAttribute("aria-label", "Stop " + (index + 1) + (stop.label ? " at " + stop.label.text : "") + ", " +
+        duration(stop.duration_s) + ", from " + clockText(stop.start) + ": replay from here");
       button.addEventListener("click", function () {
         seek(stop.start);
         map.panTo([stop.lat, stop.lng]);

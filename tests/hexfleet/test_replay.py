@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hexfleet.geo import haversine_m
+from hexfleet.places.labels import LabelPlace, PlaceIndex
 from hexfleet.tracking import exports, replay, timerange
 from hexfleet.tracking.filters import IMPLAUSIBLE_JUMP, INACCURATE, OUT_OF_ORDER
 from hexfleet.tracking.replay import GAP, Fix
@@ -271,9 +272,9 @@ def test_json_rows_follow_the_columns():
 # ------------------------------------------------------------------ GPX
 
 
-def gpx_of(fixes, name="Ada Lovelace", truncated=False) -> ET.Element:
+def gpx_of(fixes, name="Ada Lovelace", truncated=False, stop_labels=()) -> ET.Element:
     result = replay.analyse(fixes)
-    data = exports.to_gpx(result, name, T0, T0 + 3600, truncated)
+    data = exports.to_gpx(result, name, T0, T0 + 3600, truncated, stop_labels)
     assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
     return ET.fromstring(data)
 
@@ -310,6 +311,13 @@ def test_gpx_starts_a_new_segment_after_a_gap_and_lists_stops():
     assert stop.findtext("g:name", namespaces=GPX) == "Stop, 25 min"  # the 5 min stand and the 20 min gap
 
 
+def test_gpx_names_each_stop_by_its_place():
+    track = route_with(driving(120), standing(300), driving(120), standing(300), driving(60), standing(300))
+    root = gpx_of(track, stop_labels=["Alexanderplatz, 60 m", None, 'Café <Bär> & "Söhne"\x00'])
+    names = [stop.findtext("g:name", namespaces=GPX) for stop in root.findall("g:wpt[g:type='stop']", GPX)]
+    assert names == ["Stop, 5 min: Alexanderplatz, 60 m", "Stop, 5 min", 'Stop, 5 min: Café <Bär> & "Söhne"\ufffd']
+
+
 @pytest.mark.parametrize(
     "name",
     ["Ada & <Grace> \"Hopper\" 'x'", "</name><script>alert(1)</script>", "NUL\x00 and \x1b[31m and \ud800", "]]>"],
@@ -340,11 +348,43 @@ def test_csv_lists_every_fix_in_time_order_flagged_ones_marked():
     rows = list(csv.reader(io.StringIO(exports.to_csv(replay.analyse(fixes)))))
     assert rows[0] == list(exports.CSV_COLUMNS)
     assert rows[1:] == [
-        [exports.iso_utc(T0), "52.5", "13.4", "3.25", "90", "4", "35.2", "false", ""],
-        [exports.iso_utc(T0 + 1.5), "52.6", "13.4", "", "", "", "", "true", IMPLAUSIBLE_JUMP],
-        [exports.iso_utc(T0 + 2), "52.50001", "13.4", "", "", "", "", "false", OUT_OF_ORDER],
+        [exports.iso_utc(T0), "52.5", "13.4", "3.25", "90", "4", "35.2", "false", "", "", ""],
+        [exports.iso_utc(T0 + 1.5), "52.6", "13.4", "", "", "", "", "true", IMPLAUSIBLE_JUMP, "", ""],
+        [exports.iso_utc(T0 + 2), "52.50001", "13.4", "", "", "", "", "false", OUT_OF_ORDER, "", ""],
     ]
     assert exports.iso_utc(T0 + 1.5).endswith(".500Z") and exports.iso_utc(T0).endswith(":40Z")
+
+
+def places_near(*places: tuple[str, float, float]) -> PlaceIndex:
+    """An index of places (name, metres north of BERLIN, metres east), with the default 150 m radius."""
+    return PlaceIndex(
+        (LabelPlace(i, name, "other", *moved(*BERLIN, north, east)) for i, (name, north, east) in enumerate(places)),
+        150.0,
+    )
+
+
+def test_csv_names_the_place_of_every_fix_within_the_radius():
+    index = places_near(("Alexanderplatz", 0, 0), ('=HYPERLINK("http://evil")', 0, 1000), ("@SUM(A1)", 0, 2000))
+    fixes = [
+        Fix(T0, *moved(*BERLIN, 60, 0)),  # 60 m from the square
+        Fix(T0 + 1, *moved(*BERLIN, 60, 0)),  # the very same position again
+        Fix(T0 + 2, *moved(*BERLIN, 0, 10)),  # at it: within 25 m, the distance is still given
+        Fix(T0 + 3, *moved(*BERLIN, 0, 500), flag=IMPLAUSIBLE_JUMP),  # flagged, and nothing near
+        Fix(T0 + 4, *moved(*BERLIN, 0, 1040)),  # the operator's name looks like a formula
+        Fix(T0 + 6, *moved(*BERLIN, 0, 2149)),  # at the edge of the radius
+        Fix(T0 + 8, *moved(*BERLIN, 0, 2160)),  # just past it
+    ]
+    rows = list(csv.DictReader(io.StringIO(exports.to_csv(replay.analyse(fixes), index.nearest))))
+    assert [(row["place"], row["place_distance_m"]) for row in rows] == [
+        ("Alexanderplatz", "60"),
+        ("Alexanderplatz", "60"),
+        ("Alexanderplatz", "10"),
+        ("", ""),
+        ('\'=HYPERLINK("http://evil")', "40"),
+        ("'@SUM(A1)", "149"),
+        ("", ""),
+    ]
+    assert list(rows[0])[-2:] == ["place", "place_distance_m"]  # the columns before stay where they were
 
 
 def test_csv_of_nothing_is_the_header():

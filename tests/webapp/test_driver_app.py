@@ -15,8 +15,10 @@ from helpers import browser_login, make_driver, make_fare, make_user, place_driv
 from itsdangerous import URLSafeTimedSerializer
 
 from hexfleet import keys
+from hexfleet.devtools.demo import DEMO_PLACES
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
+from hexfleet.places import queries as place_queries
 from streaming.events import PingsEvent
 from webapp import driver_session
 
@@ -47,7 +49,12 @@ def rate_ingest() -> str:
 
 
 @pytest.fixture
-def settings(settings, link_ttl, session_hours, secure_cookies, rate_ingest):
+def rate_places() -> str:
+    return "120/minute"
+
+
+@pytest.fixture
+def settings(settings, link_ttl, session_hours, secure_cookies, rate_ingest, rate_places):
     # A device cache that outlives every test: a session can only end at a rotation because
     # the rotation was announced, never because a cache entry happened to expire.
     return settings.with_(
@@ -56,6 +63,7 @@ def settings(settings, link_ttl, session_hours, secure_cookies, rate_ingest):
         driver_session_hours=session_hours,
         secure_cookies=secure_cookies,
         rate_ingest=rate_ingest,
+        rate_places=rate_places,
     )
 
 
@@ -662,6 +670,58 @@ async def test_a_new_driver_opens_off_duty_and_goes_available_waiting_for_gps(ap
         "waiting_for_gps": True,
     }
     assert (await phone.get("/d/me")).json()["waiting_for_gps"] is True
+    # Opened now, the page says so, not "Available" (static/js/driver-app keeps it so from /d/me).
+    waiting = (await phone.client.get("/d")).text
+    assert 'class="badge badge-waiting" id="d-status">Waiting for GPS<' in waiting
+    assert '"waiting_for_gps": true' in waiting and '"status": "available"' in waiting
     await place_driver(app.extensions["store"], drv["id"], 52.5201, 13.4050)  # the phone's first fix, as tracked
     me = (await phone.get("/d/me")).json()
     assert (me["status"], me["online"], me["waiting_for_gps"]) == ("available", True, False)
+    assert 'class="badge badge-available" id="d-status">Available<' in (await phone.client.get("/d")).text
+
+
+# ---------------------------------------------------------------- places for a map without tiles
+
+
+@pytest.fixture
+async def places(app, db):
+    """The demo's Berlin places, searchable and labelling."""
+    async with db.acquire() as conn:
+        await place_queries.add_missing_places(conn, DEMO_PLACES)
+    await app.extensions["places"].reload()
+
+
+async def test_a_signed_in_driver_reads_the_places_near_and_nothing_more(browsers, db, driver, places):
+    """The driver's map draws places by name when it has no tiles: the places API answers the
+    driver web app's session, for searching only (no geocoder, no inactive places, no changes)."""
+    drv, _ = driver
+    phone = await signed_in_phone(browsers, db, drv.id)
+    near = await phone.get("/api/v1/places?near=52.5219,13.4132&limit=5")
+    assert near.status_code == 200, near.text
+    body = near.json()
+    assert body["geocoder"] == "skipped" and len(body["results"]) == 5
+    assert body["results"][0]["name"] == "Alexanderplatz" and body["results"][0]["distance_m"] < 100
+    assert near.headers["Cache-Control"] == "no-store"
+    found = (await phone.get("/api/v1/places?q=Hbf&near=52.52,13.405")).json()["results"]
+    assert found[0]["name"] == "Berlin Hauptbahnhof"
+    assert (await phone.get("/api/v1/places?all=1")).status_code == 403
+    place = {"name": "Driver's Own", "category": "other", "lat": 52.5, "lng": 13.4}
+    for method, path in (("POST", "/api/v1/places"), ("PUT", "/api/v1/places/1"), ("DELETE", "/api/v1/places/1")):
+        answer = await phone.client.request(method, path, json=place, headers={"X-CSRF-Token": phone.csrf})
+        assert answer.status_code == 401, (method, answer.text)
+    assert (await phone.get("/api/v1/places/1")).status_code == 401
+    assert await db.fetchval("SELECT count(*) FROM places WHERE name = $1", place["name"]) == 0
+
+    # Signed out, the cookie reads nothing.
+    await phone.client.post("/d/logout", data={"csrf_token": phone.csrf})
+    assert (await phone.get("/api/v1/places?near=52.52,13.405")).status_code == 401
+
+
+@pytest.mark.parametrize("rate_places", ["3/minute"])
+async def test_a_drivers_place_reads_are_rate_limited(browsers, db, driver, places):
+    drv, _ = driver
+    phone = await signed_in_phone(browsers, db, drv.id)
+    for _ in range(3):
+        assert (await phone.get("/api/v1/places?near=52.52,13.405")).status_code == 200
+    over = await phone.get("/api/v1/places?near=52.52,13.405")
+    assert over.status_code == 429 and code(over) == "rate-limited" and int(over.headers["Retry-After"]) >= 1

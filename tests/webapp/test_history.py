@@ -4,6 +4,8 @@ Redis). Fixes are written with the tracker's own query, at times taken from now.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import math
@@ -13,9 +15,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import orjson
 import pytest
 from helpers import browser_login, make_driver, make_user
 
+from hexfleet.places import queries as place_queries
+from hexfleet.places.rules import PlaceIn
 from hexfleet.tracking import exports, history, queries, timerange
 from hexfleet.tracking.filters import IMPLAUSIBLE_JUMP, INACCURATE, OUT_OF_ORDER
 from hexfleet.tracking.pings import Ping
@@ -30,8 +35,20 @@ def iso(moment: datetime | float) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def east(metres: float) -> tuple[float, float]:
-    return BERLIN[0], BERLIN[1] + metres / (111_195 * math.cos(math.radians(BERLIN[0])))
+def east(metres: float, north: float = 0.0) -> tuple[float, float]:
+    return BERLIN[0] + north / 111_195, BERLIN[1] + metres / (111_195 * math.cos(math.radians(BERLIN[0])))
+
+
+async def add_places(app, db, *places: tuple[str, float, float]) -> None:
+    """The operator's places (name, metres east of BERLIN, metres north), labelling at once."""
+    async with db.acquire() as conn:
+        await place_queries.add_missing_places(conn, [PlaceIn(name, "other", "", *east(e, n)) for name, e, n in places])
+    await app.extensions["places"].reload()
+
+
+def a_stand(after: Ping, seconds: float = 300) -> list[tuple[Ping, str | None]]:
+    """Standing where ``after`` was, a fix every 2 s."""
+    return [(Ping(after.lat, after.lng, after.ts + 2 * i, speed_mps=0.0), None) for i in range(1, int(seconds / 2) + 1)]
 
 
 async def write(pool, driver_id: int, fixes: list[tuple[Ping, str | None]]) -> None:
@@ -107,6 +124,79 @@ async def test_stops_in_the_answer(client, db, staff, ada):
     assert stop["duration_s"] >= 300 and stop["last"] == len(body["track"]) - 1
     assert stop["lat"] == pytest.approx(last.lat, abs=1e-5)
     assert body["summary"]["stopped_s"] == stop["duration_s"]
+    assert stop["label"] is None  # no place near, no geocoder
+
+
+async def test_stops_are_named_by_the_nearest_place(app, client, db, staff, ada):
+    start = time.time() - 7200
+    drive = a_drive(start, 30)  # 580 m east
+    first_stop = a_stand(drive[-1][0])
+    onwards = [(Ping(*east(580 + 20 * i), first_stop[-1][0].ts + 2 * i, speed_mps=10.0), None) for i in range(1, 31)]
+    second_stop = a_stand(onwards[-1][0])
+    await write(db, ada.id, drive + first_stop + onwards + second_stop)
+    # 60 m north of the first stop; the second (1,180 m east) has no place within 150 m.
+    await add_places(app, db, ("Alexanderplatz", 580, 60), ("Far Away Depot", 1180, 400))
+    body = (await client.get(f"/api/v1/drivers/{ada.id}/history", params={"from": iso(start)}, headers=staff)).json()
+    assert [stop["label"] for stop in body["stops"]] == [
+        {"name": "Alexanderplatz", "category": "other", "distance_m": 60, "text": "Alexanderplatz, 60 m",
+         "source": "place"},
+        None,
+    ]  # fmt: skip
+    gpx = await client.get(f"/api/v1/drivers/{ada.id}/history.gpx", params={"from": iso(start)}, headers=staff)
+    names = [w.findtext("g:name", namespaces=GPX) for w in ET.fromstring(gpx.content).findall("g:wpt", GPX)]
+    assert names == ["Stop, 5 min: Alexanderplatz, 60 m", "Stop, 5 min"]
+
+
+@contextlib.asynccontextmanager
+async def reverse_geocoder():
+    """A geocoder's /reverse on a local port: names every point, and counts what it was asked."""
+    asked: list[str] = []
+    body = orjson.dumps({"features": [{"properties": {"street": "Karl-Marx-Allee", "city": "Berlin"}}]})
+
+    async def serve(reader, writer):
+        with contextlib.suppress(Exception):
+            head = await reader.readuntil(b"\r\n\r\n")
+            asked.append(head.split(b" ", 2)[1].decode())
+            writer.write(
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", asked
+
+
+async def test_the_geocoder_names_at_most_25_stops_per_request(settings, db, redis, ada):
+    """A week holds hundreds of stops: a shared geocoder is asked about a few, not all at once."""
+    from webapp import create_app
+    from webapp.api.history import MAX_GEOCODED_STOPS
+
+    start = time.time() - 6 * 3600
+    fixes: list[tuple[Ping, str | None]] = []
+    for n in range(MAX_GEOCODED_STOPS + 5):  # stops 300 m apart, each 3 minutes long
+        at = start + n * 240
+        fixes += [(Ping(*east(300 * n), at + 2 * i, speed_mps=0.0), None) for i in range(91)]
+        fixes += [(Ping(*east(300 * n + 20 * i), at + 180 + 2 * i, speed_mps=10.0), None) for i in range(1, 16)]
+    await write(db, ada.id, fixes)
+    async with reverse_geocoder() as (url, asked):
+        app = create_app(settings.with_(geocoder_url=url))
+        async with app.test_app(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            await add_places(app, db, ("Stop Three Square", 600, 40))
+            _, token = await make_user(db, "dispatcher")
+            r = await c.get(f"/api/v1/drivers/{ada.id}/history", params={"from": iso(start - 1)},
+                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    stops = r.json()["stops"]
+    assert len(stops) == MAX_GEOCODED_STOPS + 5
+    texts = [stop["label"]["text"] if stop["label"] else None for stop in stops]
+    assert texts[2] == "Stop Three Square, 40 m"  # a place near: the geocoder is not asked
+    by_geocoder = [i for i, stop in enumerate(stops) if stop["label"] and stop["label"]["source"] == "geocoder"]
+    assert by_geocoder == [i for i in range(MAX_GEOCODED_STOPS + 1) if i != 2]
+    assert texts[MAX_GEOCODED_STOPS + 1 :] == [None] * 4
+    assert len(asked) == MAX_GEOCODED_STOPS and all(path.startswith("/reverse") for path in asked)
 
 
 async def test_the_default_range_is_the_last_24_hours(client, db, staff, ada):
@@ -253,6 +343,20 @@ async def test_csv_export(client, db, staff, ada):
     assert times == sorted(times) and all(row["time_utc"].endswith("Z") for row in rows)
     assert times[0].timestamp() == pytest.approx(start, abs=0.001)
     assert rows[0]["speed_mps"] == "10" and rows[0]["latitude"] == "52.52"
+    assert all(row["place"] == "" and row["place_distance_m"] == "" for row in rows)  # no places
+
+
+async def test_csv_names_the_place_of_each_fix(app, client, db, staff, ada):
+    start = time.time() - 1800
+    await write(db, ada.id, a_drive(start, 60, speed=10.0))  # 0 to 1,180 m east
+    await add_places(app, db, ("Alexanderplatz", 0, 60), ('=HYPERLINK("http://x","Depot")', 1000, 0))
+    r = await client.get(f"/api/v1/drivers/{ada.id}/history.csv", params={"from": iso(start - 60)}, headers=staff)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert (rows[0]["place"], rows[0]["place_distance_m"]) == ("Alexanderplatz", "60")
+    assert rows[20]["place"] == "" and rows[20]["place_distance_m"] == ""  # 400 m from both
+    # 1,000 m east: the operator's name, kept from running as a formula in a spreadsheet.
+    assert (rows[50]["place"], rows[50]["place_distance_m"]) == ('\'=HYPERLINK("http://x","Depot")', "0")
+    assert {row["place"] for row in rows} == {"Alexanderplatz", "", '\'=HYPERLINK("http://x","Depot")'}
 
 
 # ------------------------------------------------------------------ the query plan

@@ -1,5 +1,6 @@
 """JSON API: places with names. Anyone signed in searches them (the booking forms' one search
-box); admins add, edit, delete, import and export them.
+box), and so does a driver signed in to the driver web app (its map shows places by name when
+it has no tiles); admins add, edit, delete, import and export them.
 
 Search answers the operator's places first (prefix and typo-tolerant, nearest to ``near`` first
 within each kind of match) and, when GEOCODER_URL is set and fewer than ``limit`` places match,
@@ -9,6 +10,7 @@ the geocoder's addresses after them (``source: "geocoder"``, no id).
 from __future__ import annotations
 
 import logging
+from functools import wraps
 
 from pydantic import BaseModel, Field
 from quart import Blueprint, Response, current_app, request
@@ -20,7 +22,9 @@ from hexfleet.geo import haversine_m
 from hexfleet.places import admin as places_admin
 from hexfleet.places import exports, imports, queries, ranking, rules
 from hexfleet.places.geocoding import point
-from webapp.auth import Forbidden, require_user, role_required
+from hexfleet.users.queries import User
+from webapp import driver_session
+from webapp.auth import Forbidden, Unauthenticated, current_user, require_user, role_required
 from webapp.geocoder import GeocoderFailed, within_rate
 from webapp.limits import limiter
 from webapp.problems import Problem
@@ -88,7 +92,8 @@ class PlaceResult(BaseModel):
 class PlaceSearchOut(BaseModel):
     results: list[PlaceResult]
     geocoder: str = Field(
-        description="off (no GEOCODER_URL), skipped (enough places, or fewer than 3 characters), used, "
+        description="off (no GEOCODER_URL), skipped (enough places, fewer than 3 characters, or a driver's search), "
+        "used, "
         "failed (it did not answer: places only), busy (this account's geocoder searches for the minute are spent)"
     )
 
@@ -116,6 +121,31 @@ async def _user(*roles: str):
     user = await require_user(*roles)
     await limiter().enforce("places", str(user.id), what="place requests")
     return user
+
+
+async def _searcher() -> User | None:
+    """Who may search: a signed-in user (rate-limited per account), or, with no user, a driver
+    signed in to /d (None; rate-limited per driver, and never sent to the geocoder: the driver's
+    map only wants the places near it). 401 for anyone else."""
+    if await current_user() is None:
+        session = await driver_session.current_session()
+        if session is not None:
+            await limiter().enforce("places", f"driver:{session.driver_id}", what="place requests")
+            return None
+    return await _user(*SIGNED_IN)
+
+
+def searchers_only(func):
+    """Like role_required(*SIGNED_IN), drivers of the web app too: the caller is checked before
+    the query string is validated."""
+
+    @wraps(func)
+    async def wrapper(*args, **kwargs):
+        if await current_user() is None and await driver_session.current_session() is None:
+            raise Unauthenticated("log in, or send Authorization: Bearer <API token>")
+        return await func(*args, **kwargs)
+
+    return wrapper
 
 
 def _actor(user) -> audit.Actor:
@@ -159,7 +189,7 @@ async def _geocoded(query: str, near: tuple[float, float], user_id: int, wanted:
 
 @bp.get("/places")
 @tag(["places"])
-@role_required(*SIGNED_IN)
+@searchers_only
 @validate_querystring(PlacesQuery)
 @document_response(PlaceSearchOut, 200)
 @document_response(Problem, 401)
@@ -171,12 +201,14 @@ async def search_places(query_args: PlacesQuery):
     spellings such as "Alexandrplatz"), nearest to `near` first within each; without `q`, the
     places nearest to `near`. Active places only (admins: `all=1` for inactive ones too).
     With GEOCODER_URL set and fewer than `limit` places found, the geocoder's addresses follow.
+    A driver signed in to the driver web app (/d, its session cookie) may search too: places
+    only, never the geocoder (`geocoder: "skipped"`).
     """
-    user = await _user(*SIGNED_IN)
+    user = await _searcher()
     if query_args.all not in (None, "", "0", "1", "true", "false"):
         raise Invalid("all is 1 or 0", code="bad-all")
     include_inactive = query_args.all in ("1", "true")
-    if include_inactive and user.role != "admin":
+    if include_inactive and (user is None or user.role != "admin"):
         raise Forbidden("all=1 (inactive places too) is for admins")
     near = _near(query_args.near)
     text = ranking.normalise_query(query_args.q)
@@ -184,7 +216,11 @@ async def search_places(query_args: PlacesQuery):
         candidates = await queries.search_places(conn, text, near, include_inactive=include_inactive)
     ranked = ranking.rank(candidates, text, near, query_args.limit)
     results = [{**_public(r.place), "distance_m": r.distance_m, "source": "place"} for r in ranked]
-    found, status = await _geocoded(text, near, user.id, query_args.limit - len(results))
+    found: list[dict]
+    if user is None:
+        found, status = [], "skipped"
+    else:
+        found, status = await _geocoded(text, near, user.id, query_args.limit - len(results))
     for suggestion in found:
         if len(results) >= query_args.limit:
             break

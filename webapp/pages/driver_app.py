@@ -2,11 +2,13 @@
 
 Signing in: a one-time link from the control room (GET shows a confirmation, POST spends
 it and starts the driver session cookie, see webapp.driver_session). The page itself is
-static/js/driver-app.js over the driver JSON API (webapp/api/driver_rides.py and
+static/js/driver-app/ over the driver JSON API (webapp/api/driver_rides.py and
 POST /api/v1/driver/status), which accepts the session cookie as well as a device token.
-Only two things live here beside the page: ``/d/me`` (who am I, my duty, my last fix, the
-server's clock for the offer countdown) and ``/d/pings`` (the browser's positions, into
-the same ingest and filters as every phone app).
+Only two things live here beside the page: ``/d/me`` (who am I, my duty and whether it waits
+for GPS, my last fix, the server's clock for the offer countdown) and ``/d/pings`` (the
+browser's positions, into the same ingest and filters as every phone app). The page opens with
+the duty as it is (``waiting_for_gps`` rendered as "Waiting for GPS", not "Available"); without
+map tiles it reads the places near the driver from GET /api/v1/places with the same cookie.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Builds a throw-away database on DATABASE_URL's server with ``--drivers`` drivers
 each sent one fix every 2 s for the last 24 hours (43,200 fixes each, written interleaved
 by time as the tracker writes them, so one driver's rows are spread over the table's pages,
 about 1 in 200 flagged), then times what GET /api/v1/drivers/<id>/history does for one
-driver's whole day: the query, the analysis (stops, speeds, summary) and the JSON.
+driver's whole day: the query, the analysis (stops, speeds, summary), naming the stops by the
+nearest of ``--places`` places (1,000, within about 300 m of the driver's route: most of the
+day passes one) and the JSON; and what the CSV export adds: every fix and its place.
 
 The first round reads from disk or the OS cache, the rest from PostgreSQL's buffers; the
 median and the slowest of ``--rounds`` are printed, with the size of the JSON.
@@ -26,8 +28,9 @@ import orjson
 
 from hexfleet.devtools.testing import create_database, drop_database
 from hexfleet.migrate import migrate
+from hexfleet.places.labels import LabelPlace, PlaceIndex
 from hexfleet.settings import Settings
-from hexfleet.tracking import history, replay
+from hexfleet.tracking import exports, history, replay
 from hexfleet.tracking.filters import IMPLAUSIBLE_JUMP, INACCURATE
 
 INTERVAL_S = 2.0
@@ -117,18 +120,43 @@ async def _fill(conn, drivers: int, now: float) -> list[int]:
     return ids
 
 
-async def _round(conn, driver_id: int, start: datetime, end: datetime) -> tuple[float, float, float, int, int]:
+def places_along(fixes: list[replay.Fix], count: int, radius_m: float = 150.0) -> PlaceIndex:
+    """``count`` places, each within about 300 m of one of the fixes (as the label index holds them)."""
+    rng = random.Random(count)
+    picks = rng.sample(fixes, min(count, len(fixes)))
+    return PlaceIndex(
+        (
+            LabelPlace(
+                i, f"Place {i}", "other", f.lat + rng.uniform(-0.0027, 0.0027), f.lng + rng.uniform(-0.0044, 0.0044)
+            )
+            for i, f in enumerate(picks)
+        ),
+        radius_m,
+    )
+
+
+async def _round(conn, driver_id: int, start: datetime, end: datetime, places: int) -> tuple:
     t0 = time.perf_counter()
     fixes, _ = await history.fixes_between(conn, driver_id, start, end)
     t1 = time.perf_counter()
     result = await asyncio.to_thread(replay.analyse, fixes)
     t2 = time.perf_counter()
-    body = orjson.dumps(replay.to_json(result))
+    index = places_along(fixes, places)  # built once per process in the app: not timed
     t3 = time.perf_counter()
-    return t1 - t0, t2 - t1, t3 - t2, len(fixes), len(body)
+    body = replay.to_json(result)
+    for stop, label in zip(body["stops"], [index.nearest(s.lat, s.lng) for s in result.stops], strict=True):
+        stop["label"] = label.to_json() if label else None
+    encoded = orjson.dumps(body)
+    t4 = time.perf_counter()
+    plain = exports.to_csv(result)
+    t5 = time.perf_counter()
+    named = exports.to_csv(result, index.nearest)
+    t6 = time.perf_counter()
+    assert len(named) >= len(plain)
+    return t1 - t0, t2 - t1, t4 - t3, t5 - t4, t6 - t5, len(fixes), len(encoded)
 
 
-async def run(admin_url: str, drivers: int, rounds: int, keep: bool) -> None:
+async def run(admin_url: str, drivers: int, rounds: int, keep: bool, places: int = 1000) -> None:
     name = f"hexfleet_bench_history_{uuid.uuid4().hex[:8]}"
     url = await create_database(admin_url, name)
     try:
@@ -145,10 +173,10 @@ async def run(admin_url: str, drivers: int, rounds: int, keep: bool) -> None:
             start = end - timedelta(days=1, seconds=1)
             # Just written, before any vacuum: every page still needs a look at the table.
             await conn.execute("ANALYZE positions")
-            await _phase(conn, "just written, not yet vacuumed", ids[len(ids) // 3], start, end, rounds)
+            await _phase(conn, "just written, not yet vacuumed", ids[len(ids) // 3], start, end, rounds, places)
             # What autovacuum leaves (every 50,000 new fixes, migration 007): index-only.
             await conn.execute("VACUUM ANALYZE positions")
-            await _phase(conn, "vacuumed (the steady state)", ids[len(ids) // 2], start, end, rounds)
+            await _phase(conn, "vacuumed (the steady state)", ids[len(ids) // 2], start, end, rounds, places)
         finally:
             await conn.close()
     finally:
@@ -158,11 +186,11 @@ async def run(admin_url: str, drivers: int, rounds: int, keep: bool) -> None:
             print(f"kept database {name}")
 
 
-async def _phase(conn, title: str, driver_id: int, start: datetime, end: datetime, rounds: int) -> None:
+async def _phase(conn, title: str, driver_id: int, start: datetime, end: datetime, rounds: int, places: int) -> None:
     plan = await history.explain_fixes_between(conn, driver_id, start, end)
     scan = next((line.strip(" ->") for line in plan.splitlines() if "Scan" in line), plan)
-    results = [await _round(conn, driver_id, start, end) for _ in range(rounds)]
-    query, analysis, encode, count, body = zip(*results, strict=True)
+    results = [await _round(conn, driver_id, start, end, places) for _ in range(rounds)]
+    query, analysis, encode, plain_csv, named_csv, count, body = zip(*results, strict=True)
     totals = [sum(parts) for parts in zip(query, analysis, encode, strict=True)]
 
     def ms(values) -> str:
@@ -172,19 +200,22 @@ async def _phase(conn, title: str, driver_id: int, start: datetime, end: datetim
     print(f"  plan      {scan.split('  (cost')[0]}")
     print(f"  query     {ms(query)}  (first round {query[0] * 1000:.0f} ms)")
     print(f"  analysis  {ms(analysis)}")
-    print(f"  JSON      {ms(encode)}")
+    print(f"  JSON      {ms(encode)}  (stops named by {places:,} places)")
     print(f"  total     {ms(totals)}")
+    print(f"  CSV       {ms(plain_csv)}  without places")
+    print(f"  CSV       {ms(named_csv)}  with every fix's place")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drivers", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--places", type=int, default=1000, help="places along the driver's route, for the labels")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is random)")
     args = parser.parse_args()
     settings = Settings.from_env()
     settings.require_database()
-    asyncio.run(run(settings.database_url or "", args.drivers, args.rounds, args.keep))
+    asyncio.run(run(settings.database_url or "", args.drivers, args.rounds, args.keep, args.places))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import { call, problemText } from "./api.js";
 import { loc, startLocation } from "./location.js";
 import { hideNote, note } from "./note.js";
 import { API, el, state } from "./state.js";
-import { changedHere, refresh } from "./sync.js";
+import { changedHere, refresh, watchForGps } from "./sync.js";
 import { render, renderDuty } from "./views.js";
 
 function withButtons(buttons, work) {
@@ -35,6 +35,8 @@ export function startActions() {
         if (!result.ok) return note(problemText(result), "warn");
         changedHere();
         state.status = result.data.status;
+        state.waitingForGps = !!result.data.waiting_for_gps;
+        watchForGps();
         hideNote();
         renderDuty();
         refresh();

@@ -10,8 +10,9 @@ const SEND_EVERY_MS = 5000; // about one fix every 5 s, like a phone app on a li
 const MAX_QUEUE = 120; // 10 minutes of fixes kept while offline; older ones are dropped
 const QUIET_MS = 15000; // no fix for this long: ask the phone for a fresh one
 
-/** What the page does with a new fix (the map, the distance to go), and after the first send. */
-export const hooks = { fix: () => {}, firstSent: () => {} };
+/** What the page does with a new fix (the map, the distance to go), after the first send, and
+ * when sharing the position starts or stops (the duty card explains "Waiting for GPS" by it). */
+export const hooks = { fix: () => {}, firstSent: () => {}, mode: () => {} };
 
 export const loc = {
   mode: "idle", // idle | prompt | waiting | sending | denied | unavailable
@@ -33,8 +34,10 @@ export const loc = {
 };
 
 function setLocation(mode) {
+  var changed = loc.mode !== mode;
   loc.mode = mode;
   renderLocation();
+  if (changed) hooks.mode(mode);
 }
 
 export function renderLocation() {

@@ -2,7 +2,7 @@
  *
  * Everything goes through the driver API with the session cookie (state changes carry the
  * page's CSRF token in X-CSRF-Token):
- *   GET  /d/me                                  duty, last fix, the server's clock
+ *   GET  /d/me                                  duty, waiting for GPS, last fix, the server's clock
  *   POST /api/v1/driver/status                  available | off_duty
  *   GET  /api/v1/driver/offers                  the open offer (at most one)
  *   GET  /api/v1/driver/bookings/current        the ride in hand
@@ -10,9 +10,11 @@
  *   POST /api/v1/driver/bookings/{id}/arrived|start|complete|cancel
  *   GET  /api/v1/driver/offers/stream           SSE: any `booking` event → fetch the state again
  *   POST /d/pings                               the browser's positions, about one every 5 s
+ *   GET  /api/v1/places?near=                   places by name, when the map has no tiles
  *
  * One module per job: state.js (settings, elements, what the page knows), sync.js (the three
- * GETs and the stream), views.js, actions.js, location.js, map.js, alerts.js, note.js, api.js.
+ * GETs and the stream), views.js, place-names.js, actions.js, location.js, map.js (with the
+ * tiles, or the places by name without them), alerts.js, note.js, api.js.
  *
  * For tests: window.hexfleetDriver = {state, alerts, map, location}.
  */
@@ -33,6 +35,7 @@ import {
 } from "./location.js";
 import { showMe, startMap } from "./map.js";
 import { startNotes } from "./note.js";
+import { startPlaceNames } from "./place-names.js";
 import { alerts, config, el, root, state } from "./state.js";
 import { catchUp, followOffers, refresh, startNetworkWatch } from "./sync.js";
 import { onOfferExpired, renderDuty, renderTrip, tickCountdown } from "./views.js";
@@ -72,6 +75,8 @@ function start() {
     if (state.ride) renderTrip(state.ride);
   };
   hooks.firstSent = renderDuty;
+  hooks.mode = renderDuty;
+  startPlaceNames(root);
   startNotes();
   startAlerts();
   startActions();

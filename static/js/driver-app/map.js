@@ -1,24 +1,40 @@
-/* The driver's map: where they are, and the offer's or the ride's pins, framed to fit. */
+/* The driver's map: where they are, and the offer's or the ride's pins, framed to fit.
+ *
+ * Tiles come through lib/tiles.js (the credit once a tile has loaded, a notice the driver can
+ * dismiss when they cannot be had). Without tiles the map draws the operator's places by name
+ * around the driver instead (lib/places-layer.js; the places API answers a driver's session),
+ * and draws them again when the driver has moved PLACES_AGAIN_M from where they were drawn. */
 
+import { metresBetween } from "../lib/geo.js";
+import { showPlaces } from "../lib/places-layer.js";
+import { addTiles } from "../lib/tiles.js";
 import { STEPS, config, state } from "./state.js";
 
 const L = window.L;
+const PLACES_AGAIN_M = 3000;
+const PLACES_RETRY_MS = 60000; // the places could not be read: not again at every fix
 
 var map = null;
 var layers = { me: null, accuracy: null, pickup: null, dropoff: null };
 var followMe = true;
+var places = { wanted: false, layer: null, around: null, loading: false, failedAt: 0, next: null };
 
 /** The map, when Leaflet and its element are there (the page works without). */
 export function startMap() {
   const mapEl = document.getElementById("d-map");
   if (!window.L || !mapEl) return null;
-  map = L.map(mapEl, { zoomControl: false, attributionControl: !!config.tile_url });
+  map = L.map(mapEl, { zoomControl: false, attributionControl: true, maxZoom: 19 });
+  map.attributionControl.setPrefix(false);
   L.control.zoom({ position: "topright" }).addTo(map);
-  if (config.tile_url) {
-    map.attributionControl.setPrefix(false);
-    L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.tile_attribution, crossOrigin: true }).addTo(map);
-  }
   map.setView(config.center, 14);
+  addTiles(map, config.tile_url, {
+    attribution: config.tile_attribution,
+    advice: "Nearby places are shown by name instead.",
+    onUnavailable: function () {
+      places.wanted = true;
+      drawPlaces({ lat: config.center[0], lng: config.center[1] });
+    },
+  });
   map.on("dragstart", function () {
     followMe = false;
   });
@@ -44,7 +60,7 @@ function pin(kind, letter, label) {
   });
 }
 
-function place(name, factory, point) {
+function place(name, factory, point, what) {
   if (!map) return;
   if (!point) {
     if (layers[name]) layers[name].remove();
@@ -53,10 +69,47 @@ function place(name, factory, point) {
   }
   if (!layers[name]) layers[name] = factory().addTo(map);
   layers[name].setLatLng([point.lat, point.lng]);
+  // The pin says where it is, by name when the place has one.
+  var title = point.label ? what + ": " + point.label : what;
+  var icon = layers[name].getElement();
+  if (icon && icon.title !== title) icon.title = title;
+}
+
+/** The places nearest to `centre`, instead of those drawn before. */
+function drawPlaces(centre) {
+  if (!map || !places.wanted) return;
+  if (places.loading) {
+    places.next = centre; // the driver's position came meanwhile: around it, once this is in
+    return;
+  }
+  if (places.around && metresBetween(places.around, centre) < PLACES_AGAIN_M) return;
+  if (Date.now() - places.failedAt < PLACES_RETRY_MS) return;
+  places.loading = true;
+  showPlaces(map, centre)
+    .then(function (layer) {
+      if (!layer) {
+        places.failedAt = Date.now(); // not readable now: the map stays as it is for a while
+        return;
+      }
+      if (places.layer) places.layer.remove();
+      // Beneath the driver's own dot and the ride's pins.
+      layer.eachLayer(function (point) {
+        if (point.bringToBack) point.bringToBack();
+      });
+      places.layer = layer;
+      places.around = centre;
+    })
+    .finally(function () {
+      places.loading = false;
+      var next = places.next;
+      places.next = null;
+      if (next) drawPlaces(next);
+    });
 }
 
 export function showMe(fix) {
   if (!map) return;
+  drawPlaces({ lat: fix.lat, lng: fix.lng });
   if (!layers.me) {
     layers.accuracy = L.circle([fix.lat, fix.lng], {
       radius: 1, stroke: false, fillColor: "#2563eb", fillOpacity: 0.12, interactive: false,
@@ -92,10 +145,10 @@ export function renderMap(viewChanged) {
   if (ride && target === dropoff) pickup = null;
   place("pickup", function () {
     return pin("pickup", "P", "Pickup");
-  }, pickup);
+  }, pickup, "Pickup");
   place("dropoff", function () {
     return pin("dropoff", "D", "Drop-off");
-  }, dropoff && (!ride || target === dropoff) ? dropoff : null);
+  }, dropoff && (!ride || target === dropoff) ? dropoff : null, "Drop-off");
   var key = ride ? "ride:" + ride.id + ":" + ride.status : offer ? "offer:" + offer.id : "idle";
   if (key === framedFor) return;
   framedFor = key;

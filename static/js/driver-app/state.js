@@ -44,8 +44,8 @@ export const el = {
   tripTitle: $("d-trip-title"),
   tripPrice: $("d-trip-price"),
   targetLabel: $("d-target-label"),
-  targetCoords: $("d-target-coords"),
   targetAway: $("d-target-away"),
+  thenRow: $("d-then-row"),
   navGeo: $("d-nav-geo"),
   navOsm: $("d-nav-osm"),
   passengerName: $("d-passenger-name"),
@@ -72,6 +72,8 @@ export const el = {
 
 export const state = {
   status: config.status,
+  // Available by choice, but dispatch has no fresh position from this phone yet: no offers.
+  waitingForGps: !!config.waiting_for_gps,
   me: null,
   offer: null,
   ride: null,

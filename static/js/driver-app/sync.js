@@ -1,7 +1,9 @@
 /* Keeping the page in step with the server: duty, the open offer and the ride in hand from
  * three GETs (/d/me, /api/v1/driver/offers, /api/v1/driver/bookings/current), fetched again
  * whenever the offers stream says something changed, after the driver's own taps, and every
- * SAFETY_REFRESH_MS in case an event was lost. */
+ * SAFETY_REFRESH_MS in case an event was lost. While the driver is available but waiting for
+ * GPS (dispatch has no fresh position from the phone), /d/me alone is asked every
+ * WAITING_POLL_MS, so "Available" shows as soon as the phone's first position has arrived. */
 
 import { setLive, showStreamStatus } from "../lib/live.js";
 import { setServerOffset } from "../lib/server-clock.js";
@@ -9,7 +11,9 @@ import { openStream } from "../lib/stream.js";
 import { call } from "./api.js";
 import { flushNow } from "./location.js";
 import { API, el, state } from "./state.js";
-import { render } from "./views.js";
+import { render, renderDuty } from "./views.js";
+
+const WAITING_POLL_MS = 2000;
 
 var refreshing = null;
 var refreshAgain = false;
@@ -45,8 +49,7 @@ export function refresh() {
         // Half the round trip is the best guess of when the server read its clock.
         setServerOffset(me.data.server_time * 1000 - (sentAt + Date.now()) / 2);
       }
-      state.me = me.data;
-      state.status = me.data.status;
+      learnDuty(me.data);
       state.offer = (offers.data.offers || [])[0] || null;
       state.ride = current.data.booking || null;
       render();
@@ -64,6 +67,36 @@ export function refresh() {
       }
     });
   return refreshing;
+}
+
+function learnDuty(me) {
+  state.me = me;
+  state.status = me.status;
+  state.waitingForGps = !!me.waiting_for_gps;
+  watchForGps();
+}
+
+var waitingPoll = null;
+
+/** While waiting for GPS: ask /d/me again shortly (the tracker takes a moment with a fix). */
+export function watchForGps() {
+  if (waitingPoll || !(state.status === "available" && state.waitingForGps)) return;
+  waitingPoll = window.setTimeout(function () {
+    waitingPoll = null;
+    if (!(state.status === "available" && state.waitingForGps)) return;
+    if (document.visibilityState !== "visible") return watchForGps(); // no news for a hidden page
+    var changesBefore = localChanges;
+    call("GET", "/d/me")
+      .then(function (me) {
+        if (!me.ok || changesBefore !== localChanges) return;
+        var before = state.status;
+        learnDuty(me.data);
+        if (state.status !== before) refresh(); // dispatch changed the duty meanwhile: the whole state
+        else renderDuty();
+      })
+      .catch(function () {})
+      .finally(watchForGps);
+  }, WAITING_POLL_MS);
 }
 
 /** An answer to the driver's own tap: a fetch on the way may predate it. */

@@ -8,6 +8,7 @@ import { announceOffer } from "./alerts.js";
 import { loc } from "./location.js";
 import { renderMap } from "./map.js";
 import { note } from "./note.js";
+import { showPlace } from "./place-names.js";
 import { RELEASABLE, STEPS, config, el, root, state } from "./state.js";
 
 let whenExpired = () => {};
@@ -27,10 +28,6 @@ function approxDistance(metres) {
 function about(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   return "about " + minutes(seconds);
-}
-
-function coords(point) {
-  return point.lat.toFixed(5) + ", " + point.lng.toFixed(5);
 }
 
 /* Without a routing server the platform estimates road distance and time the same way
@@ -87,18 +84,30 @@ function explainWhatWentAway() {
   }
 }
 
+const STATUS_WORDS = { available: "Available", busy: "Busy", off_duty: "Off duty" };
+/* What to do while waiting for GPS, by what the location card says. */
+const WAITING_ADVICE = {
+  prompt: "Share your location below.",
+  denied: "Location is off for this page: see below how to turn it on.",
+  unavailable: "Your phone cannot find its position: see below.",
+  sending: "Keep location on and this page open.",
+};
+
 export function renderDuty() {
   var status = state.status;
-  el.status.className = "badge badge-" + status;
-  el.status.textContent = { available: "Available", busy: "Busy", off_duty: "Off duty" }[status] || status;
-  var me = state.me || {};
-  // This page's own fixes count at once (the server's view of them lags by a moment).
-  var seen = me.online || (loc.lastSentAt && Date.now() - loc.lastSentAt < config.stale_after_s * 1000);
+  // Available by choice, but dispatch has no fresh position from this phone: say so, not "Available".
+  var waiting = status === "available" && state.waitingForGps;
+  el.status.className = "badge badge-" + (waiting ? "waiting" : status);
+  el.status.textContent = waiting ? "Waiting for GPS" : STATUS_WORDS[status] || status;
   var text;
   if (status === "available") {
-    text = seen
-      ? "You are available. Ride offers appear here: keep this page open."
-      : "You are available, but dispatch has no recent position from you, so no offers can reach you. Share your location below.";
+    if (!waiting) {
+      text = "You are available. Ride offers appear here: keep this page open.";
+    } else {
+      text = "Waiting for your phone's position: ride offers come once it reaches dispatch. " + WAITING_ADVICE[
+        loc.mode === "prompt" || loc.mode === "denied" || loc.mode === "unavailable" ? loc.mode : "sending"
+      ];
+    }
     el.dutyBtn.textContent = "Go off duty";
     el.dutyBtn.dataset.to = "off_duty";
     el.dutyBtn.className = "btn btn-secondary d-btn";
@@ -111,6 +120,7 @@ export function renderDuty() {
     el.dutyBtn.dataset.to = "available";
     el.dutyBtn.className = "btn btn-go d-btn";
   }
+  el.duty.dataset.waiting = waiting ? "true" : "false";
   el.dutyText.textContent = text;
 }
 
@@ -124,6 +134,8 @@ function renderOffer(offer) {
     announceOffer(offer);
   }
   el.offerPrice.textContent = money(booking.price_minor, booking.currency);
+  showPlace("d-offer-pickup", booking.pickup);
+  showPlace("d-offer-dropoff", booking.dropoff);
   el.offerDistance.textContent = approxDistance(offer.distance_m) + " away";
   el.offerEta.textContent = about(offer.eta_s !== null ? offer.eta_s : estimateSeconds(offer.distance_m));
   el.offerTrip.textContent = "about " + approxDistance(roadMetres(booking.pickup, booking.dropoff));
@@ -162,8 +174,11 @@ export function renderTrip(ride) {
   el.tripTitle.textContent = step ? step.title : "Ride " + ride.status.replace("_", " ");
   el.tripPrice.textContent = money(ride.price_minor, ride.currency);
   el.targetLabel.textContent = step && step.target === "dropoff" ? "Drop-off" : "Pickup";
-  el.targetCoords.textContent = coords(target);
-  el.targetAway.textContent = loc.latest ? "· " + approxDistance(metresBetween(loc.latest, target)) + " from you" : "";
+  showPlace("d-target", target);
+  el.targetAway.textContent = loc.latest ? approxDistance(metresBetween(loc.latest, target)) + " from you" : "";
+  // On the way to the pickup, where the ride goes next.
+  el.thenRow.hidden = !(step && step.target === "pickup");
+  if (!el.thenRow.hidden) showPlace("d-then", ride.dropoff);
   var latlng = target.lat + "," + target.lng;
   el.navGeo.href = "geo:" + latlng + "?q=" + latlng;
   el.navOsm.href = "https://www.openstreetmap.org/directions?to=" + encodeURIComponent(latlng);

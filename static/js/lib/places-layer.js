@@ -1,6 +1,6 @@
 /* The operator's places as labelled points: what a map shows when it has no tiles, so a rider
  * or a dispatcher can still find their way by name (GET /api/v1/places, nearest to the map's
- * centre; signed-in viewers only: an anonymous tracking-link holder gets no layer). */
+ * centre; signed-in viewers and signed-in drivers only: an anonymous tracking-link holder gets no layer). */
 
 import { requestJson } from "./http.js";
 
