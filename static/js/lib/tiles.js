@@ -59,7 +59,8 @@ export function addTiles(
 ) {
   if (!url) {
     map.getContainer().classList.add("map-no-tiles");
-    onUnavailable("none");
+    // After this returns, like the "unreachable" case: the caller has its map and layer by then.
+    queueMicrotask(() => onUnavailable("none"));
     return null;
   }
   const layer = L.tileLayer(url, { maxZoom: 19, crossOrigin: true });
