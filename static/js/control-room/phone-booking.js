@@ -17,20 +17,22 @@ import { expandSheet, sheetIsLowered } from "./sheet.js";
 const L = window.L;
 const MIN_AHEAD_MIN = 15; // as hexfleet.rides.windows
 const MAX_AHEAD_MIN = 30 * 24 * 60;
-// A clicked or typed point this close to a place is named after it (PLACE_LABEL_RADIUS_M): say which.
-function nearPlaceM() {
-  const mapEl = document.getElementById("map");
-  return (mapEl && parseFloat(mapEl.dataset.placeRadiusM)) || 150;
-}
 const KINDS = ["pickup", "dropoff"];
+const TITLES = { pickup: "pickup", dropoff: "drop-off" };
+const DESCRIBE_DELAY_MS = 250; // typing coordinates: one "near ..." lookup per pause
 const SHEET_HEAD_PX = 100; // the sheet's grip and tabs, which stay at its top
 const SHEET_MOVE_MS = 260; // the sheet's height transition (app.css), and a little
-const TITLES = { pickup: "pickup", dropoff: "drop-off" };
 
 let map = null;
 let picking = null; // "pickup" | "dropoff"
 const draft = { pickup: null, dropoff: null };
 const describing = { pickup: null, dropoff: null }; // AbortControllers of "near ..." lookups
+
+/** A clicked or typed point this close to a place is named after it (PLACE_LABEL_RADIUS_M). */
+function nearPlaceM() {
+  const mapEl = document.getElementById("map");
+  return (mapEl && parseFloat(mapEl.dataset.placeRadiusM)) || 150;
+}
 
 function form() {
   return document.getElementById("phone-booking-form");
@@ -134,21 +136,25 @@ function clearPoint(kind) {
   draft[kind] = null;
 }
 
-/** A point without a name (clicked, typed): say which place it is near, if any. */
+/** A point without a name (clicked, typed): say which place it is near, if any, once the typing
+ * pauses (each keystroke of "53.55, 10.00" is a point of its own). */
 function describe(kind, lat, lng) {
   if (describing[kind]) describing[kind].abort();
   const controller = new AbortController();
   describing[kind] = controller;
   say(kind, "");
-  const url = "/api/v1/places?limit=1&near=" + lat.toFixed(5) + "," + lng.toFixed(5);
-  requestJson(url, { signal: controller.signal })
-    .then((answer) => {
-      const place = answer.ok && answer.body && (answer.body.results || [])[0];
-      if (place && place.source === "place" && place.distance_m <= nearPlaceM()) {
-        say(kind, "Near " + place.name + " (" + distance(place.distance_m) + ")");
-      }
-    })
-    .catch(() => {}); // aborted by a newer point, or the server away: the point stands without a name
+  window.setTimeout(() => {
+    if (controller.signal.aborted) return;
+    const url = "/api/v1/places?limit=1&near=" + lat.toFixed(5) + "," + lng.toFixed(5);
+    requestJson(url, { signal: controller.signal })
+      .then((answer) => {
+        const place = answer.ok && answer.body && (answer.body.results || [])[0];
+        if (place && place.source === "place" && place.distance_m <= nearPlaceM()) {
+          say(kind, "Near " + place.name + " (" + distance(place.distance_m) + ")");
+        }
+      })
+      .catch(() => {}); // aborted by a newer point, or the server away: the point stands without a name
+  }, DESCRIBE_DELAY_MS);
 }
 
 function showIfHidden(latlng) {
