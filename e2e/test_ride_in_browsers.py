@@ -164,10 +164,9 @@ def test_a_dispatcher_books_for_a_caller_and_assigns_by_hand(page: Page, login, 
     form = page.locator("#phone-booking-form")
     form.get_by_label("Passenger").fill("Caller Carla")
     form.get_by_label("Phone").fill("+49 341 5550155")
-    form.locator("input[name=pickup_lat]").fill(f"{pickup[0]:.6f}")
-    form.locator("input[name=pickup_lng]").fill(f"{pickup[1]:.6f}")
-    form.locator("input[name=dropoff_lat]").fill(f"{dropoff[0]:.6f}")
-    form.locator("input[name=dropoff_lng]").fill(f"{dropoff[1]:.6f}")
+    # Typed as coordinates into the place search boxes (test_control_room_first_look finds places by name).
+    form.get_by_role("combobox", name="Pickup").fill(f"{pickup[0]:.6f}, {pickup[1]:.6f}")
+    form.get_by_role("combobox", name="Drop-off").fill(f"{dropoff[0]:.6f}, {dropoff[1]:.6f}")
     form.get_by_label("When").select_option("later")  # booked ahead: no automatic offer meanwhile
     in_an_hour = datetime.now() + timedelta(hours=1)
     form.get_by_label("Pickup time (your time zone)").fill(in_an_hour.strftime("%Y-%m-%dT%H:%M"))

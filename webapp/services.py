@@ -82,6 +82,12 @@ async def label_points(points: list[tuple[float, float]]) -> list[Label | None]:
     return await current_app.extensions["places"].label_points(points)
 
 
+def nearest_place(lat: float, lng: float) -> Label | None:
+    """The nearest active place within PLACE_LABEL_RADIUS_M, from memory only (never the
+    geocoder): for what refreshes every few seconds, such as a moving driver's card."""
+    return current_app.extensions["places"].nearest(lat, lng)
+
+
 async def places_changed() -> None:
     """After a change of places is committed: this process's labels at once (its next quote sees
     the change), every other process by the announcement."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from helpers import browser_login, make_driver, make_fare, make_user, place_driver, wait_for
@@ -31,6 +32,13 @@ async def booking(app, db, *, later: bool = False):
         bookings.Viewer(customer.id, "customer"),
         bookings.BookingRequest(quote.id, "Rita", "+4930555", None, when, confirm_no_driver=True),
     )
+
+
+def outcome(html: str) -> str:
+    """The line at the top of a booking card that says what an action did."""
+    found = re.search(r'<div class="alert alert-(?:ok|error) card-outcome"[^>]*>([^<]*)</div>', html)
+    assert found, html
+    return unescape(found.group(1))
 
 
 def section(html: str, key: str) -> str:
@@ -67,14 +75,18 @@ async def test_the_card_offers_the_nearest_drivers_and_assigns_one(client, app, 
     # 111 m away (0.001° of latitude): a distance element the page shows in the dispatcher's locale.
     assert re.search(r'<data class="distance" value="11\d">11\d m</data>', card), card
     r = await client.post(f"/ui/bookings/{b.id}/assign", data={"driver_id": str(driver.id)}, headers=desk)
-    assert r.status_code == 200 and "Driver assigned." in r.text and r.headers["HX-Trigger"] == "bookings-changed"
+    assert r.status_code == 200 and r.headers["HX-Trigger"] == "bookings-changed"
+    assert outcome(r.text) == "Assigned to Close By (B-CB-1)."  # the card's first line says what happened
     assert await db.fetchval("SELECT driver_id FROM bookings WHERE id = $1", b.id) == driver.id
+    # Now the ride has a driver: giving it to another is folded away and asks first.
+    assert '<details class="nearest reassign"' in r.text
+    assert f'hx-confirm="Give booking #{b.id} to this driver instead of Close By?"' in r.text
     again = await client.post(f"/ui/bookings/{b.id}/assign", data={"driver_id": str(driver.id)}, headers=desk)
     assert "already has this ride" in again.text  # a refusal is shown in the card
     bad = await client.post(f"/ui/bookings/{b.id}/assign", data={"driver_id": "x"}, headers=desk)
     assert "choose a driver" in bad.text
     cancelled = await client.post(f"/ui/bookings/{b.id}/cancel", data={"reason": "caller hung up"}, headers=desk)
-    assert "Booking cancelled." in cancelled.text and "caller hung up" in cancelled.text
+    assert outcome(cancelled.text) == f"Booking #{b.id} cancelled: caller hung up."
     assert await db.fetchval("SELECT status FROM drivers WHERE id = $1", driver.id) == "available"
 
 
@@ -121,7 +133,7 @@ async def test_a_phone_booking_with_a_driver_near_needs_no_confirmation(client, 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"pickup_lat": ""}, "set the pickup on the map"),
+        ({"pickup_lat": ""}, "choose the pickup from the search results, set it on the map, or type its coordinates"),
         ({"passenger_phone": "call me"}, None),  # priced first; the phone is checked when booking
         ({"dropoff_lat": "52.5205", "dropoff_lng": "13.4095"}, "same place"),
         ({"when": "later", "scheduled_for": "not a time"}, "pick a date and time"),

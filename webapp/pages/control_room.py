@@ -19,7 +19,7 @@ from hexfleet.errors import NotFound
 from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
 from webapp.auth import current_user, page_role_required
 from webapp.pages.common import STAFF_ROLES, services
-from webapp.services import change_duty
+from webapp.services import change_duty, nearest_place
 
 bp = Blueprint("control_room", __name__)
 
@@ -64,6 +64,8 @@ async def control_room():
             "center_lat": center_lat,
             "center_lng": center_lng,
             "stale_after_s": settings.stale_after_s,
+            # A point this close to a place is named after it (the phone booking says which).
+            "place_radius_m": settings.place_label_radius_m,
         },
     )
 
@@ -134,7 +136,12 @@ async def driver_detail(driver_id: int):
         return html, 404
     async with pool.acquire() as conn:
         device = await driver_queries.current_device(conn, driver_id)
-    return await render_template("_driver_detail.html", driver=driver, device=device, now=datetime.now(UTC))
+    # Where they are by name: the nearest place, from memory (this card refreshes every 3 s while the
+    # driver moves; a geocoder asked that often would slow it and spend its quota).
+    place = nearest_place(driver.lat, driver.lng) if driver.lat is not None and driver.lng is not None else None
+    return await render_template(
+        "_driver_detail.html", driver=driver, device=device, place=place.text if place else None, now=datetime.now(UTC)
+    )
 
 
 @bp.post("/ui/drivers/<int:driver_id>/status")

@@ -7,6 +7,7 @@ page's booking stream (``static/js/control-room/bookings.js``) hears an event; n
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,12 +18,13 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.errors import DomainError, Invalid
 from hexfleet.rides import bookings, dispatch, fares, quotes
 from hexfleet.rides import queries as q
+from hexfleet.rides.availability import CLASS_NAMES
 from hexfleet.rides.routes import estimate
 from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
 from hexfleet.tracking.fleet import available_within
 from webapp.auth import current_user, page_role_required
 from webapp.pages.common import STAFF_ROLES
-from webapp.services import dispatch_soon, rides
+from webapp.services import dispatch_soon, label_points, rides
 
 bp = Blueprint("dispatch_pages", __name__)
 
@@ -104,6 +106,17 @@ async def _nearest(booking: q.Booking) -> list[dict]:
     ]
 
 
+async def _labels(booking: q.Booking) -> tuple[str | None, str | None]:
+    """The names of the ride's ends: those it was booked with; for an end booked without one (no
+    place near then), the nearest place now, or the geocoder's address (places may have been
+    added since)."""
+    pickup, dropoff = booking.pickup_label, booking.dropoff_label
+    if pickup and dropoff:
+        return pickup, dropoff
+    found = await label_points([(booking.pickup_lat, booking.pickup_lng), (booking.dropoff_lat, booking.dropoff_lng)])
+    return pickup or (found[0].text if found[0] else None), dropoff or (found[1].text if found[1] else None)
+
+
 async def _detail(booking_id: int, message: str | None = None, error: str | None = None, status: int = 200):
     user = await current_user()
     viewer = bookings.Viewer(user.id, user.role)  # type: ignore[union-attr]
@@ -114,9 +127,12 @@ async def _detail(booking_id: int, message: str | None = None, error: str | None
         ids = sorted({o.driver_id for o in offers} | ({booking.driver_id} if booking.driver_id else set()))
         names = {d.id: d.name for d in await driver_queries.get_drivers(conn, ids)}
     nearest = await _nearest(booking) if booking.status not in (S.COMPLETED, S.CANCELLED, S.IN_PROGRESS) else []
+    pickup_label, dropoff_label = await _labels(booking)
     html = await render_template(
         "_booking_detail.html",
         booking=booking,
+        pickup_label=pickup_label,
+        dropoff_label=dropoff_label,
         events=events,
         offers=offers,
         names=names,
@@ -147,13 +163,43 @@ async def _staff_who() -> dispatch.Who:
     return dispatch.Who(Actor(user.role), user.id)  # type: ignore[union-attr]
 
 
-async def _act(booking_id: int, work, done: str):
-    """Run a dispatcher's action; a refusal (409, 404 driver, ...) is shown in the card."""
+async def _act(booking_id: int, work, done: str | Callable[[q.Booking], Awaitable[str]]):
+    """Run a dispatcher's action; a refusal (409, 404 driver, ...) is shown in the card. ``done``
+    is what the card says at its top afterwards (or makes it from the booking the action left)."""
     try:
-        await work
+        result = await work
     except DomainError as error:
         return await _detail(booking_id, error=error.detail, status=200)
-    return await _detail(booking_id, message=done)
+    return await _detail(booking_id, message=done if isinstance(done, str) else await done(result))
+
+
+def driver_words(name: str, plate: str | None) -> str:
+    """A driver as a dispatcher names them: "Ann Lee (B-HF 1)"."""
+    return f"{name} ({plate})" if plate else name
+
+
+def with_article(words: str) -> str:
+    """ "a van", "an XL car" (said "ex-ell"), "an estate": the article an English speaker says."""
+    first = words.split(" ", 1)[0]
+    if first.isupper() and len(first) <= 4:  # letters said one by one: "XL", "SUV"
+        vowel_sound = first[0] in "AEFHILMNORSX"
+    else:
+        vowel_sound = first[:1].lower() in "aeiou"
+    return f"{'an' if vowel_sound else 'a'} {words}"
+
+
+def class_name(vehicle_class: str) -> str:
+    """ "XL car", "van": a vehicle class as a dispatcher says it."""
+    return CLASS_NAMES.get(vehicle_class, vehicle_class)
+
+
+def class_words(vehicle_class: str) -> str:
+    """ "an XL car", "a van"."""
+    return with_article(class_name(vehicle_class))
+
+
+def cancelled_words(booking_id: int, reason: str | None) -> str:
+    return f"Booking #{booking_id} cancelled: {reason}." if reason else f"Booking #{booking_id} cancelled."
 
 
 def _driver_id(form) -> int:
@@ -173,7 +219,22 @@ async def booking_assign(booking_id: int):
     except Invalid as error:
         return await _detail(booking_id, error=error.detail)
     who = await _staff_who()
-    return await _act(booking_id, dispatch.assign(rides(), booking_id, driver_id, who), "Driver assigned.")
+    async with rides().pool.acquire() as conn:
+        before = await q.get_booking(conn, booking_id)
+    # Giving an assigned ride to someone else says so: the old driver loses it.
+    taken_from = before.driver_id if before and before.status in ACTIVE else None
+
+    async def outcome(booking: q.Booking) -> str:
+        async with rides().pool.acquire() as conn:
+            found = {d.id: d for d in await driver_queries.get_drivers(conn, [driver_id, taken_from or driver_id])}
+        driver = found[driver_id]
+        if taken_from is None:
+            return f"Assigned to {driver_words(driver.name, driver.vehicle_plate)}."
+        old = found.get(taken_from)
+        was = f" (was {old.name})" if old else ""
+        return f"Reassigned to {driver_words(driver.name, driver.vehicle_plate)}{was}."
+
+    return await _act(booking_id, dispatch.assign(rides(), booking_id, driver_id, who), outcome)
 
 
 @bp.post("/ui/bookings/<int:booking_id>/cancel")
@@ -182,7 +243,9 @@ async def booking_assign(booking_id: int):
 async def booking_cancel(booking_id: int):
     reason = ((await request.form).get("reason") or "").strip()[:500] or None
     who = await _staff_who()
-    return await _act(booking_id, dispatch.cancel(rides(), booking_id, who, reason), "Booking cancelled.")
+    return await _act(
+        booking_id, dispatch.cancel(rides(), booking_id, who, reason), cancelled_words(booking_id, reason)
+    )
 
 
 @bp.post("/ui/bookings/<int:booking_id>/dispatch")
@@ -190,7 +253,9 @@ async def booking_cancel(booking_id: int):
 @page_role_required(*STAFF_ROLES)
 async def booking_redispatch(booking_id: int):
     who = await _staff_who()
-    return await _act(booking_id, dispatch.redispatch(rides(), booking_id, who), "Looking for a driver again.")
+    return await _act(
+        booking_id, dispatch.redispatch(rides(), booking_id, who), "Dispatch restarted: looking for a driver again."
+    )
 
 
 @bp.post("/ui/bookings/<int:booking_id>/tracking-link")
@@ -211,19 +276,24 @@ async def booking_new_link(booking_id: int):
 # ---------------------------------------------------------------- phone bookings
 
 
+FORM_KEYS = (
+    "passenger_name", "passenger_phone", "notes", "pickup_lat", "pickup_lng", "dropoff_lat",
+    "dropoff_lng", "vehicle_class", "when", "scheduled_for", "scheduled_local", "pickup_label", "dropoff_label",
+)  # fmt: skip
+
+
 def _form_values(form) -> dict:
-    keys = (
-        "passenger_name", "passenger_phone", "notes", "pickup_lat", "pickup_lng", "dropoff_lat",
-        "dropoff_lng", "vehicle_class", "when", "scheduled_for", "scheduled_local", "pickup_label", "dropoff_label",
-    )  # fmt: skip
-    return {k: (form.get(k) or "").strip()[:1000] for k in keys}
+    return {k: (form.get(k) or "").strip()[:1000] for k in FORM_KEYS}
 
 
 def _coordinate(values: dict, key: str, label: str) -> float:
     try:
         return float(values[key])
     except ValueError:
-        raise Invalid(f"set the {label} on the map (or type its coordinates)", code="missing-point") from None
+        raise Invalid(
+            f"choose the {label} from the search results, set it on the map, or type its coordinates",
+            code="missing-point",
+        ) from None
 
 
 def _parse_time(text: str, label: str) -> datetime:
@@ -237,7 +307,8 @@ async def _form(values: dict | None = None, error: str | None = None, status: in
     async with rides().pool.acquire() as conn:
         classes = [f.vehicle_class for f in await q.list_fares(conn)]
     html = await render_template(
-        "_phone_booking.html", values=values or {"vehicle_class": fares.DEFAULT_CLASS, "when": "now"},
+        "_phone_booking.html", values=values or {**dict.fromkeys(FORM_KEYS, ""), "vehicle_class": fares.DEFAULT_CLASS,
+                                                 "when": "now"},
         classes=classes, error=error,
     )  # fmt: skip
     return html, status
@@ -285,9 +356,8 @@ async def phone_booking_quote():
     except DomainError as error:
         return await _form(values, error.detail)
     return await render_template(
-        "_phone_quote.html", values=values, quote=quote, expires_in=int(
-            quote.expires_at.timestamp() - time.time()
-        ),
+        "_phone_quote.html", values=values, quote=quote, keys=FORM_KEYS, class_name=class_name, class_words=class_words,
+        expires_in=int(quote.expires_at.timestamp() - time.time()),
     )  # fmt: skip
 
 

@@ -201,3 +201,25 @@ BOOKING_LABELS = {
 @bp.app_template_filter("booking_label")
 def booking_label(status: str | None) -> str:
     return BOOKING_LABELS.get(status or "", (status or "unknown").replace("_", " ").capitalize())
+
+
+def coordinates_text(lat: float, lng: float) -> str:
+    """ "52.52050, 13.40950": five decimals, a metre or so, as a person reads or types them."""
+    return f"{lat:.5f}, {lng:.5f}"
+
+
+@bp.app_template_global("place_point")
+def place_point(label: str | None, lat: float, lng: float, tap: bool = True) -> Markup:
+    """A point as a person reads it: its name ("Alexanderplatz, 60 m") with the coordinates on
+    hover, and (``tap``) a button that shows them on a tap, where nothing hovers
+    (static/js/control-room/place-names.js); the coordinates themselves when it has no name.
+    ``tap=False`` inside another button (a queue row), which cannot hold one."""
+    coords = coordinates_text(lat, lng)
+    if not label:
+        return Markup('<span class="coords mono">{}</span>').format(coords)
+    if not tap:
+        return Markup('<span class="place-name" title="{}">{}</span>').format(coords, label)
+    return Markup(
+        '<button type="button" class="place-name" data-coords="{}" title="{} (tap for the coordinates)"'
+        ' aria-pressed="false">{}</button>'
+    ).format(coords, coords, label)

@@ -9,12 +9,13 @@ let map = null;
 let layer = null;
 let highlighted = null;
 
-/** An A or B pin (the phone booking's draft pins use it too). */
-export function pin(latlng, kind, label) {
+/** An A or B pin (the phone booking's draft pins use it too); its title names the place. */
+export function pin(latlng, kind, letter, placeName) {
+  const what = kind === "pickup" ? "Pickup" : "Drop-off";
   return L.marker(latlng, {
-    icon: L.divIcon({ className: "hf-pin hf-pin-" + kind, html: "<span><b>" + label + "</b></span>", iconSize: [28, 28], iconAnchor: [14, 28] }),
+    icon: L.divIcon({ className: "hf-pin hf-pin-" + kind, html: "<span><b>" + letter + "</b></span>", iconSize: [28, 28], iconAnchor: [14, 28] }),
     keyboard: false,
-    title: kind === "pickup" ? "Pickup" : "Drop-off",
+    title: placeName ? what + ": " + placeName : what,
   });
 }
 
@@ -34,8 +35,8 @@ export function drawSelectedBooking() {
   const pickup = L.latLng(parseFloat(card.dataset.pickupLat), parseFloat(card.dataset.pickupLng));
   const dropoff = L.latLng(parseFloat(card.dataset.dropoffLat), parseFloat(card.dataset.dropoffLng));
   L.polyline([pickup, dropoff], { className: "hf-route", color: "#0f766e", weight: 3, dashArray: "6 6", opacity: 0.8 }).addTo(layer);
-  pin(pickup, "pickup", "A").addTo(layer);
-  pin(dropoff, "dropoff", "B").addTo(layer);
+  pin(pickup, "pickup", "A", card.dataset.pickupLabel).addTo(layer);
+  pin(dropoff, "dropoff", "B", card.dataset.dropoffLabel).addTo(layer);
   const points = [pickup, dropoff];
   const driverId = Number(card.dataset.driverId);
   if (driverId && markers.has(driverId)) {

@@ -16,6 +16,9 @@ const LIVE_WORDS = { connected: "live", reconnecting: "reconnecting…", down: "
 
 let refreshTimer = null;
 let cardSwaps = 0; // card swaps so far: a refresh asked before the last one is stale
+const OUTCOME_KEEP_MS = 30000; // what an action did stays on its card through live refreshes this long
+let lastOutcome = null; // {bookingId, node, at}: the last action's outcome line
+let openedBefore = []; // ids of the card's <details> open before a swap
 
 function selectedInput() {
   return document.getElementById("selected-booking");
@@ -104,6 +107,34 @@ function afterQueueSwap() {
   tickCountdowns();
 }
 
+/** The panel's part that scrolls (the Bookings tab on a desktop, the whole sheet on a phone). */
+function scroller(el) {
+  for (let parent = el.parentElement; parent; parent = parent.parentElement) {
+    const overflow = window.getComputedStyle(parent).overflowY;
+    if (overflow === "auto" || overflow === "scroll") return parent;
+  }
+  return null;
+}
+
+/** Show the card's top (toTop), or at least some of it, scrolling the panel only: scrollIntoView
+ * would scroll the page and the panel's clipped boxes too, and push the top bar out of sight. */
+function scrollToCard(card, toTop) {
+  const box = scroller(card);
+  if (!box) return;
+  const margin = parseFloat(window.getComputedStyle(card).scrollMarginTop) || 0;
+  const top = card.getBoundingClientRect().top - box.getBoundingClientRect().top - margin;
+  const hidden = top < 0 || card.getBoundingClientRect().top > box.getBoundingClientRect().bottom - 80;
+  if (toTop || hidden) box.scrollTop += top;
+}
+
+/** A live refresh of the card an action was just taken on: its outcome stays the first line. */
+function keepOutcome(card) {
+  if (!lastOutcome || lastOutcome.bookingId !== card.dataset.bookingId) return;
+  if (Date.now() - lastOutcome.at > OUTCOME_KEEP_MS) return;
+  const head = card.querySelector(".detail-head");
+  if (head) head.after(lastOutcome.node.cloneNode(true));
+}
+
 function afterCardSwap() {
   cardSwaps += 1;
   const card = document.getElementById("booking-detail");
@@ -112,7 +143,23 @@ function afterCardSwap() {
     if (input) input.value = card.dataset.bookingId;
     clearDraftPins(); // a booking made from the form: its own pins take over
   }
-  if (card) card.scrollIntoView({ block: "nearest" });
+  // After an action the outcome is the card's first line: bring the card's top into view and
+  // give the outcome the focus (the button pressed is gone), so nothing of the old card is left
+  // under the pointer or the keyboard. The live refreshes that follow keep it there a while.
+  const outcome = card && card.querySelector(".card-outcome");
+  if (outcome) {
+    lastOutcome = { bookingId: card.dataset.bookingId, node: outcome.cloneNode(true), at: Date.now() };
+    scrollToCard(card, true);
+    outcome.focus({ preventScroll: true });
+  } else if (card) {
+    keepOutcome(card);
+    openedBefore.forEach((id) => {
+      const details = document.getElementById(id);
+      if (details && card.contains(details)) details.open = true;
+    });
+    scrollToCard(card, false);
+  }
+  openedBefore = [];
   markSelectedRows();
   drawSelectedBooking();
   bindPhoneForm();
@@ -156,6 +203,9 @@ export function startBookings() {
     if (target.id === "booking-slot" || target.id === "booking-detail" || target.closest("#booking-slot")) afterCardSwap();
   });
   document.body.addEventListener("htmx:beforeSwap", (event) => {
+    // A refresh keeps what the dispatcher unfolded ("Give the ride to another driver").
+    const before = document.getElementById("booking-detail");
+    openedBefore = before ? Array.from(before.querySelectorAll("details[open][id]"), (d) => d.id) : [];
     const headers = event.detail.requestConfig && event.detail.requestConfig.headers;
     const refreshOf = headers && headers["HX-Refresh-Of"];
     if (refreshOf === undefined) return;

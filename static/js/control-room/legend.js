@@ -1,9 +1,16 @@
-/* The marker legend: always open on a desktop; on a phone a button opens and closes it. */
+/* The marker legend: always open at the bottom right of a desktop's map; on a phone a button in
+ * the top right corner, under Show names and Surge, opens and closes it (controls in one corner
+ * stack, so the open legend never lies over the surge switch and its scale). */
 
 const L = window.L;
+const PHONE = window.matchMedia("(max-width: 760px)");
+
+function corner() {
+  return PHONE.matches ? "topright" : "bottomright";
+}
 
 export function addLegend(map) {
-  const legend = L.control({ position: "bottomright" });
+  const legend = L.control({ position: corner() });
   legend.onAdd = () => {
     const el = L.DomUtil.create("div", "hf-legend-box");
     el.innerHTML =
@@ -22,4 +29,5 @@ export function addLegend(map) {
     return el;
   };
   legend.addTo(map);
+  PHONE.addEventListener("change", () => legend.setPosition(corner()));
 }

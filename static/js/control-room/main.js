@@ -1,7 +1,7 @@
 /* hexfleet control room (/): the live map of drivers, the driver list and card, and bookings.
  *
  * Each job is a module of its own; this one starts them in order:
- *   map.js, legend.js         the map, its tiles and legend
+ *   map.js, legend.js         the map, its tiles (or places by name without them) and legend
  *   markers.js, glide.js      a marker per driver, gliding from fix to fix (fleet.js: their records)
  *   filter.js, match.js       the filter, for the list (the server's) and the markers (match.js)
  *   detail.js, follow.js      the selected driver's card and trail; following them on the map
@@ -9,6 +9,7 @@
  *   clock.js, list.js         ages by the server's clock; the list's and the card's htmx refreshes
  *   copy.js, sheet.js         copy buttons; the phone's bottom sheet
  *   tabs.js, bookings.js, booking-map.js, phone-booking.js, surge.js   the Bookings tab and surge
+ *   place-names.js            places shown by name: a tap shows their coordinates
  *
  * For tests: window.hexfleetMap = {map, markers: Map(driverId -> L.Marker), visible(id)}.
  */
@@ -27,6 +28,7 @@ import { startList } from "./list.js";
 import { createMap, readConfig } from "./map.js";
 import { startMarkers } from "./markers.js";
 import { startPhoneBooking } from "./phone-booking.js";
+import { startPlaceNames } from "./place-names.js";
 import { followPositions, loadSnapshot } from "./positions.js";
 import { startSheet } from "./sheet.js";
 import { startSurge } from "./surge.js";
@@ -38,7 +40,6 @@ if (mapEl && window.L) start();
 function start() {
   const config = readConfig(mapEl);
   const map = createMap(mapEl, config);
-  addLegend(map);
   startMarkers(map, { select: selectDriver, staleAfter: config.staleAfterMs });
   window.hexfleetMap = {
     map,
@@ -61,6 +62,8 @@ function start() {
   startBookings();
   startPhoneBooking(map);
   startSurge(map);
+  addLegend(map); // last: on a phone it sits under Show names and Surge in the same corner
+  startPlaceNames();
 
   showStreamStatus(document.getElementById("live-indicator"), "connecting");
   markCountCards();
