@@ -11,7 +11,7 @@ Buckets (seconds; logarithmic, 16 per doubling, as HDR histograms do):
 - the last bucket, ``LAST`` (321, from 2^20 s, about 12 days), also holds anything longer.
 
 A percentile is read as the midpoint of the bucket holding the value of that rank, so it is
-off by at most half a bucket: **at most 2.2 % of the true value** for values of 1 s to 12
+off by at most half a bucket: **at most 2.22 % of the true value** for values of 1 s to 12
 days, at most 0.5 s below 1 s. "The value of that rank" is the nearest-rank percentile (the
 smallest value with at least p % of all values at or below it), the same definition the exact
 computation from raw rows uses, so the bound holds for the result, not only per value.
@@ -26,7 +26,8 @@ from collections.abc import Iterable, Mapping
 
 PER_DOUBLING = 16
 LAST = 1 + 20 * PER_DOUBLING  # 321: from 2^20 s (12.1 days) up
-RELATIVE_ERROR = (2 ** (1 / PER_DOUBLING) - 1) / 2  # 0.0219: half a bucket's width, as a share of its start
+# Half a bucket's width as a share of its start is (2^(1/16) − 1) / 2 = 2.214 %: the bound, rounded up.
+RELATIVE_ERROR = 0.0222
 ABSOLUTE_ERROR_BELOW_1S = 0.5
 
 
