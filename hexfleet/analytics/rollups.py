@@ -144,8 +144,8 @@ async def backfill(
     progress: Callable[[datetime], None] | None = None,
 ) -> BackfillReport:
     """Roll up every hour starting in [start, end) (up to the open hour) that is not final yet
-    (``redo``: every one), then the days they are in. Stopped half-way, it goes on where it
-    was the next time: an hour is final once rolled up after it closed."""
+    (``redo``: every one), and each day once its hours are done. Stopped half-way, it goes on
+    where it was the next time: an hour is final once rolled up after it closed."""
     now = _now(now)
     began = time.perf_counter()
     hours = hours_of(start, min(end, q.floor_hour(now) + HOUR))
@@ -167,7 +167,7 @@ async def backfill(
         else:
             await rollup_hour(pool, hour, now)
             report.rolled_up += 1
-            pending_day = day
+        pending_day = day  # even when every hour was final: a stop may have come before its day
         if progress is not None:
             progress(hour)
     if pending_day is not None:

@@ -103,7 +103,8 @@ async def _run(args, dsn: str, start: datetime, end: datetime) -> int:
         print(f"… and {more:,} more")
     scope = f"checked {checked.hours:,} closed hours and {checked.days:,} whole days"
     if checked.differences:
-        print(f"{scope}: {len(checked.differences):,} differences (`hexfleet analytics backfill --redo` rebuilds them)")
+        count = len(checked.differences)
+        print(f"{scope}: {count:,} difference{'' if count == 1 else 's'} (`backfill --redo` rebuilds those hours)")
         return 1
     print(f"{scope}: the rollups match the raw rows")
     return 0

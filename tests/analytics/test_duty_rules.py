@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,7 +63,7 @@ OFFLINE = State("off_duty", False, None)
 def test_refold_from_a_state(start, observations, rows):
     got = duty.refold(1, start, [], observations, "standard")
     assert shape(got) == rows
-    for earlier, later in zip(got, got[1:], strict=False):
+    for earlier, later in itertools.pairwise(got):
         assert earlier.ended_at == later.started_at  # each row lasts until the next
     if got:
         assert got[-1].ended_at is None

@@ -38,7 +38,7 @@ SPEED_MS = 25 / 3.6 / 1.3  # the estimate's average speed over road distance
 CLASSES = (("standard", 0.7), ("comfort", 0.15), ("xl", 0.1), ("van", 0.05))
 SHIFT_STARTS = ((5, 1), (6, 2), (7, 3), (8, 2), (10, 1), (12, 1), (14, 2), (15, 2), (16, 3), (17, 2), (19, 1), (21, 1))
 # Requests per hour at the busiest hour, per driver of the fleet, and the shape of a weekday.
-PEAK_PER_DRIVER = 0.5
+PEAK_PER_DRIVER = 0.35
 WEEKDAY = (0.25, 0.15, 0.1, 0.08, 0.1, 0.25, 0.55, 0.95, 1.0, 0.75, 0.6, 0.65,
            0.7, 0.65, 0.6, 0.7, 0.85, 1.0, 0.95, 0.8, 0.7, 0.6, 0.5, 0.4)  # fmt: skip
 WEEKEND = (0.5, 0.45, 0.4, 0.3, 0.2, 0.15, 0.2, 0.3, 0.45, 0.55, 0.65, 0.7,
