@@ -15,6 +15,7 @@ deferred jobs) happen after the commit; if a process dies in between, the worker
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -221,7 +222,7 @@ async def accept(rides: Rides, driver_id: int, offer_id: int) -> q.Booking:
                 async with conn.transaction():
                     booking = await _change(
                         conn, booking, Action.ACCEPT, Who(Actor.DRIVER, driver_id), now, offer_id=offer.id,
-                        driver_id=driver_id, assigned_at=_dt(now), eta_pickup_s=offer.eta_s,
+                        driver_id=driver_id, assigned_at=_dt(now), eta_pickup_s=_offered_eta(rides, offer),
                     )  # fmt: skip
             except asyncpg.UniqueViolationError:
                 raise Conflict("you already have a ride in hand", code="driver-has-ride") from None
@@ -361,8 +362,16 @@ async def _where_is(rides: Rides, driver_id: int) -> tuple[float, float] | None:
 def _promised_eta(rides: Rides, fix: tuple[float, float] | None, booking: q.Booking) -> int | None:
     if fix is None:
         return None
+    return estimate(*fix, booking.pickup_lat, booking.pickup_lng, rides.settings.estimate_rules()).duration_s
+
+
+def _offered_eta(rides: Rides, offer: q.Offer) -> int:
+    """The pickup ETA an accepted offer promises: its routed one, else the estimate over its
+    distance (what the rider is shown, measured against the arrival by analytics)."""
+    if offer.eta_s is not None:
+        return offer.eta_s
     rules = rides.settings.estimate_rules()
-    return round(estimate(*fix, booking.pickup_lat, booking.pickup_lng, rules).duration_s)
+    return math.ceil(offer.distance_m * rules.detour_factor / (rules.average_speed_kmh / 3.6))
 
 
 async def redispatch(rides: Rides, booking_id: int, who: Who) -> q.Booking:
