@@ -28,7 +28,8 @@ async def test_the_worker_rolls_up_the_open_hour(app, db, redis, settings, tmp_p
     try:
 
         async def rolled_up():
-            found = await aq.range_totals(db, hour, hour + timedelta(hours=1))
+            async with db.acquire() as conn:
+                found = await aq.range_totals(conn, hour, hour + timedelta(hours=1))
             return found if found.requests == 2 else None
 
         try:
@@ -36,7 +37,8 @@ async def test_the_worker_rolls_up_the_open_hour(app, db, redis, settings, tmp_p
         except AssertionError:
             raise AssertionError((tmp_path / "worker.log").read_text()) from None
         assert totals.searches == 3 and totals.searches_booked == 2
-        cells = await aq.per_cell(db, hour, hour + timedelta(hours=1))
+        async with db.acquire() as conn:
+            cells = await aq.per_cell(conn, hour, hour + timedelta(hours=1))
         assert set(cells) == {cell_of(*PICKUP, 7)}
         computed = await db.fetchval("SELECT computed_at FROM analytics_hours WHERE hour = $1", hour)
         assert computed is not None

@@ -66,8 +66,9 @@ async def test_a_ride_completed_after_its_hour_closed_changes_that_hour_and_no_o
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert {k[1] for k in changed} <= {hour, report.open_hour}, sorted({k[1] for k in changed})
     assert any(k[1] == hour for k in changed)
-    fleet = await aq.range_totals(db, hour, hour + timedelta(hours=1))
+    async with db.acquire() as conn:
+        fleet = await aq.range_totals(conn, hour, hour + timedelta(hours=1))
+        middle = await aq.range_totals(conn, hour + timedelta(hours=1), hour + timedelta(hours=2))
     assert fleet.completed == 1 and fleet.revenue == {quote.currency: (quote.price_minor, quote.distance_m)}
     # Its time on the trip stays where it was driven: the hours in between did not change.
-    middle = await aq.range_totals(db, hour + timedelta(hours=1), hour + timedelta(hours=2))
     assert middle.on_trip_ms == 3_600_000 and middle.completed == 0

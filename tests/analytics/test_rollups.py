@@ -13,7 +13,7 @@ import pytest
 
 from hexfleet.analytics import histogram, kpis, rollups
 from hexfleet.analytics import queries as aq
-from hexfleet.analytics.totals import Totals
+from hexfleet.analytics.totals import HISTOGRAMS, Totals
 from hexfleet.devtools.bench.analytics_data import generate
 
 
@@ -68,7 +68,8 @@ async def test_rolling_up_again_gives_the_same_rows(pool, month):
 
 async def test_merged_percentiles_over_a_month_match_the_raw_rows(pool, month):
     db = pool
-    totals = await aq.range_totals(db, month.start, month.end)
+    async with db.acquire() as conn:
+        totals = await aq.range_totals(conn, month.start, month.end)
     raw = await db.fetch(
         """SELECT extract(epoch FROM (SELECT min(e.at) FROM booking_events e WHERE e.booking_id = b.id
                                       AND e.action IN ('accept', 'assign', 'reassign'))
@@ -98,32 +99,38 @@ async def test_merged_percentiles_over_a_month_match_the_raw_rows(pool, month):
 
 
 async def test_day_rows_hour_rows_cells_and_series_add_up_to_the_same(pool, month):
-    db = pool
-    # A range that starts and ends mid-day: whole days from day rows, the ends from hour rows.
-    start, end = month.start + timedelta(days=2, hours=5), month.end - timedelta(days=3, hours=7)
-    merged = await aq.range_totals(db, start, end)
-    by_hour = Totals()
-    for (_, cell, _), t in (await aq.cell_rows(db, "hour", start, end)).items():
-        if cell == 0:
-            by_hour.add(t)
-    assert merged == by_hour and merged.requests > 0
-    cells = Totals()
-    for t in (await aq.per_cell(db, start, end)).values():
-        cells.add(t)
-    assert (cells.requests, cells.completed, cells.revenue) == (merged.requests, merged.completed, merged.revenue)
-    for bucket, tz in (("day", "Europe/Berlin"), ("hour", "UTC"), ("day", "Asia/Kolkata")):
-        days = Totals()
-        for _, t in await aq.series(db, start, end, bucket, tz):
-            days.add(t)
-        assert days == merged
-    standard = await aq.range_totals(db, start, end, vehicle_class="standard")
-    assert 0 < standard.requests < merged.requests
-    some = sorted(await aq.per_cell(db, start, end))[:5]
-    boxed = await aq.range_totals(db, start, end, cells=some)
-    assert 0 < boxed.requests < merged.requests
-    drivers = await aq.per_driver(db, start, end)
-    assert sum(t.trips for _, _, t in drivers) == merged.completed
-    assert all(name and name.startswith("Analytics driver") for _, name, _ in drivers)
+    async with pool.acquire() as db:  # the reads take a connection
+        # A range that starts and ends mid-day: whole days from day rows, the ends from hour rows.
+        start, end = month.start + timedelta(days=2, hours=5), month.end - timedelta(days=3, hours=7)
+        merged = await aq.range_totals(db, start, end)
+        by_hour = Totals()
+        for (_, cell, _), t in (await aq.cell_rows(db, "hour", start, end)).items():
+            if cell == 0:
+                by_hour.add(t)
+        assert merged == by_hour and merged.requests > 0
+        cells = Totals()
+        for t in (await aq.per_cell(db, start, end, histograms=HISTOGRAMS, revenue=True)).values():
+            cells.add(t)
+        assert cells == merged
+        counts_only = await aq.per_cell(db, start, end)
+        assert sum(t.requests for t in counts_only.values()) == merged.requests
+        assert all(not t.revenue and not t.assign for t in counts_only.values())  # the map's reads skip them
+        for bucket, tz in (("day", "Europe/Berlin"), ("hour", "UTC"), ("day", "Asia/Kolkata")):
+            days = Totals()
+            for _, t in await aq.series(db, start, end, bucket, tz):
+                days.add(t)
+            assert days == merged
+        one = await aq.series(db, start, end, "day", "UTC", histograms=("wait",), revenue=False)
+        assert sum(sum(t.wait.values()) for _, t in one) == sum(merged.wait.values())
+        assert not any(t.assign or t.revenue for _, t in one)
+        standard = await aq.range_totals(db, start, end, vehicle_class="standard")
+        assert 0 < standard.requests < merged.requests
+        some = sorted(await aq.per_cell(db, start, end))[:5]
+        boxed = await aq.range_totals(db, start, end, cells=some)
+        assert 0 < boxed.requests < merged.requests
+        drivers = await aq.per_driver(db, start, end)
+        assert sum(t.trips for _, _, t in drivers) == merged.completed
+        assert all(name and name.startswith("Analytics driver") for _, name, _ in drivers)
 
 
 async def test_backfill_goes_on_where_it_stopped_and_is_safe_beside_the_cron(pool, month):

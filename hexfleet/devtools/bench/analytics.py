@@ -20,6 +20,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 import asyncpg
@@ -98,20 +99,25 @@ async def _measure(pool, made, rounds: int, figures: dict) -> None:
     )
     figures["backfill"] = {"hours": report.rolled_up, "days": report.days, "seconds": round(report.seconds, 1)}
     async with pool.acquire() as conn:
+        await conn.execute("ANALYZE analytics_cells; ANALYZE analytics_drivers")  # as autovacuum would, soon
         size = await conn.fetchval(
             """SELECT pg_size_pretty(pg_total_relation_size('analytics_cells')
                                      + pg_total_relation_size('analytics_drivers'))"""
         )
         figures["rollup_rows"] = await conn.fetchval("SELECT count(*) FROM analytics_cells")
         print(f"rollup tables: {figures['rollup_rows']:,} cell rows, {size} with the driver rows")
-        reads: dict[str, list[float]] = {"range_totals": [], "per_cell": [], "series_day": [], "per_driver": []}
+        reads: dict[str, list[float]] = defaultdict(list)
+        start, end = made.start, made.end
         for _ in range(rounds):
             for label, read in (
-                ("range_totals", aq.range_totals(conn, made.start, made.end)),
-                ("per_cell", aq.per_cell(conn, made.start, made.end)),
-                ("series_day", aq.series(conn, made.start, made.end, "day", "Europe/Berlin")),
-                ("per_driver", aq.per_driver(conn, made.start, made.end)),
-            ):
+                ("range_totals (the summary)", aq.range_totals(conn, start, end)),
+                ("per_cell (the map)", aq.per_cell(conn, start, end)),
+                ("series by day, counts", aq.series(conn, start, end, "day", "Europe/Berlin", histograms=())),
+                ("series by day, one percentile", aq.series(conn, start, end, "day", "Europe/Berlin",
+                                                            histograms=("assign",), revenue=False)),
+                ("series by hour, counts", aq.series(conn, start, end, "hour", "Europe/Berlin", histograms=())),
+                ("per_driver", aq.per_driver(conn, start, end)),
+            ):  # fmt: skip
                 t0 = time.perf_counter()
                 await read
                 reads[label].append(time.perf_counter() - t0)
