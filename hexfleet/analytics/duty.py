@@ -10,7 +10,7 @@ resolution 7) of their last accepted fix. Three observations change it:
   fix, whoever notices (the tracker's fix path on the next fix, or its sweep while the driver
   stays silent), so both write the same row;
 - ``seen``: an accepted fix after being offline (a row with source ``back``), or in another
-  cell (``moved``). Fixes that change nothing write nothing.
+  cell (``moved``). Other fixes are not observations at all.
 
 A row starts at each observation that changes the state and lasts until the next row. Its
 ``status`` is what the time counts as: the duty, or ``stale`` while offline (an off-duty
@@ -99,10 +99,6 @@ def apply(state: State, obs: Observation) -> tuple[State, str]:
     return State(state.duty, True, obs.cell if obs.cell is not None else state.cell), source
 
 
-def _changes(before: State, after: State) -> bool:
-    return before != after  # the status follows from the rest
-
-
 def refold(
     driver_id: int,
     start: State,
@@ -114,9 +110,12 @@ def refold(
 
     ``start`` is the state before it (the row before, or the driver's duty with no row yet),
     ``existing`` the stored rows from that instant on, in order. A stored row at the same
-    instant as a new observation wins (a redelivery). A new observation that changes nothing
-    gets no row; a stored one keeps its row, with its state worked out again. Rows come back
-    in order, each ended by the next, the last one open."""
+    instant as a new observation wins (a redelivery). Every observation keeps its row, even
+    one that changes nothing when it arrives: an earlier one arriving later may make it a
+    change (a fix after a stale row written late), and the rows must come out the same
+    whatever order they arrived in. Rows come back in order, each ended by the next, the last
+    one open. (The tracker observes only what may be a change: a gap, another cell, a status
+    event; so rows that repeat a state are few.)"""
     taken = {r.started_at for r in existing}
     items: list[tuple[datetime, int, Observation, Row | None]] = [
         (r.started_at, 0, r.as_observation(), r) for r in existing
@@ -131,8 +130,6 @@ def refold(
     out: list[Row] = []
     for instant, _, obs, stored in items:
         after, source = apply(state, obs)
-        if stored is None and not _changes(state, after):
-            continue
         out.append(
             Row(
                 driver_id,

@@ -31,14 +31,26 @@ def closed_hours_since(since: datetime, now: datetime) -> list[datetime]:
     return out
 
 
+# Drivers per transaction: each holds an advisory lock until commit, and PostgreSQL's lock
+# table is shared (max_locks_per_transaction × max_connections): a fleet's first batch after a
+# restart sees every driver at once.
+CHUNK = 200
+
+
 async def record(conn, observations: Iterable[Observation], now: datetime) -> int:
     """Write what the tracker observed; returns the rows inserted or changed. Observations of
     drivers that do not exist (deleted since) are dropped."""
     by_driver: dict[int, list[Observation]] = defaultdict(list)
     for obs in observations:
         by_driver[obs.driver_id].append(obs)
-    if not by_driver:
-        return 0
+    drivers = sorted(by_driver)
+    written = 0
+    for first in range(0, len(drivers), CHUNK):
+        written += await _record(conn, {d: by_driver[d] for d in drivers[first : first + CHUNK]}, now)
+    return written
+
+
+async def _record(conn, by_driver: dict[int, list[Observation]], now: datetime) -> int:
     async with conn.transaction():
         await q.lock_drivers(conn, list(by_driver))
         context = await q.duty_context(conn, {d: min(o.at for o in obs) for d, obs in by_driver.items()})

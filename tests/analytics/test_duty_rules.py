@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -45,8 +46,10 @@ OFFLINE = State("off_duty", False, None)
              (900, "busy", B, "duty"), (2000, "stale", B, "stale"), (2400, "busy", B, "back"),
              (2500, "off_duty", B, "duty")],
         ),
-        # Fixes in the same cell, a duty repeated: nothing new, no rows.
-        (State("available", True, A), [obs(10, "seen", A), obs(20, "duty", "available")], []),
+        # A fix in the same cell, a duty repeated: rows that repeat the state (the tracker seldom
+        # sends such: it observes gaps, moves and status events), kept so order never matters.
+        (State("available", True, A), [obs(10, "seen", A), obs(20, "duty", "available")],
+         [(10, "available", A, "moved"), (20, "available", A, "duty")]),
         # A duty change while stale: recorded, still stale until a fix comes.
         (
             State("available", False, A),
@@ -83,6 +86,23 @@ def test_a_late_stale_row_turns_a_later_duty_row_stale():
     stored = duty.refold(1, State("available", True, A), [], [obs(100, "duty", "busy")], "standard")
     again = duty.refold(1, State("available", True, A), stored, [obs(70, "stale")], "standard")
     assert shape(again) == [(70, "stale", A, "stale"), (100, "stale", A, "duty")]
+
+
+def test_the_rows_do_not_depend_on_the_order_observations_arrive_in():
+    script = [
+        obs(0, "seen", A), obs(5, "duty", "available"), obs(100, "stale"), obs(130, "seen", A),
+        obs(140, "seen", B), obs(150, "duty", "busy"), obs(200, "stale"), obs(210, "duty", "available"),
+    ]  # fmt: skip
+    at_once = duty.refold(1, OFFLINE, [], script, "standard")
+    for order in ([7, 6, 5, 4, 3, 2, 1, 0], [3, 0, 6, 1, 4, 7, 2, 5], [1, 3, 5, 7, 0, 2, 4, 6]):
+        rows: list[Row] = []
+        for i in order:  # one at a time, as the writer does: the rows from its instant on, refolded
+            o = script[i]
+            before = [r for r in rows if r.started_at < o.at]
+            later = [r for r in rows if r.started_at >= o.at]
+            rows = before + duty.refold(1, before[-1].state if before else OFFLINE, later, [o], "standard")
+            rows = [replace(r, ended_at=n.started_at) for r, n in itertools.pairwise(rows)] + rows[-1:]
+        assert rows == at_once, order
 
 
 def test_a_redelivery_changes_nothing():
