@@ -5,5 +5,6 @@
 - ``histogram`` (pure): the buckets that let percentiles merge over any range.
 - ``kpis`` (pure): every KPI, defined once, from merged rows.
 - ``rollups``: the workflow (an hour, a day, the cron's tick, backfill, verify).
-- ``queries``: all of it in SQL, and the reads of a range the API and page use.
+- ``queries``: all of it in SQL, and the reads of a range the API and page use;
+  ``area`` (pure): a map's bounding box → the cells those reads take.
 """
