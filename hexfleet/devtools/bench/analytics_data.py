@@ -131,6 +131,10 @@ class _Writer:
             rows = self.tables.pop(table, [])
             if not rows:
                 continue
+            # In the order the app writes them (by time): BRIN indexes (quotes, booking events)
+            # rely on it, and a day's rows in the order its rides were simulated are not.
+            when = columns.index(_TIME[table])
+            rows.sort(key=lambda row: row[when])
             counts[table] += len(rows)
             if table in _IDENTITY:
                 await conn.execute(f"TRUNCATE stage_{table}")
@@ -160,6 +164,8 @@ _COLUMNS = {
                      "source"],
 }  # fmt: skip
 _IDENTITY = ("quotes", "bookings", "offers")
+_TIME = {"quotes": "created_at", "bookings": "created_at", "offers": "created_at", "booking_events": "at",
+         "duty_history": "started_at"}  # fmt: skip
 
 
 async def _setup(conn, drivers: int, customers: int, rng: random.Random) -> tuple[list[int], dict[int, str], list]:
