@@ -117,6 +117,7 @@ class Tracker:
         self.history_sweep_every_s = HISTORY_SWEEP_EVERY_S
         self.history_sweep_margin_s = HISTORY_SWEEP_MARGIN_S
         self._history_swept_at = 0.0
+        self._seen: dict[int, duty_history.LastSeen] = {}  # last accepted fixes this tracker read
 
     async def run(self) -> None:
         try:
@@ -237,7 +238,7 @@ class Tracker:
             else:
                 statuses.append(event)
                 in_order.append(event)
-        last_seen = await self._last_seen(sorted({e.driver_id for e in in_order}))
+        last_seen, complete = await self._last_seen(sorted({e.driver_id for e in in_order}))
         newest: list[tuple[int, Ping, float]] = []
         judged: list[tuple[int, Ping, float, str | None]] = []
         if rows or device_events:
@@ -249,7 +250,7 @@ class Tracker:
                 judged, newest = await self._judge(conn, rows)
                 self.stats["history_rows"] += await self._write(conn, history.insert_positions, judged)
                 await self._write(conn, history.insert_device_events, [e for e in device_events if e[0] in known])
-        observations = self._observe(in_order, judged, last_seen)
+        observations = self._observe(in_order, judged, last_seen, complete)
         if observations:
             async with self.pool.acquire() as conn:
                 await duty_log.record(conn, observations, datetime.now(UTC))
@@ -304,19 +305,21 @@ class Tracker:
             log.warning("Redis is back after %.1f s: live positions updated", time.time() - self.redis_down_since)
             self.redis_down_since = None
 
-    async def _last_seen(self, driver_ids: list[int]) -> dict[int, duty_history.LastSeen]:
-        """Each driver's last accepted fix (server time, resolution-7 cell) before this batch:
-        Redis's, or a newer one still waiting for Redis. While Redis is away only the latter is
-        known; a driver without one is then "seen" afresh, which writes a row only if it changes
-        something (gaps in that time go unnoticed)."""
+    async def _last_seen(self, driver_ids: list[int]) -> tuple[dict[int, duty_history.LastSeen], bool]:
+        """Each driver's last accepted fix (server time, resolution-7 cell) before this batch,
+        from Redis, or a newer one still waiting for Redis; and whether that is all there is to
+        know. While Redis is away, what this tracker saw itself stands in (False: drivers it has
+        not seen are unknown, not new)."""
         seen: dict[int, duty_history.LastSeen] = {}
         if not driver_ids:
-            return seen
+            return seen, True
+        complete = True
         try:
             for driver_id, (received_at, lat, lng) in (await self.store.last_seen(driver_ids)).items():
                 seen[driver_id] = duty_history.LastSeen(received_at, cell_of(lat, lng, analytics_queries.RESOLUTION))
         except RedisError:
-            pass
+            complete = False
+            seen = {d: self._seen[d] for d in driver_ids if d in self._seen}
         for driver_id, (_, ping, received_at) in self._unapplied_fixes.items():
             if driver_id in seen and received_at <= seen[driver_id].received_at:
                 continue
@@ -324,21 +327,25 @@ class Tracker:
                 seen[driver_id] = duty_history.LastSeen(
                     received_at, cell_of(ping.lat, ping.lng, analytics_queries.RESOLUTION)
                 )
-        return seen
+        return seen, complete
 
-    def _observe(self, in_order, judged, last_seen: dict[int, duty_history.LastSeen]) -> list:
+    def _observe(self, in_order, judged, last_seen: dict[int, duty_history.LastSeen], complete: bool) -> list:
         """Duty-history observations of a batch: its status events and accepted fixes, per driver
-        in the order read."""
+        in the order read. Without Redis, the fixes of drivers whose last fix is unknown are
+        left out: each would otherwise look like a first sighting."""
         accepted = {id(ping) for _, ping, _, flag in judged if flag is None}
         records: dict[int, list[tuple[str, float, object]]] = defaultdict(list)
         for event in in_order:
             if isinstance(event, StatusEvent):
                 records[event.driver_id].append(("duty", event.at, event.status))
                 continue
+            known = complete or event.driver_id in last_seen
             for ping in event.pings:
                 if id(ping) in accepted:
                     cell = cell_of(ping.lat, ping.lng, analytics_queries.RESOLUTION)
-                    records[event.driver_id].append(("fix", event.received_at, cell))
+                    self._seen[event.driver_id] = duty_history.LastSeen(event.received_at, cell)
+                    if known:
+                        records[event.driver_id].append(("fix", event.received_at, cell))
         out = []
         for driver_id, items in records.items():
             out += duty_history.from_records(driver_id, last_seen.get(driver_id), items, self.settings.stale_after_s)
@@ -374,7 +381,9 @@ class Tracker:
             async with self.pool.acquire() as conn:
                 current = await analytics_queries.open_duty_rows(conn)
             mine = {d: row for d, row in current.items() if partition_of(d, count) in owned}
-            seen = await self._last_seen(sorted(mine))
+            seen, complete = await self._last_seen(sorted(mine))
+            if not complete:
+                return  # Redis away: whose fix is fresh is not known
             observations = duty_history.from_sweep(
                 mine, seen, time.time(), self.settings.stale_after_s, self.history_sweep_margin_s
             )

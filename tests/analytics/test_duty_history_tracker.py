@@ -150,3 +150,53 @@ async def test_status_events_of_unknown_drivers_are_dropped(settings, db, redis,
         assert await db.fetchval("SELECT count(*) FROM duty_history") == 1
     finally:
         await stop(tracker, task)
+
+
+async def test_while_redis_is_away_fixes_write_no_flood_of_rows(settings, db, producer, tmp_path):
+    """Without Redis the tracker judges fixes against what it read itself: a driver it saw
+    before moves and changes duty as usual, and fixes in the same cell write nothing."""
+    from redis.asyncio import Redis
+
+    from hexfleet.devtools import embedded
+    from hexfleet.devtools.testing import free_port
+
+    port = free_port()
+    server = embedded.start_redis(tmp_path, port=port)
+    own = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=2, socket_connect_timeout=2)
+    driver, _ = await make_driver(db, "Through the outage")
+    key = key_for(driver.id)
+
+    async def send(value: bytes) -> None:
+        await (await producer.send(settings.kafka_topic_locations, value, key=key))
+
+    async def rows(n: int):
+        found = await aq.duty_rows(db, driver.id)
+        return found if len(found) >= n else None
+
+    tracker, task = await run_tracker(settings.with_(redis_url=f"redis://127.0.0.1:{port}/0"), db, own)
+    try:
+        t0 = time.time()
+        await send(encode_pings(driver.id, t0, [Ping(*HOME, t0 - 600)]))
+        await wait_for(lambda: rows(1), timeout=20)
+        server.stop()  # Redis goes away
+        for i in range(1, 6):
+            await send(encode_pings(driver.id, t0 + i, [Ping(*HOME, t0 - 600 + i)]))
+        await send(encode_pings(driver.id, t0 + 6, [Ping(*AWAY, t0)]))
+        await send(encode_status(driver.id, "busy", t0 + 7))
+        history = await wait_for(lambda: rows(3), timeout=20)
+
+        async def all_read():
+            return tracker.stats["records"] >= 8
+
+        await wait_for(all_read, timeout=20)
+        assert tracker.redis_down_since is not None
+        home, away = cell_of(*HOME, 7), cell_of(*AWAY, 7)
+        assert shape(await aq.duty_rows(db, driver.id)) == [
+            ("available", "available", True, home, "back"),
+            ("available", "available", True, away, "moved"),
+            ("busy", "busy", True, away, "duty"),
+        ]
+        assert len(history) == 3
+    finally:
+        await stop(tracker, task)
+        await own.aclose()
