@@ -12,7 +12,8 @@ resolution 7) of their last accepted fix. Three observations change it:
 - ``seen``: an accepted fix after being offline (a row with source ``back``), or in another
   cell (``moved``). Other fixes are not observations at all.
 
-A row starts at each observation that changes the state and lasts until the next row. Its
+A row starts at each observation (the tracker observes only what may change the state) and
+lasts until the next row. Its
 ``status`` is what the time counts as: the duty, or ``stale`` while offline (an off-duty
 driver is off duty either way). Rows are keyed by (driver, instant): redelivered records
 recompute the same rows, which are then no-ops. A row that arrives late (a status event
@@ -21,7 +22,7 @@ after it are worked out again from it (``refold``), so later rows never keep a s
 late row changed.
 
 Which cell a working interval counts in: the cell of the fix that started the row, and a
-new row whenever an accepted fix lands in another resolution-7 cell (about 1.4 km across).
+new row whenever an accepted fix lands in another resolution-7 cell (about 2.4 km across, 5 km²).
 So an hour of a driver crossing town is split between the cells it was driven in, at the
 cost of a row per cell crossed; counting the whole interval in the cell where the driver
 went online would put the whole evening of a driver who started at the depot into the depot's cell.
