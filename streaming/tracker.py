@@ -5,6 +5,13 @@ per driver goes to Redis (position, H3 index) in one pipeline, and only then are
 offsets committed. Both writes are idempotent, so a crash between write and commit
 just replays the batch harmlessly (at-least-once delivery, exactly-once effect).
 
+Duty history (hexfleet/analytics/duty.py): the status events and accepted fixes of each
+batch become observations (a duty change, a driver gone stale or back, a move to another
+resolution-7 cell) written to PostgreSQL with the batch, before Redis and before the offsets
+are committed; a redelivered batch recomputes the same rows. Between batches a sweep notes
+the drivers of this tracker's own partitions who went silent, once the tracker has read
+everything there is (a fix still on its way must not make a driver look stale).
+
 Duty statuses in Redis follow PostgreSQL's (the record): copied at start-up, then checked
 again whenever Redis restarted and every DUTY_CHECK_EVERY_S, because a restarted Redis
 comes back with an older snapshot (or nothing), and a duty change made while Redis was
@@ -19,26 +26,41 @@ import contextlib
 import logging
 import time
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 
 import asyncpg
 import orjson
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.partitioner import murmur2
 from redis.exceptions import RedisError
 
+from hexfleet.analytics import duty as duty_history
+from hexfleet.analytics import duty_log
+from hexfleet.analytics import queries as analytics_queries
 from hexfleet.drivers import queries as driver_queries
+from hexfleet.geo import cell_of
 from hexfleet.keys import TRACKER_STATS
 from hexfleet.settings import Settings, SettingsError
 from hexfleet.tracking import filters
 from hexfleet.tracking import queries as history
 from hexfleet.tracking.pings import Ping
 from hexfleet.tracking.store import LiveStore
-from streaming.events import AttributesEvent, BadEvent, PingsEvent, StatusEvent, decode
+from streaming.events import AttributesEvent, BadEvent, PingsEvent, StatusEvent, decode, key_for
 from streaming.kafka import ensure_topic, make_consumer
 
 log = logging.getLogger("hexfleet.tracker")
 SWEEP_EVERY_S = 2.0
 RETRY_PAUSE_S = 1.0
 DUTY_CHECK_EVERY_S = 30.0
+HISTORY_SWEEP_EVERY_S = 5.0
+# A driver counts as silent this long after STALE_AFTER_S: a fix acknowledged by the broker
+# (the ingest waits at most 2 s for that) is read by then.
+HISTORY_SWEEP_MARGIN_S = 10.0
+
+
+def partition_of(driver_id: int, partitions: int) -> int:
+    """The partition a driver's records go to (aiokafka's default partitioner, by key)."""
+    return (murmur2(key_for(driver_id)) & 0x7FFFFFFF) % partitions
 
 
 class _Assignments(ConsumerRebalanceListener):
@@ -92,6 +114,10 @@ class Tracker:
         self._duty_checked_at = 0.0
         self.redis_run_id: str | None = None  # changes when Redis restarts
         self.duty_repairs = 0
+        self.history_sweep_every_s = HISTORY_SWEEP_EVERY_S
+        self.history_sweep_margin_s = HISTORY_SWEEP_MARGIN_S
+        self._history_swept_at = 0.0
+        self._seen: dict[int, duty_history.LastSeen] = {}  # last accepted fixes this tracker read
 
     async def run(self) -> None:
         try:
@@ -110,6 +136,7 @@ class Tracker:
             while not self._stopping.is_set():
                 batch = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.history_batch_size)
                 if not batch:
+                    await self._sweep_history()
                     continue
                 try:
                     await self.handle([m.value for msgs in batch.values() for m in msgs])
@@ -127,6 +154,7 @@ class Tracker:
                     await asyncio.sleep(RETRY_PAUSE_S)
                     continue
                 await self._publish_stats(batch)
+                await self._sweep_history()
         finally:
             sweeper.cancel()
             await self.consumer.stop()
@@ -193,6 +221,7 @@ class Tracker:
         rows: list[tuple[int, Ping, float]] = []
         statuses: list[StatusEvent] = []
         device_events: list[tuple[int, float, float, dict]] = []
+        in_order: list[PingsEvent | StatusEvent] = []  # for duty history, which needs their order
         for value in values:
             try:
                 event = decode(value)
@@ -203,11 +232,15 @@ class Tracker:
                 continue
             if isinstance(event, PingsEvent):
                 rows.extend((event.driver_id, p, event.received_at) for p in event.pings)
+                in_order.append(event)
             elif isinstance(event, AttributesEvent):
                 device_events.append((event.driver_id, event.ts, event.received_at, event.attributes))
             else:
                 statuses.append(event)
+                in_order.append(event)
+        last_seen, complete = await self._last_seen(sorted({e.driver_id for e in in_order}))
         newest: list[tuple[int, Ping, float]] = []
+        judged: list[tuple[int, Ping, float, str | None]] = []
         if rows or device_events:
             async with self.pool.acquire() as conn:
                 # A driver deleted after its pings were accepted has nowhere to keep history.
@@ -217,6 +250,10 @@ class Tracker:
                 judged, newest = await self._judge(conn, rows)
                 self.stats["history_rows"] += await self._write(conn, history.insert_positions, judged)
                 await self._write(conn, history.insert_device_events, [e for e in device_events if e[0] in known])
+        observations = self._observe(in_order, judged, last_seen, complete)
+        if observations:
+            async with self.pool.acquire() as conn:
+                await duty_log.record(conn, observations, datetime.now(UTC))
         for driver_id, ping, received_at in newest:
             self._unapplied_fixes[driver_id] = (driver_id, ping, received_at)
         for status in statuses:
@@ -267,6 +304,96 @@ class Tracker:
         if self.redis_down_since is not None:
             log.warning("Redis is back after %.1f s: live positions updated", time.time() - self.redis_down_since)
             self.redis_down_since = None
+
+    async def _last_seen(self, driver_ids: list[int]) -> tuple[dict[int, duty_history.LastSeen], bool]:
+        """Each driver's last accepted fix (server time, resolution-7 cell) before this batch,
+        from Redis, or a newer one still waiting for Redis; and whether that is all there is to
+        know. While Redis is away, what this tracker saw itself stands in (False: drivers it has
+        not seen are unknown, not new)."""
+        seen: dict[int, duty_history.LastSeen] = {}
+        if not driver_ids:
+            return seen, True
+        complete = True
+        try:
+            for driver_id, (received_at, lat, lng) in (await self.store.last_seen(driver_ids)).items():
+                seen[driver_id] = duty_history.LastSeen(received_at, cell_of(lat, lng, analytics_queries.RESOLUTION))
+        except RedisError:
+            complete = False
+            seen = {d: self._seen[d] for d in driver_ids if d in self._seen}
+        for driver_id, (_, ping, received_at) in self._unapplied_fixes.items():
+            if driver_id in seen and received_at <= seen[driver_id].received_at:
+                continue
+            if driver_id in driver_ids:
+                seen[driver_id] = duty_history.LastSeen(
+                    received_at, cell_of(ping.lat, ping.lng, analytics_queries.RESOLUTION)
+                )
+        return seen, complete
+
+    def _observe(self, in_order, judged, last_seen: dict[int, duty_history.LastSeen], complete: bool) -> list:
+        """Duty-history observations of a batch: its status events and accepted fixes, per driver
+        in the order read. Without Redis, the fixes of drivers whose last fix is unknown are
+        left out: each would otherwise look like a first sighting."""
+        accepted = {id(ping) for _, ping, _, flag in judged if flag is None}
+        records: dict[int, list[tuple[str, float, object]]] = defaultdict(list)
+        for event in in_order:
+            if isinstance(event, StatusEvent):
+                records[event.driver_id].append(("duty", event.at, event.status))
+                continue
+            known = complete or event.driver_id in last_seen
+            for ping in event.pings:
+                if id(ping) in accepted:
+                    cell = cell_of(ping.lat, ping.lng, analytics_queries.RESOLUTION)
+                    self._seen[event.driver_id] = duty_history.LastSeen(event.received_at, cell)
+                    if known:
+                        records[event.driver_id].append(("fix", event.received_at, cell))
+        out = []
+        for driver_id, items in records.items():
+            out += duty_history.from_records(driver_id, last_seen.get(driver_id), items, self.settings.stale_after_s)
+        return out
+
+    def _owned_partitions(self) -> tuple[set[int], int]:
+        """(partitions of the locations topic this tracker reads, how many the topic has)."""
+        topic = self.settings.kafka_topic_locations
+        every = self.consumer.partitions_for_topic(topic) or set()
+        return {tp.partition for tp in self.consumer.assignment() if tp.topic == topic}, len(every)
+
+    async def _caught_up(self) -> bool:
+        """Whether everything in this tracker's partitions has been read (as of the last fetch)."""
+        assigned = self.consumer.assignment()
+        if not assigned:
+            return False
+        for tp in assigned:
+            high = self.consumer.highwater(tp)
+            if high is None or await self.consumer.position(tp) < high:
+                return False
+        return True
+
+    async def _sweep_history(self) -> None:
+        """Drivers of this tracker's partitions who went silent (a stale row), or came back
+        without a fix path noticing (a row that says offline while Redis has a fresh fix)."""
+        if time.monotonic() - self._history_swept_at < self.history_sweep_every_s:
+            return
+        self._history_swept_at = time.monotonic()
+        try:
+            owned, count = self._owned_partitions()
+            if not owned or not count or not await self._caught_up():
+                return
+            async with self.pool.acquire() as conn:
+                current = await analytics_queries.open_duty_rows(conn)
+            mine = {d: row for d, row in current.items() if partition_of(d, count) in owned}
+            seen, complete = await self._last_seen(sorted(mine))
+            if not complete:
+                return  # Redis away: whose fix is fresh is not known
+            observations = duty_history.from_sweep(
+                mine, seen, time.time(), self.settings.stale_after_s, self.history_sweep_margin_s
+            )
+            if observations:
+                async with self.pool.acquire() as conn:
+                    await duty_log.record(conn, observations, datetime.now(UTC))
+        except (RedisError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            pass  # the next sweep tries again; the batches say what is away
+        except Exception:
+            log.exception("duty history sweep failed")
 
     async def _last_accepted(self, conn, driver_ids: list[int]) -> dict[int, tuple[float, float, float]]:
         """What new fixes are judged against: Redis's latest fix, or PostgreSQL's while Redis is away."""

@@ -97,7 +97,8 @@ async def db(pool):
     """The pool, with every table emptied first."""
     await pool.execute(
         """TRUNCATE users, api_tokens, vehicles, drivers, devices, positions, device_events, fares, quotes,
-                    bookings, offers, booking_events, surge_history, places RESTART IDENTITY CASCADE"""
+                    bookings, offers, booking_events, surge_history, duty_history, analytics_cells, analytics_drivers,
+                    analytics_hours, analytics_state, places RESTART IDENTITY CASCADE"""
     )
     return pool
 

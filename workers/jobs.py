@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+from hexfleet.analytics import rollups
 from hexfleet.rides import dispatch, surge_job
 from hexfleet.tracking import queries as history
 from hexfleet.users import queries as users
@@ -58,3 +59,11 @@ async def recalculate_surge(ctx) -> int:
     if changes:
         log.info("surge changed in %d cells", len(changes))
     return len(changes)
+
+
+async def rollup_analytics(ctx) -> dict:
+    """Analytics rollups (every minute): the open hour, and closed hours late facts touched."""
+    report = await rollups.tick(ctx["db"])
+    if report.late_hours:
+        log.info("analytics: rolled up %d late hours in %.1f s", len(report.late_hours), report.seconds)
+    return {"open_hour": report.open_hour.isoformat(), "late_hours": len(report.late_hours)}

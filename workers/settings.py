@@ -25,6 +25,7 @@ from workers.jobs import (
     prune_sessions,
     recalculate_surge,
     reconcile_rides,
+    rollup_analytics,
 )
 from workers.scheduler import ArqJobs
 
@@ -81,13 +82,23 @@ async def shutdown(ctx) -> None:
 
 
 class WorkerSettings:
-    functions = [prune_history, prune_sessions, expire_offer, dispatch_booking, reconcile_rides, recalculate_surge]
+    functions = [
+        prune_history,
+        prune_sessions,
+        expire_offer,
+        dispatch_booking,
+        reconcile_rides,
+        recalculate_surge,
+        rollup_analytics,
+    ]
     # unique=True (the default for cron) gives each run a job id, so several workers never run one twice.
     cron_jobs = [
         cron(prune_history, hour={3}, minute={17}, run_at_startup=False),
         cron(prune_sessions, minute={41}, run_at_startup=False),
         cron(reconcile_rides, second=set(range(0, 60, 5)), run_at_startup=True),
         cron(recalculate_surge, second={0, 30}, run_at_startup=True),
+        # Second 20: away from surge's runs; a backlog of late hours may take more than a minute.
+        cron(rollup_analytics, second={20}, run_at_startup=True, timeout=600),
     ]
     on_startup = startup
     on_shutdown = shutdown

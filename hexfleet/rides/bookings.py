@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.errors import Conflict, DomainError, NotFound
-from hexfleet.geo import haversine_m
+from hexfleet.geo import cell_of, haversine_m
 from hexfleet.rides import availability, links, passengers, patience, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
@@ -105,6 +105,9 @@ async def create_booking(rides: Rides, viewer: Viewer, request: BookingRequest) 
             pickup_label=quote.pickup_label,
             dropoff_label=quote.dropoff_label,
             pickup_cell=quote.pickup_cell,
+            # Analytics: rollups by resolution-7 cell, learned speeds by resolution 8.
+            pickup_cell7=cell_of(quote.pickup_lat, quote.pickup_lng, 7),
+            pickup_cell8=cell_of(quote.pickup_lat, quote.pickup_lng, 8),
             distance_m=quote.distance_m,
             duration_s=quote.duration_s,
             price_minor=quote.price_minor,

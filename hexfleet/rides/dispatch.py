@@ -15,6 +15,7 @@ deferred jobs) happen after the commit; if a process dies in between, the worker
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,6 +27,7 @@ from hexfleet.errors import Conflict, Invalid, NotFound
 from hexfleet.rides import leases, patience
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
+from hexfleet.rides.routes import estimate
 from hexfleet.rides.search import ENGAGED, Search, find_driver
 from hexfleet.rides.states import ACTIVE, TERMINAL, Action, Actor, BookingStatus, transition
 
@@ -239,7 +241,7 @@ async def accept(rides: Rides, driver_id: int, offer_id: int) -> q.Booking:
                 async with conn.transaction():
                     booking = await _change(
                         conn, booking, Action.ACCEPT, Who(Actor.DRIVER, driver_id), now, offer_id=offer.id,
-                        driver_id=driver_id, assigned_at=_dt(now),
+                        driver_id=driver_id, assigned_at=_dt(now), eta_pickup_s=_offered_eta(rides, offer),
                     )  # fmt: skip
             except asyncpg.UniqueViolationError:
                 raise Conflict("you already have a ride in hand", code="driver-has-ride") from None
@@ -295,7 +297,7 @@ async def driver_step(rides: Rides, driver_id: int, booking_id: int, action: Act
             raise NotFound(f"no booking with id {booking_id}", code="booking-not-found")
         changes: dict = {column: _dt(now)} if column else {}
         if action is Action.RELEASE:
-            changes.update(driver_id=None, search_ring=0, assigned_at=None, arrived_at=None)
+            changes.update(driver_id=None, search_ring=0, assigned_at=None, arrived_at=None, eta_pickup_s=None)
         booking = await _change(
             conn,
             booking,
@@ -339,6 +341,7 @@ async def cancel(rides: Rides, booking_id: int, who: Who, reason: str | None) ->
 async def assign(rides: Rides, booking_id: int, driver_id: int, who: Who) -> q.Booking:
     """A dispatcher picks the driver (or swaps the assigned one); open offers are withdrawn."""
     now = rides.clock()
+    fix = await _where_is(rides, driver_id)
     async with rides.pool.acquire() as conn, conn.transaction():
         booking = await _locked(conn, booking_id)
         driver = await driver_queries.get_driver(conn, driver_id)  # 404 for an unknown driver
@@ -352,8 +355,9 @@ async def assign(rides: Rides, booking_id: int, driver_id: int, who: Who) -> q.B
         try:
             async with conn.transaction():
                 booking = await _change(
-                    conn, booking, action, who, now, driver_id=driver_id, assigned_at=_dt(now), arrived_at=None
-                )
+                    conn, booking, action, who, now, driver_id=driver_id, assigned_at=_dt(now), arrived_at=None,
+                    eta_pickup_s=_promised_eta(rides, fix, booking),
+                )  # fmt: skip
         except asyncpg.UniqueViolationError:
             raise Conflict(f"{driver.name} already has a ride in hand", code="driver-has-ride") from None
         await driver_queries.set_status(conn, driver_id, DutyStatus.BUSY)
@@ -363,6 +367,30 @@ async def assign(rides: Rides, booking_id: int, driver_id: int, who: Who) -> q.B
     if previous is not None:
         await _duty(rides, previous, DutyStatus.AVAILABLE)
     return booking
+
+
+async def _where_is(rides: Rides, driver_id: int) -> tuple[float, float] | None:
+    """The driver's latest fix, for the pickup ETA a dispatcher's pick promises (None: unknown)."""
+    try:
+        fix = (await rides.store.fixes([driver_id])).get(driver_id)
+    except Exception:  # Redis away: the assignment goes ahead without a promise to measure
+        return None
+    return (fix.lat, fix.lng) if fix is not None else None
+
+
+def _promised_eta(rides: Rides, fix: tuple[float, float] | None, booking: q.Booking) -> int | None:
+    if fix is None:
+        return None
+    return estimate(*fix, booking.pickup_lat, booking.pickup_lng, rides.settings.estimate_rules()).duration_s
+
+
+def _offered_eta(rides: Rides, offer: q.Offer) -> int:
+    """The pickup ETA an accepted offer promises: its routed one, else the estimate over its
+    distance (what the rider is shown, measured against the arrival by analytics)."""
+    if offer.eta_s is not None:
+        return offer.eta_s
+    rules = rides.settings.estimate_rules()
+    return math.ceil(offer.distance_m * rules.detour_factor / (rules.average_speed_kmh / 3.6))
 
 
 async def redispatch(rides: Rides, booking_id: int, who: Who) -> q.Booking:

@@ -282,7 +282,7 @@ async def get_booking(conn, booking_id: int, *, for_update: bool = False) -> Boo
 # Columns a workflow may change (never id, quote or price): guards the dynamic SET below.
 _MUTABLE = {
     "status", "driver_id", "search_ring", "cancelled_by", "cancel_reason", "updated_at", "assigned_at",
-    "arrived_at", "started_at", "ended_at", "dispatch_at", "search_started_at",
+    "arrived_at", "started_at", "ended_at", "dispatch_at", "search_started_at", "eta_pickup_s",
 }  # fmt: skip
 
 

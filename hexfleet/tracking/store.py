@@ -322,6 +322,19 @@ class LiveStore:
             rows = await pipe.execute()
         return {d: (float(r[0]), float(r[1]), float(r[2])) for d, r in zip(driver_ids, rows, strict=True) if r[2]}
 
+    async def last_seen(self, driver_ids: list[int]) -> dict[int, tuple[float, float, float]]:
+        """(server time, lat, lng) of each driver's latest accepted fix: duty history judges
+        online and stale by server time, as the control room does."""
+        if not driver_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for driver_id in driver_ids:
+                pipe.hmget(pos_key(driver_id), ["rt", "lat", "lng"])
+            rows = await pipe.execute()
+        return {
+            d: (float(r[0]), float(r[1]), float(r[2])) for d, r in zip(driver_ids, rows, strict=True) if r[0] and r[1]
+        }
+
     async def duty(self) -> dict[int, str]:
         raw: dict = await self.redis.hgetall(DUTY)  # type: ignore[misc]
         return {int(k): v.decode() for k, v in raw.items()}
