@@ -102,7 +102,7 @@ async def test_a_ride_dispatch_booked_is_cancelled_by_dispatch_not_by_its_link(c
     card = await client.post(
         f"/ui/bookings/{booking['id']}/cancel", data={"reason": "caller rang back"}, headers={**desk, **HX}
     )
-    assert card.status_code == 200 and "Booking cancelled." in card.text
+    assert card.status_code == 200 and f"Booking #{booking['id']} cancelled" in card.text
     event = await db.fetchrow(
         "SELECT actor, actor_id FROM booking_events WHERE booking_id = $1 AND action = 'cancel'", booking["id"]
     )
