@@ -361,6 +361,18 @@ class Load:
         """The driver app: take offers (unless sleepy), then arrive, start and complete."""
         headers = {"Authorization": f"Bearer {d.token}"}
         seen: dict[tuple[int, str], float] = {}
+        # Like a driver opening the app: go available through the API, so the tracker indexes the
+        # driver from its first fix (a duty set in PostgreSQL alone waits for the tracker's sync).
+        while not self.stopped.is_set():
+            try:
+                answer = await self.client.post("/api/v1/driver/status", json={"status": "available"}, headers=headers)
+            except httpx.HTTPError as error:
+                self._note("driver", error)
+            else:
+                if answer.status_code == 200:
+                    break
+                self._note("driver", answer.status_code)
+            await asyncio.sleep(POLL_S)
         while not self.stopped.is_set():
             await asyncio.sleep(POLL_S)
             try:
