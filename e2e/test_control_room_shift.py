@@ -38,11 +38,23 @@ def shot(page: Page, name: str) -> None:
 PLACES = {"avail": (400, -400), "busy": (-400, 400), "other": (-350, -500)}
 
 
+_LATEST_TS = [0.0]
+
+
+def later(ts: float | None = None) -> float:
+    """A device time after every fix this module sent (at least ``ts``, default now). Some scenes
+    send fixes timed ahead of now (device times a minute apart); a fix sent after them with the
+    clock's time would be out of order: kept in history, flagged, never shown live."""
+    chosen = max(time.time() if ts is None else ts, _LATEST_TS[0] + 1)
+    _LATEST_TS[0] = chosen
+    return chosen
+
+
 def keep_online(stack, shift, key: str) -> None:
     """A fresh fix where the driver stands: on a loaded machine this module outlasts STALE_AFTER_S
     (60 s) after the fixture's fixes, and a stale driver counts as neither busy nor available."""
     driver = shift[key]
-    stack.ping(driver, *offset(*CENTER, *PLACES[key]), heading=90, speed_mps=5.0)
+    stack.ping(driver, *offset(*CENTER, *PLACES[key]), ts=later(), heading=90, speed_mps=5.0)
     deadline = time.monotonic() + 10
     with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {stack.staff_token}"}) as client:
         while not client.get(f"/api/v1/drivers/{driver.id}", timeout=5).json().get("online"):
@@ -59,7 +71,7 @@ def shift(stack):
         "other": stack.add_driver("Shift Cole Available", "+49 30 5551003", "SH-C 303"),
     }
     for key, driver in made.items():
-        stack.ping(driver, *offset(*CENTER, *PLACES[key]), heading=90, speed_mps=5.0)
+        stack.ping(driver, *offset(*CENTER, *PLACES[key]), ts=later(), heading=90, speed_mps=5.0)
     stack.set_status(made["busy"], "busy")
     for key, driver in made.items():
         stack.wait_for_fix(driver, *offset(*CENTER, *PLACES[key]))
@@ -211,7 +223,7 @@ def test_follow_keeps_the_driver_in_view(page: Page, login, stack, shift):
     lat, lng = offset(*CENTER, -350, -500)
     for north, east in ((0, 6000), (3000, 6000)):
         target = offset(lat, lng, north, east)
-        stack.ping(driver, *target, ts=time.time() + north / 100)
+        stack.ping(driver, *target, ts=later(time.time() + north / 100))
         wait_for_marker_at(page, driver.id, *target, timeout=12_000)
         page.wait_for_timeout(1200)  # the pan follows the glide
         assert_in_view(page, driver.id)
@@ -227,7 +239,7 @@ def test_follow_keeps_the_driver_in_view(page: Page, login, stack, shift):
     page.mouse.up()
     expect(detail.get_by_role("button", name="Follow")).to_have_attribute("aria-pressed", "false")
     expect(page.locator("#cr-toast")).to_contain_text("Stopped following")
-    stack.ping(driver, *offset(lat, lng, 0, 0), ts=time.time() + 120)
+    stack.ping(driver, *offset(lat, lng, 0, 0), ts=later(time.time() + 120))
 
 
 def assert_in_view(page: Page, driver_id: int) -> None:
@@ -287,7 +299,7 @@ def test_focus_stays_on_the_row_through_a_list_refresh(page: Page, login, shift,
     # A fresh fix alone changes no row: the refresh is a 304 with nothing to swap, and the age
     # starts again from the stream. (Where the follow test left this driver, newer than its last
     # fix there, which it timestamped 120 s ahead.)
-    stack.ping(other, *offset(*CENTER, -350, -500), ts=time.time() + 150, heading=90, speed_mps=5.0)
+    stack.ping(other, *offset(*CENTER, -350, -500), ts=later(time.time() + 150), heading=90, speed_mps=5.0)
     expect(row(page, other.id).locator("time[data-format='ago']")).to_have_text(
         re.compile(r"^(just now|[0-2]\s+s ago)$")
     )
@@ -508,7 +520,7 @@ def test_needs_attention_first(page: Page, login, stack, shift):
     keep_online(stack, shift, "avail")
     keep_online(stack, shift, "other")
     # A fix far less accurate than the filter allows: kept out of the live view, flagged.
-    stack.ping(driver, *offset(*CENTER, -400, 420), accuracy_m=900)
+    stack.ping(driver, *offset(*CENTER, -400, 420), ts=later(), accuracy_m=900)
     open_room(page, login)
     page.get_by_label("Sort").select_option("attention")
     flagged = row(page, driver.id)
@@ -584,7 +596,7 @@ def test_a_glide_lasts_the_interval_between_fixes(page: Page, login, stack, shif
     driver = shift["avail"]
     open_room(page, login)
     start = offset(*CENTER, 400, -400)
-    t0 = time.time() - 30
+    t0 = later()
     stack.ping(driver, *start, ts=t0)
     wait_for_marker_at(page, driver.id, *start, timeout=5000)
     page.evaluate(
@@ -604,7 +616,7 @@ def test_a_glide_lasts_the_interval_between_fixes(page: Page, login, stack, shif
     )
     end = offset(*start, 0, 60)  # 60 m in the 3 s between the two fixes (device time)
     page.evaluate("lng => { window.__target = lng; }", end[1])
-    stack.ping(driver, *end, ts=t0 + 3)
+    stack.ping(driver, *end, ts=later(t0 + 3))
     page.wait_for_function("() => window.__glide.arrived !== null", timeout=8000)
     took = page.evaluate("window.__glide.arrived - window.__glide.left")
     assert 2500 <= took <= 3600, f"the glide took {took:.0f} ms for fixes 3 s apart"
