@@ -113,8 +113,8 @@ async def create_customers(dsn: str, count: int) -> list[str]:
                 count,
             )
             await conn.execute(
-                """INSERT INTO api_tokens (user_id, token_hash, label)
-                   SELECT *, 'bench' FROM unnest($1::bigint[], $2::bytea[])""",
+                """INSERT INTO api_tokens (user_id, token_hash, label, expires_at)
+                   SELECT *, 'bench', now() + interval '1 day' FROM unnest($1::bigint[], $2::bytea[])""",
                 [r["id"] for r in ids],
                 [security.token_hash(t) for t in tokens],
             )
