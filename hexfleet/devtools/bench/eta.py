@@ -51,7 +51,8 @@ def report(outcome: Outcome, plan: Plan, seconds: float) -> dict:
     cut = 1 - l_mae / c_mae if c_mae else 0.0
     table = outcome.table
     assert table is not None
-    figures = {
+    us = _estimate_us(outcome, plan)
+    figures: dict = {
         "seed": plan.seed,
         "hours": len(plan.hours),
         "training_fixes": outcome.fixes,
@@ -60,7 +61,7 @@ def report(outcome: Outcome, plan: Plan, seconds: float) -> dict:
         "constant": {"mae_s": round(c_mae, 1), "bias_s": round(c_bias, 1)},
         "learned": {"mae_s": round(l_mae, 1), "bias_s": round(l_bias, 1)},
         "mae_cut": round(cut, 3),
-        "estimate_us": _estimate_us(outcome, plan),
+        "estimate_us": us,
         "seconds": round(seconds, 1),
         "target_met": cut >= TARGET_CUT and abs(l_bias) <= TARGET_BIAS_S,
     }
@@ -74,7 +75,6 @@ def report(outcome: Outcome, plan: Plan, seconds: float) -> dict:
             sub = Outcome(rides=rides)
             (cm, cb), (lm, lb) = sub.errors("constant"), sub.errors("learned")
             print(f"  {kind:<12}{cm:>9.0f}s{cb:>+9.0f}s → {lm:>5.0f}s{lb:>+6.0f}s  ({len(rides)} rides)")
-    us = figures["estimate_us"]
     print(f"one estimate (3 km line): {us['constant']} µs at constant speed, {us['learned']} µs learned")
     return figures
 
