@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import make_driver
+from helpers import make_driver, start_worker, wait_for
 
 from hexfleet.eta import learn
 from hexfleet.eta import queries as q
@@ -154,3 +154,23 @@ async def test_the_cli_learns_on_demand_and_shows_what_it_learned(db, database_u
     assert "derived 4 hours" in done.stdout and "resolution-8 cells: " in done.stdout
     bad = hexfleet(database_url, "learn", "--hours", "0")
     assert bad.returncode == 2 and "--hours must be at least 1" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_the_real_worker_learns_at_start_up(db, redis, settings, tmp_path):
+    """`python -m workers` as the Procfile runs it: the cron runs at start-up, then hourly."""
+    driver, _ = await make_driver(db)
+    await drive(db, driver.id, last_closed_hour() + timedelta(minutes=5), 10)
+    worker = start_worker(settings, tmp_path / "worker.log")
+    try:
+
+        async def learned_rows():
+            return await db.fetchval("SELECT count(*) FROM learned_speeds WHERE resolution = 0") or None
+
+        try:
+            assert await wait_for(learned_rows, timeout=60, interval=0.25) == 1
+        except AssertionError:
+            raise AssertionError((tmp_path / "worker.log").read_text()) from None
+    finally:
+        worker.terminate()
+        worker.wait(15)
+    assert "Traceback" not in (tmp_path / "worker.log").read_text()
