@@ -23,7 +23,8 @@ HOUR = timedelta(hours=1)
 # Every run derives the last closed hours again: phones upload buffered fixes late.
 RECENT_HOURS = 2
 # Hours never derived (a new install, a worker that was down) are caught up this many a run,
-# newest first; an hour of a 500-driver fleet (450,000 fixes) takes about two seconds.
+# newest first; deriving costs about 3.6 µs a fix in Python (measured), so an hour of a
+# 500-driver fleet pinging every 4 s (450,000 fixes) is under 2 s plus its read.
 CATCH_UP_HOURS = 48
 
 
