@@ -46,10 +46,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## Ingest throughput and ping-to-stream latency against a fresh broker (needs wrk).
+## Ingest throughput and ping-to-stream latency against a fresh broker (needs wrk); then learned ETAs against constant speed (about a minute).
 bench: setup
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/hexfleet bench
+	$(BIN)/python -m hexfleet.devtools.bench.eta
 
 ## Forget the embedded services' data (stop `make run` first).
 clean-data:

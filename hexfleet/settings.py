@@ -321,6 +321,28 @@ class Settings:
     average_speed_kmh: float = _setting(
         25.0, "AVERAGE_SPEED_KMH", "Average driving speed, for estimates without ROUTING_URL.", 1
     )
+    learned_speeds: bool = _setting(
+        True,
+        "LEARNED_SPEEDS",
+        "Estimates drive at speeds learned from the fleet's fixes per H3 cell and hour of week, falling back to "
+        "AVERAGE_SPEED_KMH (see ETAs that learn). Off: AVERAGE_SPEED_KMH everywhere, and the worker learns nothing.",
+    )
+    learned_speeds_min_passes: int = _setting(
+        8,
+        "LEARNED_SPEEDS_MIN_PASSES",
+        "Drives through a cell in an hour of week (over LEARNED_SPEEDS_WEEKS) before its learned speed is used; "
+        "fewer: its resolution-7 area, then the city in that hour.",
+        1,
+    )
+    learned_speeds_weeks: int = _setting(
+        8, "LEARNED_SPEEDS_WEEKS", "Speeds are learned from this many recent weeks (and positions that still exist).", 1
+    )
+    learned_speeds_refresh_s: float = _setting(
+        300.0, "LEARNED_SPEEDS_REFRESH_S", "Web and worker processes reload the learned speeds this often.", 1
+    )
+    learned_speeds_tz: str = _setting(
+        "UTC", "LEARNED_SPEEDS_TZ", "IANA time zone of the hour of week speeds are learned by (rush hour is local)."
+    )
     surge_min: float = _setting(1.0, "SURGE_MIN", "Lowest surge multiplier.", 1)
     surge_max: float = _setting(3.0, "SURGE_MAX", "Highest surge multiplier.", 1)
     surge_resolution: int = _setting(7, "SURGE_RESOLUTION", "H3 resolution of surge cells (7: about 5 km²).", 0)
@@ -386,6 +408,7 @@ class Settings:
         settings.map_center_latlng()  # validate early
         settings.surge_rules()
         settings.rate_rules()
+        settings.speed_zone()
         replication_factor_setting(settings.kafka_replication_factor)
         settings.check_kafka_security()
         return settings
@@ -403,6 +426,17 @@ class Settings:
         if self.surge_max < self.surge_min:
             raise SettingsError("SURGE_MAX must not be below SURGE_MIN")
         return SurgeRules(min_tenths=round(self.surge_min * 10), max_tenths=round(self.surge_max * 10))
+
+    def speed_zone(self):
+        """LEARNED_SPEEDS_TZ as a ZoneInfo; an unknown name stops the process at start-up."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return ZoneInfo(self.learned_speeds_tz.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"LEARNED_SPEEDS_TZ must be an IANA time zone such as Europe/Berlin, not {self.learned_speeds_tz!r}"
+            ) from None
 
     def estimate_rules(self):
         from hexfleet.rides.routes import EstimateRules

@@ -16,6 +16,7 @@ from arq.connections import RedisSettings
 from quart import current_app
 
 from hexfleet.drivers import duty
+from hexfleet.eta.live import LiveSpeeds
 from hexfleet.places import live
 from hexfleet.places.geocoding import ReverseGeocoder
 from hexfleet.places.labels import Label
@@ -106,8 +107,14 @@ async def start_rides(app, settings, redis, store) -> None:
     labels = await start_places(app, settings)
     ext["arq"] = arq = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
     metrics = ext["metrics"]
+    ext["speeds"] = speeds = LiveSpeeds(settings)
+    speeds.start(ext["db"])  # learned speeds in memory: estimates never wait on PostgreSQL
     ext["router"] = router = Router(
-        settings.routing_url, settings.routing_timeout_s, settings.estimate_rules(), metrics.routing_fallbacks.inc
+        settings.routing_url,
+        settings.routing_timeout_s,
+        settings.estimate_rules(),
+        metrics.routing_fallbacks.inc,
+        speeds,
     )
     ext["rides"] = Rides(
         pool=ext["db"],
@@ -140,7 +147,7 @@ async def stop_rides(app) -> None:
     if pending:
         await asyncio.wait(pending, timeout=STOP_WAIT_S)  # steps already running finish; reconcile covers the rest
     await stop_places(app)
-    for name, closer in (("router", "close"), ("arq", "aclose")):
+    for name, closer in (("speeds", "stop"), ("router", "close"), ("arq", "aclose")):
         resource = ext.pop(name, None)
         if resource is not None:
             try:

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from hexfleet.analytics import rollups
+from hexfleet.eta import learn
 from hexfleet.rides import dispatch, surge_job
 from hexfleet.tracking import queries as history
 from hexfleet.users import queries as users
@@ -67,3 +68,11 @@ async def rollup_analytics(ctx) -> dict:
     if report.late_hours:
         log.info("analytics: rolled up %d late hours in %.1f s", len(report.late_hours), report.seconds)
     return {"open_hour": report.open_hour.isoformat(), "late_hours": len(report.late_hours)}
+
+
+async def learn_speeds(ctx) -> dict:
+    """Learned speeds (hourly): the closed hours' fixes → speed per cell and hour of week."""
+    report = await learn.tick(ctx["db"], ctx["settings"])
+    if report.hours:
+        log.info("learned speeds: %d hours derived, %d rows, %.1f s", report.hours, report.rows, report.seconds)
+    return {"hours": report.hours, "rows": report.rows}

@@ -9,6 +9,7 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from hexfleet.db import create_pool
+from hexfleet.eta.live import LiveSpeeds
 from hexfleet.logs import setup_logging
 from hexfleet.rides.context import Rides
 from hexfleet.rides.routes import Router
@@ -21,6 +22,7 @@ from streaming.publisher import KafkaPublisher
 from workers.jobs import (
     dispatch_booking,
     expire_offer,
+    learn_speeds,
     prune_history,
     prune_sessions,
     recalculate_surge,
@@ -52,7 +54,11 @@ async def _make_context(ctx: dict, settings: Settings) -> None:
     await producer.start()
     ctx["publisher"] = publisher = KafkaPublisher(producer, settings)
     redis = ctx["redis"]
-    ctx["router"] = router = Router(settings.routing_url, settings.routing_timeout_s, settings.estimate_rules())
+    ctx["speeds"] = speeds = LiveSpeeds(settings)
+    speeds.start(pool)  # dispatch here (offer timeouts, retries) estimates as the web app does
+    ctx["router"] = router = Router(
+        settings.routing_url, settings.routing_timeout_s, settings.estimate_rules(), speeds=speeds
+    )
     ctx["rides"] = Rides(
         pool=pool,
         store=LiveStore(redis, settings.h3_resolution),
@@ -65,7 +71,7 @@ async def _make_context(ctx: dict, settings: Settings) -> None:
 
 
 async def close_context(ctx: dict) -> None:
-    for name, closer in (("router", "close"), ("producer", "stop"), ("db", "close")):
+    for name, closer in (("speeds", "stop"), ("router", "close"), ("producer", "stop"), ("db", "close")):
         resource = ctx.pop(name, None)
         if resource is not None:
             with contextlib.suppress(Exception):  # closing what a lost server left behind
@@ -90,6 +96,7 @@ class WorkerSettings:
         reconcile_rides,
         recalculate_surge,
         rollup_analytics,
+        learn_speeds,
     ]
     # unique=True (the default for cron) gives each run a job id, so several workers never run one twice.
     cron_jobs = [
@@ -99,6 +106,9 @@ class WorkerSettings:
         cron(recalculate_surge, second={0, 30}, run_at_startup=True),
         # Second 20: away from surge's runs; a backlog of late hours may take more than a minute.
         cron(rollup_analytics, second={20}, run_at_startup=True, timeout=600),
+        # Minute 7: the closed hour's buffered fixes have mostly arrived. A new install
+        # catches up on the history it has a day or two at a time (CATCH_UP_HOURS a run).
+        cron(learn_speeds, minute={7}, second={40}, run_at_startup=True, timeout=900),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -24,6 +24,7 @@ COMMANDS = {
     "bookings": ("hexfleet.cli.bookings", "look up bookings and their timelines (list, show)"),
     "fares": ("hexfleet.cli.fares", "show and set the fare of each vehicle class (list, set)"),
     "analytics": ("hexfleet.cli.analytics", "roll up analytics for a range of hours, or check them (backfill, verify)"),
+    "speeds": ("hexfleet.cli.speeds", "learn driving speeds from position history now, or show them (learn, show)"),
     "seed-demo": ("hexfleet.devtools.demo", "create the demo logins (idempotent)"),
     "simulate": ("hexfleet.devtools.sim.command", "drive simulated drivers that post pings"),
     "bench": ("hexfleet.devtools.bench.command", "measure ingest throughput and ping-to-stream latency"),

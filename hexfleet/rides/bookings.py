@@ -12,7 +12,6 @@ from hexfleet.geo import cell_of, haversine_m
 from hexfleet.rides import availability, links, passengers, patience, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
-from hexfleet.rides.routes import estimate
 from hexfleet.rides.states import ACTIVE, ENDED, Actor, BookingStatus
 
 S = BookingStatus
@@ -296,4 +295,4 @@ def search_until(booking: q.Booking, patience_s: float) -> datetime | None:
 def eta_seconds(lat: float, lng: float, to_lat: float, to_lng: float, rides: Rides) -> int:
     if haversine_m(lat, lng, to_lat, to_lng) < 30:
         return 0
-    return math.ceil(estimate(lat, lng, to_lat, to_lng, rides.settings.estimate_rules()).duration_s)
+    return math.ceil(rides.router.estimate(lat, lng, to_lat, to_lng, rides.clock()).duration_s)

@@ -27,7 +27,6 @@ from hexfleet.errors import Conflict, Invalid, NotFound
 from hexfleet.rides import leases, patience
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
-from hexfleet.rides.routes import estimate
 from hexfleet.rides.search import ENGAGED, Search, find_driver
 from hexfleet.rides.states import ACTIVE, TERMINAL, Action, Actor, BookingStatus, transition
 
@@ -381,7 +380,7 @@ async def _where_is(rides: Rides, driver_id: int) -> tuple[float, float] | None:
 def _promised_eta(rides: Rides, fix: tuple[float, float] | None, booking: q.Booking) -> int | None:
     if fix is None:
         return None
-    return estimate(*fix, booking.pickup_lat, booking.pickup_lng, rides.settings.estimate_rules()).duration_s
+    return rides.router.estimate(*fix, booking.pickup_lat, booking.pickup_lng, rides.clock()).duration_s
 
 
 def _offered_eta(rides: Rides, offer: q.Offer) -> int:

@@ -15,7 +15,6 @@ from hexfleet.rides import fares, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.availability import Availability, suggest
 from hexfleet.rides.context import Rides
-from hexfleet.rides.routes import estimate
 from hexfleet.tracking.store import Spot
 
 # Closer than this, pickup and drop-off are the same place (GPS noise, a double tap).
@@ -104,7 +103,7 @@ async def look_near(rides: Rides, lat: float, lng: float, vehicle_class: str) ->
             eta = None
             if vehicle_class in nearest:
                 spot = nearest[vehicle_class]
-                eta = estimate(spot.lat, spot.lng, lat, lng, s.estimate_rules()).duration_s
+                eta = rides.router.estimate(spot.lat, spot.lng, lat, lng, rides.clock()).duration_s
             return Near(eta, of_class, {name: spot.distance_m for name, spot in nearest.items()})
         count *= 4
 

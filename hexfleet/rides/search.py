@@ -71,6 +71,19 @@ async def find_driver(rides: Rides, booking: q.Booking, exclude: set[int]) -> Se
 
 async def _with_etas(rides: Rides, booking: q.Booking, inside: list[Spot]) -> list[Candidate]:
     if not rides.settings.routing_url:
+        if rides.router.learned:
+            # Learned speeds (microseconds a driver, from memory): the ring's drivers ranked by
+            # ETA, and the offer records the ETA it promises (eta_pickup_s once accepted).
+            now = rides.clock()
+            estimate = rides.router.estimate
+            return [
+                Candidate(
+                    n.driver_id,
+                    n.distance_m,
+                    estimate(n.lat, n.lng, booking.pickup_lat, booking.pickup_lng, now).duration_s,
+                )
+                for n in inside
+            ]
         return [Candidate(n.driver_id, n.distance_m) for n in inside]  # rank by distance
     nearest = inside[:ROUTED_CANDIDATES]  # ``inside`` is nearest first
     routes = await asyncio.gather(

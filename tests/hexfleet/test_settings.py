@@ -17,6 +17,8 @@ def test_defaults_and_types():
         ({"SECURE_COOKIES": "maybe"}, "true or false"),
         ({"MAP_CENTER": "north"}, "lat,lng"),
         ({"MAP_CENTER": "95,0"}, "out of range"),
+        ({"LEARNED_SPEEDS_TZ": "Mars/Olympus"}, "LEARNED_SPEEDS_TZ must be an IANA time zone"),
+        ({"LEARNED_SPEEDS_MIN_PASSES": "0"}, "at least 1"),
     ],
 )
 def test_bad_values_fail_loudly(env, message):

@@ -19,7 +19,6 @@ from hexfleet.errors import DomainError, Invalid
 from hexfleet.rides import bookings, dispatch, fares, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.availability import CLASS_NAMES
-from hexfleet.rides.routes import estimate
 from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
 from hexfleet.tracking.fleet import available_within
 from webapp.auth import current_user, page_role_required
@@ -91,7 +90,7 @@ async def _nearest(booking: q.Booking) -> list[dict]:
         return []
     async with r.pool.acquire() as conn:
         names = {d.id: d for d in await driver_queries.get_drivers(conn, [f.driver_id for _, f in found])}
-    rules = r.settings.estimate_rules()
+    now = r.clock()
     return [
         {
             "id": f.driver_id,
@@ -99,7 +98,7 @@ async def _nearest(booking: q.Booking) -> list[dict]:
             "plate": names[f.driver_id].vehicle_plate,
             "vehicle_class": names[f.driver_id].vehicle_class or fares.DEFAULT_CLASS,
             "distance_m": distance,
-            "eta_s": estimate(f.lat, f.lng, booking.pickup_lat, booking.pickup_lng, rules).duration_s,
+            "eta_s": r.router.estimate(f.lat, f.lng, booking.pickup_lat, booking.pickup_lng, now).duration_s,
         }
         for distance, f in found
         if f.driver_id in names

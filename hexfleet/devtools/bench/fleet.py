@@ -74,7 +74,8 @@ async def create_fleet(dsn: str, drivers: int) -> Fleet:
                 DISPATCHER_EMAIL,
             )
             await conn.execute(
-                "INSERT INTO api_tokens (user_id, token_hash, label, expires_at) VALUES ($1, $2, 'bench', now() + interval '1 day')",
+                "INSERT INTO api_tokens (user_id, token_hash, label, expires_at) "
+                "VALUES ($1, $2, 'bench', now() + interval '1 day')",
                 user_id,
                 security.token_hash(dispatcher_token),
             )

@@ -23,6 +23,7 @@ from hexfleet.devtools.sim.grid import (
     haversine_m,
 )
 from hexfleet.devtools.sim.steering import Target, along_street, choose_exit, make_target
+from hexfleet.devtools.sim.traffic import Traffic
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -116,11 +117,17 @@ class DriverSim:
         seed: int | str | random.Random,
         profile: MotionProfile | None = None,
         start: Placement | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         """``start``: where to resume (a restarted demo goes on from each driver's last
         stored position instead of teleporting); None starts at a random street corner."""
         self.grid = grid
         self.profile = p = profile or MotionProfile()
+        # The city's traffic (``traffic.py``), read once per advance at its position and time:
+        # None (or an advance without a time) drives at the profile's speeds everywhere.
+        self.traffic = traffic
+        self._speed_factor = 1.0
+        self._stop_factor = 1.0
         if p.gps_noise and grid.margin_m < p.accuracy_m[1]:
             raise ValueError("the grid margin must cover the largest GPS error")
         self.rng = rng = seed if isinstance(seed, random.Random) else random.Random(seed)
@@ -173,9 +180,14 @@ class DriverSim:
         return self.state.waiting > 0
 
     # --- moving ---
-    def advance(self, dt: float) -> Fix:
+    def advance(self, dt: float, at: float | None = None) -> Fix:
+        """``at``: the epoch time the step starts (the hour of week ``traffic`` needs)."""
         if dt < 0:
             raise ValueError("time runs forwards")
+        if self.traffic is not None and at is not None:
+            x, y = self.position_xy()
+            self._speed_factor = self.traffic.factor(x, y, at)
+            self._stop_factor = self.traffic.stop_factor(x, y, at)
         remaining = dt
         while remaining > 1e-9:
             h = min(self.profile.substep_s, remaining)
@@ -216,13 +228,16 @@ class DriverSim:
         else:
             v_end, length = self._end_speed(), self.grid.edge_length(st.direction)
         if v_end is None:
-            return st.cruise
+            return self._cruise()
         b = p.decel_mps2
         d_rem = max(0.0, length - st.s)
         c = v_end * v_end + 2 * b * d_rem - b * h * st.speed
         if c <= 0:
             return 0.0
-        return min(st.cruise, (-b * h + math.sqrt(b * b * h * h + 4 * c)) / 2)
+        return min(self._cruise(), (-b * h + math.sqrt(b * b * h * h + 4 * c)) / 2)
+
+    def _cruise(self) -> float:
+        return self.state.cruise * self._speed_factor
 
     def _end_speed(self) -> float | None:
         """Speed to meet the far intersection with; None: drive through at cruise."""
@@ -257,7 +272,7 @@ class DriverSim:
             v = min(limit, st.speed + p.accel_mps2 * h)
         else:
             # Brake hard only for a stop line or a turn; a lower cruise speed is eased into.
-            brake = p.max_decel_mps2 if limit < st.cruise else p.decel_mps2
+            brake = p.max_decel_mps2 if limit < self._cruise() else p.decel_mps2
             v = max(limit, st.speed - brake * h)
         st.s += (st.speed + v) / 2 * h
         st.speed = v
@@ -298,7 +313,7 @@ class DriverSim:
                 st.next_direction = rng.choices(options, weights)[0]
             else:
                 st.next_direction = back  # dead end at the edge of the area
-        stop = rng.uniform(*p.stop_s) if rng.random() < p.stop_probability else 0.0
+        stop = rng.uniform(*p.stop_s) if rng.random() < min(0.9, p.stop_probability * self._stop_factor) else 0.0
         if st.next_direction == back:
             stop = max(stop, p.u_turn_pause_s)
         st.stop_at_end = stop

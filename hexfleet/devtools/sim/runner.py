@@ -45,6 +45,7 @@ from hexfleet.devtools.sim.driving import DriverAgent
 from hexfleet.devtools.sim.motion import DriverSim, Grid, Placement
 from hexfleet.devtools.sim.report import Reporter, describe_error, pause
 from hexfleet.devtools.sim.riders import Riders
+from hexfleet.devtools.sim.traffic import city_traffic
 
 __all__ = ["SimConfig", "prepare_drivers", "resume_at", "simulate"]
 
@@ -65,7 +66,7 @@ async def drive(n: int, driver: DemoDriver, sim: DriverSim, shared: Shared) -> N
         if stop.is_set():
             return
         now = loop.time()
-        fix = sim.advance(now - last)
+        fix = sim.advance(now - last, time.time())
         last = now
         payload = fix.payload(round(time.time(), 3))
         async with shared.gate:
@@ -170,7 +171,10 @@ async def _run_all(
     config, reporter, stop = shared.config, shared.reporter, shared.stop
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**32)
     shared.jitter.seed(seed)
-    sims = [DriverSim(grid, f"{seed}:{n}", start=resume_at(grid, d)) for n, d in enumerate(drivers)]
+    # A slow centre at rush hour, faster outskirts at night (hour of week in UTC, as
+    # LEARNED_SPEEDS_TZ by default): what the worker's learned speeds are there to find.
+    traffic = city_traffic(config.radius_m)
+    sims = [DriverSim(grid, f"{seed}:{n}", start=resume_at(grid, d), traffic=traffic) for n, d in enumerate(drivers)]
     deadline = asyncio.get_running_loop().call_later(config.duration, stop.set) if config.duration else None
     reporter.open()
     work = [drive(n, d, sim, shared) for n, (d, sim) in enumerate(zip(drivers, sims, strict=True))]
