@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -19,7 +19,9 @@ from conftest import ARTIFACTS, _run_async
 from playwright.sync_api import Browser, Page, expect
 
 from hexfleet.analytics import rollups
+from hexfleet.analytics.outlook import history_hours
 from hexfleet.devtools.bench.analytics_data import generate
+from hexfleet.geo import cell_of
 
 SHOTS = Path(os.environ.get("E2E_SHOTS") or ARTIFACTS / "analytics")
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -37,6 +39,21 @@ async def _seed(database_url: str):
     finally:
         await pool.close()
     return made
+
+
+async def _busier(database_url: str, cell: int, hours: list) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """INSERT INTO analytics_cells (grain, period_start, cell, vehicle_class, requests)
+               SELECT 'hour', h, $1, 'standard', 8 FROM unnest($2::timestamptz[]) h
+               ON CONFLICT (grain, period_start, cell, vehicle_class)
+               DO UPDATE SET requests = analytics_cells.requests + 8""",
+            cell,
+            hours,
+        )
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +178,32 @@ def test_customers_are_refused(page: Page, login, stack, fleet):
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     answer = httpx.get(f"{stack.base_url}/api/v1/analytics/summary", cookies=cookies, timeout=10)
     assert answer.status_code == 403 and answer.headers["content-type"] == "application/problem+json"
+
+
+def test_the_control_room_shows_where_drivers_will_be_short(page: Page, login, stack, fleet):
+    """The outlook's layer: cells where the coming hour's expected requests (the same hour of
+    the past weeks of the generated fleet) exceed what the drivers there now can take."""
+    # Whatever hour the test runs at (the generated fleet is quiet at night), the centre had a
+    # busy one at this hour of the past four weeks: 8 more requests in each of its rollup rows.
+    centre = cell_of(52.52, 13.405, 7)
+    hours = [h for pair in history_hours(datetime.now(UTC), 4) for h in pair]
+    _run_async(_busier(stack.env["DATABASE_URL"], centre, hours))
+    outlook = httpx.get(
+        f"{stack.base_url}/api/v1/analytics/outlook",
+        headers={"Authorization": f"Bearer {stack.staff_token}"},
+        timeout=10,
+    ).json()
+    short = [c for c in outlook["cells"] if c["short"]]
+    assert outlook["weeks_known"] == 4 and short
+    login(page)
+    toggle = page.get_by_label("Short of drivers")
+    expect(toggle).not_to_be_checked()
+    toggle.check()
+    expect(page.locator("path.hf-short-cell")).to_have_count(len(short))
+    expect(page.locator(".hf-short-note")).to_contain_text("cell")
+    page.screenshot(path=str(SHOTS / "control-room-short-of-drivers-1366.png"))
+    page.reload()  # remembered in this browser
+    expect(page.get_by_label("Short of drivers")).to_be_checked()
+    expect(page.locator("path.hf-short-cell")).to_have_count(len(short))
+    page.get_by_label("Short of drivers").uncheck()
+    expect(page.locator("path.hf-short-cell")).to_have_count(0)
