@@ -165,7 +165,7 @@ class Settings:
     rate_analytics: str = _setting(
         "120/minute",
         "RATE_ANALYTICS",
-        "Analytics reads and CSV files one staff user may ask for (the /analytics page asks for 5 per range).",
+        "Analytics reads and CSV files one staff user may ask for (the /analytics page asks for 6 per range).",
     )
     rate_places: str = _setting(
         "120/minute",
