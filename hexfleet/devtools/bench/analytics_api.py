@@ -108,7 +108,7 @@ async def measure(settings: Settings, start: datetime, end: datetime, rounds: in
     times: dict[str, list[float]] = {label: [] for label in requests}
     app = create_app(settings)
     async with app.test_app():
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Quart is an ASGI app
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
             for label, (path, query) in requests.items():  # once each first: warm caches and plans
