@@ -162,6 +162,11 @@ class Settings:
         "RATE_HISTORY",
         "History reads and GPX/CSV exports one staff user may ask for (up to 50,000 fixes each).",
     )
+    rate_analytics: str = _setting(
+        "120/minute",
+        "RATE_ANALYTICS",
+        "Analytics reads and CSV files one staff user may ask for (the /analytics page asks for 6 per range).",
+    )
     rate_places: str = _setting(
         "120/minute",
         "RATE_PLACES",

@@ -137,6 +137,16 @@ class HexfleetOpenAPI(OpenAPIProvider):
         schema = super().schema()
         for path, item in EXTRA_PATHS.items():
             schema["paths"].setdefault(path, {}).update(item)
+        for path, item in schema["paths"].items():
+            # Files documented with a (body-less) model: say what they are, not an empty JSON object.
+            for operation in item.values() if path.endswith(".csv") else ():
+                answers = operation.get("responses", {})
+                ok = answers.get(200) or answers.get("200") or {}
+                if "content" in ok:
+                    headers = ok["content"].pop("headers", None)  # quart-schema puts them there
+                    ok["content"] = {"text/csv": {"schema": {"type": "string"}}}
+                    if headers:
+                        ok["headers"] = headers
         schema["info"]["description"] = DESCRIPTION
         schemes = schema["components"].setdefault("securitySchemes", {})
         schemes.setdefault("basic", {"type": "http", "scheme": "basic"})

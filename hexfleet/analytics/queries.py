@@ -592,3 +592,42 @@ async def _per_driver(conn, start: datetime, end: datetime, sums: str) -> list[t
     for r in money:
         out[r["driver_id"]][2].revenue[r["key"]] = (r["minor"], r["metres"])
     return list(out.values())
+
+
+async def per_cell_at(
+    conn, hours: Collection[datetime], *, vehicle_class: str | None = None, cells: Iterable[int] | None = None
+) -> dict[int, Totals]:
+    """Like ``per_cell``, over the given UTC hours only (the map's hour-of-week slider: every
+    Monday 08:00 of the range), counts and hours only."""
+    where, extra = _cell_filter(cells, 3)
+    if cells is None:
+        where = "cell <> 0"
+    return await _merged(
+        conn,
+        f"""grain = 'hour' AND period_start = ANY($1::timestamptz[]) AND ($2::text IS NULL OR vehicle_class = $2)
+            AND {where}""",
+        [sorted(hours), vehicle_class, *extra],
+        "cell",
+        histograms=(),
+        revenue=False,
+    )  # type: ignore[return-value]  # the groups are cells
+
+
+async def requests_at(conn, hours: Collection[datetime]) -> dict[tuple[datetime, int], int]:
+    """Requests per (UTC hour, resolution-7 cell) in the given hours, every class: the outlook's history."""
+    rows = await conn.fetch(
+        """SELECT period_start, cell, sum(requests)::bigint AS n FROM analytics_cells
+           WHERE grain = 'hour' AND period_start = ANY($1::timestamptz[]) AND cell <> 0
+           GROUP BY 1, 2 HAVING sum(requests) > 0""",
+        sorted(hours),
+    )
+    return {(r["period_start"], r["cell"]): r["n"] for r in rows}
+
+
+async def rolled_up(conn, hours: Collection[datetime]) -> set[datetime]:
+    """Which of the given hours were ever rolled up (an hour with no rows then had nothing)."""
+    rows = await conn.fetch(
+        "SELECT hour FROM analytics_hours WHERE hour = ANY($1::timestamptz[]) AND computed_at IS NOT NULL",
+        sorted(hours),
+    )
+    return {r["hour"] for r in rows}

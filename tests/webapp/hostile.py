@@ -462,6 +462,11 @@ def valid_values(kind: str, world) -> list[Any]:
         "aliases_text": ["Alex\nMitte", "", "a|b"],
         "on": ["on", ""],
         "page": ["1", "2", "99", "999999"],
+        "series_metric": ["requests", "pickup_wait_p90", "revenue", "utilisation"],
+        "cell_metric": ["demand", "unmet", "supply", "utilisation", "surge"],
+        "bucket": ["day", "hour"],
+        "how": ["8", "0", "167"],
+        "weeks": ["4", "1", "12"],
         "fc_type": ["FeatureCollection"],
         "features": [
             [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.4132, 52.5219]},

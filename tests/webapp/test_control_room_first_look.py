@@ -247,6 +247,7 @@ async def test_staff_have_their_sections_in_the_header(client, browsers, db):
     links = room.split('<div class="staff-nav-links">', 1)[1].split("</div>", 1)[0]
     assert '<a class="staff-nav-link" href="/" aria-current="page">Control room</a>' in links
     assert '<a class="staff-nav-link" href="/history">History</a>' in links
+    assert '<a class="staff-nav-link" href="/analytics">Analytics</a>' in links
     assert "Fleet admin" not in room
     assert '<summary><span class="visually-hidden">Sections: </span>Control room</summary>' in room
     history = (await client.get("/history", headers=headers)).text

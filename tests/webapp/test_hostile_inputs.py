@@ -277,6 +277,10 @@ HISTORY_PAGE_Q = {
     "tz": Field("zone"),
 }
 
+ANALYTICS_Q = {**HISTORY_Q, "tz": Field("zone"), "vehicle_class": Field("vehicle_class"), "bbox": Field("bbox")}
+SERIES_Q = {**ANALYTICS_Q, "metric": Field("series_metric"), "bucket": Field("bucket")}
+CELLS_Q = {**ANALYTICS_Q, "metric": Field("cell_metric"), "how": Field("how")}
+
 # ---------------------------------------------------------------- the route table
 
 
@@ -464,6 +468,12 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "/api/v1/drivers/<int:driver_id>/history", "history API", STAFF, query=HISTORY_Q),
     R("GET", "/api/v1/drivers/<int:driver_id>/history.gpx", "history API", STAFF, query=HISTORY_Q),
     R("GET", "/api/v1/drivers/<int:driver_id>/history.csv", "history API", STAFF, query=HISTORY_Q),
+    # analytics
+    R("GET", "/analytics", "pages", STAFF),
+    *(R("GET", f"/api/v1/analytics/{name}{ext}", "analytics API", STAFF, query=query)
+      for name, query in (("summary", ANALYTICS_Q), ("series", SERIES_Q), ("cells", CELLS_Q),
+                          ("drivers", HISTORY_Q), ("outlook", {"weeks": Field("weeks")}))
+      for ext in ("", ".csv")),
 )  # fmt: skip
 
 # ---------------------------------------------------------------- the world

@@ -8,6 +8,7 @@ from webapp.pages import (
     admin_accounts,
     admin_fares,
     admin_places,
+    analytics,
     connect,
     control_room,
     dispatch,
@@ -33,5 +34,6 @@ BLUEPRINTS = (
     tracking.bp,
     driver_app.bp,
     history.bp,  # and the history API and exports (webapp/api/history.py)
+    analytics.bp,  # and the analytics API (webapp/api/analytics.py)
     template_filters.bp,
 )

@@ -31,6 +31,7 @@ import { startPhoneBooking } from "./phone-booking.js";
 import { startPlaceNames } from "./place-names.js";
 import { followPositions, loadSnapshot } from "./positions.js";
 import { startSheet } from "./sheet.js";
+import { startShortage } from "./shortage.js";
 import { startSurge } from "./surge.js";
 import { startTabs } from "./tabs.js";
 
@@ -62,6 +63,7 @@ function start() {
   startBookings();
   startPhoneBooking(map);
   startSurge(map);
+  startShortage(map);
   addLegend(map); // last: on a phone it sits under Show names and Surge in the same corner
   startPlaceNames();
 
