@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from urllib.parse import quote
 
-from quart import current_app, g, has_request_context, redirect, render_template, request, websocket
+from quart import abort, current_app, g, has_request_context, redirect, render_template, request, websocket
 from quart_auth import AuthUser, QuartAuth, login_user, logout_user
 from quart_auth import current_user as session_user
 
@@ -118,14 +118,33 @@ async def require_user(*roles: str) -> User:
     return user
 
 
-def role_required(*roles: str):
-    """For API routes and streams: 401/403 problem+json. Put it above @validate_request, so
-    callers are checked before their body is read and validated."""
+async def require_hidden(*roles: str) -> User:
+    """For staff areas nobody else needs to know of (analytics): a signed-in caller of another
+    role, or a driver (device token or /d session), gets the 404 of a path that does not exist.
+    No credentials at all stay a 401, so staff whose token expired are told to sign in again."""
+    user = await current_user()
+    if user is not None:
+        if user.role in roles:
+            return user
+        abort(404)
+    token = bearer_token(_headers().get("Authorization"))
+    if token is not None:
+        if len(token) <= 200 and await current_app.extensions["ingest"].auth.driver_for(token) is not None:
+            abort(404)
+    elif await driver_session.current_session() is not None:
+        abort(404)
+    raise Unauthenticated("log in, or send Authorization: Bearer <API token>")
+
+
+def role_required(*roles: str, hidden: bool = False):
+    """For API routes and streams: 401/403 problem+json (404 for other callers, `hidden`: see
+    require_hidden). Put it above @validate_request, so callers are checked before their body is
+    read and validated."""
 
     def decorator(func):
         @wraps(func)
         async def wrapper(*args, **kwargs):
-            await require_user(*roles)
+            await (require_hidden if hidden else require_user)(*roles)
             return await func(*args, **kwargs)
 
         return wrapper
@@ -133,8 +152,9 @@ def role_required(*roles: str):
     return decorator
 
 
-def page_role_required(*roles: str):
-    """For pages: anonymous users go to the login form, wrong roles get a readable 403."""
+def page_role_required(*roles: str, hidden: bool = False):
+    """For pages: anonymous users go to the login form, wrong roles get a readable 403 (or,
+    `hidden`, the 404 of a page that does not exist)."""
 
     def decorator(func):
         @wraps(func)
@@ -143,6 +163,8 @@ def page_role_required(*roles: str):
             if user is None:
                 return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}")
             if roles and user.role not in roles:
+                if hidden:
+                    abort(404)
                 return await render_template(
                     "error.html",
                     status=403,

@@ -314,11 +314,16 @@ async def test_long_ranges_and_long_hour_series_are_refused(world):
 async def test_staff_only(world, name):
     for role in ("dispatcher", "admin"):
         assert (await get(world, f"/{name}", role)).status_code == 200
+    # Riders and drivers are not told the area exists: the 404 of an unknown path.
     customer = await get(world, f"/{name}", "customer")
-    assert customer.status_code == 403 and customer.headers["content-type"] == "application/problem+json"
+    assert customer.status_code == 404 and customer.headers["content-type"] == "application/problem+json"
+    assert customer.json()["detail"] == f"nothing at {API}/{name}"
     driver = await world.client.get(f"{API}/{name}", headers=world.device)
+    assert driver.status_code == 404 and driver.json()["detail"] == f"nothing at {API}/{name}"
+    # No credentials (or a token that expired): sign in.
     anonymous = await world.client.get(f"{API}/{name}")
-    assert driver.status_code == anonymous.status_code == 401
+    expired = await world.client.get(f"{API}/{name}", headers={"Authorization": "Bearer " + "x" * 43})
+    assert anonymous.status_code == expired.status_code == 401
 
 
 async def test_openapi_documents_every_answer(world):
@@ -326,7 +331,7 @@ async def test_openapi_documents_every_answer(world):
     for name in ROUTES:
         for path in (f"{API}/{name}", f"{API}/{name}.csv"):
             answers = spec["paths"][path]["get"]["responses"]
-            assert {"200", "400", "401", "403", "422", "429", "503"} <= set(answers), path
+            assert {"200", "400", "401", "404", "422", "429", "503"} <= set(answers), path
             assert answers["400"]["content"]
     csv_ok = spec["paths"][f"{API}/drivers.csv"]["get"]["responses"]["200"]
     assert list(csv_ok["content"]) == ["text/csv"] and "Content-Disposition" in csv_ok["headers"]

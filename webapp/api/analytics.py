@@ -24,7 +24,7 @@ from quart import Blueprint, Response, current_app
 from quart_schema import document_response, tag, validate_querystring
 
 from hexfleet.analytics import exports, metrics, outlook, params, reports
-from webapp.auth import STAFF, require_user, role_required
+from webapp.auth import STAFF, require_hidden, role_required
 from webapp.limits import limiter
 from webapp.problems import Problem
 
@@ -253,7 +253,7 @@ class CsvFile(BaseModel):
 
 
 async def _caller() -> None:
-    user = await require_user(*STAFF)
+    user = await require_hidden(*STAFF)
     await limiter().enforce("analytics", str(user.id), what="analytics requests")
 
 
@@ -325,7 +325,7 @@ async def _file(kind: str, read: Read, query, render: Callable[[dict], str]) -> 
 
 def _errors(func):
     """Every error a read answers, for /docs."""
-    for status in (400, 401, 403, 422, 429, 503):
+    for status in (400, 401, 404, 422, 429, 503):
         func = document_response(Problem, status)(func)
     return func
 
@@ -335,7 +335,7 @@ def _errors(func):
 
 @bp.get("/summary")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(SummaryQuery)
 @document_response(SummaryOut, 200)
 @_errors
@@ -350,7 +350,7 @@ async def summary(query_args: SummaryQuery):
 
 @bp.get("/summary.csv")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(SummaryQuery)
 @document_response(CsvFile, 200, CsvHeaders)
 @_errors
@@ -361,7 +361,7 @@ async def summary_csv(query_args: SummaryQuery):
 
 @bp.get("/series")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(SeriesQuery)
 @document_response(SeriesOut, 200)
 @_errors
@@ -376,7 +376,7 @@ async def series(query_args: SeriesQuery):
 
 @bp.get("/series.csv")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(SeriesQuery)
 @document_response(CsvFile, 200, CsvHeaders)
 @_errors
@@ -387,7 +387,7 @@ async def series_csv(query_args: SeriesQuery):
 
 @bp.get("/cells")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(CellsQuery)
 @document_response(CellsOut, 200)
 @_errors
@@ -403,7 +403,7 @@ async def cells(query_args: CellsQuery):
 
 @bp.get("/cells.csv")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(CellsQuery)
 @document_response(CsvFile, 200, CsvHeaders)
 @_errors
@@ -414,7 +414,7 @@ async def cells_csv(query_args: CellsQuery):
 
 @bp.get("/drivers")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(RangeQuery)
 @document_response(DriversOut, 200)
 @_errors
@@ -428,7 +428,7 @@ async def drivers(query_args: RangeQuery):
 
 @bp.get("/drivers.csv")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(RangeQuery)
 @document_response(CsvFile, 200, CsvHeaders)
 @_errors
@@ -439,7 +439,7 @@ async def drivers_csv(query_args: RangeQuery):
 
 @bp.get("/outlook")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(OutlookQuery)
 @document_response(OutlookOut, 200)
 @_errors
@@ -454,7 +454,7 @@ async def demand_outlook(query_args: OutlookQuery):
 
 @bp.get("/outlook.csv")
 @tag(["analytics"])
-@role_required(*STAFF)
+@role_required(*STAFF, hidden=True)
 @validate_querystring(OutlookQuery)
 @document_response(CsvFile, 200, CsvHeaders)
 @_errors

@@ -27,7 +27,7 @@ def _settings():
 
 @bp.get("/analytics")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF_ROLES, hidden=True)
 async def analytics_page() -> tuple[str, int, dict[str, str]]:
     settings = _settings()
     center_lat, center_lng = settings.map_center_latlng()
