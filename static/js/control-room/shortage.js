@@ -3,6 +3,7 @@
  * week over past weeks against the live fleet). Asked again every minute while shown; on or
  * off is remembered in this browser. */
 
+import { layerSection } from "./layers.js";
 import { number } from "../lib/format.js";
 import { requestJson } from "../lib/http.js";
 
@@ -75,20 +76,14 @@ function setShown(on) {
 export function startShortage(theMap) {
   map = theMap;
   layer = L.layerGroup();
-  const control = L.control({ position: "topright" });
-  control.onAdd = () => {
-    const el = L.DomUtil.create("div", "hf-layer-control");
-    el.innerHTML =
-      '<label class="hf-toggle" title="More requests expected in the coming hour than the drivers here can take">' +
-      '<input type="checkbox" id="shortage-toggle"> Short of drivers</label>' +
-      '<span class="hf-short-note muted small" hidden></span>';
-    L.DomEvent.disableClickPropagation(el);
-    toggle = el.querySelector("input");
-    note = el.querySelector(".hf-short-note");
-    toggle.addEventListener("change", () => setShown(toggle.checked));
-    return el;
-  };
-  control.addTo(map);
+  const el = layerSection(map);
+  el.innerHTML =
+    '<label class="hf-toggle" title="More requests expected in the coming hour than the drivers here can take">' +
+    '<input type="checkbox" id="shortage-toggle"> Short of drivers</label>' +
+    '<span class="hf-short-note muted small" hidden></span>';
+  toggle = el.querySelector("input");
+  note = el.querySelector(".hf-short-note");
+  toggle.addEventListener("change", () => setShown(toggle.checked));
   let wanted = false;
   try {
     wanted = window.localStorage.getItem(KEY) === "1";

@@ -1,6 +1,7 @@
 /* The surge layer: H3 cells where prices are up (/api/v1/surge), live from
  * /api/v1/stream/surge while shown, with its legend. On or off is remembered in this browser. */
 
+import { layerSection } from "./layers.js";
 import { requestJson } from "../lib/http.js";
 import { openStream } from "../lib/stream.js";
 
@@ -71,21 +72,15 @@ function setSurge(on) {
 export function startSurge(theMap) {
   map = theMap;
   layer = L.layerGroup();
-  const control = L.control({ position: "topright" });
-  control.onAdd = () => {
-    const el = L.DomUtil.create("div", "hf-layer-control");
-    el.innerHTML =
-      '<label class="hf-toggle"><input type="checkbox" id="surge-toggle"> Surge</label>' +
-      '<div class="hf-surge-legend" hidden><span><i class="s1"></i>×1.1–1.4</span><span><i class="s2"></i>×1.5–1.9</span>' +
-      '<span><i class="s3"></i>×2.0–2.4</span><span><i class="s4"></i>×2.5+</span><span class="hf-surge-count muted"></span></div>';
-    L.DomEvent.disableClickPropagation(el);
-    toggle = el.querySelector("input");
-    legend = el.querySelector(".hf-surge-legend");
-    count = el.querySelector(".hf-surge-count");
-    toggle.addEventListener("change", () => setSurge(toggle.checked));
-    return el;
-  };
-  control.addTo(map);
+  const el = layerSection(map);
+  el.innerHTML =
+    '<label class="hf-toggle"><input type="checkbox" id="surge-toggle"> Surge</label>' +
+    '<div class="hf-surge-legend" hidden><span><i class="s1"></i>×1.1–1.4</span><span><i class="s2"></i>×1.5–1.9</span>' +
+    '<span><i class="s3"></i>×2.0–2.4</span><span><i class="s4"></i>×2.5+</span><span class="hf-surge-count muted"></span></div>';
+  toggle = el.querySelector("input");
+  legend = el.querySelector(".hf-surge-legend");
+  count = el.querySelector(".hf-surge-count");
+  toggle.addEventListener("change", () => setSurge(toggle.checked));
   let wanted = false;
   try {
     wanted = window.localStorage.getItem(KEY) === "1";
