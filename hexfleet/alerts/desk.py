@@ -86,7 +86,9 @@ async def gather(
     for ride in held:
         fix = fixes.get(ride.driver_id)
         if ride.status == "assigned" and ride.eta_pickup_s is not None and fix is not None and fresh(fix, now, rules):
-            etas[ride.booking_id] = float(router.estimate(fix.lat, fix.lng, ride.pickup_lat, ride.pickup_lng, now).duration_s)
+            etas[ride.booking_id] = float(
+                router.estimate(fix.lat, fix.lng, ride.pickup_lat, ride.pickup_lng, now).duration_s
+            )
 
     # The outlook only when a booking is close to giving up (it reads the analytics rollups).
     soon = [b for b in open_bookings if near_giving_up(b, now, rules)]
@@ -95,7 +97,9 @@ async def gather(
     if soon:
         available = await store.indexed_cells(now - rules.stale_after_s)
         async with pool.acquire() as conn:
-            judged, _, _ = await reports.judged_outlook(conn, available, datetime.fromtimestamp(now, UTC), outlook.WEEKS)
+            judged, _, _ = await reports.judged_outlook(
+                conn, available, datetime.fromtimestamp(now, UTC), outlook.WEEKS
+            )
         short = frozenset(c.cell for c in judged if c.short)
 
     world = World(

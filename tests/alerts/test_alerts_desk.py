@@ -99,7 +99,11 @@ async def test_acknowledged_alert_is_not_raised_again(rides, rules, db):
     [alert] = (await evaluate(rides, rules, t0 + rules.unassigned_s + 1)).raised
     dispatcher, _ = await make_user(db, "dispatcher")
     seen = await desk.acknowledge(db, audit.Actor(dispatcher.email, dispatcher.id), alert.id, "  calling the rider ")
-    assert (seen.state, seen.ack_note, seen.acknowledged_by_email) == ("acknowledged", "calling the rider", dispatcher.email)
+    assert (seen.state, seen.ack_note, seen.acknowledged_by_email) == (
+        "acknowledged",
+        "calling the rider",
+        dispatcher.email,
+    )
     assert (await evaluate(rides, rules, t0 + rules.unassigned_s + 60)).raised == []
     with pytest.raises(Conflict) as twice:
         await desk.acknowledge(db, audit.Actor(dispatcher.email, dispatcher.id), alert.id, None)
@@ -212,7 +216,9 @@ async def short_of_drivers_here(db, now: float, requests: int = 6) -> None:
                 cell,
                 requests,
             )
-            await conn.execute("INSERT INTO analytics_hours (hour, computed_at) VALUES ($1, $2)", hour, hour + timedelta(hours=1))
+            await conn.execute(
+                "INSERT INTO analytics_hours (hour, computed_at) VALUES ($1, $2)", hour, hour + timedelta(hours=1)
+            )
 
 
 async def test_no_driver_soon_where_the_outlook_is_short(rides, rules, db):
@@ -230,7 +236,10 @@ async def test_no_driver_soon_where_the_outlook_is_short(rides, rules, db):
     async with db.acquire() as conn:  # it gives up (as dispatch does once its patience ran out)
         await conn.execute("UPDATE bookings SET status = 'no_driver', ended_at = now() WHERE id = $1", booking_id)
     done = await evaluate(rides, rules, soon + 10)
-    assert {(a.rule, a.resolution) for a in done.resolved} == {("no_driver_soon", "no_driver"), ("unassigned", "no_driver")}
+    assert {(a.rule, a.resolution) for a in done.resolved} == {
+        ("no_driver_soon", "no_driver"),
+        ("unassigned", "no_driver"),
+    }
 
 
 async def test_no_driver_soon_stays_quiet_where_drivers_are_enough(rides, rules, db):

@@ -67,7 +67,11 @@ async def test_alert_changes_reach_staff_streams_only(app, db, settings):
         dispatcher, _ = await make_user(db, "dispatcher")
         await desk.acknowledge(db, audit.Actor(dispatcher.email, dispatcher.id), raised.id, "on it")
         [event] = await alert_events(staff, 1)
-        assert (event["action"], event["alert"]["state"], event["alert"]["note"]) == ("acknowledged", "acknowledged", "on it")
+        assert (event["action"], event["alert"]["state"], event["alert"]["note"]) == (
+            "acknowledged",
+            "acknowledged",
+            "on it",
+        )
         assert event["alert"]["acknowledged_by"] == dispatcher.email
         assert await alert_events(customer, 1, timeout=1.0) == []  # riders never see the desk
         assert await db.fetchval("SELECT count(*) FROM alert_events WHERE published_at IS NULL") == 0

@@ -739,12 +739,13 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
 
     offer_id = await wait_for(offered, timeout=10)
     links = [await driver_session.create_link(redis, worker.id, device.row_id, 3600) for _ in range(4)]
+    alert_ids = []
     async with pool.acquire() as conn:  # open alerts to acknowledge (as the desk raises them)
-        alert_ids = [
-            (await alert_queries.insert_alert(conn, Finding(Rule.UNASSIGNED, "booking", b, f"search:{b}", Severity.WARNING,
-                                                            {"booking_id": b, "summary": "hostile"}), time.time())).id
-            for b in (booking_id, other_booking.json()["id"])
-        ]  # fmt: skip
+        for b in (booking_id, other_booking.json()["id"]):
+            finding = Finding(Rule.UNASSIGNED, "booking", b, f"search:{b}", Severity.WARNING, {"booking_id": b})
+            alert = await alert_queries.insert_alert(conn, finding, time.time())
+            assert alert is not None
+            alert_ids.append(alert.id)
     static_file = "vendor/swagger-ui-5.35.0/swagger-ui.css"
 
     identities: dict[str, tuple[tuple[bytes, bytes], ...]] = {

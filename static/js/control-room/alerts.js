@@ -2,7 +2,7 @@
  * stream's `alert` events; most urgent and newest first, a count badge on the tab, a beep for
  * each new alert (alert-sound.js), acknowledge with a note, and open at the booking or driver. */
 
-import { ago, dateTime, timeTitle } from "../lib/format.js";
+import { ago, dateTime, sameDay, time, timeTitle } from "../lib/format.js";
 import { escapeHtml } from "../lib/html.js";
 import { problemText, requestJson } from "../lib/http.js";
 import { serverNow } from "../lib/server-clock.js";
@@ -65,6 +65,11 @@ function showBadge() {
   if (tab) tab.classList.toggle("has-critical", sorted().some((a) => a.state === "open" && a.severity === "critical"));
 }
 
+/** "9:20 PM" today, "Mon, Dec 7, 9:20 PM" on another day (the viewer's locale and zone). */
+function when(value) {
+  return sameDay(value, new Date(serverNow())) ? time(value) : dateTime(value);
+}
+
 function rowHtml(a) {
   const raised = escapeHtml(a.raised_at);
   const opens = [];
@@ -73,7 +78,7 @@ function rowHtml(a) {
   const acked =
     a.state === "acknowledged"
       ? `<p class="alert-ack small">Acknowledged by ${escapeHtml(a.acknowledged_by || "a dispatcher")}
-           <time datetime="${escapeHtml(a.acknowledged_at)}" title="${escapeHtml(timeTitle(a.acknowledged_at))}">${escapeHtml(dateTime(a.acknowledged_at))}</time>${
+           <time datetime="${escapeHtml(a.acknowledged_at)}" title="${escapeHtml(timeTitle(a.acknowledged_at))}">${escapeHtml(when(a.acknowledged_at))}</time>${
              a.note ? `: <q>${escapeHtml(a.note)}</q>` : ""
            }</p>`
       : "";
