@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from helpers import browser_login, make_driver, make_fare, make_user
 
@@ -131,3 +132,20 @@ async def test_openapi_documents_every_answer(client):
     assert {"200", "400", "401", "404", "422", "429", "503"} <= set(listed)
     acked = paths[API + "/{alert_id}/acknowledge"]["post"]["responses"]
     assert {"200", "400", "401", "403", "404", "409", "422", "429", "503"} <= set(acked)
+
+
+async def test_rate_alerts_limits_each_staff_user(settings, db, redis):
+    from webapp import create_app
+
+    app = create_app(settings.with_(rate_alerts="2/minute"))
+    async with app.test_app():
+        _, token = await make_user(db, "dispatcher")
+        _, other = await make_user(db, "admin")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            for _ in range(2):
+                assert (await client.get(API, headers=bearer(token))).status_code == 200
+            limited = await client.get(API, headers=bearer(token))
+            assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+            assert "alert requests" in limited.json()["detail"]
+            assert (await client.post(f"{API}/1/acknowledge", json={}, headers=bearer(token))).status_code == 429
+            assert (await client.get(API, headers=bearer(other))).status_code == 200  # per user
