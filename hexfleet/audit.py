@@ -64,6 +64,8 @@ LABELS = {
     "place.update": "edited place",
     "place.delete": "deleted place",
     "place.import": "imported",
+    "alert.acknowledge": "acknowledged alert",
+    "alert.resolve": "resolved alert",
 }
 
 

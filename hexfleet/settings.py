@@ -352,6 +352,62 @@ class Settings:
     surge_max: float = _setting(3.0, "SURGE_MAX", "Highest surge multiplier.", 1)
     surge_resolution: int = _setting(7, "SURGE_RESOLUTION", "H3 resolution of surge cells (7: about 5 km²).", 0)
     surge_window_s: float = _setting(300.0, "SURGE_WINDOW_S", "Quotes this recent count as demand for surge.", 10)
+    # --- alerts desk (hexfleet/alerts: the worker evaluates the rules) ---
+    alert_every_s: int = _setting(
+        10,
+        "ALERT_EVERY_S",
+        "The worker evaluates the alert rules this often (seconds; a divisor of 60: the cron runs at those "
+        "seconds of each minute).",
+        1,
+        60,
+    )
+    alert_unassigned_s: float = _setting(
+        120.0,
+        "ALERT_UNASSIGNED_S",
+        "A booking searching or offered this long without a driver (since its search started) raises an alert.",
+        10,
+    )
+    alert_eta_growth_s: float = _setting(
+        300.0,
+        "ALERT_ETA_GROWTH_S",
+        "An assigned driver whose pickup ETA grew by more than this since assignment (elapsed time plus the ETA "
+        "from where they are now, against the ETA promised) raises an alert; it clears below half of it.",
+        30,
+    )
+    alert_not_moving_s: float = _setting(
+        300.0,
+        "ALERT_NOT_MOVING_S",
+        "A ride in progress whose driver stayed within ALERT_STILL_RADIUS_M of one spot this long raises an alert.",
+        30,
+    )
+    alert_still_radius_m: float = _setting(
+        50.0,
+        "ALERT_STILL_RADIUS_M",
+        "A driver who stays within this distance of where they stopped has not moved (a parked phone's GPS "
+        "wanders 10-30 m).",
+        5,
+        1000,
+    )
+    alert_no_driver_soon_s: float = _setting(
+        60.0,
+        "ALERT_NO_DRIVER_SOON_S",
+        "A booking this close to giving up (DISPATCH_PATIENCE_S after its search started) in a cell the outlook "
+        "shows short of drivers raises a critical alert.",
+        0,
+    )
+    alert_restricted_wait_s: float = _setting(
+        300.0,
+        "ALERT_RESTRICTED_WAIT_S",
+        "An available driver not moving this long inside a restricted zone raises an alert (once zones exist: "
+        "see Alerts desk).",
+        30,
+    )
+    rate_alerts: str = _setting(
+        "120/minute",
+        "RATE_ALERTS",
+        "Alert list reads and acknowledgements one staff user may make (the control room reads the list when it "
+        "opens and after its stream reconnects).",
+    )
     # --- hub ---
     hub_max_pending: int = _setting(
         10_000,
@@ -414,6 +470,7 @@ class Settings:
         settings.surge_rules()
         settings.rate_rules()
         settings.speed_zone()
+        settings.alert_rules()
         replication_factor_setting(settings.kafka_replication_factor)
         settings.check_kafka_security()
         return settings
@@ -442,6 +499,25 @@ class Settings:
             raise SettingsError(
                 f"LEARNED_SPEEDS_TZ must be an IANA time zone such as Europe/Berlin, not {self.learned_speeds_tz!r}"
             ) from None
+
+    def alert_rules(self):
+        """The alert desk's thresholds (hexfleet.alerts.rules.AlertRules); ALERT_EVERY_S must divide a minute."""
+        from hexfleet.alerts.rules import AlertRules
+
+        if 60 % self.alert_every_s:
+            raise SettingsError(
+                f"ALERT_EVERY_S must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60), not {self.alert_every_s}"
+            )
+        return AlertRules(
+            unassigned_s=self.alert_unassigned_s,
+            stale_after_s=self.stale_after_s,
+            eta_growth_s=self.alert_eta_growth_s,
+            not_moving_s=self.alert_not_moving_s,
+            still_radius_m=self.alert_still_radius_m,
+            no_driver_soon_s=self.alert_no_driver_soon_s,
+            patience_s=self.dispatch_patience_s,
+            restricted_wait_s=self.alert_restricted_wait_s,
+        )
 
     def estimate_rules(self):
         from hexfleet.rides.routes import EstimateRules

@@ -6,8 +6,9 @@
 - ``status``: a duty status change (available / off_duty / busy).
 - ``attrs``: a device report without coordinates, kept in history only.
 
-``booking-events`` (keyed by booking id; written by the outbox relay):
-- ``booking``: one state change of a booking, with who may see it.
+``booking-events`` (written by the outbox relay):
+- ``booking``: one state change of a booking, with who may see it (keyed by booking id).
+- ``alert``: an alert raised, acknowledged or resolved, for staff (keyed ``alert:{id}``).
 
 ``surge`` (one key):
 - ``surge``: the cells whose multiplier changed in one recalculation.
@@ -83,6 +84,20 @@ class BookingChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertChanged:
+    event_id: int  # alert_events.id: consumers drop a redelivered one by it
+    alert_id: int
+    action: str  # raised | acknowledged | resolved
+    at: float
+    alert: dict  # the alert as the API shows it (hexfleet.alerts.queries.Alert.to_json)
+
+    def public(self) -> dict:
+        """The JSON of the staff streams' ``alert`` event."""
+        return {"event_id": self.event_id, "alert_id": self.alert_id, "action": self.action, "at": self.at,
+                "alert": self.alert}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class SurgeChanged:
     at: float
     cells: dict[int, int]  # H3 cell → multiplier in tenths
@@ -129,6 +144,14 @@ def booking_key(booking_id: int) -> bytes:
     return str(booking_id).encode()
 
 
+def encode_alert(e: AlertChanged) -> bytes:
+    return orjson.dumps({"t": "alert", "id": e.event_id, "al": e.alert_id, "a": e.action, "at": e.at, "x": e.alert})
+
+
+def alert_key(alert_id: int) -> bytes:
+    return f"alert:{alert_id}".encode()
+
+
 def encode_surge(e: SurgeChanged) -> bytes:
     return orjson.dumps({"t": "surge", "at": e.at, "cells": {str(c): t for c, t in e.cells.items()}})
 
@@ -141,7 +164,7 @@ def _opt_int(value) -> int | None:
     return None if value is None else int(value)
 
 
-def decode_ride_event(value: bytes) -> BookingChanged | SurgeChanged:
+def decode_ride_event(value: bytes) -> BookingChanged | AlertChanged | SurgeChanged:
     """A record of the booking-events or surge topic."""
     try:
         raw = orjson.loads(value)
@@ -162,6 +185,8 @@ def decode_ride_event(value: bytes) -> BookingChanged | SurgeChanged:
                 None if raw["r"] is None else str(raw["r"]),
                 dict(raw["bk"]),
             )
+        if kind == "alert":
+            return AlertChanged(int(raw["id"]), int(raw["al"]), str(raw["a"]), float(raw["at"]), dict(raw["x"]))
         if kind == "surge":
             return SurgeChanged(float(raw["at"]), {int(c): int(t) for c, t in dict(raw["cells"]).items()})
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:

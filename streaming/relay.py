@@ -1,4 +1,4 @@
-"""The outbox relay: booking events from PostgreSQL to the ``booking-events`` topic.
+"""The outbox relay: booking events (and alert events) from PostgreSQL to the ``booking-events`` topic.
 
 Every booking change writes its event row in the same transaction as the change
 (hexfleet.rides.queries.record_event), so an event exists if and only if the change
@@ -21,9 +21,10 @@ from datetime import datetime
 
 import asyncpg
 
+from hexfleet.alerts import queries as alert_queries
 from hexfleet.rides import queries as q
 from hexfleet.settings import Settings, SettingsError
-from streaming.events import BookingChanged, booking_key, encode_booking
+from streaming.events import AlertChanged, BookingChanged, alert_key, booking_key, encode_alert, encode_booking
 from streaming.kafka import ensure_topic
 
 log = logging.getLogger("hexfleet.relay")
@@ -113,6 +114,8 @@ class OutboxRelay:
                 self._wake.clear()
                 while await self.publish_batch() == BATCH:
                     pass
+                while await self.publish_alert_batch() == BATCH:
+                    pass
                 await self._pause(IDLE_WAIT_S)
                 if conn.is_closed():
                     raise ConnectionError("the relay's lock connection closed")
@@ -126,12 +129,7 @@ class OutboxRelay:
         except TimeoutError:
             pass
 
-    async def publish_batch(self) -> int:
-        """Publish up to BATCH unpublished events (all acknowledged), then mark them."""
-        async with self.pool.acquire() as conn:
-            events = await q.unpublished_events(conn, BATCH)
-        if not events:
-            return 0
+    async def _producer(self):
         producer = self.producer
         if producer is None:
             # A broker that restarted without its data has no topic either: make sure of it.
@@ -139,6 +137,15 @@ class OutboxRelay:
             producer = self.make_producer()
             await producer.start()
             self.producer = producer
+        return producer
+
+    async def publish_batch(self) -> int:
+        """Publish up to BATCH unpublished events (all acknowledged), then mark them."""
+        async with self.pool.acquire() as conn:
+            events = await q.unpublished_events(conn, BATCH)
+        if not events:
+            return 0
+        producer = await self._producer()
         sent = [
             await producer.send(self.topic, encode_booking(to_wire(e)), key=booking_key(e.booking_id)) for e in events
         ]
@@ -147,5 +154,26 @@ class OutboxRelay:
         await asyncio.wait_for(asyncio.gather(*sent), PUBLISH_TIMEOUT_S)
         async with self.pool.acquire() as conn:
             await q.mark_published(conn, [e.id for e in events], time.time())
+        self.published += len(events)
+        return len(events)
+
+    async def publish_alert_batch(self) -> int:
+        """The same for alert events (hexfleet.alerts): raised, acknowledged, resolved."""
+        async with self.pool.acquire() as conn:
+            events = await alert_queries.unpublished_events(conn, BATCH)
+        if not events:
+            return 0
+        producer = await self._producer()
+        sent = [
+            await producer.send(
+                self.topic,
+                encode_alert(AlertChanged(e.id, e.alert_id, e.action, e.at.timestamp(), e.snapshot)),
+                key=alert_key(e.alert_id),
+            )
+            for e in events
+        ]
+        await asyncio.wait_for(asyncio.gather(*sent), PUBLISH_TIMEOUT_S)
+        async with self.pool.acquire() as conn:
+            await alert_queries.mark_published(conn, [e.id for e in events], time.time())
         self.published += len(events)
         return len(events)

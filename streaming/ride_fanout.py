@@ -21,12 +21,16 @@ import orjson
 from aiokafka import TopicPartition
 
 from hexfleet.settings import Settings
-from streaming.events import BadEvent, BookingChanged, SurgeChanged, decode_ride_event
+from streaming.events import AlertChanged, BadEvent, BookingChanged, SurgeChanged, decode_ride_event
 from streaming.hub import LiveEvent, LiveHub, make_channel_event
 from streaming.kafka import make_consumer
 
 log = logging.getLogger("hexfleet.ride_fanout")
 REMEMBERED_BOOKINGS = 200_000
+# Alert events are coalesced per alert (a slow client gets each alert's latest state) under keys
+# far below surge's (minus epoch milliseconds) and booking ids (positive).
+ALERT_KEY_BASE = -(1 << 62)
+STAFF_ONLY = frozenset({"staff"})
 
 
 def channels_of(event: BookingChanged) -> frozenset[str]:
@@ -36,6 +40,11 @@ def channels_of(event: BookingChanged) -> frozenset[str]:
     if event.driver_id is not None:
         channels.add(f"driver:{event.driver_id}")
     return frozenset(channels)
+
+
+def alert_event(event: AlertChanged) -> LiveEvent:
+    """An ``alert`` event on the staff streams (GET /api/v1/stream/bookings as staff)."""
+    return make_channel_event("alert", ALERT_KEY_BASE - event.alert_id, orjson.dumps(event.public()), STAFF_ONLY)
 
 
 def surge_event(event: SurgeChanged) -> LiveEvent:
@@ -51,6 +60,7 @@ class RideFanOut:
         self.topics = (settings.kafka_topic_bookings, settings.kafka_topic_surge)
         self.consumer = make_consumer(settings, group_id=None, auto_offset_reset="latest", enable_auto_commit=False)
         self._last: OrderedDict[int, int] = OrderedDict()  # booking id → newest event id passed on
+        self._last_alert: OrderedDict[int, int] = OrderedDict()  # alert id → newest event id passed on
         self.duplicates = 0
         self.ready = False
         self._task: asyncio.Task | None = None
@@ -95,18 +105,24 @@ class RideFanOut:
                 continue
             if isinstance(event, SurgeChanged):
                 out.append(surge_event(event))
+            elif isinstance(event, AlertChanged):
+                if self._newer(self._last_alert, event.alert_id, event.event_id):
+                    out.append(alert_event(event))
             elif self._fresh(event):
                 data = orjson.dumps(event.public())
                 out.append(make_channel_event("booking", event.booking_id, data, channels_of(event)))
         return out
 
     def _fresh(self, event: BookingChanged) -> bool:
-        last = self._last.get(event.booking_id)
-        if last is not None and event.event_id <= last:
+        return self._newer(self._last, event.booking_id, event.event_id)
+
+    def _newer(self, seen: OrderedDict[int, int], subject: int, event_id: int) -> bool:
+        last = seen.get(subject)
+        if last is not None and event_id <= last:
             self.duplicates += 1
             return False
-        self._last[event.booking_id] = event.event_id
-        self._last.move_to_end(event.booking_id)
-        if len(self._last) > REMEMBERED_BOOKINGS:
-            self._last.popitem(last=False)
+        seen[subject] = event_id
+        seen.move_to_end(subject)
+        if len(seen) > REMEMBERED_BOOKINGS:
+            seen.popitem(last=False)
         return True

@@ -98,7 +98,8 @@ async def db(pool):
     await pool.execute(
         """TRUNCATE users, api_tokens, vehicles, drivers, devices, positions, device_events, fares, quotes,
                     bookings, offers, booking_events, surge_history, duty_history, analytics_cells, analytics_drivers,
-                    analytics_hours, analytics_state, places, speed_hours, speed_hours_done, learned_speeds
+                    analytics_hours, analytics_state, places, speed_hours, speed_hours_done, learned_speeds,
+                    alerts, alert_events, alert_anchors
                     RESTART IDENTITY CASCADE"""
     )
     return pool

@@ -212,11 +212,12 @@ def create_app(settings: Settings | None = None) -> Quart:
     errors.register(app)
 
     from webapp import ops, pages, phones
-    from webapp.api import driver_rides, drivers, places, rides, stream, tracking
+    from webapp.api import alerts, driver_rides, drivers, places, rides, stream, tracking
 
     for bp in (ops.bp, *pages.BLUEPRINTS, phones.bp, drivers.bp, stream.bp, rides.bp, driver_rides.bp, tracking.bp):
         app.register_blueprint(bp)
     app.register_blueprint(places.bp)
+    app.register_blueprint(alerts.bp)
 
     @app.before_serving
     async def start_services() -> None:

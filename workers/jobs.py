@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+from hexfleet.alerts import desk
 from hexfleet.analytics import rollups
 from hexfleet.eta import learn
 from hexfleet.rides import dispatch, surge_job
@@ -76,3 +77,13 @@ async def learn_speeds(ctx) -> dict:
     if report.hours:
         log.info("learned speeds: %d hours derived, %d rows, %.1f s", report.hours, report.rows, report.seconds)
     return {"hours": report.hours, "rows": report.rows}
+
+
+async def evaluate_alerts(ctx) -> dict:
+    """The alerts desk (every ALERT_EVERY_S): raise what needs a dispatcher, resolve what cleared.
+    Restricted zones are not evaluated yet: hexfleet has no zones (see README, Alerts desk)."""
+    rides = ctx["rides"]
+    report = await desk.evaluate(rides.pool, rides.store, rides.router, ctx["settings"].alert_rules())
+    if report.raised or report.resolved:
+        log.info("alerts: %d raised, %d resolved (%.3f s)", len(report.raised), len(report.resolved), report.seconds)
+    return {"raised": len(report.raised), "resolved": len(report.resolved)}

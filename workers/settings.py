@@ -21,6 +21,7 @@ from streaming.producer import ReliableProducer
 from streaming.publisher import KafkaPublisher
 from workers.jobs import (
     dispatch_booking,
+    evaluate_alerts,
     expire_offer,
     learn_speeds,
     prune_history,
@@ -97,6 +98,7 @@ class WorkerSettings:
         recalculate_surge,
         rollup_analytics,
         learn_speeds,
+        evaluate_alerts,
     ]
     # unique=True (the default for cron) gives each run a job id, so several workers never run one twice.
     cron_jobs = [
@@ -109,6 +111,9 @@ class WorkerSettings:
         # Minute 7: the closed hour's buffered fixes have mostly arrived. A new install
         # catches up on the history it has a day or two at a time (CATCH_UP_HOURS a run).
         cron(learn_speeds, minute={7}, second={40}, run_at_startup=True, timeout=900),
+        # Every ALERT_EVERY_S (a divisor of 60, checked by Settings); each run is quick (a few
+        # queries and one transaction), and one that overlaps the next changes nothing twice.
+        cron(evaluate_alerts, second=set(range(0, 60, SETTINGS.alert_every_s)), run_at_startup=True, timeout=60),
     ]
     on_startup = startup
     on_shutdown = shutdown

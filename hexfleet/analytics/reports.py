@@ -140,10 +140,11 @@ async def drivers(conn, span: Range) -> dict:
     }
 
 
-async def demand_outlook(conn, available_cells: dict[int, int], now: datetime, weeks: int) -> dict:
-    """The coming hour's expected requests per resolution-7 cell against the drivers available
-    there now (``available_cells``: driver id → the live index cell of each available driver
-    with a fresh fix, at any resolution of 7 or finer)."""
+async def judged_outlook(
+    conn, available_cells: dict[int, int], now: datetime, weeks: int
+) -> tuple[list[outlook.CellOutlook], list[bool], list[float]]:
+    """(each resolution-7 cell judged, which weeks were known, their weights): the outlook's
+    figures without the report around them (the alerts desk asks which cells are short)."""
     pairs = outlook.history_hours(now, weeks)
     hours = [h for pair in pairs for h in pair]
     counts_at = await aq.requests_at(conn, hours)
@@ -155,7 +156,14 @@ async def demand_outlook(conn, available_cells: dict[int, int], now: datetime, w
     available = Counter(parent_cell(c, RESOLUTION) for c in available_cells.values())
     _, share = outlook.window(now)
     week_weights = outlook.weights(weeks)
-    judged = outlook.outlook(by_cell, known, share, available, week_weights)
+    return outlook.outlook(by_cell, known, share, available, week_weights), known, week_weights
+
+
+async def demand_outlook(conn, available_cells: dict[int, int], now: datetime, weeks: int) -> dict:
+    """The coming hour's expected requests per resolution-7 cell against the drivers available
+    there now (``available_cells``: driver id → the live index cell of each available driver
+    with a fresh fix, at any resolution of 7 or finer)."""
+    judged, known, week_weights = await judged_outlook(conn, available_cells, now, weeks)
     return {
         "at": timerange.rfc3339(now),
         "weeks": weeks,

@@ -467,6 +467,8 @@ def valid_values(kind: str, world) -> list[Any]:
         "bucket": ["day", "hour"],
         "how": ["8", "0", "167"],
         "weeks": ["4", "1", "12"],
+        "alert_states": ["open", "acknowledged,resolved", "resolved", "closed"],
+        "note": ["Called the rider", "", "Ünïcødé ✓ " * 40],
         "fc_type": ["FeatureCollection"],
         "features": [
             [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.4132, 52.5219]},

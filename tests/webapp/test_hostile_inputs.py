@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from hexfleet import keys, security
+from hexfleet.alerts import queries as alert_queries
+from hexfleet.alerts.rules import Finding, Rule, Severity
 from hexfleet.devtools.demo import DEMO_PLACES
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.places import queries as place_queries
@@ -280,6 +283,8 @@ HISTORY_PAGE_Q = {
 ANALYTICS_Q = {**HISTORY_Q, "tz": Field("zone"), "vehicle_class": Field("vehicle_class"), "bbox": Field("bbox")}
 SERIES_Q = {**ANALYTICS_Q, "metric": Field("series_metric"), "bucket": Field("bucket")}
 CELLS_Q = {**ANALYTICS_Q, "metric": Field("cell_metric"), "how": Field("how")}
+ALERTS_Q = {"state": Field("alert_states"), "limit": Field("limit")}
+ACKNOWLEDGE = {"note": Field("note", False)}
 
 # ---------------------------------------------------------------- the route table
 
@@ -474,6 +479,9 @@ ROUTES: tuple[Route, ...] = (
       for name, query in (("summary", ANALYTICS_Q), ("series", SERIES_Q), ("cells", CELLS_Q),
                           ("drivers", HISTORY_Q), ("outlook", {"weeks": Field("weeks")}))
       for ext in ("", ".csv")),
+    # the alerts desk (acknowledging: the world's alerts, open ones first, then 409s)
+    R("GET", "/api/v1/alerts", "alerts API", STAFF, query=ALERTS_Q),
+    R("POST", "/api/v1/alerts/<int:alert_id>/acknowledge", "alerts API", STAFF, json=ACKNOWLEDGE),
 )  # fmt: skip
 
 # ---------------------------------------------------------------- the world
@@ -731,6 +739,13 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
 
     offer_id = await wait_for(offered, timeout=10)
     links = [await driver_session.create_link(redis, worker.id, device.row_id, 3600) for _ in range(4)]
+    alert_ids = []
+    async with pool.acquire() as conn:  # open alerts to acknowledge (as the desk raises them)
+        for b in (booking_id, other_booking.json()["id"]):
+            finding = Finding(Rule.UNASSIGNED, "booking", b, f"search:{b}", Severity.WARNING, {"booking_id": b})
+            alert = await alert_queries.insert_alert(conn, finding, time.time())
+            assert alert is not None
+            alert_ids.append(alert.id)
     static_file = "vendor/swagger-ui-5.35.0/swagger-ui.css"
 
     identities: dict[str, tuple[tuple[bytes, bytes], ...]] = {
@@ -769,6 +784,7 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
             "spare_token_id": [spare_token.id],
             "place_id": place_ids,
             "spare_place_id": spare_places,
+            "alert_id": alert_ids,
         },
         tokens={
             "track": [track],

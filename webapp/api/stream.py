@@ -119,7 +119,8 @@ async def sse_positions():
 async def sse_bookings():
     """Server-sent events: `booking` {event_id, booking_id, action, from_status, status, actor, at,
     driver_id, offer, reason, booking}. Staff get every booking, customers their own.
-    `booking_id=` follows one booking."""
+    `booking_id=` follows one booking. Staff also get `alert` {event_id, alert_id, action (raised,
+    acknowledged, resolved), at, alert (as GET /api/v1/alerts shows it)} from the alerts desk."""
     user = await require_user("customer", *STAFF)
     booking_id = request.args.get("booking_id")
     if booking_id is not None:

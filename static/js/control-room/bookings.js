@@ -1,5 +1,5 @@
-/* Bookings: the queue and the booking card (htmx partials), re-rendered when
- * /api/v1/stream/bookings says something changed (no polling), and their countdowns.
+/* Bookings: the queue and the booking card (htmx partials), re-rendered when the staff stream
+ * (staff-stream.js: /api/v1/stream/bookings) says something changed (no polling), and their countdowns.
  *
  * A live refresh never throws away what the dispatcher is doing: not while they type or have
  * typed into the card (a cancel reason, a driver number), not while one of its forms is being
@@ -7,9 +7,9 @@
 
 import { duration } from "../lib/format.js";
 import { serverNow } from "../lib/server-clock.js";
-import { openStream } from "../lib/stream.js";
 import { clearBookingLayers, drawSelectedBooking } from "./booking-map.js";
 import { bindPhoneForm, clearDraftPins, stopPicking } from "./phone-booking.js";
+import { onStaff } from "./staff-stream.js";
 
 const REFRESH_DELAY_MS = 250; // a burst of events becomes one request
 const LIVE_WORDS = { connected: "live", reconnecting: "reconnecting…", down: "reconnecting…" };
@@ -38,7 +38,8 @@ function markSelectedRows() {
   });
 }
 
-function selectBooking(id) {
+/** Open a booking's card (the queue's rows, and the Alerts tab's "Booking #12"). */
+export function selectBooking(id) {
   const input = selectedInput();
   if (input) input.value = String(id);
   markSelectedRows();
@@ -168,15 +169,13 @@ function afterCardSwap() {
 
 function followBookings() {
   const label = document.getElementById("queue-live");
-  openStream("/api/v1/stream/bookings", {
-    events: { booking: (data) => data && refreshSoon(data.booking_id) },
-    onStatus: (status) => {
-      if (label) label.textContent = LIVE_WORDS[status] || status;
-    },
-    onOpen: (recovered) => {
-      // Events sent while we were away are not replayed: catch up.
-      if (recovered) window.htmx.trigger(document.body, "bookings-changed");
-    },
+  onStaff("booking", (data) => refreshSoon(data.booking_id));
+  onStaff("status", (status) => {
+    if (label) label.textContent = LIVE_WORDS[status] || status;
+  });
+  onStaff("open", (recovered) => {
+    // Events sent while we were away are not replayed: catch up.
+    if (recovered) window.htmx.trigger(document.body, "bookings-changed");
   });
 }
 
@@ -213,5 +212,5 @@ export function startBookings() {
     if (Number(refreshOf) !== cardSwaps || (card && cardIsBusy(card))) event.detail.shouldSwap = false;
   });
   window.setInterval(tickCountdowns, 1000);
-  followBookings(); // the queue loads itself (hx-trigger "load"), then follows these events
+  followBookings(); // the queue loads itself (hx-trigger "load"), then follows the staff stream's events
 }

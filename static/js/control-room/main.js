@@ -9,12 +9,15 @@
  *   clock.js, list.js         ages by the server's clock; the list's and the card's htmx refreshes
  *   copy.js, sheet.js         copy buttons; the phone's bottom sheet
  *   tabs.js, bookings.js, booking-map.js, phone-booking.js, surge.js   the Bookings tab and surge
+ *   alerts.js, alert-sound.js  the Alerts tab: the desk's alerts, its badge and its beep
+ *   staff-stream.js           the staff stream (booking and alert events), started once the tabs listen
  *   place-names.js            places shown by name: a tap shows their coordinates
  *
  * For tests: window.hexfleetMap = {map, markers: Map(driverId -> L.Marker), visible(id)}.
  */
 
 import { showStreamStatus } from "../lib/live.js";
+import { startAlerts } from "./alerts.js";
 import { startBookingMap } from "./booking-map.js";
 import { startBookings } from "./bookings.js";
 import { startClock } from "./clock.js";
@@ -33,6 +36,7 @@ import { followPositions, loadSnapshot } from "./positions.js";
 import { startSheet } from "./sheet.js";
 import { startShortage } from "./shortage.js";
 import { startSurge } from "./surge.js";
+import { startStaffStream } from "./staff-stream.js";
 import { startTabs } from "./tabs.js";
 
 const mapEl = document.getElementById("map");
@@ -61,6 +65,8 @@ function start() {
   startBookingMap(map);
   startTabs();
   startBookings();
+  startAlerts();
+  startStaffStream();
   startPhoneBooking(map);
   startSurge(map);
   startShortage(map);

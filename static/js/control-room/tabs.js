@@ -1,4 +1,4 @@
-/* The panel's tabs (Drivers, Bookings), by click or arrow keys; the open tab is in the URL (?tab=). */
+/* The panel's tabs (Drivers, Bookings, Alerts), by click or arrow keys; the open tab is in the URL (?tab=). */
 
 import { clearBookingLayers, drawSelectedBooking } from "./booking-map.js";
 
@@ -35,5 +35,6 @@ export function startTabs() {
       showTab(all[(index + step + all.length) % all.length].dataset.tab, true);
     });
   });
-  if (new URL(window.location.href).searchParams.get("tab") === "bookings") showTab("bookings", false);
+  const wanted = new URL(window.location.href).searchParams.get("tab");
+  if (wanted && wanted !== "drivers" && all.some((tab) => tab.dataset.tab === wanted)) showTab(wanted, false);
 }
