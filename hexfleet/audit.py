@@ -64,6 +64,10 @@ LABELS = {
     "place.update": "edited place",
     "place.delete": "deleted place",
     "place.import": "imported",
+    "zone.create": "added zone",
+    "zone.update": "edited zone",
+    "zone.delete": "deleted zone",
+    "zone.import": "imported",
     "alert.acknowledge": "acknowledged alert",
     "alert.resolve": "resolved alert",
 }

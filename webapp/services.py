@@ -25,6 +25,7 @@ from hexfleet.rides.context import Rides
 from hexfleet.rides.leases import Leases
 from hexfleet.rides.routes import Router
 from hexfleet.rides.surge_index import SurgeIndex
+from hexfleet.zones import live as zones_live
 from workers.scheduler import ArqJobs
 
 log = logging.getLogger("hexfleet.web")
@@ -101,10 +102,54 @@ async def places_changed() -> None:
     await live.announce(ext["redis"])
 
 
+async def start_zones(app) -> zones_live.LiveZones:
+    """This process's zones: subscribed to changes first, then covered, so a change made in
+    between is not missed. PostgreSQL away at start: no zones until the first lookup reloads."""
+    ext = app.extensions
+    zones = zones_live.LiveZones(ext["db"])
+    ext["zones"] = zones
+    subscriber = ext["redis_listener"]
+    pubsub = await zones_live.subscribe(subscriber)
+    ext["zones_changes"] = asyncio.create_task(zones_live.follow_changes(subscriber, zones, pubsub), name="zones")
+    try:
+        await zones.reload()
+    except Exception:
+        log.warning("could not load zones; trying again on the first lookup", exc_info=True)
+    return zones
+
+
+async def stop_zones(app) -> None:
+    ext = app.extensions
+    task = ext.pop("zones_changes", None)
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    zones = ext.pop("zones", None)
+    if zones is not None:
+        await zones.close()
+
+
+def live_zones() -> zones_live.LiveZones:
+    return current_app.extensions["zones"]
+
+
+async def zones_changed() -> None:
+    """After a change of zones is committed: this process's cover at once (its next quote sees
+    the change), every other process by the announcement."""
+    ext = current_app.extensions
+    zones: zones_live.LiveZones = ext["zones"]
+    try:
+        await zones.reload()
+    except Exception as error:
+        log.warning("could not reload zones after a change (%s)", type(error).__name__)
+    await zones_live.announce(ext["redis"])
+
+
 async def start_rides(app, settings, redis, store) -> None:
     """The rides context of this process (before serving)."""
     ext = app.extensions
     labels = await start_places(app, settings)
+    zones = await start_zones(app)
     ext["arq"] = arq = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
     metrics = ext["metrics"]
     ext["speeds"] = speeds = LiveSpeeds(settings)
@@ -125,6 +170,7 @@ async def start_rides(app, settings, redis, store) -> None:
         settings=settings,
         router=router,
         labels=labels,
+        zones=zones,
     )
     ext["background"] = set()
     try:
@@ -147,6 +193,7 @@ async def stop_rides(app) -> None:
     if pending:
         await asyncio.wait(pending, timeout=STOP_WAIT_S)  # steps already running finish; reconcile covers the rest
     await stop_places(app)
+    await stop_zones(app)
     for name, closer in (("speeds", "stop"), ("router", "close"), ("arq", "aclose")):
         resource = ext.pop(name, None)
         if resource is not None:
