@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=1000, help="places along the driver's route, for the labels")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is random)")
     args = parser.parse_args()
-    settings = Settings.from_env()
+    settings = Settings.from_env(dev_stack=True)  # a command line: finds a running `make run`
     settings.require_database()
     asyncio.run(run(settings.database_url or "", args.drivers, args.rounds, args.keep, args.places))
 
