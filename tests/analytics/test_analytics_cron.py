@@ -20,7 +20,9 @@ async def test_the_worker_rolls_up_the_open_hour(app, db, redis, settings, tmp_p
     for _ in range(2):  # two requests now (no driver anywhere: they search on)
         quote = await quotes.make_quote(rides, customer.id, quotes.QuoteRequest(PICKUP, DROPOFF))
         await bookings.create_booking(
-            rides, bookings.Viewer(customer.id, "customer"), bookings.BookingRequest(quote.id, "Rita", "+49 30 555", confirm_no_driver=True)
+            rides,
+            bookings.Viewer(customer.id, "customer"),
+            bookings.BookingRequest(quote.id, "Rita", "+49 30 555", confirm_no_driver=True),
         )
     await quotes.make_quote(rides, customer.id, quotes.QuoteRequest(PICKUP, DROPOFF))  # a search that never books
     worker = start_worker(settings, tmp_path / "worker.log")

@@ -2,7 +2,7 @@
 
 The three routes take the same range (``from``/``to``, RFC 3339, at most 7 days; at most
 50,000 fixes, the first ones, with ``truncated`` saying so) and read it once through
-``hexfleet.tracking.history``. The page /history (webapp/pages/history.py) draws the JSON.
+``hexfleet.tracking.queries``. The page /history (webapp/pages/history.py) draws the JSON.
 
 Places by name: each stop carries the nearest of the operator's places (or, with GEOCODER_URL,
 the geocoder's address for the first MAX_GEOCODED_STOPS stops no place is near), and the CSV
@@ -23,7 +23,8 @@ from quart_schema import document_response, tag, validate_querystring
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.queries import Driver
 from hexfleet.places.labels import Label
-from hexfleet.tracking import exports, history, replay, timerange
+from hexfleet.tracking import exports, replay, timerange
+from hexfleet.tracking import queries as history
 from webapp.auth import STAFF, require_user, role_required
 from webapp.limits import limiter
 from webapp.services import label_points

@@ -106,7 +106,13 @@ async def put_fare(vehicle_class: str, data: FareIn):
     async with rides().pool.acquire() as conn, conn.transaction():
         saved = await q.put_fare(conn, fare, user.id)
         await audit.record(
-            conn, audit.Actor(user.email, user.id), "fare.set", "fare", None, fare.vehicle_class, saved.to_json()
+            conn,
+            audit.Actor(user.email, user.id),
+            audit.Action.FARE_SET,
+            "fare",
+            None,
+            fare.vehicle_class,
+            saved.to_json(),
         )
     return saved.to_json()
 

@@ -104,7 +104,7 @@ async def save_fare(vehicle_class: str):
         else:
             saved = await q.put_fare(conn, fare, actor.user_id)
             changed = fare_form.changes(before, saved)
-            await audit.record(conn, actor, "fare.set", "fare", None, vehicle_class, changed)
+            await audit.record(conn, actor, audit.Action.FARE_SET, "fare", None, vehicle_class, changed)
             message = "Saved: new quotes use it at once (quotes already given keep their price)."
     log.info("admin set the %s fare", vehicle_class)
     return await _card(vehicle_class, saved, fare_form.form_values(saved), {}, message), 200, NO_STORE

@@ -160,7 +160,7 @@ async def driver_link(driver_id: int):
     if user is not None:  # a way into the driver's account: on the record, like a rotation
         async with pool.acquire() as conn:
             actor = audit.Actor(user.email, user.id)
-            await audit.record(conn, actor, "driver.signin_link", "driver", driver_id, driver.name)
+            await audit.record(conn, actor, audit.Action.DRIVER_SIGNIN_LINK, "driver", driver_id, driver.name)
     log.info("user %s created a driver web app sign-in link for driver %s", user.id if user else None, driver_id)
     html = await render_template(
         "_driver_link.html",

@@ -30,7 +30,8 @@ from hexfleet.devtools.testing import create_database, drop_database
 from hexfleet.migrate import migrate
 from hexfleet.places.labels import LabelPlace, PlaceIndex
 from hexfleet.settings import Settings
-from hexfleet.tracking import exports, history, replay
+from hexfleet.tracking import exports, replay
+from hexfleet.tracking import queries as history
 from hexfleet.tracking.filters import IMPLAUSIBLE_JUMP, INACCURATE
 
 INTERVAL_S = 2.0
