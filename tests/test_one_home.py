@@ -72,3 +72,26 @@ def test_the_sql_guard_sees_sql():
     assert not SQL.search("Select a driver from the list")
     assert not SQL.search("Delete expired sessions")
     assert any(SQL.search(text) for _, text in _strings(ROOT / "hexfleet/audit/queries.py"))
+
+
+# --- the web app reaches its services through one typed object --------------------------
+
+# Quart's app.extensions (not the ASGI scope's "extensions" key, which webapp/serving.py uses).
+APP_EXTENSIONS = re.compile(r"\b(current_app|app|quart_app)\.extensions\b")
+
+
+def test_webapp_reaches_services_only_through_the_services_object():
+    stray = [
+        f"{name}:{n}: {line.strip()}"
+        for name, path in _modules("webapp")
+        if name != "webapp/services.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if APP_EXTENSIONS.search(line)
+    ]
+    assert stray == [], "use webapp.services.services() instead of app.extensions:\n" + "\n".join(stray)
+
+
+def test_the_extensions_guard_sees_a_string_key():
+    assert APP_EXTENSIONS.search('pool = current_app.extensions["db"]')
+    assert APP_EXTENSIONS.search("self.quart_app.extensions.get('ingest')")
+    assert not APP_EXTENSIONS.search('request.scope.get("extensions", {})')

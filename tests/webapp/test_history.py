@@ -24,6 +24,7 @@ from hexfleet.places.rules import PlaceIn
 from hexfleet.tracking import exports, queries, timerange
 from hexfleet.tracking.filters import IMPLAUSIBLE_JUMP, INACCURATE, OUT_OF_ORDER
 from hexfleet.tracking.pings import Ping
+from webapp.services import services
 
 BERLIN = (52.52, 13.405)
 GPX = {"g": exports.GPX_NS, "x": exports.TPX_NS}
@@ -43,7 +44,7 @@ async def add_places(app, db, *places: tuple[str, float, float]) -> None:
     """The operator's places (name, metres east of BERLIN, metres north), labelling at once."""
     async with db.acquire() as conn:
         await place_queries.add_missing_places(conn, [PlaceIn(name, "other", "", *east(e, n)) for name, e, n in places])
-    await app.extensions["places"].reload()
+    await services(app).places.reload()
 
 
 def a_stand(after: Ping, seconds: float = 300) -> list[tuple[Ping, str | None]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import orjson
 from pydantic import BaseModel, Field
-from quart import Blueprint, current_app, make_response, request
+from quart import Blueprint, make_response, request
 from quart_schema import document_response, tag
 
 from hexfleet.errors import NotFound
@@ -32,7 +32,7 @@ from hexfleet.tracking.store import LiveStore
 from streaming.hub import Filter, LiveEvent, LiveHub, Subscriber
 from webapp.api.stream import KEEPALIVE_S
 from webapp.problems import Problem
-from webapp.services import rides
+from webapp.services import services
 
 bp = Blueprint("tracking_api", __name__, url_prefix="/api/v1/track")
 log = logging.getLogger("hexfleet.web")
@@ -96,8 +96,8 @@ async def track(token: str):
     (`tracking-link-revoked`) or whose ride ended more than TRACKING_LINK_TTL_S ago
     (`tracking-link-expired`) is 410. Nothing else is reachable with it.
     """
-    booking = await bookings.by_tracking_token(rides(), token)
-    return await bookings.tracking_view(rides(), booking), 200, {"Cache-Control": "no-store"}
+    booking = await bookings.by_tracking_token(services().rides, token)
+    return await bookings.tracking_view(services().rides, booking), 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/<token>/stream")
@@ -114,14 +114,14 @@ async def track_stream(token: str):
     a new link: once it is replaced or expired, a last `gone` {state: revoked | expired | invalid}
     ends the stream. An invalid link is 404, a replaced or expired one 410, as for the view.
     """
-    booking = await bookings.by_tracking_token(rides(), token)
-    ext = current_app.extensions
+    booking = await bookings.by_tracking_token(services().rides, token)
+    svc = services()
     # As sse_response: a client the hub drops for falling behind gets its connection closed
     # (webapp/serving.py), since its writer may be blocked on a client that stopped reading.
     close = request.scope.get("extensions", {}).get("hexfleet.close")
     stream = TrackStream(
-        ext["rides_hub"], ext["hub"], ext["store"], booking, on_drop=close,
-        recheck=link_check(token), recheck_s=ext["settings"].stream_recheck_s,
+        svc.rides_hub, svc.hub, svc.store, booking, on_drop=close,
+        recheck=link_check(token), recheck_s=svc.settings.stream_recheck_s,
     )  # fmt: skip
     response = await make_response(
         stream.events(),
@@ -135,7 +135,7 @@ async def track_stream(token: str):
 def link_check(token: str) -> LinkCheck:
     """For a stream that outlives its request: the link's state now (``live``, ``revoked``,
     ``expired`` or ``invalid``), usable without the request context."""
-    ride_context = rides()
+    ride_context = services().rides
 
     async def state() -> str:
         try:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from markupsafe import Markup
-from quart import Blueprint, current_app, redirect, render_template, request
+from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet import audit
@@ -22,9 +22,9 @@ from hexfleet.drivers.duty import DutyStatus
 from hexfleet.drivers.search import MAX_QUERY, SearchTerms
 from hexfleet.errors import Conflict
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import services
 from webapp.pages.connect import render_connect
 from webapp.pages.paging import Page, page_number, page_url
+from webapp.services import services
 
 bp = Blueprint("admin", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -40,15 +40,15 @@ async def acting_admin() -> audit.Actor:
 
 
 async def _announce_revoked(driver_id: int) -> None:
-    _, redis, _ = services()
+    redis = services().redis
     await revocation.announce(redis, driver_id)
 
 
 async def _announce_off_duty(driver_id: int) -> None:
     """PostgreSQL has it off duty already (deactivation): the index and the maps follow."""
-    ext = current_app.extensions
-    stale_after_s = ext["settings"].stale_after_s
-    await duty.announce_duty(ext["store"], ext["publisher"], driver_id, DutyStatus.OFF_DUTY, stale_after_s)
+    svc = services()
+    stale_after_s = svc.settings.stale_after_s
+    await duty.announce_duty(svc.store, svc.publisher, driver_id, DutyStatus.OFF_DUTY, stale_after_s)
 
 
 def _form_values(form) -> dict[str, str]:
@@ -83,7 +83,7 @@ async def _driver_list() -> DriverList:
     show_all = request.args.get("show") == "all"
     query = " ".join((request.args.get("q") or "").split())[:MAX_QUERY]
     terms = SearchTerms.parse(query)
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         total = await driver_queries.count_drivers(conn, terms, show_all)
         page = Page.of(page_number(request.args.get("page")), total)
@@ -124,7 +124,7 @@ async def add_driver():
     values = _form_values(await request.form)
     form, errors = drivers_admin.DriverForm.parse(**values)
     if form is not None:
-        pool, _, _ = services()
+        pool = services().db
         try:
             driver, device = await drivers_admin.add_driver(pool, await acting_admin(), form)
         except Conflict as error:
@@ -166,7 +166,7 @@ async def _active_count(active: int | None = None) -> str:
     """The heading's "N active drivers", swapped out of band: a list refresh (after an add), a
     deactivation or a reactivation changes it, and the heading is not part of their swap."""
     if active is None:
-        pool, _, _ = services()
+        pool = services().db
         async with pool.acquire() as conn:
             active = await driver_queries.count_drivers(conn)
     return await render_template("_admin_driver_count.html", active=active, oob=True)
@@ -180,7 +180,7 @@ async def _row(driver, message: str | None = None, status: int = 200, recount: b
 
 
 async def _load(driver_id: int):
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         return await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
 
@@ -217,7 +217,7 @@ async def driver_edit(driver_id: int):
     values = _form_values(await request.form)
     form, errors = drivers_admin.DriverForm.parse(**values)
     if form is not None:
-        pool, _, _ = services()
+        pool = services().db
         try:
             driver = await drivers_admin.edit_driver(pool, await acting_admin(), driver_id, form)
             return await _row(driver, "Saved.")
@@ -233,7 +233,7 @@ async def driver_edit(driver_id: int):
 @hide
 @page_role_required("admin")
 async def driver_deactivate(driver_id: int):
-    pool, _, _ = services()
+    pool = services().db
     try:
         driver = await drivers_admin.deactivate(
             pool, await acting_admin(), driver_id, _announce_revoked, _announce_off_duty
@@ -247,7 +247,7 @@ async def driver_deactivate(driver_id: int):
 @hide
 @page_role_required("admin")
 async def driver_reactivate(driver_id: int):
-    pool, _, _ = services()
+    pool = services().db
     driver = await drivers_admin.reactivate(pool, await acting_admin(), driver_id)
     return await _row(driver, "Reactivated, off duty. Connect a phone to issue it a device token.", recount=True)
 
@@ -261,7 +261,7 @@ async def driver_reactivate(driver_id: int):
 async def audit_page():
     before = request.args.get("before", "")
     before_id = int(before) if before.isascii() and before.isdigit() and len(before) <= 18 else None
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         entries = await audit.recent(conn, AUDIT_PAGE + 1, before_id)
     more = len(entries) > AUDIT_PAGE

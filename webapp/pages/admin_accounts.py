@@ -17,8 +17,8 @@ from hexfleet.users import admin as users_admin
 from hexfleet.users import queries as user_queries
 from webapp.auth import current_session_id, current_user, page_role_required
 from webapp.pages.admin import NO_STORE, acting_admin
-from webapp.pages.common import services
 from webapp.pages.paging import Page, page_number, page_url
+from webapp.services import services
 
 bp = Blueprint("admin_accounts", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -65,7 +65,7 @@ async def _account_list() -> AccountList:
     query = "".join((request.args.get("q") or "").split())[:MAX_QUERY]  # emails have no spaces
     roles = ROLE_FILTERS[role][1]
     roles_arg = list(roles) if roles else None
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         total = await user_queries.count_users(conn, roles=roles_arg, email=query or None)
         page = Page.of(page_number(request.args.get("page")), total)
@@ -103,7 +103,7 @@ async def add_user():
     if role not in ("dispatcher", "admin"):
         errors["role"] = "Choose dispatcher or admin (riders sign up themselves)."
     if not errors:
-        pool, _, _ = services()
+        pool = services().db
         try:
             account, password = await users_admin.add_user(pool, await acting_admin(), email, role)
         except Invalid:
@@ -129,7 +129,7 @@ async def user_rows():
 
 
 async def _user_row(user_id: int, message: str | None = None, password: str | None = None, status: int = 200):
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         account = await user_queries.get_user_summary(conn, user_id)
     if account is None:
@@ -144,7 +144,7 @@ async def _user_row(user_id: int, message: str | None = None, password: str | No
 @hide
 @page_role_required("admin")
 async def user_disable(user_id: int):
-    pool, _, _ = services()
+    pool = services().db
     try:
         await users_admin.set_disabled(pool, await acting_admin(), user_id, True)
     except Conflict as error:
@@ -156,7 +156,7 @@ async def user_disable(user_id: int):
 @hide
 @page_role_required("admin")
 async def user_enable(user_id: int):
-    pool, _, _ = services()
+    pool = services().db
     await users_admin.set_disabled(pool, await acting_admin(), user_id, False)
     return await _user_row(user_id, "Enabled.")
 
@@ -165,7 +165,7 @@ async def user_enable(user_id: int):
 @hide
 @page_role_required("admin")
 async def user_reset_password(user_id: int):
-    pool, _, _ = services()
+    pool = services().db
     # Resetting one's own password keeps this browser signed in (as /account does); without
     # it the admin was signed out by their own click, the new password still on screen.
     _, password, change = await users_admin.reset_password(pool, await acting_admin(), user_id, current_session_id())

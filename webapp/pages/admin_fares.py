@@ -18,7 +18,7 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.money import EXPONENTS, format_major
 from webapp.auth import current_user, page_role_required
 from webapp.pages.admin import NO_STORE, acting_admin
-from webapp.pages.common import services
+from webapp.services import services
 
 bp = Blueprint("admin_fares", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -37,7 +37,7 @@ def _known(vehicle_class: str) -> str:
 
 
 async def _stored(vehicle_class: str) -> fares.Fare | None:
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         return await q.get_fare(conn, vehicle_class)
 
@@ -76,7 +76,7 @@ def _sample_context(stored: fares.Fare | None, typed: fares.Fare | None) -> dict
 @hide
 @page_role_required("admin")
 async def fares_page():
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         stored = {f.vehicle_class: f for f in await q.list_fares(conn)}
     cards = [await _card(c, stored.get(c), fare_form.form_values(stored.get(c)), {}) for c in fares.VEHICLE_CLASSES]
@@ -95,7 +95,7 @@ async def save_fare(vehicle_class: str):
     fare, errors = fare_form.parse(vehicle_class, values)
     if fare is None:
         return await _card(vehicle_class, await _stored(vehicle_class), values, errors), 400, NO_STORE
-    pool, _, _ = services()
+    pool = services().db
     actor = await acting_admin()
     async with pool.acquire() as conn, conn.transaction():
         before = await q.get_fare(conn, vehicle_class)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Blueprint, current_app, render_template, request
+from quart import Blueprint, render_template, request
 from quart_schema import hide
 
 from hexfleet import audit
@@ -19,8 +19,7 @@ from hexfleet.places import admin as places_admin
 from hexfleet.places import imports, queries, rules
 from webapp.auth import current_user, page_role_required
 from webapp.limits import limiter
-from webapp.pages.common import services
-from webapp.services import places_changed
+from webapp.services import places_changed, services
 
 bp = Blueprint("admin_places", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -48,7 +47,7 @@ def _listing_args() -> tuple[str, int, bool]:
 
 async def _listing() -> dict:
     query, page, show_all = _listing_args()
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         places, total = await queries.list_places(
             conn, query, include_inactive=show_all, limit=PAGE, offset=(page - 1) * PAGE
@@ -82,7 +81,7 @@ def _values_of(place: queries.Place) -> dict[str, str]:
 
 
 def _map_config() -> dict:
-    settings = current_app.extensions["settings"]
+    settings = services().settings
     lat, lng = settings.map_center_latlng()
     return {
         "tile_url": settings.map_tile_url,
@@ -142,7 +141,7 @@ async def add_place():
     values = _form_values(await request.form)
     place, errors = _parse(values)
     if place is not None:
-        pool, _, _ = services()
+        pool = services().db
         try:
             saved = await places_admin.create(pool, await _actor(), place, places_changed)
         except Conflict as error:
@@ -156,7 +155,7 @@ async def add_place():
 
 
 async def _load(place_id: int) -> queries.Place:
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         return await queries.get_place(conn, place_id)  # NotFound: a readable 404
 
@@ -190,7 +189,7 @@ async def place_edit(place_id: int):
     values = _form_values(await request.form)
     checked, errors = _parse(values)
     if checked is not None:
-        pool, _, _ = services()
+        pool = services().db
         try:
             saved = await places_admin.update(pool, await _actor(), place_id, checked, places_changed)
             return await _row(saved, "Saved.")
@@ -204,7 +203,7 @@ async def place_edit(place_id: int):
 @hide
 @page_role_required("admin")
 async def place_delete(place_id: int):
-    pool, _, _ = services()
+    pool = services().db
     gone = await places_admin.delete(pool, await _actor(), place_id, places_changed)
     log.info("admin deleted place %s", place_id)
     html = await render_template("_admin_place_deleted.html", place=gone)
@@ -237,7 +236,7 @@ async def import_places():
             report = {"file": name, "problem": error.detail[:1].upper() + error.detail[1:] + "."}
             status = 415
         else:
-            pool, _, _ = services()
+            pool = services().db
             source = f"page ({imports.kind_of(upload.content_type or '', name)}: {name})"
             counts = await places_admin.import_places(pool, await _actor(), places, source, places_changed)
             report = {"file": name, "counts": counts, "total": len(places)}

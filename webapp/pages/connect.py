@@ -18,7 +18,8 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
 from webapp import driver_session
 from webapp.auth import Forbidden, current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES, services
+from webapp.pages.common import STAFF_ROLES
+from webapp.services import services
 
 bp = Blueprint("connect", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -54,7 +55,7 @@ async def render_connect(
     codes that carry them) are shown once: right after the device was created
     (``fresh="created"``) or rotated (the default when they are given). Later the section
     has the addresses and app settings only: both are stored hashed."""
-    _, _, settings = services()
+    settings = services().settings
     user = await current_user()
     admin = user is not None and user.role == "admin"
     info = None
@@ -96,7 +97,7 @@ async def render_connect(
 @page_role_required(*STAFF_ROLES)
 async def driver_connect(driver_id: int):
     """The detail pane's "Connect a phone" section, loaded when it is first opened."""
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
         device = await driver_queries.current_device(conn, driver_id)
@@ -111,7 +112,8 @@ async def driver_rotate(driver_id: int):
     user = await current_user()
     if user is None or user.role != "admin":
         raise Forbidden("Only admins can rotate device tokens.")
-    pool, redis, _ = services()
+    svc = services()
+    pool, redis = svc.db, svc.redis
     announced = True
 
     async def announce(driver_id: int) -> None:
@@ -146,7 +148,8 @@ async def driver_link(driver_id: int):
     worthless too.
     """
     user = await current_user()
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
         device = await driver_queries.current_device(conn, driver_id)

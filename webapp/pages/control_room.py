@@ -18,8 +18,8 @@ from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import NotFound
 from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES, services
-from webapp.services import change_duty, nearest_place
+from webapp.pages.common import STAFF_ROLES
+from webapp.services import change_duty, nearest_place, services
 
 bp = Blueprint("control_room", __name__)
 
@@ -45,7 +45,8 @@ ATTENTION_WINDOW = timedelta(minutes=10)
 @hide  # pages, not API: keep them out of /docs
 @page_role_required(*STAFF_ROLES)
 async def control_room():
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     fleet = await fleet_snapshot(pool, redis, settings)
     center_lat, center_lng = settings.map_center_latlng()
     # The filter lives in the URL (?q=&status=&sort=): a reload or a shared link shows the same list.
@@ -74,7 +75,8 @@ async def control_room():
 @hide  # pages, not API: keep them out of /docs
 @page_role_required(*STAFF_ROLES)
 async def driver_list():
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     fleet = await fleet_snapshot(pool, redis, settings)
     selected_id = request.args.get("selected", type=int)
     html = await render_template("_driver_list.html", **_list_context(fleet, *_list_args(request.args), selected_id))
@@ -128,7 +130,8 @@ def _list_context(fleet, query: str, status: str, sort: str, selected_id: int | 
 @hide  # pages, not API: keep them out of /docs
 @page_role_required(*STAFF_ROLES)
 async def driver_detail(driver_id: int):
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     try:
         driver = await get_driver_view(pool, redis, settings, driver_id)
     except NotFound:

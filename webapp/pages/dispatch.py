@@ -24,7 +24,7 @@ from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
 from hexfleet.tracking.fleet import available_within
 from webapp.auth import current_user, page_role_required
 from webapp.pages.common import STAFF_ROLES
-from webapp.services import dispatch_soon, label_points, rides
+from webapp.services import dispatch_soon, label_points, services
 
 bp = Blueprint("dispatch_pages", __name__)
 
@@ -66,7 +66,7 @@ def queue_sections(items: list[q.QueueItem], now: datetime) -> list[Section]:
 @hide
 @page_role_required(*STAFF_ROLES)
 async def booking_queue():
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         items = await q.queue(conn)
     now = datetime.now(UTC)
     sections = queue_sections(items, now)
@@ -82,7 +82,7 @@ async def booking_queue():
 
 
 async def _nearest(booking: q.Booking) -> list[dict]:
-    r = rides()
+    r = services().rides
     found = await available_within(
         r.store, booking.pickup_lat, booking.pickup_lng, NEAREST_RADIUS_M, r.settings.stale_after_s
     )
@@ -120,8 +120,8 @@ async def _labels(booking: q.Booking) -> tuple[str | None, str | None]:
 async def _detail(booking_id: int, message: str | None = None, error: str | None = None, status: int = 200):
     user = await current_user()
     viewer = bookings.Viewer(user.id, user.role)  # type: ignore[union-attr]
-    booking = await bookings.get_for(rides(), viewer, booking_id)
-    async with rides().pool.acquire() as conn:
+    booking = await bookings.get_for(services().rides, viewer, booking_id)
+    async with services().rides.pool.acquire() as conn:
         events = await q.events_of_booking(conn, booking_id)
         offers = await q.offers_of_booking(conn, booking_id)
         ids = sorted({o.driver_id for o in offers} | ({booking.driver_id} if booking.driver_id else set()))
@@ -141,7 +141,7 @@ async def _detail(booking_id: int, message: str | None = None, error: str | None
         can_assign=booking.status in (S.SCHEDULED, S.SEARCHING, S.OFFERED, S.NO_DRIVER, S.ASSIGNED, S.ARRIVED),
         can_redispatch=booking.status in (S.NO_DRIVER, S.SCHEDULED),
         active=booking.status in ACTIVE,
-        tracking_url=bookings.tracking_url(rides(), request.host_url, booking),
+        tracking_url=bookings.tracking_url(services().rides, request.host_url, booking),
         message=message,
         error=error,
         now=datetime.now(UTC),
@@ -219,13 +219,13 @@ async def booking_assign(booking_id: int):
     except Invalid as error:
         return await _detail(booking_id, error=error.detail)
     who = await _staff_who()
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         before = await q.get_booking(conn, booking_id)
     # Giving an assigned ride to someone else says so: the old driver loses it.
     taken_from = before.driver_id if before and before.status in ACTIVE else None
 
     async def outcome(booking: q.Booking) -> str:
-        async with rides().pool.acquire() as conn:
+        async with services().rides.pool.acquire() as conn:
             found = {d.id: d for d in await driver_queries.get_drivers(conn, [driver_id, taken_from or driver_id])}
         driver = found[driver_id]
         if taken_from is None:
@@ -234,7 +234,7 @@ async def booking_assign(booking_id: int):
         was = f" (was {old.name})" if old else ""
         return f"Reassigned to {driver_words(driver.name, driver.vehicle_plate)}{was}."
 
-    return await _act(booking_id, dispatch.assign(rides(), booking_id, driver_id, who), outcome)
+    return await _act(booking_id, dispatch.assign(services().rides, booking_id, driver_id, who), outcome)
 
 
 @bp.post("/ui/bookings/<int:booking_id>/cancel")
@@ -244,7 +244,7 @@ async def booking_cancel(booking_id: int):
     reason = ((await request.form).get("reason") or "").strip()[:500] or None
     who = await _staff_who()
     return await _act(
-        booking_id, dispatch.cancel(rides(), booking_id, who, reason), cancelled_words(booking_id, reason)
+        booking_id, dispatch.cancel(services().rides, booking_id, who, reason), cancelled_words(booking_id, reason)
     )
 
 
@@ -254,7 +254,9 @@ async def booking_cancel(booking_id: int):
 async def booking_redispatch(booking_id: int):
     who = await _staff_who()
     return await _act(
-        booking_id, dispatch.redispatch(rides(), booking_id, who), "Dispatch restarted: looking for a driver again."
+        booking_id,
+        dispatch.redispatch(services().rides, booking_id, who),
+        "Dispatch restarted: looking for a driver again.",
     )
 
 
@@ -268,7 +270,7 @@ async def booking_new_link(booking_id: int):
     viewer = bookings.Viewer(user.id, user.role)  # type: ignore[union-attr]
     return await _act(
         booking_id,
-        bookings.renew_tracking_link(rides(), viewer, booking_id),
+        bookings.renew_tracking_link(services().rides, viewer, booking_id),
         "New tracking link made: the old one no longer works.",
     )
 
@@ -304,7 +306,7 @@ def _parse_time(text: str, label: str) -> datetime:
 
 
 async def _form(values: dict | None = None, error: str | None = None, status: int = 200):
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         classes = [f.vehicle_class for f in await q.list_fares(conn)]
     html = await render_template(
         "_phone_booking.html", values=values or {**dict.fromkeys(FORM_KEYS, ""), "vehicle_class": fares.DEFAULT_CLASS,
@@ -341,7 +343,7 @@ async def phone_booking_quote():
         dropoff = (_coordinate(values, "dropoff_lat", "drop-off"), _coordinate(values, "dropoff_lng", "drop-off"))
         later = _parse_time(values["scheduled_for"], "Pickup time") if values["when"] == "later" else None
         quote = await quotes.make_quote(
-            rides(),
+            services().rides,
             user.id,  # type: ignore[union-attr]
             quotes.QuoteRequest(
                 pickup,
@@ -375,7 +377,7 @@ async def phone_booking_create():
             raise Invalid("the price expired: get a new one", code="quote-unknown")
         scheduled = _parse_time(values["scheduled_for"], "Pickup time") if values["when"] == "later" else None
         booking = await bookings.create_booking(
-            rides(),
+            services().rides,
             viewer,
             bookings.BookingRequest(
                 int(raw_quote),

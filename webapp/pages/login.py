@@ -16,7 +16,7 @@ import asyncio
 import logging
 from urllib.parse import urlsplit
 
-from quart import Blueprint, current_app, redirect, render_template, request
+from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet import security
@@ -25,7 +25,8 @@ from hexfleet.users import queries as users
 from hexfleet.users.logic import normalise_email
 from webapp.auth import AccountDisabled, authenticate, current_user, end_session, start_session
 from webapp.limits import LimitsUnavailable, client_address, limiter
-from webapp.pages.common import STAFF_ROLES, services
+from webapp.pages.common import STAFF_ROLES
+from webapp.services import services
 
 bp = Blueprint("login", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -112,7 +113,7 @@ async def spend_sign_in_attempt(email: str) -> float | None:
     # The address first: it holds no "/", so (address, account) names one pair unambiguously.
     wait = wait or await limiter().retry_after("login_pair", address, account, fail_closed=True)
     if wait is None and await limiter().retry_after("login_account", account, fail_closed=True) is not None:
-        settings = current_app.extensions["settings"]
+        settings = services().settings
         await asyncio.sleep(settings.login_slowdown_s)
     return wait
 
@@ -233,7 +234,7 @@ async def signup_submit():
         return html, 429, {"Retry-After": str(max(1, round(wait)))}
     # The same work whether the email is new or taken (a password hashed, an insert tried), so
     # neither the answer nor its time tells them apart; nobody is signed in by a sign-up.
-    pool, _, _ = services()
+    pool = services().db
     password_hash = await asyncio.to_thread(security.hash_password, password)
     try:
         async with pool.acquire() as conn:

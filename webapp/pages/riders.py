@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from markupsafe import Markup
-from quart import Blueprint, current_app, redirect, render_template, request
+from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet.drivers import queries as driver_queries
@@ -25,10 +25,10 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.states import Actor, BookingStatus, can_cancel
 from webapp.auth import current_user, page_role_required, require_user
 from webapp.geocoder import Geocoder, point, within_rate
-from webapp.pages.common import STAFF_ROLES, services
+from webapp.pages.common import STAFF_ROLES
 from webapp.pages.ride_places import Where, named_ends
 from webapp.pages.template_filters import money
-from webapp.services import label_points, rides
+from webapp.services import label_points, services
 
 bp = Blueprint("riders", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -83,15 +83,15 @@ def status_label(status: str) -> str:
 def looking_until(booking: q.Booking) -> datetime | None:
     """Until when dispatch keeps looking for a driver for this booking (DISPATCH_PATIENCE_S),
     while that is still ahead; None otherwise (not searching, or no patience set)."""
-    until = bookings.search_until(booking, rides().settings.dispatch_patience_s)
-    if until is None or until <= datetime.fromtimestamp(rides().clock(), UTC):
+    until = bookings.search_until(booking, services().rides.settings.dispatch_patience_s)
+    if until is None or until <= datetime.fromtimestamp(services().rides.clock(), UTC):
         return None
     return until
 
 
 def tracking_path(booking: q.Booking) -> str:
     """The booking's tracking link as a path on this site (the page's own host)."""
-    return bookings.tracking_url(rides(), "", booking)
+    return bookings.tracking_url(services().rides, "", booking)
 
 
 def cancelled_by_text(booking: q.Booking) -> str | None:
@@ -123,7 +123,8 @@ async def _nav_user() -> dict:
 @hide  # pages, not API: keep them out of /docs
 @page_role_required(*RIDERS)
 async def ride_page():
-    pool, _, settings = services()
+    svc = services()
+    pool, settings = svc.db, svc.settings
     async with pool.acquire() as conn:
         fares_set = await q.list_fares(conn)
     order = {c: i for i, c in enumerate(fares.VEHICLE_CLASSES)}
@@ -165,7 +166,7 @@ async def last_passenger(user) -> dict[str, str]:
     first booking, and for staff (their bookings are for callers, not for themselves)."""
     if user is None or user.role != "customer":
         return {"name": "", "phone": ""}
-    last = await bookings.list_for(rides(), bookings.Viewer(user.id, user.role), None, None, 1)
+    last = await bookings.list_for(services().rides, bookings.Viewer(user.id, user.role), None, None, 1)
     if not last:
         return {"name": "", "phone": ""}
     return {"name": last[0].passenger_name, "phone": last[0].passenger_phone}
@@ -202,7 +203,7 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
     driver_ids = sorted({b.driver_id for b in found if b.driver_id is not None})
     names = {}
     if driver_ids:
-        async with rides().pool.acquire() as conn:
+        async with services().rides.pool.acquire() as conn:
             names = {d.id: d for d in await driver_queries.get_drivers(conn, driver_ids)}
     places = await named_ends(found, label_points)
     rows = []
@@ -243,7 +244,7 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
 
 
 async def _rides_context(viewer: bookings.Viewer) -> dict:
-    r = rides()
+    r = services().rides
     upcoming = await bookings.list_for(r, viewer, [str(s) for s in UPCOMING], None, 200)
     upcoming.sort(key=lambda b: (b.scheduled_for or b.created_at, b.id))  # soonest first
     active = await bookings.list_for(r, viewer, [str(s) for s in ACTIVE_GROUP], None, 200)
@@ -288,7 +289,7 @@ async def rides_list():
 async def ride_link(booking_id: int):
     """A stable address for one of your rides: its tracking page. Anyone else's is 404."""
     try:
-        booking = await bookings.get_for(rides(), await _viewer(), booking_id)
+        booking = await bookings.get_for(services().rides, await _viewer(), booking_id)
     except NotFound:
         html = await render_template(
             "track_missing.html",
@@ -307,7 +308,7 @@ async def renew_link(booking_id: int):
     stops working for everyone it was shared with; on to the ride's new page."""
     viewer = await _viewer()
     try:
-        booking = await bookings.renew_tracking_link(rides(), viewer, booking_id)
+        booking = await bookings.renew_tracking_link(services().rides, viewer, booking_id)
     except NotFound:
         html = await render_template(
             "track_missing.html", title="No such ride", detail="There is no ride with this number in your account."
@@ -332,11 +333,11 @@ async def cancel_ride(booking_id: int):
     reason = cancel_reason(await request.form)
     notice = error = None
     status = 200
-    await bookings.get_for(rides(), viewer, booking_id)  # anyone else's: a readable 404
+    await bookings.get_for(services().rides, viewer, booking_id)  # anyone else's: a readable 404
     try:
-        await dispatch.cancel(rides(), booking_id, dispatch.Who(Actor.CUSTOMER, viewer.user_id), reason)
+        await dispatch.cancel(services().rides, booking_id, dispatch.Who(Actor.CUSTOMER, viewer.user_id), reason)
     except Conflict:
-        current = await bookings.get_for(rides(), viewer, booking_id)
+        current = await bookings.get_for(services().rides, viewer, booking_id)
         error = f"This ride can no longer be cancelled: it is {status_label(current.status).lower()}."
         status = 409
     else:
@@ -365,14 +366,14 @@ class TooManySearches(DomainError):
 
 @bp.before_app_serving
 async def _open_geocoder() -> None:
-    settings = current_app.extensions.get("settings")
-    if settings is not None and settings.geocoder_url:
-        current_app.extensions["geocoder"] = Geocoder(settings.geocoder_url, f"hexfleet/0.1 (+{settings.base_url()})")
+    svc = services()
+    if svc.settings.geocoder_url:
+        svc.geocoder = Geocoder(svc.settings.geocoder_url, f"hexfleet/0.1 (+{svc.settings.base_url()})")
 
 
 @bp.after_app_serving
 async def _close_geocoder() -> None:
-    geocoder = current_app.extensions.pop("geocoder", None)
+    geocoder = services().take("geocoder")
     if geocoder is not None:
         await geocoder.close()
 
@@ -382,7 +383,7 @@ async def _close_geocoder() -> None:
 async def geocode():
     """Address suggestions ``{"results": [{label, lat, lng}]}`` for the booking form (ride.js)."""
     user = await require_user(*RIDERS)
-    geocoder = current_app.extensions.get("geocoder")  # a Geocoder when GEOCODER_URL is set
+    geocoder = services().geocoder  # a Geocoder when GEOCODER_URL is set
     if geocoder is None:
         raise GeocoderOff(
             "Address search is not set up on this server (GEOCODER_URL is unset): tap the map, "
@@ -393,9 +394,9 @@ async def geocode():
         raise Invalid(f"Type at most {GEOCODER_MAX_CHARS} characters.", code="query-too-long")
     if len(query) < GEOCODER_MIN_CHARS:
         return {"results": []}, 200, {"Cache-Control": "no-store"}
-    if not await within_rate(current_app.extensions["redis"], user.id):
+    if not await within_rate(services().redis, user.id):
         raise TooManySearches("Too many address searches at once: wait a minute, or tap the map.")
-    settings = current_app.extensions["settings"]
+    settings = services().settings
     near = point(request.args.get("lat"), request.args.get("lng")) or settings.map_center_latlng()
     # Passed on as a header: only what a language range can hold (a client's obs-text bytes
     # would make httpx refuse the request, a 502 for the rider's odd header).

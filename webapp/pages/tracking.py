@@ -41,7 +41,7 @@ from webapp.pages.riders import (
     status_label,
 )
 from webapp.pages.template_filters import local_time, minutes, money
-from webapp.services import label_points, rides
+from webapp.services import label_points, services
 
 bp = Blueprint("tracking_page", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -188,11 +188,11 @@ async def owner_of(booking: q.Booking) -> int | None:
 
 
 async def track_context(booking: q.Booking, token: str) -> dict:
-    view = await bookings.tracking_view(rides(), booking)
+    view = await bookings.tracking_view(services().rides, booking)
     title, subtitle = headline(booking, view)
     driver = view.get("driver") or None
     live = booking.status in ACTIVE
-    settings = rides().settings
+    settings = services().rides.settings
     # Signed in, the top bar keeps the account's links (base.html shows them for ``user``).
     user = await current_user()
     owner = is_owner(user, booking)
@@ -245,7 +245,7 @@ async def _dead(why: str, partial: bool = False):
 async def _open(token: str) -> tuple[q.Booking | None, str]:
     """The link's booking, or None and why it does not open."""
     try:
-        return await bookings.by_tracking_token(rides(), token), ""
+        return await bookings.by_tracking_token(services().rides, token), ""
     except bookings.LinkGone as gone:
         return None, str(gone.state)
     except NotFound:
@@ -292,9 +292,9 @@ async def track_cancel(token: str):
         return html, 403, NO_STORE
     reason = cancel_reason(await request.form)
     try:
-        await dispatch.cancel(rides(), booking.id, dispatch.Who(Actor.CUSTOMER, rider_id), reason)
+        await dispatch.cancel(services().rides, booking.id, dispatch.Who(Actor.CUSTOMER, rider_id), reason)
     except Conflict:
-        context = await track_context(await bookings.by_tracking_token(rides(), token), token)
+        context = await track_context(await bookings.by_tracking_token(services().rides, token), token)
         context["error"] = f"This ride can no longer be cancelled: it is {status_label(context['status']).lower()}."
         return await render_template("track.html", **context), 409, NO_STORE
     log.info("customer %s cancelled booking %s from its page", rider_id, booking.id)
