@@ -95,3 +95,76 @@ def test_the_extensions_guard_sees_a_string_key():
     assert APP_EXTENSIONS.search('pool = current_app.extensions["db"]')
     assert APP_EXTENSIONS.search("self.quart_app.extensions.get('ingest')")
     assert not APP_EXTENSIONS.search('request.scope.get("extensions", {})')
+
+
+# --- one spelling per contract: roles -----------------------------------------------------
+
+ROLE_NAMES = {"admin", "dispatcher", "customer"}
+# Where the role names are spelled: the Role enum, and the booking events' Actor enum (who did
+# something to a booking; a role's name, and also "driver" and "system").
+ROLE_HOMES = {"hexfleet/users/roles.py", "hexfleet/rides/states.py"}
+ROLE_ALLOWED = {
+    # Development tooling: demo logins and synthetic bookings.
+    "hexfleet/devtools/": "development tooling",
+    # The KPIs group cancellations by the stored actor, and name their own output keys.
+    "hexfleet/analytics/kpis.py": "KPI output keys",
+}
+
+
+def _names_a_blueprint(path: Path, line: int) -> bool:
+    return "Blueprint(" in path.read_text().splitlines()[line - 1]  # Blueprint("admin", ...): a name, no role
+
+
+def test_role_names_are_spelled_only_in_their_enums():
+    stray = [
+        f"{name}:{line}: {text!r}"
+        for name, path in _modules(*PACKAGES)
+        if name not in ROLE_HOMES and not _allowed(name, ROLE_ALLOWED)
+        for line, text in _strings(path)
+        if text in ROLE_NAMES and not _names_a_blueprint(path, line)
+    ]
+    assert stray == [], "use hexfleet.users.roles (Role, STAFF, RIDERS, ROLES):\n" + "\n".join(stray)
+
+
+# In templates: a quoted role name inside {{ }} or {% %} (templates have Role and STAFF_ROLES).
+JINJA = re.compile(r"{[{%](.*?)[}%]}", re.S)
+QUOTED_ROLE = re.compile(r"""["'](admin|dispatcher|customer)["']""")
+
+
+def test_templates_compare_roles_with_the_enum():
+    stray = [
+        f"{path.relative_to(ROOT)}: {block.strip()[:80]!r}"
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        for block in JINJA.findall(path.read_text())
+        if QUOTED_ROLE.search(block)
+    ]
+    assert stray == [], "compare with Role.ADMIN / STAFF_ROLES:\n" + "\n".join(stray)
+
+
+def test_the_role_guards_see_a_role():
+    assert QUOTED_ROLE.search(JINJA.findall('{% if user.role == "admin" %}')[0])
+    assert not JINJA.findall('<main class="admin">')
+
+
+# --- the enums and the database's CHECK constraints agree ------------------------------
+
+
+def _checked_values(column: str, table_hint: str) -> set[str]:
+    """The values a migration's CHECK (column IN (...)) allows, in the CREATE TABLE of ``table_hint``."""
+    sql = "\n".join(p.read_text() for p in sorted((ROOT / "migrations").glob("*.sql")))
+    table = sql[sql.index(f"CREATE TABLE {table_hint}") :]
+    found = re.search(rf"\b{column}\b[^,]*?CHECK \({column} IN \(([^)]*)\)\)", table, re.S)
+    assert found, f"no CHECK on {table_hint}.{column}"
+    return set(re.findall(r"'([^']+)'", found.group(1)))
+
+
+def test_enums_match_the_database():
+    from hexfleet.audit.actions import LABELS, Action
+    from hexfleet.drivers.vehicles import VEHICLE_CLASSES, VehicleClass
+    from hexfleet.rides.states import OfferStatus
+    from hexfleet.users.roles import ROLES, Role
+
+    assert set(Role) == set(ROLES) == _checked_values("role", "users")
+    assert set(VehicleClass) == set(VEHICLE_CLASSES) == _checked_values("vehicle_class", "fares")
+    assert set(OfferStatus) == _checked_values("status", "offers")
+    assert set(LABELS) == set(Action)  # every action has its words in the log

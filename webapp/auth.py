@@ -23,8 +23,6 @@ from webapp import auth_failures, driver_session
 from webapp.limits import client_address
 from webapp.services import services
 
-STAFF = ("dispatcher", "admin")
-
 
 class Unauthenticated(DomainError):
     status = 401

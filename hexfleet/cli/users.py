@@ -19,6 +19,7 @@ from hexfleet.cli.output import emit, table
 from hexfleet.errors import Invalid, NotFound
 from hexfleet.users import account, queries
 from hexfleet.users.logic import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, normalise_email, token_days
+from hexfleet.users.roles import ROLES
 
 MIN_PASSWORD = 8
 
@@ -29,7 +30,7 @@ def configure(parser) -> None:
     add = sub.add_parser("add", help="create a user and print a Bearer API token for it")
     add.add_argument("--email", required=True)
     add.add_argument("--password", required=True)
-    add.add_argument("--role", required=True, choices=queries.ROLES)
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--token-days", type=_days, default=DEFAULT_TOKEN_DAYS, metavar="N", help=days_help)
     add.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hexfleet import audit
 from hexfleet.drivers import queries
+from hexfleet.drivers.vehicles import DEFAULT_CLASS
 from hexfleet.errors import Conflict, Invalid
 
 # Announcers: revocation (web processes drop cached device lookups) and duty (the index and
@@ -82,7 +83,7 @@ async def add_driver(pool, actor: audit.Actor, form: DriverForm) -> tuple[querie
     try:
         async with pool.acquire() as conn, conn.transaction():
             driver = await queries.create_driver(conn, form.name, form.phone, form.vehicle_plate)
-            if form.vehicle_plate and form.vehicle_class != (driver.vehicle_class or "standard"):
+            if form.vehicle_plate and form.vehicle_class != (driver.vehicle_class or DEFAULT_CLASS):
                 _, driver = await queries.update_driver(
                     conn, driver.id, form.name, form.phone, form.vehicle_plate, form.vehicle_class
                 )

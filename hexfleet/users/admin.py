@@ -15,6 +15,7 @@ from hexfleet import audit, security
 from hexfleet.errors import Conflict, NotFound
 from hexfleet.users import queries
 from hexfleet.users.logic import normalise_email
+from hexfleet.users.roles import ROLES
 
 
 def new_password() -> str:
@@ -31,7 +32,7 @@ async def _user(conn, user_id: int) -> queries.User:
 
 async def add_user(pool, actor: audit.Actor, email: str, role: str) -> tuple[queries.User, str]:
     """A new account with a generated password (returned, to be shown once)."""
-    if role not in queries.ROLES:
+    if role not in ROLES:
         raise Conflict(f"unknown role {role!r}", code="bad-role")
     email = normalise_email(email)
     password = new_password()

@@ -13,8 +13,6 @@ from hexfleet.db import contains_pattern
 from hexfleet.errors import Conflict
 from hexfleet.users.logic import DEFAULT_TOKEN_DAYS, token_hint
 
-ROLES = ("admin", "dispatcher", "customer")
-
 
 @dataclass(frozen=True)
 class User:

@@ -12,7 +12,8 @@ from quart_schema import document_headers, tag, validate_request
 
 from hexfleet.rides import dispatch
 from hexfleet.rides import queries as q
-from hexfleet.rides.states import Action
+from hexfleet.rides.states import Action, OfferStatus
+from streaming import channels as ch
 from webapp.api.drivers import DeviceAuthHeader
 from webapp.api.stream import sse_response
 from webapp.auth import driver_check, driver_required, require_driver
@@ -66,7 +67,7 @@ async def decline_offer(offer_id: int):
     driver_id = await require_driver()
     offer = await dispatch.decline(services().rides, driver_id, offer_id)
     dispatch_soon(offer.booking_id)
-    return {"offer_id": offer_id, "status": "declined"}
+    return {"offer_id": offer_id, "status": OfferStatus.DECLINED}
 
 
 @bp.get("/bookings/current")
@@ -134,4 +135,4 @@ async def offers_stream():
     """Server-sent events: `booking` events for your offers and your rides (offered, withdrawn,
     expired, cancelled by the rider, ...), the same JSON as /api/v1/stream/bookings."""
     driver_id = await require_driver()
-    return await sse_response(services().rides_hub, f"driver:{driver_id}", driver_check())
+    return await sse_response(services().rides_hub, ch.driver(driver_id), driver_check())

@@ -21,7 +21,8 @@ from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import Invalid
 from hexfleet.tracking import fleet
 from hexfleet.tracking import queries as history
-from webapp.auth import STAFF, driver_required, require_driver, role_required
+from hexfleet.users.roles import STAFF
+from webapp.auth import driver_required, require_driver, role_required
 from webapp.services import change_duty, services
 
 bp = Blueprint("drivers_api", __name__, url_prefix="/api/v1")

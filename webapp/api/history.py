@@ -25,7 +25,8 @@ from hexfleet.drivers.queries import Driver
 from hexfleet.places.labels import Label
 from hexfleet.tracking import exports, replay, timerange
 from hexfleet.tracking import queries as history
-from webapp.auth import STAFF, require_user, role_required
+from hexfleet.users.roles import STAFF
+from webapp.auth import require_user, role_required
 from webapp.limits import limiter
 from webapp.services import label_points, services
 

@@ -23,6 +23,7 @@ from hexfleet.places import admin as places_admin
 from hexfleet.places import exports, imports, queries, ranking, rules
 from hexfleet.places.geocoding import point
 from hexfleet.users.queries import User
+from hexfleet.users.roles import ROLES, Role
 from webapp import driver_session
 from webapp.auth import Forbidden, Unauthenticated, current_user, require_user, role_required
 from webapp.geocoder import GeocoderFailed, within_rate
@@ -33,7 +34,7 @@ from webapp.services import places_changed, services
 bp = Blueprint("places_api", __name__, url_prefix="/api/v1")
 log = logging.getLogger("hexfleet.web")
 
-SIGNED_IN = ("customer", "dispatcher", "admin")
+SIGNED_IN = ROLES
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 GEOCODER_MIN_CHARS = 3
@@ -208,7 +209,7 @@ async def search_places(query_args: PlacesQuery):
     if query_args.all not in (None, "", "0", "1", "true", "false"):
         raise Invalid("all is 1 or 0", code="bad-all")
     include_inactive = query_args.all in ("1", "true")
-    if include_inactive and (user is None or user.role != "admin"):
+    if include_inactive and (user is None or user.role != Role.ADMIN):
         raise Forbidden("all=1 (inactive places too) is for admins")
     near = _near(query_args.near)
     text = ranking.normalise_query(query_args.q)
@@ -253,12 +254,12 @@ def _public(place: queries.Place) -> dict:
 
 @bp.get("/places/<int:place_id>")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(PlaceOut, 200)
 @document_response(Problem, 404)
 async def get_place(place_id: int):
     """One place, active or not (admins)."""
-    await _user("admin")
+    await _user(Role.ADMIN)
     async with services().db.acquire() as conn:
         place = await queries.get_place(conn, place_id)
     return place.to_json(), 200, NO_STORE
@@ -266,7 +267,7 @@ async def get_place(place_id: int):
 
 @bp.post("/places")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @validate_request(PlaceBody)
 @document_response(PlaceOut, 201)
 @document_response(Problem, 409)
@@ -274,7 +275,7 @@ async def get_place(place_id: int):
 async def create_place(data: PlaceBody):
     """Add a place (admins). 422 naming each bad field (`errors`), 409 when another place has
     the name (whatever its case). Ride labels use it at once."""
-    user = await _user("admin")
+    user = await _user(Role.ADMIN)
     saved = await places_admin.create(services().db, _actor(user), _checked(data), places_changed)
     log.info("admin %s added place %s", user.id, saved.id)
     return saved.to_json(), 201
@@ -282,7 +283,7 @@ async def create_place(data: PlaceBody):
 
 @bp.put("/places/<int:place_id>")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @validate_request(PlaceBody)
 @document_response(PlaceOut, 200)
 @document_response(Problem, 404)
@@ -290,26 +291,26 @@ async def create_place(data: PlaceBody):
 @document_response(Problem, 422)
 async def put_place(place_id: int, data: PlaceBody):
     """Replace a place's fields (admins); rides booked before keep the label they were given."""
-    user = await _user("admin")
+    user = await _user(Role.ADMIN)
     saved = await places_admin.update(services().db, _actor(user), place_id, _checked(data), places_changed)
     return saved.to_json(), 200
 
 
 @bp.delete("/places/<int:place_id>")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(Problem, 404)
 async def delete_place(place_id: int):
     """Delete a place (admins): 204. To keep it but stop using it, set `active` false instead.
     The audit log keeps what it was."""
-    user = await _user("admin")
+    user = await _user(Role.ADMIN)
     await places_admin.delete(services().db, _actor(user), place_id, places_changed)
     return "", 204
 
 
 @bp.post("/places/import")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(ImportOut, 200)
 @document_response(Problem, 413)
 @document_response(Problem, 415)
@@ -321,7 +322,7 @@ async def import_places():
     A place whose name (whatever its case) is stored already is updated. At most 10,000 places
     and 2 MB; one bad row and nothing is saved: 422 lists each (`line` or `feature`, `field`, `error`).
     """
-    user = await _user("admin")
+    user = await _user(Role.ADMIN)
     kind = imports.kind_of(request.headers.get("Content-Type", ""))
     places = imports.parse(await request.get_data(as_text=False), kind)
     counts = await places_admin.import_places(services().db, _actor(user), places, f"API ({kind})", places_changed)
@@ -330,7 +331,7 @@ async def import_places():
 
 
 async def _export_all() -> list[rules.PlaceIn]:
-    await _user("admin")
+    await _user(Role.ADMIN)
     async with services().db.acquire() as conn:
         return [p.as_input() for p in await queries.all_places(conn)]
 
@@ -341,7 +342,7 @@ def _attachment(name: str) -> dict[str, str]:
 
 @bp.get("/places/export.csv")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(Problem, 403)
 async def export_csv():
     """Every place, active or not, as CSV in the import's format (a file to download)."""
@@ -351,7 +352,7 @@ async def export_csv():
 
 @bp.get("/places/export.geojson")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(Problem, 403)
 async def export_geojson():
     """Every place, active or not, as a GeoJSON FeatureCollection in the import's format."""

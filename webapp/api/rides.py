@@ -15,14 +15,14 @@ from hexfleet.places.rules import MAX_LABEL, clean_label
 from hexfleet.rides import bookings, dispatch, fares, money, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
+from hexfleet.users.roles import RIDERS, STAFF, Role
 from webapp.api.ride_models import BookingDetailOut, BookingOut, QuoteOut
-from webapp.auth import STAFF, require_user, role_required
+from webapp.auth import require_user, role_required
 from webapp.limits import limiter
 from webapp.problems import Problem
 from webapp.services import dispatch_soon, services
 
 bp = Blueprint("rides_api", __name__, url_prefix="/api/v1")
-RIDERS = ("customer", *STAFF)
 MAX_PAGE = 200
 
 
@@ -97,11 +97,11 @@ async def get_fare(vehicle_class: str):
 
 @bp.put("/fares/<vehicle_class>")
 @tag(["rides"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @validate_request(FareIn)
 async def put_fare(vehicle_class: str, data: FareIn):
     """Admins set a vehicle class's fare; new quotes use it at once (quotes given keep their price)."""
-    user = await require_user("admin")
+    user = await require_user(Role.ADMIN)
     fare = fares.Fare(vehicle_class=_known_class(vehicle_class), **data.model_dump())
     async with services().rides.pool.acquire() as conn, conn.transaction():
         saved = await q.put_fare(conn, fare, user.id)

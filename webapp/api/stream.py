@@ -13,8 +13,10 @@ from quart_schema import tag
 from hexfleet.errors import Invalid
 from hexfleet.geo import parse_bbox
 from hexfleet.rides import bookings
+from hexfleet.users.roles import STAFF, Role
+from streaming import channels as ch
 from streaming.hub import Filter, LiveHub
-from webapp.auth import STAFF, caller_check, current_user, require_user, role_required
+from webapp.auth import caller_check, current_user, require_user, role_required
 from webapp.csrf import allowed_origin
 from webapp.services import services
 
@@ -119,7 +121,7 @@ async def sse_bookings():
     """Server-sent events: `booking` {event_id, booking_id, action, from_status, status, actor, at,
     driver_id, offer, reason, booking}. Staff get every booking, customers their own.
     `booking_id=` follows one booking."""
-    user = await require_user("customer", *STAFF)
+    user = await require_user(Role.CUSTOMER, *STAFF)
     booking_id = request.args.get("booking_id")
     if booking_id is not None:
         if not (booking_id.isdecimal() and len(booking_id) <= 18):
@@ -127,8 +129,8 @@ async def sse_bookings():
         await bookings.get_for(
             services().rides, bookings.Viewer(user.id, user.role), int(booking_id)
         )  # 404 if not yours
-        return await sse_response(services().rides_hub, f"booking:{int(booking_id)}", caller_check())
-    channel = "staff" if user.role in STAFF else f"customer:{user.id}"
+        return await sse_response(services().rides_hub, ch.booking(int(booking_id)), caller_check())
+    channel = ch.STAFF if user.role in STAFF else ch.customer(user.id)
     return await sse_response(services().rides_hub, channel, caller_check())
 
 
@@ -137,8 +139,8 @@ async def sse_bookings():
 async def sse_surge():
     """Server-sent events: `surge` {at, cells: {h3 cell: multiplier}} whenever the worker changes
     a cell's multiplier (the current ones: GET /api/v1/surge)."""
-    await require_user("customer", *STAFF)
-    return await sse_response(services().rides_hub, "surge", caller_check())
+    await require_user(Role.CUSTOMER, *STAFF)
+    return await sse_response(services().rides_hub, ch.SURGE, caller_check())
 
 
 @bp.websocket("/ws/positions")

@@ -29,6 +29,7 @@ from hexfleet.rides import bookings, links
 from hexfleet.rides.states import ACTIVE, BookingStatus
 from hexfleet.tracking.pings import iso
 from hexfleet.tracking.store import LiveStore
+from streaming import channels as ch
 from streaming.hub import Filter, LiveEvent, LiveHub, Subscriber
 from webapp.api.stream import KEEPALIVE_S
 from webapp.problems import Problem
@@ -176,19 +177,19 @@ def booking_change(event: LiveEvent) -> Change | None:
     driver_id = snapshot.get("driver_id") if status in ACTIVE else None
     if data.get("action") == links.RENEW_ACTION:
         return Change(None, driver_id, True)
-    return Change(frame("booking", {k: data.get(k) for k in BOOKING_FIELDS}), driver_id, False)
+    return Change(frame(ch.BOOKING, {k: data.get(k) for k in BOOKING_FIELDS}), driver_id, False)
 
 
 def position_frame(event: LiveEvent) -> bytes | None:
     """A driver's fix as the link shows it: where and which way, never who."""
-    if event.kind != "position":
+    if event.kind != ch.POSITION:
         return None
     try:
         data = orjson.loads(event.data)
         body = {"lat": data["lat"], "lng": data["lng"], "heading": data.get("heading"), "ts": data.get("ts")}
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
-    return frame("position", body)
+    return frame(ch.POSITION, body)
 
 
 class TrackStream:
@@ -218,7 +219,7 @@ class TrackStream:
 
     async def events(self) -> AsyncIterator[bytes]:
         # Subscribed inside the generator, so its finally always unsubscribes.
-        changes = self._watched(self.rides_hub.subscribe(Filter(channel=f"booking:{self.booking_id}")))
+        changes = self._watched(self.rides_hub.subscribe(Filter(channel=ch.booking(self.booking_id))))
         change_wait: asyncio.Task[list[LiveEvent]] | None = None
         wait_s = KEEPALIVE_S if self.recheck is None else min(KEEPALIVE_S, self.recheck_s)
         checked_at = time.monotonic()
@@ -232,7 +233,7 @@ class TrackStream:
                 if self.recheck is not None and (check_now or time.monotonic() - checked_at >= self.recheck_s):
                     state = await self._link_state(self.recheck)
                     if state != LIVE:
-                        yield frame("gone", {"state": state})  # the page stops following and says why
+                        yield frame(ch.GONE, {"state": state})  # the page stops following and says why
                         return
                     checked_at, check_now = time.monotonic(), False
                 if change_wait is None:
@@ -301,7 +302,7 @@ class TrackStream:
         fix = (await self.store.fixes([driver_id])).get(driver_id)
         if fix is None:
             return None
-        return frame("position", {"lat": fix.lat, "lng": fix.lng, "heading": fix.heading, "ts": iso(fix.ts)})
+        return frame(ch.POSITION, {"lat": fix.lat, "lng": fix.lng, "heading": fix.heading, "ts": iso(fix.ts)})
 
     def _watched(self, sub: Subscriber) -> Subscriber:
         if self.on_drop is not None and hasattr(sub, "on_drop"):  # hubs that can close a stuck client

@@ -20,7 +20,9 @@ from hexfleet.drivers import duty, revocation
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.duty import DutyStatus
 from hexfleet.drivers.search import MAX_QUERY, SearchTerms
+from hexfleet.drivers.vehicles import DEFAULT_CLASS
 from hexfleet.errors import Conflict
+from hexfleet.users.roles import Role
 from webapp.auth import current_user, page_role_required
 from webapp.pages.connect import render_connect
 from webapp.pages.paging import Page, page_number, page_url
@@ -95,14 +97,14 @@ async def _driver_list() -> DriverList:
 
 @bp.get("/admin")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def admin_home():
     return redirect("/admin/drivers")
 
 
 @bp.get("/admin/drivers")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def drivers_page():
     listing = await _driver_list()
     html = await render_template(
@@ -110,7 +112,7 @@ async def drivers_page():
         user=await current_user(),
         listing=listing,
         active=listing.active,
-        form={"vehicle_class": "standard"},
+        form={"vehicle_class": DEFAULT_CLASS},
         errors={},
         classes=driver_queries.VEHICLE_CLASSES,
     )
@@ -119,7 +121,7 @@ async def drivers_page():
 
 @bp.post("/admin/drivers")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def add_driver():
     values = _form_values(await request.form)
     form, errors = drivers_admin.DriverForm.parse(**values)
@@ -144,17 +146,20 @@ async def add_driver():
 
 @bp.get("/admin/drivers/new")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def new_driver_form():
     html = await render_template(
-        "_admin_driver_form.html", form={"vehicle_class": "standard"}, errors={}, classes=driver_queries.VEHICLE_CLASSES
+        "_admin_driver_form.html",
+        form={"vehicle_class": DEFAULT_CLASS},
+        errors={},
+        classes=driver_queries.VEHICLE_CLASSES,
     )
     return html, 200, NO_STORE
 
 
 @bp.get("/admin/drivers/rows")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_rows():
     """The list as the page's URL asks for it (its search, filter and page), after a change."""
     listing = await _driver_list()
@@ -187,21 +192,21 @@ async def _load(driver_id: int):
 
 @bp.get("/admin/drivers/<int:driver_id>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_row(driver_id: int):
     return await _row(await _load(driver_id))
 
 
 @bp.get("/admin/drivers/<int:driver_id>/edit")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_edit_form(driver_id: int):
     driver = await _load(driver_id)
     values = {
         "name": driver.name,
         "phone": driver.phone or "",
         "vehicle_plate": driver.vehicle_plate or "",
-        "vehicle_class": driver.vehicle_class or "standard",
+        "vehicle_class": driver.vehicle_class or DEFAULT_CLASS,
     }
     html = await render_template(
         "_admin_driver_edit.html", driver=driver, form=values, errors={}, classes=driver_queries.VEHICLE_CLASSES
@@ -211,7 +216,7 @@ async def driver_edit_form(driver_id: int):
 
 @bp.post("/admin/drivers/<int:driver_id>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_edit(driver_id: int):
     driver = await _load(driver_id)
     values = _form_values(await request.form)
@@ -231,7 +236,7 @@ async def driver_edit(driver_id: int):
 
 @bp.post("/admin/drivers/<int:driver_id>/deactivate")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_deactivate(driver_id: int):
     pool = services().db
     try:
@@ -245,7 +250,7 @@ async def driver_deactivate(driver_id: int):
 
 @bp.post("/admin/drivers/<int:driver_id>/reactivate")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_reactivate(driver_id: int):
     pool = services().db
     driver = await drivers_admin.reactivate(pool, await acting_admin(), driver_id)
@@ -257,7 +262,7 @@ async def driver_reactivate(driver_id: int):
 
 @bp.get("/admin/audit")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def audit_page():
     before = request.args.get("before", "")
     before_id = int(before) if before.isascii() and before.isdigit() and len(before) <= 18 else None

@@ -12,10 +12,12 @@ from quart import Blueprint, render_template, request
 from quart_schema import hide
 
 from hexfleet import audit
+from hexfleet.drivers import vehicles
 from hexfleet.errors import NotFound
 from hexfleet.rides import fare_form, fares
 from hexfleet.rides import queries as q
 from hexfleet.rides.money import EXPONENTS, format_major
+from hexfleet.users.roles import Role
 from webapp.auth import current_user, page_role_required
 from webapp.pages.admin import NO_STORE, acting_admin
 from webapp.services import services
@@ -23,7 +25,6 @@ from webapp.services import services
 bp = Blueprint("admin_fares", __name__)
 log = logging.getLogger("hexfleet.web")
 
-CLASS_NAMES = {"standard": "Standard", "comfort": "Comfort", "xl": "XL", "van": "Van"}
 CURRENCIES = sorted(EXPONENTS)
 
 
@@ -52,7 +53,7 @@ async def _card(vehicle_class: str, stored: fares.Fare | None, values: dict[str,
     return await render_template(
         "_admin_fare_card.html",
         vehicle_class=vehicle_class,
-        name=CLASS_NAMES[vehicle_class],
+        name=vehicles.LABELS[vehicle_class],
         values=values,
         errors=errors,
         message=message,
@@ -74,7 +75,7 @@ def _sample_context(stored: fares.Fare | None, typed: fares.Fare | None) -> dict
 
 @bp.get("/admin/fares")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def fares_page():
     pool = services().db
     async with pool.acquire() as conn:
@@ -86,7 +87,7 @@ async def fares_page():
 
 @bp.post("/admin/fares/<vehicle_class>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def save_fare(vehicle_class: str):
     """Save one class's fare; answers with its card (the fields marked, or "Saved")."""
     _known(vehicle_class)
@@ -112,7 +113,7 @@ async def save_fare(vehicle_class: str):
 
 @bp.get("/admin/fares/<vehicle_class>/preview")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def preview(vehicle_class: str):
     """The sample trip priced with the fare as typed (the form's fields in the query string)."""
     _known(vehicle_class)

@@ -17,6 +17,7 @@ from hexfleet import audit
 from hexfleet.errors import Conflict, DomainError
 from hexfleet.places import admin as places_admin
 from hexfleet.places import imports, queries, rules
+from hexfleet.users.roles import Role
 from webapp.auth import current_user, page_role_required
 from webapp.limits import limiter
 from webapp.services import places_changed, services
@@ -99,7 +100,7 @@ NEW_VALUES = {"category": "other", "active": "on"}
 
 @bp.get("/admin/places")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def places_page():
     html = await render_template(
         "admin_places.html",
@@ -115,7 +116,7 @@ async def places_page():
 
 @bp.get("/admin/places/rows")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_rows():
     """The list alone, for search as one types, paging and a refresh after a change."""
     html = await render_template("_admin_place_rows.html", **await _listing())
@@ -124,7 +125,7 @@ async def place_rows():
 
 @bp.get("/admin/places/new")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def new_place_form():
     html = await render_template("_admin_place_form.html", **_form_context(NEW_VALUES, {}))
     return html, 200, NO_STORE
@@ -136,7 +137,7 @@ def _taken(error: Conflict) -> dict[str, str]:
 
 @bp.post("/admin/places")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def add_place():
     values = _form_values(await request.form)
     place, errors = _parse(values)
@@ -167,14 +168,14 @@ async def _row(place: queries.Place, message: str | None = None, status: int = 2
 
 @bp.get("/admin/places/<int:place_id>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_row(place_id: int):
     return await _row(await _load(place_id))
 
 
 @bp.get("/admin/places/<int:place_id>/edit")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_edit_form(place_id: int):
     place = await _load(place_id)
     html = await render_template("_admin_place_edit.html", place=place, **_form_context(_values_of(place), {}))
@@ -183,7 +184,7 @@ async def place_edit_form(place_id: int):
 
 @bp.post("/admin/places/<int:place_id>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_edit(place_id: int):
     place = await _load(place_id)
     values = _form_values(await request.form)
@@ -201,7 +202,7 @@ async def place_edit(place_id: int):
 
 @bp.post("/admin/places/<int:place_id>/delete")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_delete(place_id: int):
     pool = services().db
     gone = await places_admin.delete(pool, await _actor(), place_id, places_changed)
@@ -212,7 +213,7 @@ async def place_delete(place_id: int):
 
 @bp.post("/admin/places/import")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def import_places():
     """A file from the form: every place added or updated, or nothing and a report of each bad row."""
     files = await request.files

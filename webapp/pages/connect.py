@@ -16,9 +16,9 @@ from hexfleet.drivers import admin as drivers_admin
 from hexfleet.drivers import connect as phone_connect
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
+from hexfleet.users.roles import STAFF, Role
 from webapp import driver_session
 from webapp.auth import Forbidden, current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES
 from webapp.services import services
 
 bp = Blueprint("connect", __name__)
@@ -57,7 +57,7 @@ async def render_connect(
     has the addresses and app settings only: both are stored hashed."""
     settings = services().settings
     user = await current_user()
-    admin = user is not None and user.role == "admin"
+    admin = user is not None and user.role == Role.ADMIN
     info = None
     qr_traccar = qr_owntracks = None
     base_url = connect_base_url(settings)
@@ -94,7 +94,7 @@ async def render_connect(
 
 @bp.get("/ui/drivers/<int:driver_id>/connect")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_connect(driver_id: int):
     """The detail pane's "Connect a phone" section, loaded when it is first opened."""
     pool = services().db
@@ -106,11 +106,11 @@ async def driver_connect(driver_id: int):
 
 @bp.post("/ui/drivers/<int:driver_id>/rotate")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_rotate(driver_id: int):
     """Admins only: a new device id and token; the old ones stop working on every process at once."""
     user = await current_user()
-    if user is None or user.role != "admin":
+    if user is None or user.role != Role.ADMIN:
         raise Forbidden("Only admins can rotate device tokens.")
     svc = services()
     pool, redis = svc.db, svc.redis
@@ -139,7 +139,7 @@ def _minutes(seconds: float) -> int:
 
 @bp.post("/ui/drivers/<int:driver_id>/driver-link")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_link(driver_id: int):
     """A one-time sign-in link (and its QR code) for the driver web app, for this driver's phone.
 

@@ -17,8 +17,8 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import NotFound
 from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
+from hexfleet.users.roles import STAFF
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES
 from webapp.services import change_duty, nearest_place, services
 
 bp = Blueprint("control_room", __name__)
@@ -43,7 +43,7 @@ ATTENTION_WINDOW = timedelta(minutes=10)
 
 @bp.get("/")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def control_room():
     svc = services()
     pool, redis, settings = svc.db, svc.redis, svc.settings
@@ -73,7 +73,7 @@ async def control_room():
 
 @bp.get("/ui/drivers")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_list():
     svc = services()
     pool, redis, settings = svc.db, svc.redis, svc.settings
@@ -128,7 +128,7 @@ def _list_context(fleet, query: str, status: str, sort: str, selected_id: int | 
 
 @bp.get("/ui/drivers/<int:driver_id>")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_detail(driver_id: int):
     svc = services()
     pool, redis, settings = svc.db, svc.redis, svc.settings
@@ -149,7 +149,7 @@ async def driver_detail(driver_id: int):
 
 @bp.post("/ui/drivers/<int:driver_id>/status")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_status(driver_id: int):
     """The detail pane's duty buttons; answers with the refreshed pane."""
     status = (await request.form).get("status", "")

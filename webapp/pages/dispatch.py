@@ -22,8 +22,8 @@ from hexfleet.rides.availability import CLASS_NAMES
 from hexfleet.rides.routes import estimate
 from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
 from hexfleet.tracking.fleet import available_within
+from hexfleet.users.roles import STAFF
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES
 from webapp.services import dispatch_soon, label_points, services
 
 bp = Blueprint("dispatch_pages", __name__)
@@ -64,7 +64,7 @@ def queue_sections(items: list[q.QueueItem], now: datetime) -> list[Section]:
 
 @bp.get("/ui/bookings")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_queue():
     async with services().rides.pool.acquire() as conn:
         items = await q.queue(conn)
@@ -153,7 +153,7 @@ async def _detail(booking_id: int, message: str | None = None, error: str | None
 
 @bp.get("/ui/bookings/<int:booking_id>")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_detail(booking_id: int):
     return await _detail(booking_id)
 
@@ -211,7 +211,7 @@ def _driver_id(form) -> int:
 
 @bp.post("/ui/bookings/<int:booking_id>/assign")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_assign(booking_id: int):
     form = await request.form
     try:
@@ -239,7 +239,7 @@ async def booking_assign(booking_id: int):
 
 @bp.post("/ui/bookings/<int:booking_id>/cancel")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_cancel(booking_id: int):
     reason = ((await request.form).get("reason") or "").strip()[:500] or None
     who = await _staff_who()
@@ -250,7 +250,7 @@ async def booking_cancel(booking_id: int):
 
 @bp.post("/ui/bookings/<int:booking_id>/dispatch")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_redispatch(booking_id: int):
     who = await _staff_who()
     return await _act(
@@ -262,7 +262,7 @@ async def booking_redispatch(booking_id: int):
 
 @bp.post("/ui/bookings/<int:booking_id>/tracking-link")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_new_link(booking_id: int):
     """A new tracking link (a caller's link was forwarded too far, or read out wrongly): the
     old one answers 410 from now on; recorded in the booking's timeline with who asked."""
@@ -318,14 +318,14 @@ async def _form(values: dict | None = None, error: str | None = None, status: in
 
 @bp.get("/ui/bookings/new")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def phone_booking_form():
     return await _form()
 
 
 @bp.post("/ui/bookings/edit")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def phone_booking_edit():
     """Back from the price to the form, with what was typed."""
     return await _form(_form_values(await request.form))
@@ -333,7 +333,7 @@ async def phone_booking_edit():
 
 @bp.post("/ui/bookings/quote")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def phone_booking_quote():
     """Price the caller's trip; the dispatcher confirms the booking on the answer."""
     values = _form_values(await request.form)
@@ -348,7 +348,7 @@ async def phone_booking_quote():
             quotes.QuoteRequest(
                 pickup,
                 dropoff,
-                values["vehicle_class"] or "standard",
+                values["vehicle_class"] or fares.DEFAULT_CLASS,
                 later,
                 # The place or address the caller named (the search box fills these in), if any.
                 values["pickup_label"] or None,
@@ -365,7 +365,7 @@ async def phone_booking_quote():
 
 @bp.post("/ui/bookings")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def phone_booking_create():
     form = await request.form
     values = _form_values(form)

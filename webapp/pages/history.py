@@ -23,9 +23,9 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.queries import Driver
 from hexfleet.errors import NotFound
 from hexfleet.tracking import replay, timerange
+from hexfleet.users.roles import STAFF
 from webapp.api import history as history_api
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES
 from webapp.services import services
 
 bp = Blueprint("history_page", __name__)
@@ -91,7 +91,7 @@ def _sentence(text: str) -> str:
 
 @bp.get("/history")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def history_page() -> tuple[str, int, dict[str, str]]:
     svc = services()
     pool, settings = svc.db, svc.settings

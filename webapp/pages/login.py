@@ -23,9 +23,9 @@ from hexfleet import security
 from hexfleet.errors import Conflict, Invalid
 from hexfleet.users import queries as users
 from hexfleet.users.logic import normalise_email
+from hexfleet.users.roles import STAFF, Role
 from webapp.auth import AccountDisabled, authenticate, current_user, end_session, start_session
 from webapp.limits import LimitsUnavailable, client_address, limiter
-from webapp.pages.common import STAFF_ROLES
 from webapp.services import services
 
 bp = Blueprint("login", __name__)
@@ -57,7 +57,7 @@ def safe_next(target: str | None) -> str:
 
 
 def home_for(role: str | None) -> str:
-    return STAFF_HOME if role in STAFF_ROLES else CUSTOMER_HOME
+    return STAFF_HOME if role in STAFF else CUSTOMER_HOME
 
 
 def landing(role: str, target: str | None) -> str:
@@ -85,7 +85,7 @@ def _asked(value: str | None) -> str:
 async def login_form():
     user = await current_user()
     asked = request.args.get("next")
-    if user is not None and (user.role in STAFF_ROLES or not asked):
+    if user is not None and (user.role in STAFF or not asked):
         return redirect(landing(user.role, asked))
     return await render_template("login.html", user=user, next_url=_asked(asked), email="", error=None)
 
@@ -238,7 +238,7 @@ async def signup_submit():
     password_hash = await asyncio.to_thread(security.hash_password, password)
     try:
         async with pool.acquire() as conn:
-            user = await users.create_user(conn, normalise_email(email), password_hash, "customer")
+            user = await users.create_user(conn, normalise_email(email), password_hash, Role.CUSTOMER)
     except Conflict:
         log.info("sign-up for an email that has an account: nothing changed")
     else:

@@ -19,13 +19,14 @@ from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet.drivers import queries as driver_queries
+from hexfleet.drivers import vehicles
 from hexfleet.errors import Conflict, DomainError, Invalid, NotFound
 from hexfleet.rides import bookings, dispatch, fares, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import Actor, BookingStatus, can_cancel
+from hexfleet.users.roles import RIDERS, Role
 from webapp.auth import current_user, page_role_required, require_user
 from webapp.geocoder import Geocoder, point, within_rate
-from webapp.pages.common import STAFF_ROLES
 from webapp.pages.ride_places import Where, named_ends
 from webapp.pages.template_filters import money
 from webapp.services import label_points, services
@@ -34,7 +35,6 @@ bp = Blueprint("riders", __name__)
 log = logging.getLogger("hexfleet.web")
 
 S = BookingStatus
-RIDERS = ("customer", *STAFF_ROLES)
 
 # The rides list, in three groups (the issue's definition).
 UPCOMING = (S.SCHEDULED,)
@@ -48,7 +48,7 @@ GEOCODER_MAX_CHARS = 200
 
 CANCEL_REASONS = ("Plans changed", "Waiting too long", "Booked by mistake", "Found another ride")
 
-VEHICLE_LABELS = {"standard": "Standard", "comfort": "Comfort", "xl": "XL", "van": "Van"}
+VEHICLE_LABELS = vehicles.LABELS
 
 # How a rider reads each booking status.
 STATUS_LABELS: dict[str, str] = {
@@ -94,12 +94,14 @@ def tracking_path(booking: q.Booking) -> str:
     return bookings.tracking_url(services().rides, "", booking)
 
 
+# Who cancelled, as the rider's page says it (dispatchers and admins: "by dispatch").
+CANCELLED_BY: dict[str, str] = {Actor.CUSTOMER: "by you", Actor.DRIVER: "by the driver", Actor.SYSTEM: "automatically"}
+
+
 def cancelled_by_text(booking: q.Booking) -> str | None:
     if booking.status is not S.CANCELLED:
         return None
-    by = {"customer": "by you", "driver": "by the driver", "system": "automatically"}.get(
-        booking.cancelled_by or "", "by dispatch"
-    )
+    by = CANCELLED_BY.get(booking.cancelled_by or "", "by dispatch")
     return f"Cancelled {by}" + (f": {booking.cancel_reason}" if booking.cancel_reason else "")
 
 
@@ -164,7 +166,7 @@ async def last_passenger(user) -> dict[str, str]:
     """The passenger of the customer's last booking (name and phone), to fill the form with:
     an account holds an email only, and most riders book for themselves each time. Empty for a
     first booking, and for staff (their bookings are for callers, not for themselves)."""
-    if user is None or user.role != "customer":
+    if user is None or user.role != Role.CUSTOMER:
         return {"name": "", "phone": ""}
     last = await bookings.list_for(services().rides, bookings.Viewer(user.id, user.role), None, None, 1)
     if not last:
@@ -262,13 +264,13 @@ async def _rides_context(viewer: bookings.Viewer) -> dict:
 
 
 async def _viewer() -> bookings.Viewer:
-    user = await require_user("customer")
+    user = await require_user(Role.CUSTOMER)
     return bookings.Viewer(user.id, user.role)
 
 
 @bp.get("/rides")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def rides_page():
     context = await _rides_context(await _viewer())
     return await render_template("rides.html", user=await current_user(), **context)
@@ -276,7 +278,7 @@ async def rides_page():
 
 @bp.get("/ui/rides")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def rides_list():
     """The list alone: rides.js asks for it when a booking event arrives."""
     context = await _rides_context(await _viewer())
@@ -285,7 +287,7 @@ async def rides_list():
 
 @bp.get("/rides/<int:booking_id>")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def ride_link(booking_id: int):
     """A stable address for one of your rides: its tracking page. Anyone else's is 404."""
     try:
@@ -302,7 +304,7 @@ async def ride_link(booking_id: int):
 
 @bp.post("/rides/<int:booking_id>/tracking-link")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def renew_link(booking_id: int):
     """A new tracking link for one of your rides (the page's *Make a new link*): the old link
     stops working for everyone it was shared with; on to the ride's new page."""
@@ -326,7 +328,7 @@ def cancel_reason(form) -> str | None:
 
 @bp.post("/ui/rides/<int:booking_id>/cancel")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def cancel_ride(booking_id: int):
     """Cancel one of your rides; htmx gets the refreshed list, a plain form post the page."""
     viewer = await _viewer()

@@ -30,6 +30,7 @@ from hexfleet.errors import Conflict, NotFound
 from hexfleet.rides import bookings, dispatch, links
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
+from hexfleet.users.roles import Role
 from webapp.auth import current_user
 from webapp.pages.ride_places import named_ends
 from webapp.pages.riders import (
@@ -178,7 +179,7 @@ def eta_text(eta_s: int | None, eta_to: str | None, status: BookingStatus) -> Ma
 def is_owner(user, booking: q.Booking) -> bool:
     """Whether this viewer is the customer who booked the ride (their buttons show); staff are
     not (they have the booking card)."""
-    return user is not None and user.role == "customer" and booking.customer_id == user.id
+    return user is not None and user.role == Role.CUSTOMER and booking.customer_id == user.id
 
 
 async def owner_of(booking: q.Booking) -> int | None:
