@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +27,11 @@ def running_stack(tmp_path, monkeypatch):
     """A data folder with a dev-stack.json whose owner is alive and is (by its command line) hexfleet."""
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "hexfleet-dev-holder"])
     try:
+        # Until it has exec'd, /proc shows the forking pytest's command line: not yet "hexfleet".
+        deadline = time.monotonic() + 10
+        while b"hexfleet-dev-holder" not in Path(f"/proc/{holder.pid}/cmdline").read_bytes():
+            assert time.monotonic() < deadline, "the holder process did not start"
+            time.sleep(0.01)
         path = write_dev_stack(tmp_path, STACK)
         record = json.loads(path.read_text())
         record["pid"] = holder.pid
