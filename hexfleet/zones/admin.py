@@ -60,7 +60,7 @@ async def create(pool, actor: audit.Actor, zone: ZoneIn, announce: Announce) -> 
     async with pool.acquire() as conn, conn.transaction():
         await _check_references(conn, [zone])
         saved = await queries.insert_zone(conn, zone)
-        await audit.record(conn, actor, "zone.create", "zone", saved.id, saved.name, _summary(zone))
+        await audit.record(conn, actor, audit.Action.ZONE_CREATE, "zone", saved.id, saved.name, _summary(zone))
     await announce()
     return saved
 
@@ -71,7 +71,7 @@ async def update(pool, actor: audit.Actor, zone_id: int, zone: ZoneIn, announce:
         before, after = await queries.update_zone(conn, zone_id, zone)
         changes = _changes(before.as_input(), zone) if after is not before else {}
         if changes:
-            await audit.record(conn, actor, "zone.update", "zone", zone_id, after.name, changes)
+            await audit.record(conn, actor, audit.Action.ZONE_UPDATE, "zone", zone_id, after.name, changes)
     if changes:
         await announce()
     return after
@@ -81,7 +81,7 @@ async def delete(pool, actor: audit.Actor, zone_id: int, announce: Announce) -> 
     async with pool.acquire() as conn, conn.transaction():
         gone = await queries.delete_zone(conn, zone_id)
         details = {**_summary(gone.as_input()), "geometry": gone.geometry}
-        await audit.record(conn, actor, "zone.delete", "zone", zone_id, gone.name, details)
+        await audit.record(conn, actor, audit.Action.ZONE_DELETE, "zone", zone_id, gone.name, details)
     await announce()
     return gone
 
@@ -125,7 +125,7 @@ async def import_zones(pool, actor: audit.Actor, zones: list[ZoneIn], source: st
                 updated.append(zone.name)
         counts = {"added": len(added), "updated": len(updated), "unchanged": len(zones) - len(added) - len(updated)}
         details = {**counts, "source": source, "added_names": _names(added), "updated_names": _names(updated)}
-        await audit.record(conn, actor, "zone.import", "zone", None, f"{len(zones)} zones", details)
+        await audit.record(conn, actor, audit.Action.ZONE_IMPORT, "zone", None, f"{len(zones)} zones", details)
     if added or updated:
         await announce()
     return counts

@@ -15,22 +15,23 @@ import math
 from typing import Any
 
 from pydantic import BaseModel, Field
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
 from quart_schema import document_response, tag, validate_querystring, validate_request
 
 from hexfleet import audit
 from hexfleet.errors import DomainError, Invalid
+from hexfleet.users.roles import RIDERS, STAFF, Role
 from hexfleet.zones import admin as zones_admin
 from hexfleet.zones import geometry, queries, rules, transfer
-from webapp.auth import STAFF, require_hidden, require_user, role_required
+from webapp.auth import require_hidden, require_user, role_required
 from webapp.limits import limiter
 from webapp.problems import Problem
-from webapp.services import live_zones, zones_changed
+from webapp.services import services, zones_changed
 
 bp = Blueprint("zones_api", __name__, url_prefix="/api/v1/zones")
 log = logging.getLogger("hexfleet.web")
 
-SIGNED_IN = ("customer", "dispatcher", "admin")
+SIGNED_IN = RIDERS  # everyone with an account: riders and staff
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -116,7 +117,7 @@ def _errors(*statuses: int):
 
 
 def _pool():
-    return current_app.extensions["db"]
+    return services().db
 
 
 async def _staff():
@@ -127,7 +128,7 @@ async def _staff():
 
 async def _admin():
     user = await require_hidden(*STAFF)  # riders and drivers: 404, as for reads
-    user = await require_user("admin")  # dispatchers: 403 (they see zones, they do not change them)
+    user = await require_user(Role.ADMIN)  # dispatchers: 403 (they see zones, they do not change them)
     await limiter().enforce("zones", str(user.id), what="zone requests")
     return user
 
@@ -277,7 +278,7 @@ async def service_area(query_args: PointQuery):
     await limiter().enforce("zones", str(user.id), what="zone requests")
     if not (math.isfinite(query_args.lat) and math.isfinite(query_args.lng)):
         raise Invalid("lat and lng must be numbers", code="bad-coordinates")
-    index = live_zones().current()
+    index = services().zones.current()
     areas = [h for h in index.zones_at(query_args.lat, query_args.lng) if h.kind == "service_area"]
     served = not index.service_areas or bool(areas)
     zone = {"id": areas[0].id, "name": areas[0].name} if areas else None
