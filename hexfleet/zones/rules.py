@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from hexfleet.drivers.vehicles import VEHICLE_CLASSES
 from hexfleet.places.rules import clean_text
-from hexfleet.rides.fares import VEHICLE_CLASSES
 from hexfleet.zones.geometry import GeometryError, Shape, parse
 
 KINDS = ("service_area", "airport", "restricted", "custom")
