@@ -37,14 +37,25 @@ CIRCLE = {"type": "Circle", "center": [13.4, 52.5], "radius_m": 500}
             Rules(fixed_fares=(FixedFare(7, False, "van", 0, False),)),
             {},
         ),
-        ("airport", {"fixed_fares": [{"to_zone_id": 7, "from_zone_id": 8, "vehicle_class": "xl", "amount_minor": 1}]},
-         Rules(fixed_fares=()), {"rules.fixed_fares[0]": "exactly one of"}),  # fmt: skip
-        ("airport", {"fixed_fares": [{"to_zone": "Centre", "vehicle_class": "xl", "amount_minor": 1}]},
-         Rules(fixed_fares=()), {"rules.fixed_fares[0].to_zone": "unknown rule",
-                                 "rules.fixed_fares[0]": "exactly one of"}),  # names: files only  # fmt: skip
+        (
+            "airport",
+            {"fixed_fares": [{"to_zone_id": 7, "from_zone_id": 8, "vehicle_class": "xl", "amount_minor": 1}]},
+            Rules(fixed_fares=()),
+            {"rules.fixed_fares[0]": "exactly one of"},
+        ),
+        (
+            "airport",
+            {"fixed_fares": [{"to_zone": "Centre", "vehicle_class": "xl", "amount_minor": 1}]},
+            Rules(fixed_fares=()),
+            {"rules.fixed_fares[0].to_zone": "unknown rule", "rules.fixed_fares[0]": "exactly one of"},
+        ),
         ("airport", {"fixed_fares": "all"}, Rules(), {"rules.fixed_fares": "a list"}),
-        ("airport", {"fixed_fares": [{"to_zone_id": 7, "vehicle_class": "xl", "amount_minor": 1}] * 2},
-         Rules(fixed_fares=(FixedFare(7, True, "xl", 1),) * 2), {"rules.fixed_fares[1]": "a second fixed fare"}),  # fmt: skip
+        (
+            "airport",
+            {"fixed_fares": [{"to_zone_id": 7, "vehicle_class": "xl", "amount_minor": 1}] * 2},
+            Rules(fixed_fares=(FixedFare(7, True, "xl", 1),) * 2),
+            {"rules.fixed_fares[1]": "a second fixed fare"},
+        ),
         ("restricted", {"wait_minutes": 10}, Rules(wait_minutes=10), {}),
         ("restricted", {"wait_minutes": None}, Rules(), {}),
         ("restricted", {"wait_minutes": 0}, Rules(), {"rules.wait_minutes": "from 1 to 1440"}),
@@ -149,8 +160,13 @@ def test_service_areas(areas, pickup, dropoff, code):
         ([], [], "standard", [], None),
         ([BER], [], "standard", [("pickup_fee", "Pickup fee: BER", 500)], None),
         ([], [BER], "comfort", [("dropoff_fee", "Drop-off fee: BER", 200)], None),
-        ([BER], [BER], "standard", [("pickup_fee", "Pickup fee: BER", 500), ("dropoff_fee", "Drop-off fee: BER", 200)],
-         None),  # fmt: skip
+        (
+            [BER],
+            [BER],
+            "standard",
+            [("pickup_fee", "Pickup fee: BER", 500), ("dropoff_fee", "Drop-off fee: BER", 200)],
+            None,
+        ),
         ([BER], [CENTRE], "standard", [("pickup_fee", "Pickup fee: BER", 500)], (4500, True, "BER → Centre")),
         ([BER], [CENTRE], "comfort", [("pickup_fee", "Pickup fee: BER", 500)], None),  # no fare for the class
         ([CENTRE], [BER], "standard", [("dropoff_fee", "Drop-off fee: BER", 200)], (4000, False, "Centre → BER")),
@@ -179,8 +195,19 @@ EUR = Fare("standard", "EUR", base_minor=250, per_km_minor=135, per_minute_minor
         # metered as ever, plus the fees after the minimum: 10 km, 20 min: 250 + 1350 + 600 = 2200 + 100
         (None, 500, 10, {"total_minor": 2800, "zone_fees_minor": 500, "fixed_fare_minor": 0, "base_minor": 250}),
         # a fixed fare replaces the meter and the minimum; the booking fee stays
-        (4500, 0, 10, {"total_minor": 4600, "fixed_fare_minor": 4500, "base_minor": 0, "distance_minor": 0,
-                       "time_minor": 0, "minimum_fare_minor": 0}),  # fmt: skip
+        (
+            4500,
+            0,
+            10,
+            {
+                "total_minor": 4600,
+                "fixed_fare_minor": 4500,
+                "base_minor": 0,
+                "distance_minor": 0,
+                "time_minor": 0,
+                "minimum_fare_minor": 0,
+            },
+        ),
         (4500, 500, 10, {"total_minor": 5100}),
         # surge on a fixed fare (when its rule allows it): ×1.5 of 4000 = 6000
         (4000, 0, 15, {"surge_minor": 2000, "total_minor": 6100}),
