@@ -41,6 +41,7 @@ from hexfleet.devtools.embedded import port_open
 from hexfleet.devtools.testing import free_port
 from hexfleet.settings import ROOT, Settings
 from webapp import ingest, serving
+from webapp.app import large_body_limit
 
 CONFIG = ROOT / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -192,9 +193,30 @@ def test_the_shipped_config_matches_what_the_app_relies_on():
         assert static.value("gzip") == "on" and "text/css" in static.value("gzip_types")
         cache = next(d for d in static.all("add_header") if d.args[0] == "Cache-Control")
         assert f"max-age={max_age}" in _unquote(cache.args[1])
+    # The routes the app lets take larger bodies get the same limits here, and only they do.
+    larger = ["/api/v1/places/import", "/admin/places/import", "/api/v1/zones/import"]
+    larger += ["/api/v1/zones", "/api/v1/zones/7"]
+    for path in larger:
+        matching = [loc for loc in tls.all("location") if loc.all("client_max_body_size") and _matches(loc, path)]
+        assert len(matching) == 1, path
+        assert size(matching[0].value("client_max_body_size")) == large_body_limit(path), path
+        assert matching[0].value("proxy_pass") == "http://hexfleet_web"
+    for path in ("/api/v1/zones/7/inside", "/api/v1/places", "/api/v1/driver/pings"):
+        assert large_body_limit(path) is None
+        assert not [loc for loc in tls.all("location") if loc.all("client_max_body_size") and _matches(loc, path)]
+
     # Our ES modules come from the app, which versions their imports (webapp/static_files.py).
     scripts = config.location(tls, "/static/js/")
     assert scripts.value("proxy_pass") == "http://hexfleet_web" and not scripts.all("root")
+
+
+def _matches(location, path: str) -> bool:
+    """Whether an exact (=) or regex (~) location of the shipped config takes `path`."""
+    if location.args[0] == "=":
+        return location.args[1] == path
+    if location.args[0] == "~":
+        return re.match(location.args[1], path) is not None
+    return False
 
 
 def test_nginx_accepts_the_shipped_config_with_tls(tmp_path):
@@ -491,6 +513,10 @@ async def test_bodies_static_files_and_the_access_log(proxied, db):
         assert too_big.status_code == 413 and too_big.headers["server"] == "nginx"  # the proxy's answer
         fits = await client.post("/api/v1/driver/pings", content=ping + b" " * (250 * 1024), headers=auth)
         assert fits.status_code == 202, fits.text  # the app's
+        # A file of places or zones over that size reaches the app (which asks who is sending it).
+        for path in ("/api/v1/places/import", "/api/v1/zones/import"):
+            big = await client.post(path, content=b" " * (1024 * 1024), headers={"Content-Type": "text/csv"})
+            assert big.status_code == 401 and big.headers["content-type"] == "application/problem+json", path
 
         own = await client.get("/static/css/app.css", headers={"Accept-Encoding": "gzip"})
         assert own.status_code == 200 and own.headers["content-encoding"] == "gzip"
