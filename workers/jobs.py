@@ -80,10 +80,15 @@ async def learn_speeds(ctx) -> dict:
 
 
 async def evaluate_alerts(ctx) -> dict:
-    """The alerts desk (every ALERT_EVERY_S): raise what needs a dispatcher, resolve what cleared.
-    Restricted zones are not evaluated yet: hexfleet has no zones (see README, Alerts desk)."""
+    """The alerts desk (every ALERT_EVERY_S): raise what needs a dispatcher, resolve what cleared."""
     rides = ctx["rides"]
-    report = await desk.evaluate(rides.pool, rides.store, rides.router, ctx["settings"].alert_rules())
+    report = await desk.evaluate(
+        rides.pool,
+        rides.store,
+        rides.router,
+        ctx["settings"].alert_rules(),
+        zones_at=desk.restricted_zones(ctx["zones"]),
+    )
     if report.raised or report.resolved:
         log.info("alerts: %d raised, %d resolved (%.3f s)", len(report.raised), len(report.resolved), report.seconds)
     return {"raised": len(report.raised), "resolved": len(report.resolved)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from arq import cron
 from arq.connections import RedisSettings
@@ -16,6 +17,7 @@ from hexfleet.rides.routes import Router
 from hexfleet.rides.surge_index import SurgeIndex
 from hexfleet.settings import Settings
 from hexfleet.tracking.store import LiveStore
+from hexfleet.zones.live import LiveZones
 from streaming.kafka import ensure_ride_topics
 from streaming.producer import ReliableProducer
 from streaming.publisher import KafkaPublisher
@@ -33,6 +35,8 @@ from workers.jobs import (
 from workers.scheduler import ArqJobs
 
 SETTINGS = Settings.from_env()
+
+log = logging.getLogger("hexfleet.worker")
 
 
 async def make_context(ctx: dict, settings: Settings) -> None:
@@ -60,6 +64,13 @@ async def _make_context(ctx: dict, settings: Settings) -> None:
     ctx["router"] = router = Router(
         settings.routing_url, settings.routing_timeout_s, settings.estimate_rules(), speeds=speeds
     )
+    # The zones' cover, for the alerts desk's restricted rule: reloaded every few minutes
+    # (zones change rarely; a new restricted zone reaches the desk within REFRESH_EVERY_S).
+    ctx["zones"] = zones = LiveZones(pool)
+    try:
+        await zones.reload()
+    except Exception:
+        log.warning("could not load zones; trying again on the next lookup", exc_info=True)
     ctx["rides"] = Rides(
         pool=pool,
         store=LiveStore(redis, settings.h3_resolution),
@@ -72,7 +83,13 @@ async def _make_context(ctx: dict, settings: Settings) -> None:
 
 
 async def close_context(ctx: dict) -> None:
-    for name, closer in (("speeds", "stop"), ("router", "close"), ("producer", "stop"), ("db", "close")):
+    for name, closer in (
+        ("zones", "close"),
+        ("speeds", "stop"),
+        ("router", "close"),
+        ("producer", "stop"),
+        ("db", "close"),
+    ):
         resource = ctx.pop(name, None)
         if resource is not None:
             with contextlib.suppress(Exception):  # closing what a lost server left behind

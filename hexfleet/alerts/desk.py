@@ -34,16 +34,35 @@ from hexfleet import audit
 from hexfleet.alerts import judge
 from hexfleet.alerts import queries as q
 from hexfleet.alerts.judge import World, ZonesAt
-from hexfleet.alerts.rules import AlertRules, Anchor, Fix, advance_anchor, fresh, near_giving_up
+from hexfleet.alerts.rules import AlertRules, Anchor, Fix, ZoneRef, advance_anchor, fresh, near_giving_up
 from hexfleet.analytics import outlook, reports
 from hexfleet.audit.actions import Action
 from hexfleet.errors import Conflict, Invalid, NotFound
 from hexfleet.geo import cell_of
 from hexfleet.rides.routes import Router
 from hexfleet.tracking.store import LiveStore
+from hexfleet.zones.live import LiveZones
 
 log = logging.getLogger("hexfleet.alerts")
 DESK = audit.Actor("alerts desk")
+
+
+def restricted_zones(zones: LiveZones) -> ZonesAt:
+    """The ``zones_at`` of the restricted rule: the active restricted zones at a position, from
+    the process's in-memory cover, each with its own wait (its rules' ``wait_minutes``)."""
+
+    def at(lat: float, lng: float) -> list[ZoneRef]:
+        return [
+            ZoneRef(
+                hit.id, hit.name, None if (wait := getattr(hit.rules, "wait_minutes", None)) is None else wait * 60.0
+            )
+            for hit in zones.zones_at(lat, lng)
+            if hit.kind == "restricted"
+        ]
+
+    return at
+
+
 MAX_NOTE = 500
 
 
@@ -132,7 +151,7 @@ async def evaluate(
     zones_at: ZonesAt | None = None,
 ) -> Report:
     """One evaluation: every rule over the fleet now; raise, resolve, record. ``zones_at``: the
-    restricted zones at a position (None until zones exist: the restricted rule is off)."""
+    restricted zones at a position (``restricted_zones``; None: the restricted rule is off)."""
     started = time.monotonic()
     now = time.time() if now is None else now
     world, unresolved, changed = await gather(pool, store, router, rules, now, zones_at)

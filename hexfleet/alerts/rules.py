@@ -20,9 +20,9 @@ around its threshold, or that a dispatcher acknowledged, is never raised again e
 - ``no_driver_soon``: a booking within ALERT_NO_DRIVER_SOON_S of giving up (DISPATCH_PATIENCE_S
   after its search started) whose pickup lies in a resolution-7 cell the analytics outlook
   shows short of drivers: dispatch will not find one by itself.
-- ``restricted_wait``: an available driver not moving for ALERT_RESTRICTED_WAIT_S inside a
-  restricted zone. Pure and tested here; the desk evaluates it once zones exist (it takes the
-  restricted zones at the driver's position as input).
+- ``restricted_wait``: an available driver not moving inside a restricted zone for the zone's
+  ``wait_minutes``, else ALERT_RESTRICTED_WAIT_S (it takes the restricted zones at the driver's
+  position as input: ``desk.restricted_zones``).
 
 A rule whose driver's fix is stale says nothing about where the driver is: ``eta_growing``,
 ``not_moving`` and ``restricted_wait`` stay quiet then (``stale_fix`` speaks for it).
@@ -138,10 +138,12 @@ class Anchor:
 
 @dataclass(frozen=True)
 class ZoneRef:
-    """A restricted zone the driver is in (from hexfleet/zones once it exists)."""
+    """A restricted zone the driver is in (hexfleet/zones); ``wait_s``: the zone's own limit
+    (its rules' ``wait_minutes``), else ALERT_RESTRICTED_WAIT_S."""
 
     id: int
     name: str
+    wait_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -341,9 +343,11 @@ def restricted_wait(
     """``zones_here``: the restricted zones at the driver's anchor (the first one names it)."""
     if duty != "available" or anchor is None or not zones_here or not fresh(fix, now, rules):
         return None
-    if now - anchor.since < rules.restricted_wait_s:
+    waited = now - anchor.since
+    over = [z for z in zones_here if waited >= (rules.restricted_wait_s if z.wait_s is None else z.wait_s)]
+    if not over:
         return None
-    zone = min(zones_here, key=lambda z: z.id)
+    zone = min(over, key=lambda z: z.id)
     return Finding(
         Rule.RESTRICTED_WAIT,
         "driver",

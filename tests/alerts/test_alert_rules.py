@@ -209,6 +209,10 @@ ZONE = ZoneRef(5, "Airport apron")
         ("busy", 3000, [ZONE], 0, False),  # on a ride: waiting there is the ride's business
         ("off_duty", 3000, [ZONE], 0, False),
         ("available", 3000, [ZONE], 61, False),  # stale
+        ("available", 120, [ZoneRef(5, "Airport apron", wait_s=120)], 0, True),  # the zone's own limit
+        ("available", 119, [ZoneRef(5, "Airport apron", wait_s=120)], 0, False),
+        ("available", 400, [ZoneRef(5, "Airport apron", wait_s=600)], 0, False),  # longer than the setting
+        ("available", 300, [ZoneRef(9, "Depot", wait_s=600), ZONE], 0, True),  # the one whose limit passed
     ],
 )
 def test_restricted_wait(duty, still_for, zones, fix_age, raised):

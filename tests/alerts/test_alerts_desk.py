@@ -20,6 +20,9 @@ from hexfleet.geo import cell_of
 from hexfleet.rides import bookings, dispatch, quotes
 from hexfleet.rides.states import Action, Actor
 from hexfleet.tracking.pings import Ping
+from hexfleet.zones import admin as zones_admin
+from hexfleet.zones.live import LiveZones
+from hexfleet.zones.rules import check_zone
 from webapp.services import services
 
 PICKUP, DROPOFF = (52.52, 13.405), (52.53, 13.43)
@@ -249,3 +252,45 @@ async def test_no_driver_soon_stays_quiet_where_drivers_are_enough(rides, rules,
     await short_of_drivers_here(db, t0, requests=0)  # the past weeks had no demand here
     report = await evaluate(rides, rules, t0 + rules.patience_s - rules.no_driver_soon_s + 1)
     assert "no_driver_soon" not in [a.rule for a in report.raised]
+
+
+async def test_restricted_wait_from_a_real_zone_raised_once_and_resolved_when_moving(rides, rules, db):
+    """A restricted zone drawn around a spot, with its own wait (2 minutes): an available driver
+    standing there is told of once, and the alert resolves when the driver drives off."""
+    zone_in, errors = check_zone(
+        {
+            "name": "Bus lane by the station",
+            "kind": "restricted",
+            "geometry": {"type": "Circle", "center": [AWAY[1], AWAY[0]], "radius_m": 300},
+            "rules": {"wait_minutes": 2},
+        }
+    )
+    assert errors == {} and zone_in is not None
+
+    async def announce() -> None:
+        return None
+
+    zone = await zones_admin.create(db, audit.Actor("tests"), zone_in, announce)
+    zones = LiveZones(db)
+    await zones.reload()
+    zones_at = desk.restricted_zones(zones)
+    assert [(z.id, z.wait_s) for z in zones_at(*AWAY)] == [(zone.id, 120.0)]
+    assert zones_at(*PICKUP) == []
+
+    driver, _ = await make_driver(db, "Waiting Wanda")
+    await place_driver(rides.store, driver.id, *AWAY)  # available, as the tracker's duty sync has it
+
+    async def at(offset: float, where: tuple[float, float]) -> desk.Report:
+        await fix_at(rides.store, driver.id, where, t0 + offset)
+        return await desk.evaluate(rides.pool, rides.store, rides.router, rules, now=t0 + offset, zones_at=zones_at)
+
+    t0 = time.time()
+    for offset in (0, 60, 119):
+        assert (await at(offset, AWAY)).raised == []
+    [alert] = (await at(125, AWAY)).raised
+    assert (alert.rule, alert.subject_id, alert.details["zone_id"]) == ("restricted_wait", driver.id, zone.id)
+    assert "Bus lane by the station" in alert.details["summary"]
+    assert (await at(150, AWAY)).raised == []  # once per occurrence
+    done = await at(160, PICKUP)
+    assert [a.id for a in done.resolved] == [alert.id]
+    await zones.close()
