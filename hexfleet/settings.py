@@ -438,12 +438,15 @@ class Settings:
         object.__setattr__(self, "kafka_sasl_mechanism", self.kafka_sasl_mechanism.strip().upper())
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, dev_stack: bool = True, **overrides) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dev_stack: bool = False, **overrides) -> Settings:
         """Settings from ``environ`` (default: this process's environment).
 
-        With the process's own environment, a running ``hexfleet dev`` in the data folder
-        fills in what is unset (its servers' URLs, its port), so the CLI in a second
-        terminal finds the stack by itself; variables that are set always win.
+        ``dev_stack=True`` is for the command line only (the ``hexfleet`` CLI beside
+        ``make run``): with the process's own environment, a running ``hexfleet dev`` in the
+        data folder then fills in what is unset (its servers' URLs, its port), so the CLI in a
+        second terminal finds the stack by itself; variables that are set always win. A
+        production process (web, stream, worker) never passes it: a stray ``dev-stack.json``
+        beside a deployment must not point it at a developer's servers.
         """
         env: Mapping[str, str] = os.environ if environ is None else environ
         if environ is None and dev_stack:

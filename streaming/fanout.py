@@ -19,6 +19,7 @@ from hexfleet.settings import Settings
 from hexfleet.tracking import filters
 from hexfleet.tracking.pings import Ping, iso
 from hexfleet.tracking.store import LiveStore
+from streaming import channels as ch
 from streaming.events import BadEvent, PingsRecord, StatusEvent, decode_lazily
 from streaming.hub import LiveEvent, LiveHub, make_event
 from streaming.kafka import make_consumer
@@ -38,11 +39,11 @@ def position_event(driver_id: int, ping, status: str) -> LiveEvent:
             "status": status,
         }
     )
-    return make_event("position", driver_id, data, ping.lat, ping.lng)
+    return make_event(ch.POSITION, driver_id, data, ping.lat, ping.lng)
 
 
 def status_event(driver_id: int, status: str) -> LiveEvent:
-    return make_event("status", driver_id, orjson.dumps({"event": "status", "driver_id": driver_id, "status": status}))
+    return make_event(ch.STATUS, driver_id, orjson.dumps({"event": "status", "driver_id": driver_id, "status": status}))
 
 
 class FanOut:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from hexfleet.geo import in_bbox
+from streaming import channels as ch
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class LiveEvent:
 
 
 def make_event(kind: str, driver_id: int, data: bytes, lat: float | None = None, lng: float | None = None) -> LiveEvent:
-    key = driver_id if kind == "position" else -driver_id
+    key = driver_id if kind == ch.POSITION else -driver_id
     return LiveEvent(key, driver_id, kind, lat, lng, data, _frame(kind, data))
 
 
@@ -53,7 +54,7 @@ class Filter:
     def matches(self, event: LiveEvent) -> bool:
         if self.driver_id is not None and event.driver_id != self.driver_id:
             return False
-        if self.bbox is not None and event.kind == "position":
+        if self.bbox is not None and event.kind == ch.POSITION:
             return in_bbox(event.lat, event.lng, self.bbox)  # type: ignore[arg-type]
         return True
 

@@ -104,7 +104,7 @@ class OutboxRelay:
     async def _lead(self) -> None:
         conn = await asyncpg.connect(self.settings.database_url, timeout=10)
         try:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+            if not await q.try_relay_lock(conn, LOCK_KEY):
                 await self._pause(STANDBY_RETRY_S)  # another relay publishes; stand by
                 return
             await conn.add_listener(q.OUTBOX_CHANNEL, lambda *_: self._wake.set())

@@ -21,6 +21,7 @@ import orjson
 from aiokafka import TopicPartition
 
 from hexfleet.settings import Settings
+from streaming import channels as ch
 from streaming.events import AlertChanged, BadEvent, BookingChanged, SurgeChanged, decode_ride_event
 from streaming.hub import LiveEvent, LiveHub, make_channel_event
 from streaming.kafka import make_consumer
@@ -34,11 +35,11 @@ STAFF_ONLY = frozenset({"staff"})
 
 
 def channels_of(event: BookingChanged) -> frozenset[str]:
-    channels = {"staff", f"booking:{event.booking_id}"}
+    channels = {ch.STAFF, ch.booking(event.booking_id)}
     if event.customer_id is not None:
-        channels.add(f"customer:{event.customer_id}")
+        channels.add(ch.customer(event.customer_id))
     if event.driver_id is not None:
-        channels.add(f"driver:{event.driver_id}")
+        channels.add(ch.driver(event.driver_id))
     return frozenset(channels)
 
 
@@ -50,7 +51,7 @@ def alert_event(event: AlertChanged) -> LiveEvent:
 def surge_event(event: SurgeChanged) -> LiveEvent:
     data = orjson.dumps({"at": event.at, "cells": {str(c): t / 10 for c, t in event.cells.items()}})
     # Keyed by time, not coalesced: each carries only the cells that changed.
-    return make_channel_event("surge", -int(event.at * 1000), data, frozenset({"staff", "surge"}))
+    return make_channel_event(ch.SURGE_CHANGED, -int(event.at * 1000), data, frozenset({ch.STAFF, ch.SURGE}))
 
 
 class RideFanOut:
@@ -110,7 +111,7 @@ class RideFanOut:
                     out.append(alert_event(event))
             elif self._fresh(event):
                 data = orjson.dumps(event.public())
-                out.append(make_channel_event("booking", event.booking_id, data, channels_of(event)))
+                out.append(make_channel_event(ch.BOOKING, event.booking_id, data, channels_of(event)))
         return out
 
     def _fresh(self, event: BookingChanged) -> bool:

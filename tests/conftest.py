@@ -22,6 +22,7 @@ from hexfleet.devtools import embedded
 from hexfleet.devtools.testing import create_database, drop_database, with_redis_db
 from hexfleet.migrate import migrate
 from hexfleet.settings import ROOT, Settings
+from webapp.services import services
 
 TEST_DATA = ROOT / ".data" / "test"
 
@@ -134,7 +135,7 @@ def _check_time_rejections(request, app) -> None:
     fixed dates on the day they are written; this names the test when one slips through)."""
     if request.node.get_closest_marker("time_rejections") is not None:
         return
-    registry = app.extensions["metrics"].registry
+    registry = services(app).metrics.registry
     refused = {
         reason: registry.get_sample_value("hexfleet_pings_rejected_total", {"reason": reason}) or 0
         for reason in TIME_REJECTIONS

@@ -38,7 +38,7 @@ from webapp.limits import Limiter
 from webapp.metrics import WebMetrics
 from webapp.osmand_listener import OsmAndListener
 from webapp.public_limits import init_public_limits
-from webapp.services import start_rides, stop_rides
+from webapp.services import install, start_rides, stop_rides
 from webapp.shutdown import end_streams_on_stop
 
 log = logging.getLogger("hexfleet.web")
@@ -199,6 +199,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         scalar_ui_path=None,
         openapi_provider_class=HexfleetOpenAPI,
     )
+    svc = install(app, settings, WebMetrics())
     bound_json(app)
     safe_static_files(app)
     static_files.install(app)
@@ -207,8 +208,6 @@ def create_app(settings: Settings | None = None) -> Quart:
     init_public_limits(app)
     init_auth(app, settings)
     init_csrf(app, settings.secure_cookies)
-    app.extensions["settings"] = settings
-    app.extensions["metrics"] = WebMetrics()
     errors.register(app)
 
     from webapp import ops, pages, phones
@@ -221,64 +220,59 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def start_services() -> None:
-        app.extensions["db"] = await create_pool(settings)
-        redis = redisconn.connect(settings.redis_url)
-        app.extensions["redis"] = redis
+        svc.db = await create_pool(settings)
+        svc.redis = redis = redisconn.connect(settings.redis_url)
         # Its own client: the subscriber's reads wait for the next message with no deadline.
-        app.extensions["redis_listener"] = subscriber = redisconn.connect(settings.redis_url, listener=True)
-        app.extensions["store"] = store = LiveStore(redis, settings.h3_resolution)
+        svc.redis_listener = subscriber = redisconn.connect(settings.redis_url, listener=True)
+        svc.store = store = LiveStore(redis, settings.h3_resolution)
         await ensure_topic(settings)
         producer = ReliableProducer(
             settings,
             {settings.kafka_topic_locations: None, settings.kafka_topic_bookings: None, settings.kafka_topic_surge: 1},
         )
         await producer.start()
-        app.extensions["producer"] = producer
-        app.extensions["publisher"] = KafkaPublisher(producer, settings)
-        hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
-        app.extensions["hub"] = hub
-        rides_hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
-        app.extensions["rides_hub"] = rides_hub
+        svc.producer = producer
+        svc.publisher = KafkaPublisher(producer, settings)
+        svc.hub = hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
+        svc.rides_hub = rides_hub = LiveHub(settings.hub_max_pending, settings.hub_send_timeout_s)
 
         def close_streams() -> None:
             hub.close()
             rides_hub.close()
 
-        app.extensions["undo_stop_hook"] = end_streams_on_stop(close_streams)
+        svc.undo_stop_hook = end_streams_on_stop(close_streams)
         fanout = FanOut(settings, hub, store)
         await fanout.start(await producer.partitions_for(settings.kafka_topic_locations))
-        app.extensions["fanout"] = fanout
+        svc.fanout = fanout
         await ensure_ride_topics(settings)
         ride_fanout = RideFanOut(settings, rides_hub)
         await ride_fanout.start(
             {t: await producer.partitions_for(t) for t in (settings.kafka_topic_bookings, settings.kafka_topic_surge)}
         )
-        app.extensions["ride_fanout"] = ride_fanout
-        await start_rides(app, settings, redis, store)
-        app.extensions["limiter"] = limiter = Limiter(settings.redis_url, settings.rate_rules())
-        ingest = Ingest(settings, app.extensions["db"], producer, app.extensions["metrics"], store, limiter)
-        app.extensions["ingest"] = ingest
+        svc.ride_fanout = ride_fanout
+        await start_rides(svc)
+        svc.limiter = limiter = Limiter(settings.redis_url, settings.rate_rules())
+        svc.ingest = ingest = Ingest(settings, svc.db, producer, svc.metrics, store, limiter)
         pubsub = await _subscribe_revocations(subscriber)
-        app.extensions["revocations"] = asyncio.create_task(
-            _forget_on_revocation(subscriber, ingest, pubsub), name="revocations"
-        )
+        svc.revocations = asyncio.create_task(_forget_on_revocation(subscriber, ingest, pubsub), name="revocations")
         if settings.osmand_port:
             listener = OsmAndListener(app, settings.host, settings.osmand_port)
             await listener.start()
-            app.extensions["osmand_listener"] = listener
+            svc.osmand_listener = listener
         log.info("web ready: consuming %s for live streams", settings.kafka_topic_locations)
 
     @app.after_serving
     async def stop_services() -> None:
-        app.extensions.pop("ingest", None)
+        svc.take("ingest")
         for hub_name in ("hub", "rides_hub"):
-            if hub_name in app.extensions:
-                app.extensions[hub_name].close()
-        await stop_rides(app)
-        undo_stop_hook = app.extensions.pop("undo_stop_hook", None)
+            hub = svc.opened(hub_name)
+            if hub is not None:
+                hub.close()
+        await stop_rides(svc)
+        undo_stop_hook = svc.take("undo_stop_hook")
         if undo_stop_hook is not None:
             undo_stop_hook()
-        revocations = app.extensions.pop("revocations", None)
+        revocations = svc.take("revocations")
         if revocations is not None:
             revocations.cancel()
             await asyncio.gather(revocations, return_exceptions=True)
@@ -291,7 +285,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             ("redis_listener", "aclose"),
             ("db", "close"),
         ):
-            resource = app.extensions.pop(name, None)
+            resource = svc.take(name)
             if resource is not None:
                 try:
                     await asyncio.wait_for(getattr(resource, closer)(), timeout=5)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from urllib.parse import quote
 
-from quart import abort, current_app, g, has_request_context, redirect, render_template, request, websocket
+from quart import abort, g, has_request_context, redirect, render_template, request, websocket
 from quart_auth import AuthUser, QuartAuth, login_user, logout_user
 from quart_auth import current_user as session_user
 
@@ -21,8 +21,7 @@ from hexfleet.users import queries as users
 from hexfleet.users.queries import User
 from webapp import auth_failures, driver_session
 from webapp.limits import client_address
-
-STAFF = ("dispatcher", "admin")
+from webapp.services import services
 
 
 class Unauthenticated(DomainError):
@@ -70,7 +69,7 @@ async def current_user() -> User | None:
     if "hexfleet_user" in g:
         return g.hexfleet_user
     user = None
-    pool = current_app.extensions["db"]
+    pool = services().db
     token = bearer_token(_headers().get("Authorization"))
     if token is not None:
         async with pool.acquire() as conn:
@@ -89,7 +88,7 @@ def caller_check() -> Callable[[], Awaitable[bool]]:
     that the credentials which opened it (the same Bearer token or session) still name the
     same user in the same role. Signing out, a new password, a disabled account or a revoked
     token make it False; call it after current_user()."""
-    pool = current_app.extensions["db"]
+    pool = services().db
     opened_by = g.get("hexfleet_user")
     token = bearer_token(_headers().get("Authorization"))
     session_id = None if token is not None else _session_id()
@@ -129,7 +128,7 @@ async def require_hidden(*roles: str) -> User:
         abort(404)
     token = bearer_token(_headers().get("Authorization"))
     if token is not None:
-        if len(token) <= 200 and await current_app.extensions["ingest"].auth.driver_for(token) is not None:
+        if len(token) <= 200 and await services().ingest.auth.driver_for(token) is not None:
             abort(404)
     elif await driver_session.current_session() is not None:
         abort(404)
@@ -209,8 +208,8 @@ def driver_check() -> Callable[[], Awaitable[bool]]:
     """For a driver's stream: whether the device token or the driver web app session that
     opened it still stands (rotation, deactivation, signing out end it); call after
     require_driver()."""
-    ext = current_app.extensions
-    ingest, redis, driver_id = ext["ingest"], ext["redis"], g.get("hexfleet_driver_id")
+    svc = services()
+    ingest, redis, driver_id = svc.ingest, svc.redis, g.get("hexfleet_driver_id")
     token = bearer_token(request.headers.get("Authorization"))
     session = g.get("hexfleet_driver_session") if token is None else None
 
@@ -233,7 +232,7 @@ async def _find_driver() -> int:
         return session.driver_id
     # A wrong device token spends the address's RATE_DEVICE_AUTH budget here too, as on the
     # ingest and the phone protocols: every driver route answers a stranger.
-    ingest = current_app.extensions["ingest"]
+    ingest = services().ingest
     address = client_address()
     wait = ingest.auth_failures.blocked(address)
     if wait is None:
@@ -261,7 +260,7 @@ async def authenticate(email: str, password: str) -> User | None:
     raises AccountDisabled, but only after the right password (so it reveals nothing new)."""
     if "\x00" in email or len(email) > 254:
         return None  # cannot be a stored email, and PostgreSQL refuses NUL characters
-    async with current_app.extensions["db"].acquire() as conn:
+    async with services().db.acquire() as conn:
         found = await users.get_login(conn, email.strip())
     if found is None:
         # Spend the same time as a real check, so response time does not reveal which emails exist.
@@ -290,8 +289,8 @@ def _session_id() -> str | None:
 
 async def start_session(user: User) -> None:
     """A new session row for ``user`` (ending the one this browser had) and its cookie."""
-    settings = current_app.extensions["settings"]
-    async with current_app.extensions["db"].acquire() as conn:
+    settings = services().settings
+    async with services().db.acquire() as conn:
         old = _session_id()
         if old is not None:
             await users.end_session(conn, old)
@@ -305,7 +304,7 @@ async def start_session(user: User) -> None:
 async def end_session() -> None:
     session_id = _session_id()
     if session_id is not None:
-        async with current_app.extensions["db"].acquire() as conn:
+        async with services().db.acquire() as conn:
             await users.end_session(conn, session_id)
     logout_user()
 

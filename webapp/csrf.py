@@ -27,6 +27,7 @@ from quart import Quart, current_app, g, request
 
 from hexfleet.errors import DomainError
 from webapp.auth import bearer_token
+from webapp.services import services
 
 COOKIE = "hexfleet_csrf"
 HEADER = "X-CSRF-Token"
@@ -81,7 +82,7 @@ def check_request() -> None:
         return
     if bearer_token(request.headers.get("Authorization")) is not None:
         return  # a token the client sends on purpose, and then its cookies count for nothing
-    settings = current_app.extensions["settings"]
+    settings = services().settings
     extra = (settings.public_url, *settings.allowed_origins_list())
     origin = request.headers.get("Origin")
     site = request.headers.get("Sec-Fetch-Site")

@@ -27,9 +27,10 @@ import secrets
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from quart import current_app, g, request
+from quart import g, request
 
 from hexfleet import keys
+from webapp.services import services
 
 log = logging.getLogger("hexfleet.web")
 
@@ -185,7 +186,7 @@ def clear_cookie(response, settings) -> None:
 
 async def device_is_live(session: DriverSession, ingest=None) -> bool:
     """The session's device is still a live device of its driver (not rotated or revoked)."""
-    ingest = ingest or current_app.extensions["ingest"]
+    ingest = ingest or services().ingest
     return await ingest.auth.driver_for_device_row(session.device_row) == session.driver_id
 
 
@@ -202,11 +203,11 @@ async def current_session() -> DriverSession | None:
     session = None
     raw = request.cookies.get(COOKIE)
     if raw:
-        settings = current_app.extensions["settings"]
+        settings = services().settings
         session_id = read_cookie(settings.require_secret_key(), raw, settings.driver_session_hours * 3600)
         if session_id is not None:
             # None when signed out (on this or another browser tab), or expired.
-            session = await load(current_app.extensions["redis"], session_id)
+            session = await load(services().redis, session_id)
         if session is not None and not await device_is_live(session):
             session = None  # the device token was rotated: this session is over
     g.hexfleet_driver_session = session

@@ -25,6 +25,7 @@ from streaming.producer import ProduceFailed
 from webapp import auth_failures
 from webapp.headers import BASIC as BASIC_HEADERS
 from webapp.problems import CONTENT_TYPE, problem_body
+from webapp.services import services
 
 log = logging.getLogger("hexfleet.ingest")
 PATH = "/api/v1/driver/pings"
@@ -419,7 +420,7 @@ class FastPath:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST":
-            ingest = self.quart_app.extensions.get("ingest")
+            ingest = services(self.quart_app).opened("ingest")
             if ingest is not None:
                 return await ingest(scope, receive, send)
         return await self.app(scope, receive, send)

@@ -19,9 +19,10 @@ import time
 from limits import RateLimitItem
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from quart import current_app, request
+from quart import request
 
 from hexfleet.errors import DomainError, TooManyRequests
+from webapp.services import services
 
 log = logging.getLogger("hexfleet.limits")
 WARN_EVERY_S = 30.0
@@ -89,7 +90,7 @@ class Limiter:
 
 
 def limiter() -> Limiter:
-    return current_app.extensions["limiter"]
+    return services().limiter
 
 
 def client_address() -> str:

@@ -10,7 +10,7 @@ import time
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from quart import Blueprint, current_app, request
+from quart import Blueprint, request
 from quart_schema import hide
 
 from hexfleet.errors import NotFound
@@ -18,6 +18,7 @@ from hexfleet.keys import TRACKER_STATS
 from hexfleet.settings import Settings, replication_factor_setting
 from streaming.kafka import replication_factors
 from streaming.replication import under_replicated
+from webapp.services import services
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -74,25 +75,25 @@ class ReplicationCheck:
 @bp.get("/readyz")
 @hide
 async def readyz():
-    ext = current_app.extensions
-    if "fanout" not in ext or not ext["fanout"].ready:
+    svc = services()
+    if svc.fanout is None or not svc.fanout.ready:
         return {"status": "starting", "checks": {}}, 503
 
     async def postgres():
-        async with ext["db"].acquire() as conn:
+        async with svc.db.acquire() as conn:
             await conn.fetchval("SELECT 1")
 
     async def kafka():
-        producer = ext["producer"]
+        producer = svc.producer
         # Ready means producing works: the last send did not fail, or the producer has reconnected.
         if not producer.healthy:
             raise ConnectionError(f"not producing: {producer.last_error}")
 
-    replication = ext.get("kafka_replication")
+    replication = svc.kafka_replication
     if replication is None:
-        replication = ext["kafka_replication"] = ReplicationCheck(ext["settings"])
+        replication = svc.kafka_replication = ReplicationCheck(svc.settings)
     *results, warnings = await asyncio.gather(
-        _check("postgres", postgres), _check("redis", ext["redis"].ping), _check("kafka", kafka), replication.current()
+        _check("postgres", postgres), _check("redis", svc.redis.ping), _check("kafka", kafka), replication.current()
     )
     checks = dict(results)
     ok = all(v == "ok" for v in checks.values())
@@ -116,18 +117,18 @@ def _metrics_allowed(settings) -> bool:
 @bp.get("/metrics")
 @hide
 async def metrics():
-    ext = current_app.extensions
-    if not _metrics_allowed(ext["settings"]):
+    svc = services()
+    if not _metrics_allowed(svc.settings):
         raise NotFound("nothing at /metrics")  # as if it were not there: no hint for scanners
-    m = ext["metrics"]
-    hub, fanout = ext.get("hub"), ext.get("fanout")
+    m = svc.metrics
+    hub, fanout = svc.opened("hub"), svc.fanout  # none before start-up
     if hub is not None:
         m.hub_subscribers.set(len(hub))
         m.hub_delivered.set(hub.delivered)
         m.hub_dropped.set(hub.dropped)
     if fanout is not None:
         m.fanout_lag.set(fanout.lag)
-    redis = ext.get("redis")
+    redis = svc.opened("redis")
     if redis is not None:
         try:
             raw = await redis.get(TRACKER_STATS)

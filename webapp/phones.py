@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 
 import orjson
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
 from quart_schema import hide
 
 from hexfleet.tracking import filters
@@ -27,12 +27,13 @@ from webapp import auth_failures
 from webapp.errors import problem
 from webapp.ingest import BrokerUnavailable, Ingest
 from webapp.limits import client_address
+from webapp.services import services
 
 bp = Blueprint("phones", __name__)
 
 
 def _ingest() -> Ingest:
-    return current_app.extensions["ingest"]
+    return services().ingest
 
 
 async def _take(ingest: Ingest, driver_id: int, reports: list[Report]) -> None:

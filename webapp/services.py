@@ -1,8 +1,9 @@
-"""The core's workflows, bound to this web process's pool, live store and publisher.
+"""This web process's services, in one typed object, and the core's workflows bound to them.
 
-Workflows in ``hexfleet`` take what they touch as arguments (so the worker and the tests
-call the same code); views call them through here instead of reaching into
-``app.extensions`` themselves.
+``create_app`` builds one ``Services`` and keeps it on the app (``install``); views and
+streams reach it through ``services()`` and take what they need from it. Workflows in
+``hexfleet`` take what they touch as arguments (so the worker and the tests call the same
+code); the helpers below call them with this process's pool, live store and publisher.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from arq import create_pool as create_arq_pool
 from arq.connections import RedisSettings
-from quart import current_app
+from quart import Quart, current_app
 
 from hexfleet.drivers import duty
 from hexfleet.eta.live import LiveSpeeds
@@ -25,7 +28,26 @@ from hexfleet.rides.context import Rides
 from hexfleet.rides.leases import Leases
 from hexfleet.rides.routes import Router
 from hexfleet.rides.surge_index import SurgeIndex
+from hexfleet.settings import Settings
 from workers.scheduler import ArqJobs
+
+if TYPE_CHECKING:  # the modules below import this one
+    import asyncpg
+    from arq.connections import ArqRedis
+    from redis.asyncio import Redis
+
+    from hexfleet.tracking.store import LiveStore
+    from streaming.fanout import FanOut
+    from streaming.hub import LiveHub
+    from streaming.producer import ReliableProducer
+    from streaming.publisher import KafkaPublisher
+    from streaming.ride_fanout import RideFanOut
+    from webapp.geocoder import Geocoder
+    from webapp.ingest import Ingest
+    from webapp.limits import Limiter
+    from webapp.metrics import WebMetrics
+    from webapp.ops import ReplicationCheck
+    from webapp.osmand_listener import OsmAndListener
 
 log = logging.getLogger("hexfleet.web")
 
@@ -38,25 +60,88 @@ DISPATCH_CONCURRENCY = 8
 STOP_WAIT_S = 5.0
 
 
+# Where the one Services object lives on the app: the only key this package puts there.
+_KEY = "hexfleet.services"
+
+
+@dataclass(eq=False)
+class Services:
+    """Everything a view or stream of this process uses.
+
+    ``settings`` and ``metrics`` exist from ``create_app`` on. The connections, hubs and
+    workflows are opened before serving (``webapp.app``'s start-up, in its order) and are
+    absent until then (reading one is an AttributeError, as a missing key was); shutdown
+    takes them back one by one (``take``), in its order; what may be looked at outside
+    that window (metrics, the ingest fast path) asks ``opened``. The ``None`` ones are
+    optional: a setting turns them on, or the first request makes them.
+    """
+
+    settings: Settings
+    metrics: WebMetrics
+    # Opened before serving.
+    db: asyncpg.Pool = field(init=False)
+    redis: Redis = field(init=False)
+    redis_listener: Redis = field(init=False)  # its own client: a subscriber waits with no deadline
+    store: LiveStore = field(init=False)
+    producer: ReliableProducer = field(init=False)
+    publisher: KafkaPublisher = field(init=False)
+    hub: LiveHub = field(init=False)  # drivers' positions, for the control room's streams
+    rides_hub: LiveHub = field(init=False)  # booking and surge events, by audience
+    ride_fanout: RideFanOut = field(init=False)
+    arq: ArqRedis = field(init=False)
+    speeds: LiveSpeeds = field(init=False)  # learned driving speeds, reloaded in the background
+    router: Router = field(init=False)
+    rides: Rides = field(init=False)
+    places: live.PlaceLabels = field(init=False)
+    places_changes: asyncio.Task = field(init=False)
+    dispatch_queue: DispatchQueue = field(init=False)
+    limiter: Limiter = field(init=False)
+    ingest: Ingest = field(init=False)  # the ping fast path passes requests on while it is absent
+    revocations: asyncio.Task = field(init=False)
+    undo_stop_hook: Callable[[], None] = field(init=False)
+    background: set[asyncio.Task] = field(default_factory=set)  # dispatch steps after the response
+    fanout: FanOut | None = None  # set once it consumes: /readyz says "starting" until then
+    geocoder: Geocoder | None = None  # with GEOCODER_URL
+    osmand_listener: OsmAndListener | None = None  # with OSMAND_PORT
+    kafka_replication: ReplicationCheck | None = None  # made by the first /readyz
+
+    def opened(self, name: str) -> Any:
+        """The resource ``name`` if start-up opened it (and shutdown did not take it), else None."""
+        return self.__dict__.get(name)
+
+    def take(self, name: str) -> Any:
+        """Shutdown's hand: the resource ``name`` (None when it was never opened), forgotten here."""
+        return self.__dict__.pop(name, None)  # an optional one reads as its default (None) again
+
+
+def install(app: Quart, settings: Settings, metrics: WebMetrics) -> Services:
+    """The app's one Services object (create_app)."""
+    app.extensions[_KEY] = built = Services(settings, metrics)
+    return built
+
+
+def services(app: Quart | None = None) -> Services:
+    """This web process's services (``app`` outside a request: tests, the ASGI fast path)."""
+    return (current_app if app is None else app).extensions[_KEY]
+
+
 async def change_duty(driver_id: int, status: duty.DutyStatus) -> dict:
-    ext = current_app.extensions
-    return await duty.change_duty(
-        ext["db"], ext["store"], ext["publisher"], driver_id, status, ext["settings"].stale_after_s
-    )
+    svc = services()
+    return await duty.change_duty(svc.db, svc.store, svc.publisher, driver_id, status, svc.settings.stale_after_s)
 
 
-async def start_places(app, settings) -> live.PlaceLabels:
+async def start_places(svc: Services) -> live.PlaceLabels:
     """This process's place labels: subscribed to changes first, then loaded, so a change made in
     between is not missed. PostgreSQL away at start: no labels until the first lookup reloads."""
-    ext = app.extensions
+    settings = svc.settings
     reverse = None
     if settings.geocoder_url:
         reverse = ReverseGeocoder(settings.geocoder_url, f"hexfleet/0.1 (+{settings.base_url()})")
-    labels = live.PlaceLabels(ext["db"], settings.place_label_radius_m, reverse)
-    ext["places"] = labels
-    subscriber = ext["redis_listener"]
+    labels = live.PlaceLabels(svc.db, settings.place_label_radius_m, reverse)
+    svc.places = labels
+    subscriber = svc.redis_listener
     pubsub = await live.subscribe(subscriber)
-    ext["places_changes"] = asyncio.create_task(live.follow_changes(subscriber, labels, pubsub), name="places")
+    svc.places_changes = asyncio.create_task(live.follow_changes(subscriber, labels, pubsub), name="places")
     try:
         await labels.reload()
     except Exception:
@@ -64,13 +149,12 @@ async def start_places(app, settings) -> live.PlaceLabels:
     return labels
 
 
-async def stop_places(app) -> None:
-    ext = app.extensions
-    task = ext.pop("places_changes", None)
+async def stop_places(svc: Services) -> None:
+    task = svc.take("places_changes")
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    labels = ext.pop("places", None)
+    labels = svc.take("places")
     if labels is not None:
         await labels.close()
 
@@ -80,75 +164,70 @@ async def label_points(points: list[tuple[float, float]]) -> list[Label | None]:
     (label.text: "Alexanderplatz, 60 m"), else the geocoder's address when GEOCODER_URL is set,
     else None. From memory (microseconds a point) except for geocoder lookups, which are cached
     and bounded by a short timeout; never raises."""
-    return await current_app.extensions["places"].label_points(points)
+    return await services().places.label_points(points)
 
 
 def nearest_place(lat: float, lng: float) -> Label | None:
     """The nearest active place within PLACE_LABEL_RADIUS_M, from memory only (never the
     geocoder): for what refreshes every few seconds, such as a moving driver's card."""
-    return current_app.extensions["places"].nearest(lat, lng)
+    return services().places.nearest(lat, lng)
 
 
 async def places_changed() -> None:
     """After a change of places is committed: this process's labels at once (its next quote sees
     the change), every other process by the announcement."""
-    ext = current_app.extensions
-    labels: live.PlaceLabels = ext["places"]
+    svc = services()
     try:
-        await labels.reload()
+        await svc.places.reload()
     except Exception as error:
         log.warning("could not reload places after a change (%s)", type(error).__name__)
-    await live.announce(ext["redis"])
+    await live.announce(svc.redis)
 
 
-async def start_rides(app, settings, redis, store) -> None:
+async def start_rides(svc: Services) -> None:
     """The rides context of this process (before serving)."""
-    ext = app.extensions
-    labels = await start_places(app, settings)
-    ext["arq"] = arq = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
-    metrics = ext["metrics"]
-    ext["speeds"] = speeds = LiveSpeeds(settings)
-    speeds.start(ext["db"])  # learned speeds in memory: estimates never wait on PostgreSQL
-    ext["router"] = router = Router(
+    settings, store = svc.settings, svc.store
+    labels = await start_places(svc)
+    svc.arq = arq = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
+    svc.speeds = speeds = LiveSpeeds(settings)
+    speeds.start(svc.db)  # learned speeds in memory: estimates never wait on PostgreSQL
+    svc.router = router = Router(
         settings.routing_url,
         settings.routing_timeout_s,
         settings.estimate_rules(),
-        metrics.routing_fallbacks.inc,
+        svc.metrics.routing_fallbacks.inc,
         speeds,
     )
-    ext["rides"] = Rides(
-        pool=ext["db"],
+    svc.rides = rides = Rides(
+        pool=svc.db,
         store=store,
-        surge=SurgeIndex(redis, settings.surge_resolution),
-        duty=ext["publisher"],
+        surge=SurgeIndex(svc.redis, settings.surge_resolution),
+        duty=svc.publisher,
         jobs=ArqJobs(arq),
         settings=settings,
         router=router,
         labels=labels,
     )
-    ext["background"] = set()
+    svc.background = set()
     try:
         # Drivers indexed by a version before hf:geo existed are found by dispatch at once,
         # not only after their next fix (the tracker's start-up duty sync fills it too).
         await store.repair_geo()
     except Exception:
         log.warning("could not check the GEO index of available drivers", exc_info=True)
-    ext["dispatch_queue"] = DispatchQueue(
-        lambda booking_id: dispatch.offer_next(ext["rides"], booking_id), Leases(redis)
-    )
+    svc.dispatch_queue = DispatchQueue(lambda booking_id: dispatch.offer_next(rides, booking_id), Leases(svc.redis))
 
 
-async def stop_rides(app) -> None:
-    ext = app.extensions
-    queue: DispatchQueue | None = ext.pop("dispatch_queue", None)
+async def stop_rides(svc: Services) -> None:
+    queue: DispatchQueue | None = svc.take("dispatch_queue")
     if queue is not None:
         await queue.close(STOP_WAIT_S)
-    pending = ext.pop("background", set())
+    pending = svc.take("background") or set()
     if pending:
         await asyncio.wait(pending, timeout=STOP_WAIT_S)  # steps already running finish; reconcile covers the rest
-    await stop_places(app)
+    await stop_places(svc)
     for name, closer in (("speeds", "stop"), ("router", "close"), ("arq", "aclose")):
-        resource = ext.pop(name, None)
+        resource = svc.take(name)
         if resource is not None:
             try:
                 await getattr(resource, closer)()
@@ -156,14 +235,10 @@ async def stop_rides(app) -> None:
                 log.warning("closing %s failed", name, exc_info=True)
 
 
-def rides() -> Rides:
-    return current_app.extensions["rides"]
-
-
 def in_background(work: Coroutine, what: str) -> None:
     """Run a dispatch step after the response: the client does not wait for it, and a
     failure is logged (the worker's reconcile job repeats what a lost step would have done)."""
-    tasks: set[asyncio.Task] = current_app.extensions["background"]
+    tasks = services().background
 
     async def guarded() -> None:
         try:
@@ -262,4 +337,4 @@ class DispatchQueue:
 
 def dispatch_soon(booking_id: int) -> None:
     """Offer the booking to a driver after the response (the client does not wait for it)."""
-    current_app.extensions["dispatch_queue"].submit(booking_id)
+    services().dispatch_queue.submit(booking_id)

@@ -161,7 +161,6 @@ def _imported(filename: str, body: bytes) -> list[str]:
 def install(app: Quart) -> None:
     assert app.static_folder is not None
     files = StaticFiles(Path(app.static_folder).resolve())
-    app.extensions["static_files"] = files
     send = cast(Callable[[str], Awaitable[Any]], app.view_functions["static"])
 
     async def static(filename: str):

@@ -36,6 +36,7 @@ from hexfleet.alerts import queries as q
 from hexfleet.alerts.judge import World, ZonesAt
 from hexfleet.alerts.rules import AlertRules, Anchor, Fix, advance_anchor, fresh, near_giving_up
 from hexfleet.analytics import outlook, reports
+from hexfleet.audit.actions import Action
 from hexfleet.errors import Conflict, Invalid, NotFound
 from hexfleet.geo import cell_of
 from hexfleet.rides.routes import Router
@@ -145,7 +146,9 @@ async def evaluate(
             alert = await q.resolve_alert(conn, alert_id, why, now)
             if alert is not None:
                 await q.record_event(conn, alert, "resolved", now)
-                await audit.record(conn, DESK, "alert.resolve", "alert", alert.id, _label(alert), {"resolution": why})
+                await audit.record(
+                    conn, DESK, Action.ALERT_RESOLVE, "alert", alert.id, _label(alert), {"resolution": why}
+                )
                 report.resolved.append(alert)
         for finding in plan.raise_:
             alert = await q.insert_alert(conn, finding, now)
@@ -179,5 +182,7 @@ async def acknowledge(pool, actor: audit.Actor, alert_id: int, note: str | None,
             error.extra = {"current_state": current.state}
             raise error
         await q.record_event(conn, alert, "acknowledged", now)
-        await audit.record(conn, actor, "alert.acknowledge", "alert", alert.id, _label(alert), {"note": note or ""})
+        await audit.record(
+            conn, actor, Action.ALERT_ACKNOWLEDGE, "alert", alert.id, _label(alert), {"note": note or ""}
+        )
     return alert

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from hexfleet.analytics import histogram, kpis
 from hexfleet.analytics.totals import DriverTotals, Totals
+from hexfleet.rides.states import BookingStatus, OfferStatus
 
 HOUR = timedelta(hours=1)
 FLEET = 0  # the cell number of the whole-fleet rows
@@ -174,20 +175,20 @@ def _story(rows: _Rows, b: BookingFact, story: list[EventFact]) -> None:
                 if kept is not None:
                     t.eta_band_n += 1
                     t.eta_band_ok += kept
-        if b.status == "completed":
+        if b.status == BookingStatus.COMPLETED:
             t.completed += 1
             t.distance_m += b.distance_m
             _earn(t.revenue, b)
-        elif b.status == "no_driver":
+        elif b.status == BookingStatus.NO_DRIVER:
             t.no_driver += 1
-        elif b.status == "cancelled":
+        elif b.status == BookingStatus.CANCELLED:
             who = kpis.CANCELLED_BY.get(b.cancelled_by or "", "system")
             setattr(t, f"cancelled_{who}", getattr(t, f"cancelled_{who}") + 1)
             if b.assigned_at is not None:
                 t.cancelled_after_assign += 1
             else:
                 t.cancelled_before_assign += 1
-    if b.status == "completed" and b.driver_id is not None:
+    if b.status == BookingStatus.COMPLETED and b.driver_id is not None:
         d = rows.drivers[b.driver_id]
         d.trips += 1
         d.distance_m += b.distance_m
@@ -239,16 +240,16 @@ def _time_on_rides(rows: _Rows, b: BookingFact, story: Iterable[EventFact], wind
 
 
 def _offer(rows: _Rows, o: OfferFact) -> None:
-    responded = o.status in ("accepted", "declined") and o.responded_at is not None
+    responded = o.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED) and o.responded_at is not None
     for t in rows.of(o.cell, o.vehicle_class):
         t.offers_sent += 1
-        if o.status in ("accepted", "declined", "expired", "withdrawn"):
+        if o.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED, OfferStatus.WITHDRAWN):
             setattr(t, f"offers_{o.status}", getattr(t, f"offers_{o.status}") + 1)
         if responded:
             histogram.add(t.response, (o.responded_at - o.created_at).total_seconds())  # type: ignore[operator]
     d = rows.drivers[o.driver_id]
     d.offers_sent += 1
-    if o.status in ("accepted", "declined", "expired"):
+    if o.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED):
         setattr(d, f"offers_{o.status}", getattr(d, f"offers_{o.status}") + 1)
 
 

@@ -14,6 +14,7 @@ from hexfleet.cli.db import database, parse_id, pool
 from hexfleet.cli.output import emit, table
 from hexfleet.drivers import admin, connect, queries, revocation
 from hexfleet.drivers.duty import DutyStatus
+from hexfleet.drivers.vehicles import DEFAULT_CLASS, VEHICLE_CLASSES
 from hexfleet.errors import Invalid
 from hexfleet.tracking.store import LiveStore
 
@@ -32,7 +33,7 @@ def configure(parser) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--phone")
     add.add_argument("--vehicle-plate")
-    add.add_argument("--vehicle-class", default="standard", choices=queries.VEHICLE_CLASSES)
+    add.add_argument("--vehicle-class", default=DEFAULT_CLASS, choices=VEHICLE_CLASSES)
     add.add_argument("--json", action="store_true", help="print one JSON object")
     listing = sub.add_parser("list", help="the fleet: id, name, plate, class, duty (deactivated ones with --all)")
     listing.add_argument("--all", action="store_true", help="include deactivated drivers")
@@ -63,7 +64,7 @@ def configure(parser) -> None:
     reactivate.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-async def add_driver(dsn: str, name: str, phone: str | None, plate: str | None, vehicle_class: str = "standard"):
+async def add_driver(dsn: str, name: str, phone: str | None, plate: str | None, vehicle_class: str = DEFAULT_CLASS):
     form, errors = admin.DriverForm.parse(name, phone or "", plate or "", vehicle_class)
     if form is None:
         raise Invalid(" ".join(errors.values()))

@@ -104,7 +104,13 @@ async def put(dsn: str, vehicle_class: str, currency: str | None, amounts: dict[
                     fare = merged(before, vehicle_class, currency, amounts)
                     after = await q.put_fare(conn, fare, None)
                     await audit.record(
-                        conn, audit.Actor.command_line(), "fare.set", "fare", None, vehicle_class, after.to_json()
+                        conn,
+                        audit.Actor.command_line(),
+                        audit.Action.FARE_SET,
+                        "fare",
+                        None,
+                        vehicle_class,
+                        after.to_json(),
                     )
                     return before, after
             except asyncpg.SerializationError:

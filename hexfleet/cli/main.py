@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args = parser.parse_args(argv)
     try:
+        # The command line finds a running `hexfleet dev` by itself (the only place that does);
         # `hexfleet dev` starts its own servers: it must not adopt another running stack's.
         settings = Settings.from_env(dev_stack=args.command not in ("dev", "bench"))
         return int(importlib.import_module(args._module).run(args, settings) or 0)

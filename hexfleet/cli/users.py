@@ -19,6 +19,7 @@ from hexfleet.cli.output import emit, table
 from hexfleet.errors import Invalid, NotFound
 from hexfleet.users import account, queries
 from hexfleet.users.logic import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, normalise_email, token_days
+from hexfleet.users.roles import ROLES
 
 MIN_PASSWORD = 8
 
@@ -29,7 +30,7 @@ def configure(parser) -> None:
     add = sub.add_parser("add", help="create a user and print a Bearer API token for it")
     add.add_argument("--email", required=True)
     add.add_argument("--password", required=True)
-    add.add_argument("--role", required=True, choices=queries.ROLES)
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--token-days", type=_days, default=DEFAULT_TOKEN_DAYS, metavar="N", help=days_help)
     add.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -84,7 +85,9 @@ async def add_user(
         user = await queries.create_user(conn, email, password_hash, role)
         token = await queries.issue_api_token(conn, user.id, "cli", days)
         details = {"role": role, "api_token_expires_at": token.expires_at}
-        await audit.record(conn, audit.Actor.command_line(), "user.create", "user", user.id, user.email, details)
+        await audit.record(
+            conn, audit.Actor.command_line(), audit.Action.USER_CREATE, "user", user.id, user.email, details
+        )
     return user, token
 
 
@@ -119,7 +122,7 @@ async def set_password(
         change = await queries.set_password(conn, user.id, password_hash, keep_tokens=keep_tokens)
         details = {"sessions_ended": change.sessions_ended, "tokens_revoked": change.tokens_revoked}
         await audit.record(
-            conn, audit.Actor.command_line(), "user.reset_password", "user", user.id, user.email, details
+            conn, audit.Actor.command_line(), audit.Action.USER_RESET_PASSWORD, "user", user.id, user.email, details
         )
     return user, change
 
@@ -129,7 +132,7 @@ async def set_disabled(dsn: str, email: str, disabled: bool) -> tuple[queries.Us
         user = await _user(conn, email)
         changed = await queries.set_disabled(conn, user.id, disabled)
         if changed:
-            action = "user.disable" if disabled else "user.enable"
+            action = audit.Action.USER_DISABLE if disabled else audit.Action.USER_ENABLE
             await audit.record(conn, audit.Actor.command_line(), action, "user", user.id, user.email)
     return user, changed
 
@@ -139,7 +142,9 @@ async def sign_out(dsn: str, email: str) -> tuple[queries.User, int]:
         user = await _user(conn, email)
         ended = await queries.end_sessions(conn, user.id)
         details = {"sessions_ended": ended}
-        await audit.record(conn, audit.Actor.command_line(), "user.sign_out", "user", user.id, user.email, details)
+        await audit.record(
+            conn, audit.Actor.command_line(), audit.Action.USER_SIGN_OUT, "user", user.id, user.email, details
+        )
     return user, ended
 
 

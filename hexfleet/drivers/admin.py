@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hexfleet import audit
 from hexfleet.drivers import queries
+from hexfleet.drivers.vehicles import DEFAULT_CLASS
 from hexfleet.errors import Conflict, Invalid
 
 # Announcers: revocation (web processes drop cached device lookups) and duty (the index and
@@ -82,7 +83,7 @@ async def add_driver(pool, actor: audit.Actor, form: DriverForm) -> tuple[querie
     try:
         async with pool.acquire() as conn, conn.transaction():
             driver = await queries.create_driver(conn, form.name, form.phone, form.vehicle_plate)
-            if form.vehicle_plate and form.vehicle_class != (driver.vehicle_class or "standard"):
+            if form.vehicle_plate and form.vehicle_class != (driver.vehicle_class or DEFAULT_CLASS):
                 _, driver = await queries.update_driver(
                     conn, driver.id, form.name, form.phone, form.vehicle_plate, form.vehicle_class
                 )
@@ -92,7 +93,7 @@ async def add_driver(pool, actor: audit.Actor, form: DriverForm) -> tuple[querie
                 "vehicle_plate": driver.vehicle_plate,
                 "vehicle_class": driver.vehicle_class,
             }
-            await audit.record(conn, actor, "driver.create", "driver", driver.id, driver.name, details)
+            await audit.record(conn, actor, audit.Action.DRIVER_CREATE, "driver", driver.id, driver.name, details)
     except Conflict as error:  # after the rollback: the lookup runs outside the failed transaction
         raise await _who_drives(pool, form.vehicle_plate, error) from None
     return driver, device
@@ -106,7 +107,7 @@ async def edit_driver(pool, actor: audit.Actor, driver_id: int, form: DriverForm
             )
             changes = _changes(before, after)
             if changes:
-                await audit.record(conn, actor, "driver.update", "driver", driver_id, after.name, changes)
+                await audit.record(conn, actor, audit.Action.DRIVER_UPDATE, "driver", driver_id, after.name, changes)
     except Conflict as error:
         raise await _who_drives(pool, form.vehicle_plate, error) from None
     return after
@@ -125,7 +126,7 @@ async def deactivate(pool, actor: audit.Actor, driver_id: int, revoked: Announce
             )
         changed = await queries.set_deactivated(conn, driver_id, True)
         if changed:
-            await audit.record(conn, actor, "driver.deactivate", "driver", driver_id, driver.name)
+            await audit.record(conn, actor, audit.Action.DRIVER_DEACTIVATE, "driver", driver_id, driver.name)
     if changed:
         await revoked(driver_id)
         await off_duty(driver_id)
@@ -137,7 +138,7 @@ async def reactivate(pool, actor: audit.Actor, driver_id: int) -> queries.Driver
     async with pool.acquire() as conn, conn.transaction():
         driver = await queries.get_driver(conn, driver_id)
         if await queries.set_deactivated(conn, driver_id, False):
-            await audit.record(conn, actor, "driver.reactivate", "driver", driver_id, driver.name)
+            await audit.record(conn, actor, audit.Action.DRIVER_REACTIVATE, "driver", driver_id, driver.name)
     return await _reload(pool, driver_id)
 
 
@@ -146,7 +147,7 @@ async def rotate(pool, actor: audit.Actor, driver_id: int, revoked: Announce) ->
     async with pool.acquire() as conn, conn.transaction():
         driver = await queries.get_driver(conn, driver_id)
         device = await queries.rotate_device(conn, driver_id)
-        await audit.record(conn, actor, "driver.rotate", "driver", driver_id, driver.name)
+        await audit.record(conn, actor, audit.Action.DRIVER_ROTATE, "driver", driver_id, driver.name)
     await revoked(driver_id)
     return device
 

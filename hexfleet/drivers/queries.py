@@ -10,6 +10,7 @@ import asyncpg
 from hexfleet import security
 from hexfleet.db import contains_pattern
 from hexfleet.drivers.search import SearchTerms
+from hexfleet.drivers.vehicles import VEHICLE_CLASSES as VEHICLE_CLASSES  # re-exported: one list
 from hexfleet.errors import Conflict, NotFound
 
 # An arbitrary constant: the advisory lock key that means "creating drivers by name".
@@ -52,7 +53,6 @@ class Device:
 
 _DRIVER_COLUMNS = """d.id, d.name, d.phone, d.status, v.plate AS vehicle_plate, v.class AS vehicle_class,
                      d.created_at, d.deactivated_at"""
-VEHICLE_CLASSES = ("standard", "comfort", "xl", "van")
 
 
 def _driver(row) -> Driver:

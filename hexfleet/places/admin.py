@@ -31,7 +31,7 @@ async def create(pool, actor: audit.Actor, place: PlaceIn, announce: Announce) -
     async with pool.acquire() as conn, conn.transaction():
         saved = await queries.insert_place(conn, place)
         details = {k: v for k, v in place.to_json().items() if k != "name"}
-        await audit.record(conn, actor, "place.create", "place", saved.id, saved.name, details)
+        await audit.record(conn, actor, audit.Action.PLACE_CREATE, "place", saved.id, saved.name, details)
     await announce()
     return saved
 
@@ -41,7 +41,7 @@ async def update(pool, actor: audit.Actor, place_id: int, place: PlaceIn, announ
         before, after = await queries.update_place(conn, place_id, place)
         changes = _changes(before.as_input(), after.as_input())
         if changes:
-            await audit.record(conn, actor, "place.update", "place", place_id, after.name, changes)
+            await audit.record(conn, actor, audit.Action.PLACE_UPDATE, "place", place_id, after.name, changes)
     if changes:
         await announce()
     return after
@@ -51,7 +51,9 @@ async def delete(pool, actor: audit.Actor, place_id: int, announce: Announce) ->
     async with pool.acquire() as conn, conn.transaction():
         gone = await queries.delete_place(conn, place_id)
         # What it was, so the log alone can put it back.
-        await audit.record(conn, actor, "place.delete", "place", place_id, gone.name, gone.as_input().to_json())
+        await audit.record(
+            conn, actor, audit.Action.PLACE_DELETE, "place", place_id, gone.name, gone.as_input().to_json()
+        )
     await announce()
     return gone
 
@@ -70,7 +72,7 @@ async def import_places(
             "added_names": _names(added),
             "updated_names": _names(updated),
         }
-        await audit.record(conn, actor, "place.import", "place", None, f"{len(places)} places", details)
+        await audit.record(conn, actor, audit.Action.PLACE_IMPORT, "place", None, f"{len(places)} places", details)
     if added or updated:
         await announce()
     return counts

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from hexfleet.drivers.vehicles import SPOKEN, VEHICLE_CLASSES
 from hexfleet.rides import patience
-from hexfleet.rides.fares import VEHICLE_CLASSES
 
 # How a class is named in a sentence ("no XL car is near").
-CLASS_NAMES = {"standard": "standard car", "comfort": "comfort car", "xl": "XL car", "van": "van"}
+CLASS_NAMES = SPOKEN
 
 
 @dataclass(frozen=True)

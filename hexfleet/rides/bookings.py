@@ -13,9 +13,9 @@ from hexfleet.rides import availability, links, passengers, patience, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
 from hexfleet.rides.states import ACTIVE, ENDED, Actor, BookingStatus
+from hexfleet.users.roles import ROLES, STAFF
 
 S = BookingStatus
-STAFF_ROLES = ("dispatcher", "admin")
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,11 @@ class Viewer:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
+        return self.role in STAFF
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.role) if self.role in ("customer", "dispatcher", "admin") else Actor.CUSTOMER
+        return Actor(self.role) if self.role in ROLES else Actor.CUSTOMER
 
 
 @dataclass(frozen=True)
@@ -227,10 +227,10 @@ async def renew_tracking_link(rides: Rides, viewer: Viewer, booking_id: int) -> 
 
 # How a tracking link says who cancelled. Never the reason: staff and drivers write those
 # for each other (and a rider's own words are not for everyone the link was forwarded to).
-CANCELLED_BY = {
-    "customer": "Cancelled by the passenger",
-    "driver": "Cancelled by the driver",
-    "system": "Cancelled automatically",
+CANCELLED_BY: dict[str, str] = {
+    Actor.CUSTOMER: "Cancelled by the passenger",
+    Actor.DRIVER: "Cancelled by the driver",
+    Actor.SYSTEM: "Cancelled automatically",
 }
 
 

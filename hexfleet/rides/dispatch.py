@@ -28,7 +28,7 @@ from hexfleet.rides import leases, patience
 from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
 from hexfleet.rides.search import ENGAGED, Search, find_driver
-from hexfleet.rides.states import ACTIVE, TERMINAL, Action, Actor, BookingStatus, transition
+from hexfleet.rides.states import ACTIVE, TERMINAL, Action, Actor, BookingStatus, OfferStatus, transition
 
 log = logging.getLogger("hexfleet.dispatch")
 
@@ -228,14 +228,14 @@ async def accept(rides: Rides, driver_id: int, offer_id: int) -> q.Booking:
     expired = False
     async with rides.pool.acquire() as conn, conn.transaction():
         offer = await _driver_offer(conn, driver_id, offer_id)
-        if offer.status != "pending":
+        if offer.status != OfferStatus.PENDING:
             raise Conflict(f"this offer is {offer.status}", code=f"offer-{offer.status}")
         if offer.expires_at.timestamp() <= now:
-            await _end_offer(conn, offer, "expired", Action.EXPIRE, SYSTEM, now)
+            await _end_offer(conn, offer, OfferStatus.EXPIRED, Action.EXPIRE, SYSTEM, now)
             expired = True
         else:
             booking = await _locked(conn, offer.booking_id)
-            await q.end_offer(conn, offer.id, "accepted", now)
+            await q.end_offer(conn, offer.id, OfferStatus.ACCEPTED, now)
             try:
                 async with conn.transaction():
                     booking = await _change(
@@ -257,9 +257,9 @@ async def decline(rides: Rides, driver_id: int, offer_id: int) -> q.Offer:
     now = rides.clock()
     async with rides.pool.acquire() as conn, conn.transaction():
         offer = await _driver_offer(conn, driver_id, offer_id)
-        if offer.status != "pending":
+        if offer.status != OfferStatus.PENDING:
             raise Conflict(f"this offer is {offer.status}", code=f"offer-{offer.status}")
-        await _end_offer(conn, offer, "declined", Action.DECLINE, Who(Actor.DRIVER, driver_id), now)
+        await _end_offer(conn, offer, OfferStatus.DECLINED, Action.DECLINE, Who(Actor.DRIVER, driver_id), now)
     return offer
 
 
@@ -268,9 +268,9 @@ async def expire_offer(rides: Rides, offer_id: int) -> bool:
     now = rides.clock()
     async with rides.pool.acquire() as conn, conn.transaction():
         offer = await q.get_offer(conn, offer_id, for_update=True)
-        if offer is None or offer.status != "pending" or offer.expires_at.timestamp() > now:
+        if offer is None or offer.status != OfferStatus.PENDING or offer.expires_at.timestamp() > now:
             return False
-        booking = await _end_offer(conn, offer, "expired", Action.EXPIRE, SYSTEM, now)
+        booking = await _end_offer(conn, offer, OfferStatus.EXPIRED, Action.EXPIRE, SYSTEM, now)
     await offer_next(rides, booking.id)
     return True
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-VEHICLE_CLASSES = ("standard", "comfort", "xl", "van")
-DEFAULT_CLASS = "standard"
+# Re-exported: fares price each class of the one list.
+from hexfleet.drivers.vehicles import DEFAULT_CLASS as DEFAULT_CLASS
+from hexfleet.drivers.vehicles import VEHICLE_CLASSES as VEHICLE_CLASSES
+
 SURGE_NONE = 10  # tenths: ×1.0
 
 

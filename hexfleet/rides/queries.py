@@ -618,6 +618,11 @@ async def events_of_booking(conn, booking_id: int) -> list[BookingEvent]:
     return [_event(r) for r in rows]
 
 
+async def try_relay_lock(conn, key: int) -> bool:
+    """The outbox relay's session lock: True for the one relay that publishes."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+
+
 async def unpublished_events(conn, limit: int) -> list[BookingEvent]:
     """The outbox, oldest first, with who may see each event."""
     rows = await conn.fetch(

@@ -33,6 +33,17 @@ class BookingStatus(StrEnum):
     NO_DRIVER = "no_driver"
 
 
+class OfferStatus(StrEnum):
+    """An offer to one driver (offers.status). SQL that must match the partial indexes on
+    pending offers spells 'pending' itself (a parameter would not use them)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # a dispatcher picked another driver, or the booking ended
+
+
 class Action(StrEnum):
     DISPATCH = "dispatch"  # start (or restart) automatic dispatch
     OFFER = "offer"

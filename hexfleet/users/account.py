@@ -28,7 +28,7 @@ async def change_password(
     async with pool.acquire() as conn, conn.transaction():
         change = await queries.set_password(conn, user.id, password_hash, keep_session, keep_tokens)
         details = {"sessions_ended": change.sessions_ended, "tokens_revoked": change.tokens_revoked}
-        await audit.record(conn, actor, "user.change_password", "user", user.id, user.email, details)
+        await audit.record(conn, actor, audit.Action.USER_CHANGE_PASSWORD, "user", user.id, user.email, details)
     return change
 
 
@@ -38,14 +38,14 @@ async def issue_token(pool, actor: audit.Actor, user: queries.User, label: str, 
     label, days = token_label(label), token_days(days)
     async with pool.acquire() as conn, conn.transaction():
         # One at a time per user, so two concurrent requests cannot both pass the count.
-        await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user.id)
+        await queries.lock_user(conn, user.id)
         if len(await queries.list_api_tokens(conn, user.id)) >= MAX_LIVE_TOKENS:
             raise Conflict(
                 f"{user.email} has {MAX_LIVE_TOKENS} API tokens already: revoke one first", code="too-many-tokens"
             )
         new = await queries.issue_api_token(conn, user.id, label, days)
         details = {"token_id": new.id, "label": label, "expires_at": new.expires_at}
-        await audit.record(conn, actor, "user.token_issue", "user", user.id, user.email, details)
+        await audit.record(conn, actor, audit.Action.USER_TOKEN_ISSUE, "user", user.id, user.email, details)
     return new
 
 
@@ -56,5 +56,5 @@ async def revoke_token(pool, actor: audit.Actor, user: queries.User, token_id: i
         if revoked is None:
             raise NotFound("no such live API token of this account", code="token-not-found")
         details = {"token_id": revoked.id, "label": revoked.label}
-        await audit.record(conn, actor, "user.token_revoke", "user", user.id, user.email, details)
+        await audit.record(conn, actor, audit.Action.USER_TOKEN_REVOKE, "user", user.id, user.email, details)
     return revoked

@@ -15,6 +15,7 @@ from hexfleet import audit, security
 from hexfleet.errors import Conflict, NotFound
 from hexfleet.users import queries
 from hexfleet.users.logic import normalise_email
+from hexfleet.users.roles import ROLES
 
 
 def new_password() -> str:
@@ -31,14 +32,14 @@ async def _user(conn, user_id: int) -> queries.User:
 
 async def add_user(pool, actor: audit.Actor, email: str, role: str) -> tuple[queries.User, str]:
     """A new account with a generated password (returned, to be shown once)."""
-    if role not in queries.ROLES:
+    if role not in ROLES:
         raise Conflict(f"unknown role {role!r}", code="bad-role")
     email = normalise_email(email)
     password = new_password()
     password_hash = await asyncio.to_thread(security.hash_password, password)
     async with pool.acquire() as conn, conn.transaction():
         user = await queries.create_user(conn, email, password_hash, role)
-        await audit.record(conn, actor, "user.create", "user", user.id, user.email, {"role": role})
+        await audit.record(conn, actor, audit.Action.USER_CREATE, "user", user.id, user.email, {"role": role})
     return user, password
 
 
@@ -48,7 +49,7 @@ async def set_disabled(pool, actor: audit.Actor, user_id: int, disabled: bool) -
     async with pool.acquire() as conn, conn.transaction():
         user = await _user(conn, user_id)
         if await queries.set_disabled(conn, user_id, disabled):
-            action = "user.disable" if disabled else "user.enable"
+            action = audit.Action.USER_DISABLE if disabled else audit.Action.USER_ENABLE
             await audit.record(conn, actor, action, "user", user_id, user.email)
     return user
 
@@ -67,5 +68,5 @@ async def reset_password(
         user = await _user(conn, user_id)
         change = await queries.set_password(conn, user_id, password_hash, keep_session)
         details = {"sessions_ended": change.sessions_ended, "tokens_revoked": change.tokens_revoked}
-        await audit.record(conn, actor, "user.reset_password", "user", user_id, user.email, details)
+        await audit.record(conn, actor, audit.Action.USER_RESET_PASSWORD, "user", user_id, user.email, details)
     return user, password, change

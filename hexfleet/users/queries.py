@@ -13,8 +13,6 @@ from hexfleet.db import contains_pattern
 from hexfleet.errors import Conflict
 from hexfleet.users.logic import DEFAULT_TOKEN_DAYS, token_hint
 
-ROLES = ("admin", "dispatcher", "customer")
-
 
 @dataclass(frozen=True)
 class User:
@@ -327,3 +325,8 @@ async def revoke_api_tokens(conn, user_id: int, label: str | None = None) -> int
         label,
     )
     return int(result.split()[-1])
+
+
+async def lock_user(conn, user_id: int) -> None:
+    """Hold the user's row until the transaction ends: one change of theirs at a time."""
+    await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user_id)

@@ -12,6 +12,7 @@ from helpers import browser_login, make_driver, make_fare, make_user
 from hexfleet import audit
 from hexfleet.alerts import desk
 from hexfleet.rides import bookings, quotes
+from webapp.services import services
 
 API = "/api/v1/alerts"
 
@@ -23,7 +24,7 @@ def bearer(token: str) -> dict:
 @pytest.fixture
 async def raised(app, db):
     """Two bookings waiting past ALERT_UNASSIGNED_S: two open alerts."""
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     await make_fare(db)
     customer, _ = await make_user(db, "customer")
     for _ in range(2):
@@ -33,7 +34,7 @@ async def raised(app, db):
             bookings.Viewer(customer.id, "customer"),
             bookings.BookingRequest(quote.id, "Rita", "+49 30 555", confirm_no_driver=True),
         )
-    rules = app.extensions["settings"].alert_rules()
+    rules = services(app).settings.alert_rules()
     report = await desk.evaluate(rides.pool, rides.store, rides.router, rules, now=time.time() + rules.unassigned_s + 1)
     assert len(report.raised) == 2
     return report.raised

@@ -20,6 +20,7 @@ from hexfleet.geo import cell_of
 from hexfleet.rides import bookings, dispatch, quotes
 from hexfleet.rides.states import Action, Actor
 from hexfleet.tracking.pings import Ping
+from webapp.services import services
 
 PICKUP, DROPOFF = (52.52, 13.405), (52.53, 13.43)
 # About 1.1 km north of the pickup.
@@ -28,7 +29,7 @@ AWAY = (52.53, 13.405)
 
 @pytest.fixture
 def rides(app):
-    return app.extensions["rides"]
+    return services(app).rides
 
 
 @pytest.fixture

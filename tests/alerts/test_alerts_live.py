@@ -16,12 +16,13 @@ from hexfleet.rides import bookings, quotes
 from streaming.hub import Filter
 from streaming.kafka import ensure_ride_topics, make_producer
 from streaming.relay import OutboxRelay
+from webapp.services import services
 
 PICKUP, DROPOFF = (52.52, 13.405), (52.53, 13.43)
 
 
 async def book(app, db) -> tuple[int, int]:
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     await make_fare(db)
     customer, _ = await make_user(db, "customer")
     quote = await quotes.make_quote(rides, customer.id, quotes.QuoteRequest(PICKUP, DROPOFF))
@@ -49,12 +50,12 @@ async def alert_events(sub, wanted: int, timeout: float = 15.0) -> list[dict]:
 async def test_alert_changes_reach_staff_streams_only(app, db, settings):
     await ensure_ride_topics(settings)
     booking_id, customer_id = await book(app, db)
-    hub = app.extensions["rides_hub"]
+    hub = services(app).rides_hub
     staff, customer = hub.subscribe(Filter(channel="staff")), hub.subscribe(Filter(channel=f"customer:{customer_id}"))
     relay = OutboxRelay(settings, db, lambda: make_producer(settings))
     task = asyncio.create_task(relay.run())
     try:
-        rides = app.extensions["rides"]
+        rides = services(app).rides
         rules = settings.alert_rules()
         [raised] = (
             await desk.evaluate(rides.pool, rides.store, rides.router, rules, now=time.time() + rules.unassigned_s + 1)

@@ -19,6 +19,7 @@ from hexfleet.analytics import kpis, outlook, rollups
 from hexfleet.analytics import queries as aq
 from hexfleet.devtools.bench.analytics_data import generate
 from hexfleet.geo import cell_name, parent_cell
+from webapp.services import services
 
 API = "/api/v1/analytics"
 ROUTES = ("summary", "series", "cells", "drivers", "outlook")
@@ -247,7 +248,7 @@ async def test_the_outlook_expects_the_weighted_same_hour_of_past_weeks(world):
             for r in rows:
                 counts.setdefault(r["cell"], [[0, 0] for _ in pairs])[k][0 if hour == this else 1] = r["n"]
     assert counts, "the generated fleet has requests in this hour of the week"
-    store = world.app.extensions["store"]
+    store = services(world.app).store
     busiest = max(counts, key=lambda c: sum(a + b for a, b in counts[c]))
     drivers = []
     for i in range(2):
@@ -354,7 +355,7 @@ async def test_each_staff_user_has_a_budget_of_reads(world, base_settings):
     app = create_app(settings)
     async with app.test_app():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            await app.extensions["redis"].flushdb()  # no budget spent by an earlier run
+            await services(app).redis.flushdb()  # no budget spent by an earlier run
             codes = [
                 (await client.get(f"{API}/{name}", headers=world.headers["dispatcher"])).status_code
                 for name in ("summary", "series.csv", "cells", "drivers")

@@ -9,12 +9,13 @@ from helpers import make_fare, make_user, start_worker, wait_for
 from hexfleet.analytics import queries as aq
 from hexfleet.geo import cell_of
 from hexfleet.rides import bookings, quotes
+from webapp.services import services
 
 PICKUP, DROPOFF = (52.52, 13.405), (52.53, 13.43)
 
 
 async def test_the_worker_rolls_up_the_open_hour(app, db, redis, settings, tmp_path):
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     await make_fare(db)
     customer, _ = await make_user(db, "customer")
     for _ in range(2):  # two requests now (no driver anywhere: they search on)

@@ -11,6 +11,7 @@ from hexfleet.geo import cell_of
 from hexfleet.rides import bookings, dispatch, quotes
 from hexfleet.rides.routes import estimate
 from hexfleet.rides.states import Action, Actor
+from webapp.services import services
 
 PICKUP, DROPOFF = (52.52, 13.405), (52.53, 13.43)
 
@@ -22,7 +23,7 @@ async def columns(db, booking_id: int):
 
 
 async def test_cells_at_creation_and_the_eta_promised_at_each_assignment(app, db):
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     await make_fare(db)
     customer, _ = await make_user(db, "customer")
     staff, _ = await make_user(db, "dispatcher")

@@ -12,6 +12,7 @@ from hexfleet.analytics import queries as aq
 from hexfleet.analytics import rollups
 from hexfleet.rides import bookings, dispatch, quotes
 from hexfleet.rides.states import Action
+from webapp.services import services
 
 PICKUP, DROPOFF = (52.52, 13.405), (52.53, 13.43)
 
@@ -27,7 +28,7 @@ async def snapshot(pool) -> dict[tuple, str]:
 
 
 async def test_a_ride_completed_after_its_hour_closed_changes_that_hour_and_no_other_closed_one(app, db):
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     await make_fare(db)
     customer, _ = await make_user(db, "customer")
     driver, _ = await make_driver(db, "Late")

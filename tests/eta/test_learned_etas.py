@@ -10,6 +10,7 @@ from helpers import make_driver, make_fare, make_user, place_driver
 from hexfleet.eta.live import LiveSpeeds
 from hexfleet.eta.table import CITY, hour_of_week
 from hexfleet.rides import bookings, dispatch, quotes
+from webapp.services import services
 
 PICKUP = (52.5200, 13.4050)
 DROPOFF = (52.5300, 13.4300)
@@ -18,7 +19,7 @@ M_PER_DEG_LAT = 111_195.0
 
 async def learn_city_speed(app, db, kmh: float) -> None:
     """What the worker would have learned: the whole city at ``kmh`` in this hour of week."""
-    how = hour_of_week(time.time(), app.extensions["rides"].settings.speed_zone())
+    how = hour_of_week(time.time(), services(app).rides.settings.speed_zone())
     await db.execute(
         """INSERT INTO learned_speeds
                (resolution, cell, hour_of_week, passes, segments, distance_m, seconds, learned_at)
@@ -27,11 +28,11 @@ async def learn_city_speed(app, db, kmh: float) -> None:
         how,
         kmh * 1000,
     )
-    await app.extensions["speeds"].reload(db)
+    await services(app).speeds.reload(db)
 
 
 async def test_quote_and_offer_etas_use_the_learned_speed(app, db):
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     await make_fare(db)
     driver, _ = await make_driver(db)
     await place_driver(rides.store, driver.id, PICKUP[0] + 1000 / M_PER_DEG_LAT, PICKUP[1])
@@ -56,7 +57,7 @@ async def test_quote_and_offer_etas_use_the_learned_speed(app, db):
 
 
 async def test_with_learned_speeds_off_estimates_stay_at_the_average(app, db):
-    speeds = LiveSpeeds(app.extensions["rides"].settings.with_(learned_speeds=False))
+    speeds = LiveSpeeds(services(app).rides.settings.with_(learned_speeds=False))
     await learn_city_speed(app, db, 10)
     await speeds.reload(db)
     assert speeds.table is None

@@ -11,6 +11,7 @@ from helpers import make_driver, make_fare, make_user, place_driver
 
 from hexfleet.rides.availability import Availability, suggest
 from webapp.api.ride_models import BookingOut, QuoteOut
+from webapp.services import services
 
 PICKUP = {"lat": 52.5200, "lng": 13.4050}
 DROPOFF = {"lat": 52.5300, "lng": 13.4300}
@@ -72,7 +73,7 @@ async def driver_at(app, db, metres: float, vehicle_class: str) -> int:
     plate = f"B-{vehicle_class[:2].upper()}-{int(metres)}"
     driver, _ = await make_driver(db, f"{vehicle_class} at {metres:g} m", plate=plate)
     await db.execute("UPDATE vehicles SET class = $1 WHERE plate = $2", vehicle_class, plate)
-    await place_driver(app.extensions["store"], driver.id, PICKUP["lat"] + metres / M_PER_DEG_LAT, PICKUP["lng"])
+    await place_driver(services(app).store, driver.id, PICKUP["lat"] + metres / M_PER_DEG_LAT, PICKUP["lng"])
     return driver.id
 
 
@@ -93,7 +94,7 @@ async def test_a_quote_says_who_is_near_and_suggests_the_classes_that_are(client
     await driver_at(app, db, 900, "standard")
     await driver_at(app, db, 200, "comfort")
     await driver_at(app, db, 300, "van")  # near, but vans have no fare here: never suggested
-    beyond = app.extensions["settings"].dispatch_max_rings * app.extensions["settings"].dispatch_ring_m + 300
+    beyond = services(app).settings.dispatch_max_rings * services(app).settings.dispatch_ring_m + 300
     await driver_at(app, db, beyond, "xl")  # an XL driver, out of dispatch reach
 
     xl = await quote(client, rider, "xl")

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import make_driver, make_fare, make_user, place_driver, wait_for
 
+from webapp.services import services
+
 PICKUP = {"lat": 52.52, "lng": 13.405}
 DROPOFF = {"lat": 52.53, "lng": 13.43}
 
@@ -85,7 +87,7 @@ async def test_bad_bookings_leave_the_quote_usable(client, db, rider, change, na
 
 async def test_double_accept_and_accept_after_cancel(client, app, db, rider):
     driver, device = await make_driver(db, "Quick")
-    await place_driver(app.extensions["store"], driver.id, 52.5201, 13.405)
+    await place_driver(services(app).store, driver.id, 52.5201, 13.405)
     body = {"quote_id": await quote(client, rider), "passenger": {"name": "Rita", "phone": "+49 30 555 0101"}}
     booking = (await client.post("/api/v1/bookings", json=body, headers=bearer(rider))).json()
 
@@ -124,7 +126,7 @@ async def test_who_sees_what(client, app, db, rider):
     """Customers see only their bookings, drivers only their offers: anyone else's is 404, never 403."""
     driver, device = await make_driver(db, "Mine")
     _, other_device = await make_driver(db, "Other")
-    await place_driver(app.extensions["store"], driver.id, 52.5201, 13.405)
+    await place_driver(services(app).store, driver.id, 52.5201, 13.405)
     body = {"quote_id": await quote(client, rider), "passenger": {"name": "Rita", "phone": "+49 30 555 0101"}}
     booking = (await client.post("/api/v1/bookings", json=body, headers=bearer(rider))).json()
     _, stranger = await make_user(db, "customer")

@@ -10,13 +10,15 @@ import time
 import httpx
 from helpers import make_driver, make_fare, make_user, place_driver, start_web, start_worker
 
+from webapp.services import services
+
 BOOKINGS = 50
 DRIVERS = 10
 
 
 async def test_fifty_bookings_ten_drivers_two_dispatchers(app, db, settings, tmp_path):
     await make_fare(db)
-    store = app.extensions["store"]
+    store = services(app).store
     drivers = []
     for i in range(DRIVERS):
         driver, device = await make_driver(db, f"Driver {i}")

@@ -11,6 +11,7 @@ from helpers import make_driver, make_fare, make_user, place_driver
 
 from hexfleet.rides import bookings, dispatch, patience, quotes
 from hexfleet.rides import queries as q
+from webapp.services import services
 
 PICKUP = (52.5200, 13.4050)
 DROPOFF = (52.5300, 13.4300)
@@ -59,7 +60,7 @@ def test_minutes_as_told(patience_s, minutes, phrase):
 @pytest.fixture
 async def rides(app, db):
     await make_fare(db)
-    return app.extensions["rides"]
+    return services(app).rides
 
 
 async def book_now(rides, db) -> q.Booking:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from helpers import make_driver, make_fare, make_user, place_driver, start_worker, wait_for
 
+from webapp.services import services
+
 PICKUP = (52.5200, 13.4050)
 DROPOFF = (52.5300, 13.4300)
 
@@ -50,7 +52,7 @@ async def test_a_real_worker_keeps_looking_for_the_patience_then_gives_up(app, c
             await wait_for(lambda b=booking: dispatch_jobs(redis, b["id"]), timeout=5)
         # A driver comes on duty near the second pickup: the worker's next look offers them the ride.
         driver, _ = await make_driver(db, "Late shift")
-        await place_driver(app.extensions["store"], driver.id, PICKUP[0] + 0.0805, PICKUP[1])
+        await place_driver(services(app).store, driver.id, PICKUP[0] + 0.0805, PICKUP[1])
         await wait_for(lambda: _is(db, helped["id"], "offered"), timeout=PATIENCE_S + 10)
         assert await status(lonely["id"]) in ("searching", "no_driver")
         await wait_for(lambda: _is(db, lonely["id"], "no_driver"), timeout=PATIENCE_S + 10)

@@ -9,6 +9,7 @@ from helpers import make_driver, make_fare, make_user, place_driver, wait_for
 
 from hexfleet.rides import dispatch
 from hexfleet.rides import queries as q
+from webapp.services import services
 
 PICKUP = {"lat": 52.5200, "lng": 13.4050}
 DROPOFF = {"lat": 52.5300, "lng": 13.4300}
@@ -25,7 +26,7 @@ async def fleet(app, db):
     _, customer = await make_user(db, "customer")
     _, dispatcher = await make_user(db, "dispatcher")
     _, admin = await make_user(db, "admin")
-    store = app.extensions["store"]
+    store = services(app).store
     near, near_dev = await make_driver(db, "Near", "B-NR-1")
     far, far_dev = await make_driver(db, "Far", "B-FR-2")
     await place_driver(store, near.id, 52.5205, 13.4050)  # 55 m from the pickup
@@ -81,13 +82,13 @@ async def test_a_ride_from_quote_to_completion(client, app, db, fleet):
 
     # Duty followed: busy in PostgreSQL, out of the availability index in Redis.
     assert await db.fetchval("SELECT status FROM drivers WHERE id = $1", near.id) == "busy"
-    assert near.id not in await app.extensions["store"].index_members()
+    assert near.id not in await services(app).store.index_members()
 
     for step, status in (("arrived", "arrived"), ("start", "in_progress"), ("complete", "completed")):
         r = await client.post(f"/api/v1/driver/bookings/{booking['id']}/{step}", headers=bearer(near_token))
         assert (r.status_code, r.json()["status"]) == (200, status)
     assert await db.fetchval("SELECT status FROM drivers WHERE id = $1", near.id) == "available"
-    assert near.id in await app.extensions["store"].index_members()
+    assert near.id in await services(app).store.index_members()
 
     seen = (await client.get(f"/api/v1/bookings/{booking['id']}", headers=bearer(fleet["customer"]))).json()
     assert [e["to_status"] for e in seen["events"]] == [
@@ -117,7 +118,7 @@ async def test_decline_goes_to_the_next_driver_and_never_back(client, app, db, f
     assert (await client.get("/api/v1/driver/offers", headers=bearer(near_token))).json()["offers"] == []
     # Nobody else within reach: it keeps looking for DISPATCH_PATIENCE_S, asking neither again…
     assert done["status"] == "searching" and done["search_until"] is not None
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     await dispatch.offer_next(rides, booking["id"])
     assert (await client.get("/api/v1/driver/offers", headers=bearer(far_token))).json()["offers"] == []
     rides.clock = lambda: time.time() + rides.settings.dispatch_patience_s + 1
@@ -130,7 +131,7 @@ async def test_an_expired_offer_cannot_be_accepted(client, app, fleet):
     await book(client, fleet["customer"])
     _, near_token = fleet["near"]
     offer = await offer_for(client, near_token)
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     rides.clock = lambda: time.time() + rides.settings.offer_timeout_s + 1  # the clock, moved past the timeout
     r = await client.post(f"/api/v1/driver/offers/{offer['id']}/accept", headers=bearer(near_token))
     assert r.status_code == 409 and r.json()["type"].endswith("offer-expired")
@@ -203,7 +204,7 @@ async def test_tracking_link_shows_one_ride_and_nothing_else(client, app, fleet)
     for step in ("arrived", "start", "complete"):
         await client.post(f"/api/v1/driver/bookings/{booking['id']}/{step}", headers=bearer(near_token))
     assert (await client.get(f"/api/v1/track/{token}")).json()["status"] == "completed"
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     rides.clock = lambda: time.time() + rides.settings.tracking_link_ttl_s + 60  # long after the ride
     assert (await client.get(f"/api/v1/track/{token}")).status_code == 410  # a real link, expired
 
@@ -218,7 +219,7 @@ async def test_quote_can_be_used_once_by_its_owner_before_it_expires(client, app
     _, other = await make_user(db, "customer")
     r = await client.post("/api/v1/bookings", json=body, headers=bearer(other))
     assert r.status_code == 409 and r.json()["type"].endswith("quote-unknown")  # someone else's
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     real_clock = rides.clock
     rides.clock = lambda: time.time() + rides.settings.quote_ttl_s + 1
     r = await client.post("/api/v1/bookings", json=body, headers=bearer(fleet["customer"]))
@@ -236,7 +237,7 @@ async def test_surge_rises_where_demand_outruns_supply(client, app, db, fleet):
     for _ in range(6):  # six riders asking around the pickup, two drivers nearby
         _, rider = await make_user(db, "customer")
         await client.post("/api/v1/quotes", json={"pickup": PICKUP, "dropoff": DROPOFF}, headers=bearer(rider))
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     published: list = []
 
     class Recorder:

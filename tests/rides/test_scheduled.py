@@ -10,6 +10,7 @@ import pytest
 from helpers import make_driver, make_fare, make_user, place_driver, start_worker, wait_for
 
 from hexfleet.rides import bookings, dispatch, quotes
+from webapp.services import services
 
 LEAD_S = 900.0  # so a ride booked 15 min + a few seconds ahead is due in a few seconds
 
@@ -38,7 +39,7 @@ async def status_of(db, booking_id: int) -> str:
 
 
 async def test_a_real_worker_dispatches_on_time_and_finds_lost_jobs(lead_app, db, redis, settings, tmp_path):
-    rides = lead_app.extensions["rides"]
+    rides = services(lead_app).rides
     await make_fare(db)
     customer, _ = await make_user(db, "customer")
     driver, _ = await make_driver(db, "Ready")
@@ -87,7 +88,7 @@ async def test_a_real_worker_dispatches_on_time_and_finds_lost_jobs(lead_app, db
 
 
 async def test_the_scheduled_dispatch_job_is_idempotent_under_a_controlled_clock(lead_app, db):
-    rides = lead_app.extensions["rides"]
+    rides = services(lead_app).rides
     await make_fare(db)
     customer, _ = await make_user(db, "customer")
     booking = await schedule(rides, customer, 3600)  # due in an hour

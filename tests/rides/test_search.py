@@ -12,6 +12,7 @@ from helpers import make_driver, make_fare, make_user, place_driver
 from hexfleet.rides import bookings, dispatch, quotes, search
 from hexfleet.rides import queries as q
 from hexfleet.rides.leases import Leases
+from webapp.services import services
 
 PICKUP = (52.5200, 13.4050)
 DROPOFF = (52.5300, 13.4300)
@@ -26,7 +27,7 @@ def north_of(metres: float) -> tuple[float, float]:
 async def rides(app, db):
     await make_fare(db)
     await make_fare(db, "comfort")
-    return app.extensions["rides"]
+    return services(app).rides
 
 
 async def driver_at(rides, db, metres: float, vehicle_class: str = "standard") -> int:

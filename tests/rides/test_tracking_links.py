@@ -14,6 +14,7 @@ from hexfleet.rides.passengers import first_name
 from hexfleet.rides.states import TERMINAL, BookingStatus
 from streaming.hub import make_channel_event
 from webapp.api.tracking import TrackView, booking_change
+from webapp.services import services
 
 PICKUP = {"lat": 52.5200, "lng": 13.4050}
 DROPOFF = {"lat": 52.5300, "lng": 13.4300}
@@ -114,7 +115,7 @@ async def test_a_no_driver_bookings_link_expires_and_lives_again_with_the_ride(c
     token = token_of(booking["tracking_url"])
     assert (await client.get(f"/api/v1/track/{token}")).status_code == 200
 
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     rides.clock = lambda: time.time() + rides.settings.tracking_link_ttl_s + 60
     r = await client.get(f"/api/v1/track/{token}")
     assert r.status_code == 410 and r.json()["type"].endswith("/tracking-link-expired"), r.text
@@ -136,7 +137,7 @@ async def test_restarting_dispatch_on_a_no_driver_booking_clears_its_end(client,
     booking = await book(client, customer)
     await status_is(db, booking["id"], "no_driver")
     driver, _ = await make_driver(db, "Fresh Fran")
-    await place_driver(app.extensions["store"], driver.id, 52.5205, 13.4050)
+    await place_driver(services(app).store, driver.id, 52.5205, 13.4050)
     r = await client.post(f"/api/v1/bookings/{booking['id']}/dispatch", headers=bearer(staff))
     assert r.status_code == 200, r.text
     await status_is(db, booking["id"], "offered")
@@ -243,7 +244,7 @@ async def test_a_link_shows_the_first_name_and_nobodys_free_text(client, app, db
     _, customer = await make_user(db, "customer")
     _, staff = await make_user(db, "dispatcher")
     driver, device = await make_driver(db, "Dora Driver", "B-DD-1")
-    await place_driver(app.extensions["store"], driver.id, 52.5205, 13.4050)
+    await place_driver(services(app).store, driver.id, 52.5205, 13.4050)
     booking = await book(client, customer, name="Rita Rider-Smith", notes="gate code behind the bins")
     await status_is(db, booking["id"], "offered")
     offer = (await client.get("/api/v1/driver/offers", headers=bearer(device.token))).json()["offers"][0]

@@ -20,6 +20,7 @@ from streaming.hub import Filter, LiveHub
 from streaming.kafka import ensure_ride_topics, make_consumer, make_producer
 from streaming.relay import OutboxRelay
 from streaming.ride_fanout import RideFanOut
+from webapp.services import services
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def ride_settings(settings):
 
 async def make_bookings(app, db, count: int) -> list[int]:
     """Immediate bookings through the real workflows (each writes its outbox rows)."""
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     await make_fare(db)
     customer, _ = await make_user(db, "customer")
     made = []
@@ -171,7 +172,7 @@ async def test_driver_and_customer_channels_see_only_their_own(app, db, ride_set
     """The fan-out's audience rules on a real topic: a customer sees their booking, the offered
     driver their offer, staff everything, nobody else anything."""
     await ensure_ride_topics(ride_settings)
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     driver, _ = await make_driver(db, "Offered")
     other_driver, _ = await make_driver(db, "Elsewhere")
     await place_driver(rides.store, driver.id, 52.5201, 13.4050)

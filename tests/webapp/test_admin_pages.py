@@ -21,6 +21,7 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
 from hexfleet.rides import bookings, dispatch, quotes
 from webapp.pages.admin import AUDIT_PAGE
+from webapp.services import services
 
 PASSWORD = "correct-horse"
 PINGS = "/api/v1/driver/pings"
@@ -383,7 +384,7 @@ async def test_unknown_drivers_are_a_readable_404(admin):
 async def searching_booking(app, db):
     """A customer's booking for now, waiting for a driver."""
     customer, _ = await make_user(db, "customer")
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     quote = await quotes.make_quote(rides, customer.id, quotes.QuoteRequest((52.52, 13.405), (52.53, 13.43)))
     return await bookings.create_booking(
         rides,
@@ -401,7 +402,7 @@ async def on_duty_nearby(client, db, app, driver_id: int) -> None:
         headers={"Authorization": f"Bearer {staff_token}"},
     )
     assert response.status_code == 200, response.text
-    await place_driver(app.extensions["store"], driver_id, 52.5201, 13.4051)
+    await place_driver(services(app).store, driver_id, 52.5201, 13.4051)
 
 
 @pytest.mark.parametrize("work", ["pending offer", "assigned ride"])
@@ -410,7 +411,7 @@ async def test_deactivation_is_refused_while_the_driver_has_work_in_hand(client,
     driver_id, token = await add_driver(admin, vehicle_class="standard")
     await on_duty_nearby(client, db, app, driver_id)
     booking = await searching_booking(app, db)
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     if work == "pending offer":
         offer = await dispatch.offer_next(rides, booking.id)
         assert offer is not None and offer.driver_id == driver_id
@@ -445,7 +446,7 @@ async def test_deactivation_stops_the_phone_and_takes_the_driver_off_the_control
     staff = {"Authorization": f"Bearer {staff_token}"}
     desk = await browser_for(browsers, dispatcher.email)
     assert "Ada Lovelace" in (await desk.get("/ui/drivers")).text
-    store = app.extensions["store"]
+    store = services(app).store
     assert (await store.duty())[driver_id] == "available" and driver_id in await store.geo_members()
 
     response = await admin.post(f"/admin/drivers/{driver_id}/deactivate")

@@ -12,6 +12,7 @@ from helpers import make_driver, wait_for
 from hexfleet.devtools import embedded
 from hexfleet.devtools.testing import free_port
 from streaming.hub import Filter
+from webapp.services import services
 
 PINGS = "/api/v1/driver/pings"
 
@@ -51,14 +52,14 @@ async def test_ingest_answers_503_fast_and_recovers_when_the_broker_returns(own_
         assert again.status_code == 503
 
         holder["broker"] = embedded.start_kafka(port=holder["port"], log_dir=holder["dir"])
-        sub = app.extensions["hub"].subscribe(Filter())
+        sub = services(app).hub.subscribe(Filter())
 
         async def accepted():
             return (await ping()).status_code == 202
 
         await wait_for(accepted, timeout=30, interval=0.5)
         assert (await client.get("/readyz")).status_code == 200
-        assert app.extensions["producer"].renewals == 1
+        assert services(app).producer.renewals == 1
 
         async def streamed():  # the live maps hear pings again too
             await ping()

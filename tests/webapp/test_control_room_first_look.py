@@ -18,6 +18,7 @@ from hexfleet.places import queries as place_queries
 from hexfleet.rides import bookings, quotes
 from webapp.pages.dispatch import driver_words, with_article
 from webapp.pages.template_filters import place_point
+from webapp.services import services
 
 HX = {"HX-Request": "true"}
 M_PER_DEG_LAT = 111_195.0
@@ -41,7 +42,7 @@ def outcome(html: str) -> str:
 
 
 async def scheduled_booking(app, db, pickup=(52.52, 13.405), dropoff=(52.53, 13.43), **labels):
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     customer, _ = await make_user(db, "customer")
     when = datetime.now(UTC) + timedelta(hours=1)
     quote = await quotes.make_quote(rides, customer.id, quotes.QuoteRequest(pickup, dropoff, pickup_at=when, **labels))
@@ -114,7 +115,7 @@ async def test_each_action_says_what_it_did_at_the_top_of_the_card(client, app, 
     ann, _ = await make_driver(db, "Ann Lee", "B-HF-1")
     ben, _ = await make_driver(db, "Ben Ode")  # no plate
     for driver, north in ((ann, 0.001), (ben, 0.002)):
-        await place_driver(app.extensions["store"], driver.id, 52.52 + north, 13.405)
+        await place_driver(services(app).store, driver.id, 52.52 + north, 13.405)
     b = await scheduled_booking(app, db)
 
     card = (await client.get(f"/ui/bookings/{b.id}", headers=desk)).text
@@ -182,7 +183,7 @@ async def test_an_end_booked_without_a_name_is_named_after_a_place_added_since(c
     assert f'<span class="coords mono">{NEAR_ALEX[0]:.5f}, {NEAR_ALEX[1]:.5f}</span>' in before
     async with db.acquire() as conn:
         await place_queries.add_missing_places(conn, [ALEX])
-    await app.extensions["places"].reload()
+    await services(app).places.reload()
     after = (await client.get(f"/ui/bookings/{b.id}", headers=desk)).text
     assert ">Alexanderplatz, 60 m</button>" in after and 'data-pickup-label="Alexanderplatz, 60 m"' in after
     assert f'<span class="coords mono">{NOWHERE[0]:.5f}, {NOWHERE[1]:.5f}</span>' in after
@@ -191,11 +192,11 @@ async def test_an_end_booked_without_a_name_is_named_after_a_place_added_since(c
 async def test_a_driver_s_position_by_name_with_the_numbers_under_it(client, app, db, desk):
     async with db.acquire() as conn:
         await place_queries.add_missing_places(conn, [ALEX])
-    await app.extensions["places"].reload()
+    await services(app).places.reload()
     near, _ = await make_driver(db, "Near Alex")
     far, _ = await make_driver(db, "Far Away")
-    await place_driver(app.extensions["store"], near.id, *NEAR_ALEX)
-    await place_driver(app.extensions["store"], far.id, *NOWHERE)
+    await place_driver(services(app).store, near.id, *NEAR_ALEX)
+    await place_driver(services(app).store, far.id, *NOWHERE)
     card = (await client.get(f"/ui/drivers/{near.id}", headers=desk)).text
     assert (
         f'<span class="place-name" title="{NEAR_ALEX[0]:.5f}, {NEAR_ALEX[1]:.5f}">Alexanderplatz, 60 m</span>' in card
@@ -214,7 +215,7 @@ async def test_the_price_offers_the_classes_that_have_a_car_near(client, app, db
     van, _ = await make_driver(db, "Vera Van", "B-VAN-1")
     async with db.acquire() as conn:
         await driver_queries.set_vehicle_class(conn, van.id, "van")
-    await place_driver(app.extensions["store"], van.id, 52.5206, 13.4095)
+    await place_driver(services(app).store, van.id, 52.5206, 13.4095)
     fields = {
         "passenger_name": "Carl Caller", "passenger_phone": "+49 30 5550199", "pickup_lat": "52.5205",
         "pickup_lng": "13.4095", "pickup_label": "Park Inn by Radisson", "dropoff_lat": "52.531",

@@ -12,6 +12,8 @@ import re
 import pytest
 from helpers import browser_login, make_driver, make_user, place_driver
 
+from webapp.services import services
+
 HX = {"HX-Request": "true"}
 LIST = "/ui/drivers?q=&status=&sort=status&selected="
 FLEET_SIZE = 50  # the demo's fleet
@@ -25,7 +27,7 @@ async def desk(client, db):
 
 @pytest.fixture
 async def fleet(app, db):
-    store = app.extensions["store"]
+    store = services(app).store
     drivers = []
     for i in range(FLEET_SIZE):
         driver, _ = await make_driver(db, f"Driver {i:02d}", f"B-HX {100 + i}")
@@ -52,7 +54,7 @@ async def test_an_unchanged_list_is_a_304_with_no_body(client, desk, fleet):
 
 async def test_new_positions_alone_change_nothing(app, client, desk, fleet):
     first = await client.get(LIST, headers=desk)
-    store = app.extensions["store"]
+    store = services(app).store
     for i, driver in enumerate(fleet):  # every driver moves: new fix, new fix time
         await place_driver(store, driver.id, 52.50 + i * 0.001 + 0.0005, 13.401)
     moved = await client.get(LIST, headers={**desk, "If-None-Match": first.headers["ETag"]})

@@ -11,6 +11,7 @@ import pytest
 from helpers import browser_login, make_driver, make_fare, make_user, place_driver, wait_for
 
 from hexfleet.rides import bookings, quotes
+from webapp.services import services
 
 HX = {"HX-Request": "true"}
 
@@ -23,7 +24,7 @@ async def desk(client, db):
 
 
 async def booking(app, db, *, later: bool = False):
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     customer, _ = await make_user(db, "customer")
     quote = await quotes.make_quote(rides, customer.id, quotes.QuoteRequest((52.52, 13.405), (52.53, 13.43)))
     when = datetime.now(UTC) + timedelta(hours=1) if later else None
@@ -53,7 +54,7 @@ async def test_the_queue_puts_what_needs_a_person_first(client, app, db, desk):
 
     from hexfleet.rides import dispatch
 
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     rides.clock = lambda: time.time() + rides.settings.dispatch_patience_s
     await dispatch.offer_next(rides, no_driver.id)
     await wait_for(gave_up)
@@ -68,7 +69,7 @@ async def test_the_queue_puts_what_needs_a_person_first(client, app, db, desk):
 
 async def test_the_card_offers_the_nearest_drivers_and_assigns_one(client, app, db, desk):
     driver, _ = await make_driver(db, "Close By", "B-CB-1")
-    await place_driver(app.extensions["store"], driver.id, 52.521, 13.405)
+    await place_driver(services(app).store, driver.id, 52.521, 13.405)
     b = await booking(app, db, later=True)
     card = (await client.get(f"/ui/bookings/{b.id}", headers=desk)).text
     assert "Close By" in card and f'data-assign="{driver.id}"' in card
@@ -117,7 +118,7 @@ async def test_a_phone_booking_is_priced_then_booked(client, app, db, desk):
 
 async def test_a_phone_booking_with_a_driver_near_needs_no_confirmation(client, app, db, desk):
     driver, _ = await make_driver(db, "Close By", "B-CB-2")
-    await place_driver(app.extensions["store"], driver.id, 52.5206, 13.4095)
+    await place_driver(services(app).store, driver.id, 52.5206, 13.4095)
     fields = {
         "passenger_name": "Carl Caller", "passenger_phone": "+49 30 5550199", "pickup_lat": "52.5205",
         "pickup_lng": "13.4095", "dropoff_lat": "52.531", "dropoff_lng": "13.429", "vehicle_class": "standard",

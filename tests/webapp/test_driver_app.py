@@ -21,6 +21,7 @@ from hexfleet.drivers import revocation
 from hexfleet.places import queries as place_queries
 from streaming.events import PingsEvent
 from webapp import driver_session
+from webapp.services import services
 
 HX = {"HX-Request": "true"}
 PICKUP = {"lat": 52.5200, "lng": 13.4050}
@@ -361,7 +362,7 @@ async def ride_setup(app, db):
 
 async def test_the_cookie_session_drives_a_whole_ride(app, client, browsers, db, driver, ride_setup):
     drv, _ = driver
-    await place_driver(app.extensions["store"], drv.id, 52.5205, 13.4050)
+    await place_driver(services(app).store, drv.id, 52.5205, 13.4050)
     phone = await signed_in_phone(browsers, db, drv.id)
 
     me = (await phone.get("/d/me")).json()
@@ -398,7 +399,7 @@ async def test_the_cookie_session_drives_a_whole_ride(app, client, browsers, db,
 
 async def test_declining_and_giving_back_with_the_cookie(app, client, browsers, db, driver, ride_setup):
     drv, _ = driver
-    await place_driver(app.extensions["store"], drv.id, 52.5205, 13.4050)
+    await place_driver(services(app).store, drv.id, 52.5205, 13.4050)
     phone = await signed_in_phone(browsers, db, drv.id)
     first = await book(client, ride_setup)
     offer = await offer_for(phone)
@@ -418,7 +419,7 @@ async def test_declining_and_giving_back_with_the_cookie(app, client, browsers, 
 
 
 async def test_a_session_cannot_touch_another_drivers_offer_or_ride(app, client, browsers, db, ride_setup):
-    store = app.extensions["store"]
+    store = services(app).store
     near, _ = await make_driver(db, "Near", "B-NR-1")
     other, _ = await make_driver(db, "Other", "B-OT-2")
     await place_driver(store, near.id, 52.5205, 13.4050)
@@ -599,7 +600,7 @@ async def test_a_phone_clock_far_ahead_is_explained(browsers, db, driver):
 async def test_browser_positions_answer_503_while_the_broker_is_away(app, browsers, db, driver):
     drv, _ = driver
     phone = await signed_in_phone(browsers, db, drv.id)
-    await app.extensions["producer"].stop()  # the real producer, closed: nothing can be acknowledged
+    await services(app).producer.stop()  # the real producer, closed: nothing can be acknowledged
     response = await phone.post("/d/pings", json={"lat": 52.52, "lng": 13.4, "ts": time.time()})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "2" and code(response) == "broker-unavailable"
@@ -620,7 +621,7 @@ async def test_browser_positions_share_the_drivers_rate_limit(browsers, db, driv
 
 async def test_the_driver_page_sets_up_the_script(app, browsers, db, driver):
     drv, _ = driver
-    await place_driver(app.extensions["store"], drv.id, 52.5, 13.3)
+    await place_driver(services(app).store, drv.id, 52.5, 13.3)
     phone = await signed_in_phone(browsers, db, drv.id)
     page = await phone.client.get("/d")
     assert page.headers["Cache-Control"] == "no-store"
@@ -674,7 +675,7 @@ async def test_a_new_driver_opens_off_duty_and_goes_available_waiting_for_gps(ap
     waiting = (await phone.client.get("/d")).text
     assert 'class="badge badge-waiting" id="d-status">Waiting for GPS<' in waiting
     assert '"waiting_for_gps": true' in waiting and '"status": "available"' in waiting
-    await place_driver(app.extensions["store"], drv["id"], 52.5201, 13.4050)  # the phone's first fix, as tracked
+    await place_driver(services(app).store, drv["id"], 52.5201, 13.4050)  # the phone's first fix, as tracked
     me = (await phone.get("/d/me")).json()
     assert (me["status"], me["online"], me["waiting_for_gps"]) == ("available", True, False)
     assert 'class="badge badge-available" id="d-status">Available<' in (await phone.client.get("/d")).text
@@ -688,7 +689,7 @@ async def places(app, db):
     """The demo's Berlin places, searchable and labelling."""
     async with db.acquire() as conn:
         await place_queries.add_missing_places(conn, DEMO_PLACES)
-    await app.extensions["places"].reload()
+    await services(app).places.reload()
 
 
 async def test_a_signed_in_driver_reads_the_places_near_and_nothing_more(browsers, db, driver, places):

@@ -9,6 +9,7 @@ from helpers import make_driver, make_user, server_env
 
 from hexfleet.settings import SettingsError
 from streaming.hub import Filter, LiveHub, make_event
+from webapp.services import services
 
 
 @pytest.mark.parametrize("driver_id", ["%C2%B2", "1" * 40, "-1", "abc"])
@@ -41,7 +42,7 @@ async def test_osmand_json_has_the_batch_limit(client, settings, db):
 
 
 async def test_a_lookup_racing_a_rotation_is_not_cached(app):
-    auth = app.extensions["ingest"].auth
+    auth = services(app).ingest.auth
 
     async def lookup_during_rotation(conn):
         auth.forget()  # the rotation's announcement arrives while this lookup is in flight
@@ -123,7 +124,7 @@ async def test_text_postgresql_cannot_hold_is_a_clear_422_not_a_500(settings, db
 
     @app.post("/api/v1/test-only/store-text")
     async def store_text():
-        async with app.extensions["db"].acquire() as conn:
+        async with services(app).db.acquire() as conn:
             await conn.fetchval("SELECT $1::text", "before\x00after")
         return "stored"
 

@@ -21,9 +21,10 @@ from helpers import browser_login, make_driver, make_user
 
 from hexfleet.places import queries as place_queries
 from hexfleet.places.rules import PlaceIn
-from hexfleet.tracking import exports, history, queries, timerange
+from hexfleet.tracking import exports, queries, timerange
 from hexfleet.tracking.filters import IMPLAUSIBLE_JUMP, INACCURATE, OUT_OF_ORDER
 from hexfleet.tracking.pings import Ping
+from webapp.services import services
 
 BERLIN = (52.52, 13.405)
 GPX = {"g": exports.GPX_NS, "x": exports.TPX_NS}
@@ -43,7 +44,7 @@ async def add_places(app, db, *places: tuple[str, float, float]) -> None:
     """The operator's places (name, metres east of BERLIN, metres north), labelling at once."""
     async with db.acquire() as conn:
         await place_queries.add_missing_places(conn, [PlaceIn(name, "other", "", *east(e, n)) for name, e, n in places])
-    await app.extensions["places"].reload()
+    await services(app).places.reload()
 
 
 def a_stand(after: Ping, seconds: float = 300) -> list[tuple[Ping, str | None]]:
@@ -373,8 +374,8 @@ async def test_the_query_reads_one_driver_from_the_index(db):
     await db.execute("VACUUM ANALYZE positions")
     begin, end = datetime.fromtimestamp(start, UTC), datetime.now(UTC)
     async with db.acquire() as conn:
-        plan = await history.explain_fixes_between(conn, drivers[7].id, begin, end)
-        fixes, truncated = await history.fixes_between(conn, drivers[7].id, begin, end)
+        plan = await queries.explain_fixes_between(conn, drivers[7].id, begin, end)
+        fixes, truncated = await queries.fixes_between(conn, drivers[7].id, begin, end)
     assert "Index Only Scan using positions_pkey" in plan, plan
     assert "Sort" not in plan, plan
     assert len(fixes) == 2000 and not truncated
@@ -385,8 +386,8 @@ async def test_the_limit_is_exact(db, ada):
     await write(db, ada.id, a_drive(start, 30))
     begin, end = datetime.fromtimestamp(start - 1, UTC), datetime.now(UTC)
     async with db.acquire() as conn:
-        assert [len(f) for f, _ in [await history.fixes_between(conn, ada.id, begin, end, 30)]] == [30]
-        fixes, truncated = await history.fixes_between(conn, ada.id, begin, end, 29)
+        assert [len(f) for f, _ in [await queries.fixes_between(conn, ada.id, begin, end, 30)]] == [30]
+        fixes, truncated = await queries.fixes_between(conn, ada.id, begin, end, 29)
     assert len(fixes) == 29 and truncated
 
 

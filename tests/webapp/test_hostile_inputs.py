@@ -85,6 +85,7 @@ from hexfleet.rides.fares import VEHICLE_CLASSES
 from hexfleet.settings import Settings
 from hexfleet.users import queries as user_queries
 from webapp import driver_session
+from webapp.services import services
 
 # Generated requests per route (on top of the enumerated ones).
 EXAMPLES_PER_ROUTE = 12
@@ -706,7 +707,7 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
         customer = {"Authorization": f"Bearer {users['customer'][1]}"}
         r = await client.post("/api/v1/driver/status", json={"status": "available"}, headers=_h(device.token))
         assert r.status_code == 200, r.text
-        await place_driver(app.extensions["store"], worker.id, PICKUP["lat"], PICKUP["lng"])
+        await place_driver(services(app).store, worker.id, PICKUP["lat"], PICKUP["lng"])
         quote = await client.post("/api/v1/quotes", json={"pickup": PICKUP, "dropoff": DROPOFF}, headers=customer)
         assert quote.status_code == 201, quote.text
         body = {"quote_id": quote.json()["quote_id"], "passenger": {"name": "Rita", "phone": "+49 30 5550101"}}
@@ -1174,7 +1175,7 @@ async def test_next_with_a_bracket_goes_home(world, method, path, body):
 async def test_nothing_went_wrong_afterwards(world):
     """Work the requests started (dispatch runs after the answer) ended without an error, and the
     run was as large as promised."""
-    background = world.app.extensions.get("background") or set()
+    background = services(world.app).background or set()
     if background:
         await asyncio.wait(background, timeout=10)
     await asyncio.sleep(0.2)

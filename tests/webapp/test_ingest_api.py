@@ -7,6 +7,7 @@ import pytest
 from helpers import browser_login, make_driver, make_user, read_topic
 
 from streaming.events import PingsEvent
+from webapp.services import services
 
 PATH = "/api/v1/driver/pings"
 
@@ -94,7 +95,7 @@ async def test_revoked_device_stops_working(client, app, db, driver):
         from hexfleet.drivers.queries import revoke_devices
 
         assert await revoke_devices(conn, drv.id) == 1
-    app.extensions["ingest"].auth.forget()  # what the cache TTL does within AUTH_CACHE_TTL_S
+    services(app).ingest.auth.forget()  # what the cache TTL does within AUTH_CACHE_TTL_S
     r = await client.post(PATH, json={"lat": 1, "lng": 1, "ts": time.time() + 1}, headers=bearer(device.token))
     assert r.status_code == 401
 

@@ -14,6 +14,7 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.duty import waiting_for_gps
 from hexfleet.tracking.fleet import DriverView
 from hexfleet.tracking.status import counts
+from webapp.services import services
 
 HX = {"HX-Request": "true"}
 
@@ -67,7 +68,7 @@ async def test_available_without_a_fix_is_offered_nothing_until_one_comes(app, c
     async with db.acquire() as conn:
         driver = await driver_queries.create_driver(conn, "Quiet Quinn")
         device = await driver_queries.issue_device(conn, driver.id)
-    store = app.extensions["store"]
+    store = services(app).store
 
     # The phone's first fix before the driver chose anything: on the map, not available.
     now = time.time()

@@ -9,6 +9,7 @@ import pytest
 from helpers import make_driver, read_topic
 
 from streaming.events import AttributesEvent, PingsEvent
+from webapp.services import services
 
 
 def rfc3339(moment: datetime) -> str:
@@ -186,7 +187,7 @@ async def test_detail_pane_shows_the_last_filtered_fix(client, app, db):
 
     drv, device = await make_driver(db, "Clock Skew")
     now = time.time()
-    await app.extensions["store"].apply_fixes([(drv.id, Ping(52.5, 13.4, now - 30), now - 30)])
+    await services(app).store.apply_fixes([(drv.id, Ping(52.5, 13.4, now - 30), now - 30)])
     r = await client.get(f"/osmand?id={device.device_id}&lat=52.5&lon=13.4&timestamp={int(now) + 7200}")
     assert r.status_code == 200
     await make_user(db, "dispatcher", email="desk@example.org")

@@ -17,6 +17,7 @@ from helpers import make_driver, make_fare, make_user, place_driver, wait_for
 from hexfleet.devtools.demo import DEMO_PLACES
 from hexfleet.places import live, queries
 from hexfleet.places.rules import PlaceIn
+from webapp.services import services
 
 M_PER_DEG_LAT = 111_195.0
 ALEX = next(p for p in DEMO_PLACES if p.name == "Alexanderplatz")
@@ -96,7 +97,7 @@ async def test_the_nearest_place_names_a_quote_and_its_booking_everywhere(settin
         assert (
             await client.post("/api/v1/driver/status", json={"status": "available"}, headers=device_headers)
         ).status_code == 200
-        await place_driver(app.extensions["store"], driver.id, NEAR_ALEX["lat"], NEAR_ALEX["lng"])
+        await place_driver(services(app).store, driver.id, NEAR_ALEX["lat"], NEAR_ALEX["lng"])
         await client.post(f"/api/v1/bookings/{booking['id']}/dispatch", headers=await staff(places_db))
 
         async def offered():
@@ -172,7 +173,7 @@ async def test_a_change_made_by_another_process_reaches_this_ones_labels(setting
     headers = await customer(places_db)
     async with app_client(settings) as (app, client):
         await wait_for(lambda: _subscribed(redis))
-        reloads = app.extensions["places"].reloads
+        reloads = services(app).places.reloads
         async with places_db.acquire() as conn:
             await queries.insert_place(conn, PlaceIn("Müggelsee Pier", "landmark", "", 52.4403, 13.5600))
         assert (await quote(client, headers, NOWHERE, NEAR_ALEX)).json()["pickup"]["label"] is None  # not told yet
@@ -188,7 +189,7 @@ async def _subscribed(redis):
 
 
 async def _reloaded(app, before: int):
-    labels = app.extensions["places"]
+    labels = services(app).places
     return labels.reloads > before and (labels._reloading is None or labels._reloading.done())
 
 

@@ -7,6 +7,7 @@ from hexfleet.settings import Settings
 from streaming.kafka import admin_client, ensure_ride_topics, ensure_topic, hexfleet_topics, replication_factors
 from webapp import create_app
 from webapp.ops import ReplicationCheck
+from webapp.services import services
 
 PASSWORD = "pw-do-not-show-7Qx"
 
@@ -61,7 +62,7 @@ async def test_a_check_that_cannot_connect_is_a_warning_without_the_password(app
             "KAFKA_SASL_PASSWORD": PASSWORD,
         }
     )
-    app.extensions["kafka_replication"] = ReplicationCheck(sasl)
+    services(app).kafka_replication = ReplicationCheck(sasl)
     answer = await readyz(app)
     assert answer.status_code == 200  # readiness is the kafka check's business, and it is fine
     assert answer.json()["status"] == "ready"

@@ -21,6 +21,7 @@ from streaming.hub import LiveHub, make_channel_event
 from streaming.ride_fanout import channels_of
 from webapp.api.tracking import TrackStream
 from webapp.errors import loggable_path
+from webapp.services import services
 
 PICKUP = {"lat": 52.5200, "lng": 13.4050}
 DROPOFF = {"lat": 52.5300, "lng": 13.4300}
@@ -306,7 +307,7 @@ async def test_rides_are_grouped_with_status_price_places_driver_and_links(clien
     later = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
     scheduled = await book(client, token, scheduled_for=later)
     driver, device = await make_driver(db, "Dora Driver", "B-DD-7")
-    await place_driver(app.extensions["store"], driver.id, 52.5205, 13.4050)
+    await place_driver(services(app).store, driver.id, 52.5205, 13.4050)
     active = await book(client, token)
     await settled(db, active["id"], "offered")
     offers = (await client.get("/api/v1/driver/offers", headers=bearer(device.token))).json()["offers"]
@@ -382,7 +383,7 @@ async def test_a_ride_started_cannot_be_cancelled_by_the_customer(client, app, d
     await make_fare(db)
     _, token, session = await customer_session(client, db)
     driver, device = await make_driver(db, "Starter")
-    await place_driver(app.extensions["store"], driver.id, 52.5205, 13.4050)
+    await place_driver(services(app).store, driver.id, 52.5205, 13.4050)
     booking = await book(client, token)
     await settled(db, booking["id"], "offered")
     offer = (await client.get("/api/v1/driver/offers", headers=bearer(device.token))).json()["offers"][0]
@@ -411,7 +412,7 @@ async def test_tracking_page_shows_one_ride_without_login_or_referrer(client, ap
     await make_fare(db)
     _, token = await make_user(db, "customer", "private@example.org")
     driver, device = await make_driver(db, "Tess Tracker", "B-TT-1")
-    await place_driver(app.extensions["store"], driver.id, 52.5205, 13.4050)
+    await place_driver(services(app).store, driver.id, 52.5205, 13.4050)
     booking = await book(client, token)
     await settled(db, booking["id"], "offered")
     offer = (await client.get("/api/v1/driver/offers", headers=bearer(device.token))).json()["offers"][0]
@@ -452,7 +453,7 @@ async def test_tampered_and_unknown_links_are_a_friendly_404_and_expired_ones_a_
     assert (await client.get(path)).status_code == 200
     await client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={}, headers=bearer(token))
     assert (await client.get(path)).status_code == 200  # still shown for a while after the ride ended
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     rides.clock = lambda: time.time() + rides.settings.tracking_link_ttl_s + 60
     for suffix in ("", "/panel"):
         r = await client.get(path + suffix)
@@ -517,7 +518,7 @@ def publish_fix(hub: LiveHub, driver_id: int, lat: float, lng: float, heading: f
 async def test_track_stream_follows_the_drivers_position_and_switches_with_the_ride(client, app, db):
     await make_fare(db)
     _, token = await make_user(db, "customer")
-    store = app.extensions["store"]
+    store = services(app).store
     first, first_device = await make_driver(db, "First")
     second, _ = await make_driver(db, "Second")
     await place_driver(store, first.id, 52.5205, 13.4050)
@@ -529,7 +530,7 @@ async def test_track_stream_follows_the_drivers_position_and_switches_with_the_r
 
     from hexfleet.rides import bookings
 
-    row = await bookings.by_tracking_token(app.extensions["rides"], path_of(booking).rsplit("/", 1)[1])
+    row = await bookings.by_tracking_token(services(app).rides, path_of(booking).rsplit("/", 1)[1])
     rides_hub, hub = LiveHub(), LiveHub()
     frames = Frames(TrackStream(rides_hub, hub, store, row))
     try:

@@ -13,6 +13,7 @@ import pytest
 from helpers import make_driver, make_user
 
 from webapp import serving
+from webapp.services import services
 
 
 async def raw(port: int, data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -81,7 +82,7 @@ async def test_a_stream_reader_that_falls_behind_is_disconnected(server, db):
         b"GET /api/v1/stream/positions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer %s\r\n\r\n" % staff.encode(),
     )
     assert (await asyncio.wait_for(reader.readuntil(b"connected\n\n"), 5)).startswith(b"HTTP/1.1 200")
-    hub = app.extensions["hub"]
+    hub = services(app).hub
     assert len(hub) == 1
     [sub] = list(hub._all)
     hub._drop(sub)  # what the hub does to a client that stopped reading (tests/streaming/test_hub.py)
@@ -105,11 +106,11 @@ async def test_abrupt_disconnects_leave_no_subscriber_behind(server, db):
     conns = [await raw(port, request) for _ in range(100)]
     for reader, _ in conns:
         await asyncio.wait_for(reader.readuntil(b"connected\n\n"), 5)
-    assert len(app.extensions["hub"]) == 100
+    assert len(services(app).hub) == 100
     for _, writer in conns:
         writer.transport.abort()  # RST, no goodbye
     for _ in range(100):
-        if len(app.extensions["hub"]) == 0:
+        if len(services(app).hub) == 0:
             break
         await asyncio.sleep(0.05)
-    assert len(app.extensions["hub"]) == 0
+    assert len(services(app).hub) == 0

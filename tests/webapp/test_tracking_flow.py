@@ -7,6 +7,7 @@ import pytest
 from helpers import make_driver, make_user, wait_for
 
 from streaming.tracker import Tracker
+from webapp.services import services
 
 
 @pytest.fixture
@@ -149,8 +150,8 @@ async def test_nearby_orders_equidistant_drivers_by_id(client, db, app):
     # Two at the very same point, the third at the same distance on the other side.
     points = [(52.521, 13.405), (52.521, 13.405), (52.519, 13.405)]
     for d in drivers:
-        await app.extensions["store"].set_duty(d.id, "available", now - 60)
-    await app.extensions["store"].apply_fixes(
+        await services(app).store.set_duty(d.id, "available", now - 60)
+    await services(app).store.apply_fixes(
         [(d.id, Ping(lat, lng, now - 1), now - 1) for d, (lat, lng) in zip(drivers, points, strict=True)]
     )
     r = await client.get(

@@ -17,6 +17,7 @@ from helpers import make_fare, make_user, wait_for
 from hexfleet.rides import bookings, links
 from streaming.hub import LiveHub, make_channel_event
 from webapp.api.tracking import TrackStream, link_check
+from webapp.services import services
 
 RECHECK_S = 0.3
 TTL_S = 2.0
@@ -147,12 +148,12 @@ async def test_the_new_link_event_ends_the_old_links_stream_at_once(app, client,
     _, token = await make_user(db, "customer")
     booking = await book(client, token, later=True)
     old_token = token_of(booking["tracking_url"])
-    rides = app.extensions["rides"]
+    rides = services(app).rides
     row = await bookings.by_tracking_token(rides, old_token)
     async with app.app_context():
         check = link_check(old_token)
     rides_hub = LiveHub()
-    stream = TrackStream(rides_hub, LiveHub(), app.extensions["store"], row, recheck=check, recheck_s=3600)
+    stream = TrackStream(rides_hub, LiveHub(), services(app).store, row, recheck=check, recheck_s=3600)
     events = stream.events()
     try:
         assert b"connected" in await anext(events)

@@ -10,7 +10,7 @@ The same alerts arrive live as ``alert`` events on the staff stream (/api/v1/str
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-from quart import Blueprint, current_app
+from quart import Blueprint
 from quart_schema import document_response, tag, validate_querystring, validate_request
 
 from hexfleet import audit
@@ -18,9 +18,11 @@ from hexfleet.alerts import desk
 from hexfleet.alerts import queries as q
 from hexfleet.alerts.rules import State
 from hexfleet.errors import Invalid
-from webapp.auth import STAFF, require_hidden, role_required
+from hexfleet.users.roles import STAFF
+from webapp.auth import require_hidden, role_required
 from webapp.limits import limiter
 from webapp.problems import Problem
+from webapp.services import services
 
 bp = Blueprint("alerts_api", __name__, url_prefix="/api/v1/alerts")
 NO_STORE = {"Cache-Control": "no-store"}
@@ -79,7 +81,7 @@ class AcknowledgeIn(BaseModel):
 
 
 def _pool():
-    return current_app.extensions["db"]
+    return services().db
 
 
 async def _caller():

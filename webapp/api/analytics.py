@@ -20,13 +20,15 @@ from datetime import UTC, datetime
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
-from quart import Blueprint, Response, current_app
+from quart import Blueprint, Response
 from quart_schema import document_response, tag, validate_querystring
 
 from hexfleet.analytics import exports, metrics, outlook, params, reports
-from webapp.auth import STAFF, require_hidden, role_required
+from hexfleet.users.roles import STAFF
+from webapp.auth import require_hidden, role_required
 from webapp.limits import limiter
 from webapp.problems import Problem
+from webapp.services import services
 
 bp = Blueprint("analytics_api", __name__, url_prefix="/api/v1/analytics")
 
@@ -35,15 +37,15 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 # What this module reaches of the web process: in one place, so it changes in one line.
 def _pool():
-    return current_app.extensions["db"]
+    return services().db
 
 
 def _live_store():
-    return current_app.extensions["store"]
+    return services().store
 
 
 def _settings():
-    return current_app.extensions["settings"]
+    return services().settings
 
 
 # ---------------------------------------------------------------- queries

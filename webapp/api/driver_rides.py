@@ -12,11 +12,12 @@ from quart_schema import document_headers, tag, validate_request
 
 from hexfleet.rides import dispatch
 from hexfleet.rides import queries as q
-from hexfleet.rides.states import Action
+from hexfleet.rides.states import Action, OfferStatus
+from streaming import channels as ch
 from webapp.api.drivers import DeviceAuthHeader
 from webapp.api.stream import sse_response
 from webapp.auth import driver_check, driver_required, require_driver
-from webapp.services import dispatch_soon, rides
+from webapp.services import dispatch_soon, services
 
 bp = Blueprint("driver_rides_api", __name__, url_prefix="/api/v1/driver")
 
@@ -42,7 +43,7 @@ def _ride_json(booking: q.Booking) -> dict:
 async def list_offers():
     """Your open offers (at most one), each with its booking and when it expires."""
     driver_id = await require_driver()
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         offers = await q.pending_offers_of_driver(conn, driver_id)
         found = [(o, await q.get_booking(conn, o.booking_id)) for o in offers]
     return {"offers": [_offer_json(o, b) for o, b in found if b is not None]}
@@ -54,7 +55,7 @@ async def list_offers():
 async def accept_offer(offer_id: int):
     """Take the ride: it is yours and you are busy. 409 if the offer expired or was withdrawn."""
     driver_id = await require_driver()
-    booking = await dispatch.accept(rides(), driver_id, offer_id)
+    booking = await dispatch.accept(services().rides, driver_id, offer_id)
     return _ride_json(booking)
 
 
@@ -64,9 +65,9 @@ async def accept_offer(offer_id: int):
 async def decline_offer(offer_id: int):
     """Say no: the ride goes to the next driver and you are not asked for it again."""
     driver_id = await require_driver()
-    offer = await dispatch.decline(rides(), driver_id, offer_id)
+    offer = await dispatch.decline(services().rides, driver_id, offer_id)
     dispatch_soon(offer.booking_id)
-    return {"offer_id": offer_id, "status": "declined"}
+    return {"offer_id": offer_id, "status": OfferStatus.DECLINED}
 
 
 @bp.get("/bookings/current")
@@ -75,7 +76,7 @@ async def decline_offer(offer_id: int):
 async def current_ride():
     """The ride in your hands (assigned, arrived or in progress), or null."""
     driver_id = await require_driver()
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         booking = await q.driver_current_booking(conn, driver_id)
     return {"booking": _ride_json(booking) if booking else None}
 
@@ -86,7 +87,7 @@ class StepIn(BaseModel):
 
 async def _step(booking_id: int, action: Action, reason: str | None = None):
     driver_id = await require_driver()
-    booking = await dispatch.driver_step(rides(), driver_id, booking_id, action, reason)
+    booking = await dispatch.driver_step(services().rides, driver_id, booking_id, action, reason)
     return _ride_json(booking)
 
 
@@ -123,7 +124,7 @@ async def cancel(booking_id: int, data: StepIn):
     """Give the ride back before it starts (with a reason): it goes to another driver, and
     the rider's booking stays alive. You are available again."""
     driver_id = await require_driver()
-    booking = await dispatch.driver_step(rides(), driver_id, booking_id, Action.RELEASE, data.reason)
+    booking = await dispatch.driver_step(services().rides, driver_id, booking_id, Action.RELEASE, data.reason)
     return {**_ride_json(booking), "released": True}
 
 
@@ -134,4 +135,4 @@ async def offers_stream():
     """Server-sent events: `booking` events for your offers and your rides (offered, withdrawn,
     expired, cancelled by the rider, ...), the same JSON as /api/v1/stream/bookings."""
     driver_id = await require_driver()
-    return await sse_response("rides_hub", f"driver:{driver_id}", driver_check())
+    return await sse_response(services().rides_hub, ch.driver(driver_id), driver_check())

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field, RootModel
-from quart import Blueprint, current_app
+from quart import Blueprint
 from quart_schema import (
     document_headers,
     document_request,
@@ -21,8 +21,9 @@ from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import Invalid
 from hexfleet.tracking import fleet
 from hexfleet.tracking import queries as history
-from webapp.auth import STAFF, driver_required, require_driver, role_required
-from webapp.services import change_duty
+from hexfleet.users.roles import STAFF
+from webapp.auth import driver_required, require_driver, role_required
+from webapp.services import change_duty, services
 
 bp = Blueprint("drivers_api", __name__, url_prefix="/api/v1")
 
@@ -123,8 +124,8 @@ async def post_status_for_driver(driver_id: int, data: DispatcherStatusIn):
 @role_required(*STAFF)
 async def list_drivers():
     """Every driver with duty status, last position, last seen and the stale flag, plus fleet counts."""
-    ext = current_app.extensions
-    snapshot = await fleet.fleet_snapshot(ext["db"], ext["redis"], ext["settings"])
+    svc = services()
+    snapshot = await fleet.fleet_snapshot(svc.db, svc.redis, svc.settings)
     return {"drivers": [v.to_json() for v in snapshot.drivers], "counts": snapshot.counts}
 
 
@@ -141,12 +142,12 @@ class NearbyQuery(BaseModel):
 @validate_querystring(NearbyQuery)
 async def nearby(query_args: NearbyQuery):
     """Online, available drivers within radius_m of a point, nearest first (H3 index, exact distance)."""
-    ext = current_app.extensions
-    settings = ext["settings"]
+    svc = services()
+    settings = svc.settings
     if query_args.radius_m > settings.nearby_max_radius_m:
         raise Invalid(f"radius_m must be at most {settings.nearby_max_radius_m:g}", code="radius-too-large")
     found = await fleet.nearby(
-        ext["db"], ext["redis"], settings, query_args.lat, query_args.lng, query_args.radius_m, query_args.limit
+        svc.db, svc.redis, settings, query_args.lat, query_args.lng, query_args.radius_m, query_args.limit
     )
     return {
         "drivers": [
@@ -170,8 +171,8 @@ async def nearby(query_args: NearbyQuery):
 @tag(["dispatch"])
 @role_required(*STAFF)
 async def get_driver(driver_id: int):
-    ext = current_app.extensions
-    view = await fleet.get_driver_view(ext["db"], ext["redis"], ext["settings"], driver_id)
+    svc = services()
+    view = await fleet.get_driver_view(svc.db, svc.redis, svc.settings, driver_id)
     return view.to_json()
 
 
@@ -186,7 +187,7 @@ class TrailQuery(BaseModel):
 async def trail(driver_id: int, query_args: TrailQuery):
     """The driver's positions over the last `minutes`, oldest first."""
     since = datetime.now(UTC) - timedelta(minutes=query_args.minutes)
-    async with current_app.extensions["db"].acquire() as conn:
+    async with services().db.acquire() as conn:
         await driver_queries.get_driver(conn, driver_id)  # 404 for unknown drivers
         points = await history.trail(conn, driver_id, since)
     return {

@@ -2,7 +2,7 @@
 
 The three routes take the same range (``from``/``to``, RFC 3339, at most 7 days; at most
 50,000 fixes, the first ones, with ``truncated`` saying so) and read it once through
-``hexfleet.tracking.history``. The page /history (webapp/pages/history.py) draws the JSON.
+``hexfleet.tracking.queries``. The page /history (webapp/pages/history.py) draws the JSON.
 
 Places by name: each stop carries the nearest of the operator's places (or, with GEOCODER_URL,
 the geocoder's address for the first MAX_GEOCODED_STOPS stops no place is near), and the CSV
@@ -17,16 +17,18 @@ from datetime import UTC, datetime
 
 import orjson
 from pydantic import BaseModel, Field
-from quart import Blueprint, Response, current_app
+from quart import Blueprint, Response
 from quart_schema import document_response, tag, validate_querystring
 
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.queries import Driver
 from hexfleet.places.labels import Label
-from hexfleet.tracking import exports, history, replay, timerange
-from webapp.auth import STAFF, require_user, role_required
+from hexfleet.tracking import exports, replay, timerange
+from hexfleet.tracking import queries as history
+from hexfleet.users.roles import STAFF
+from webapp.auth import require_user, role_required
 from webapp.limits import limiter
-from webapp.services import label_points
+from webapp.services import label_points, services
 
 bp = Blueprint("history_api", __name__, url_prefix="/api/v1")
 
@@ -116,7 +118,7 @@ def _place_finder():
     """The nearest active place within the label radius of a point, from this process's index in
     memory. The index is immutable (a change of places builds a new one), so the function may
     run in a thread beside the export."""
-    labels = current_app.extensions["places"]
+    labels = services().places
     labels.nearest(0.0, 0.0)  # a lookup reloads an index past its refresh period, in the background
     return labels.index.nearest
 
@@ -141,7 +143,7 @@ async def _read(driver_id: int, query: HistoryQuery) -> tuple[Driver, timerange.
     start = timerange.parse_instant(query.start, "from") if query.start is not None else None
     end = timerange.parse_instant(query.end, "to") if query.end is not None else None
     span = timerange.resolve(start, end, now)
-    async with current_app.extensions["db"].acquire() as conn:
+    async with services().db.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)
         fixes, truncated = await history.fixes_between(conn, driver_id, span.start, span.end)
     # Tens of milliseconds of pure Python for a day of fixes: off the event loop.

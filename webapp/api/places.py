@@ -13,7 +13,7 @@ import logging
 from functools import wraps
 
 from pydantic import BaseModel, Field
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
 from quart_schema import document_response, tag, validate_querystring, validate_request
 
 from hexfleet import audit
@@ -23,17 +23,18 @@ from hexfleet.places import admin as places_admin
 from hexfleet.places import exports, imports, queries, ranking, rules
 from hexfleet.places.geocoding import point
 from hexfleet.users.queries import User
+from hexfleet.users.roles import ROLES, Role
 from webapp import driver_session
 from webapp.auth import Forbidden, Unauthenticated, current_user, require_user, role_required
 from webapp.geocoder import GeocoderFailed, within_rate
 from webapp.limits import limiter
 from webapp.problems import Problem
-from webapp.services import places_changed
+from webapp.services import places_changed, services
 
 bp = Blueprint("places_api", __name__, url_prefix="/api/v1")
 log = logging.getLogger("hexfleet.web")
 
-SIGNED_IN = ("customer", "dispatcher", "admin")
+SIGNED_IN = ROLES
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 GEOCODER_MIN_CHARS = 3
@@ -164,7 +165,7 @@ def _checked(body: PlaceBody) -> rules.PlaceIn:
 
 def _near(text: str | None) -> tuple[float, float]:
     if text is None or not text.strip():
-        return current_app.extensions["settings"].map_center_latlng()
+        return services().settings.map_center_latlng()
     parts = text.split(",")
     where = point(parts[0], parts[1]) if len(parts) == 2 else None
     if where is None:
@@ -173,12 +174,12 @@ def _near(text: str | None) -> tuple[float, float]:
 
 
 async def _geocoded(query: str, near: tuple[float, float], user_id: int, wanted: int) -> tuple[list[dict], str]:
-    geocoder = current_app.extensions.get("geocoder")  # opened with GEOCODER_URL (webapp/pages/riders.py)
+    geocoder = services().geocoder  # opened with GEOCODER_URL (webapp/pages/riders.py)
     if geocoder is None:
         return [], "off"
     if wanted <= 0 or len(query) < GEOCODER_MIN_CHARS:
         return [], "skipped"
-    if not await within_rate(current_app.extensions["redis"], user_id):
+    if not await within_rate(services().redis, user_id):
         return [], "busy"
     try:
         found = await geocoder.search(query, near)
@@ -208,11 +209,11 @@ async def search_places(query_args: PlacesQuery):
     if query_args.all not in (None, "", "0", "1", "true", "false"):
         raise Invalid("all is 1 or 0", code="bad-all")
     include_inactive = query_args.all in ("1", "true")
-    if include_inactive and (user is None or user.role != "admin"):
+    if include_inactive and (user is None or user.role != Role.ADMIN):
         raise Forbidden("all=1 (inactive places too) is for admins")
     near = _near(query_args.near)
     text = ranking.normalise_query(query_args.q)
-    async with current_app.extensions["db"].acquire() as conn:
+    async with services().db.acquire() as conn:
         candidates = await queries.search_places(conn, text, near, include_inactive=include_inactive)
     ranked = ranking.rank(candidates, text, near, query_args.limit)
     results = [{**_public(r.place), "distance_m": r.distance_m, "source": "place"} for r in ranked]
@@ -253,20 +254,20 @@ def _public(place: queries.Place) -> dict:
 
 @bp.get("/places/<int:place_id>")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(PlaceOut, 200)
 @document_response(Problem, 404)
 async def get_place(place_id: int):
     """One place, active or not (admins)."""
-    await _user("admin")
-    async with current_app.extensions["db"].acquire() as conn:
+    await _user(Role.ADMIN)
+    async with services().db.acquire() as conn:
         place = await queries.get_place(conn, place_id)
     return place.to_json(), 200, NO_STORE
 
 
 @bp.post("/places")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @validate_request(PlaceBody)
 @document_response(PlaceOut, 201)
 @document_response(Problem, 409)
@@ -274,15 +275,15 @@ async def get_place(place_id: int):
 async def create_place(data: PlaceBody):
     """Add a place (admins). 422 naming each bad field (`errors`), 409 when another place has
     the name (whatever its case). Ride labels use it at once."""
-    user = await _user("admin")
-    saved = await places_admin.create(current_app.extensions["db"], _actor(user), _checked(data), places_changed)
+    user = await _user(Role.ADMIN)
+    saved = await places_admin.create(services().db, _actor(user), _checked(data), places_changed)
     log.info("admin %s added place %s", user.id, saved.id)
     return saved.to_json(), 201
 
 
 @bp.put("/places/<int:place_id>")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @validate_request(PlaceBody)
 @document_response(PlaceOut, 200)
 @document_response(Problem, 404)
@@ -290,28 +291,26 @@ async def create_place(data: PlaceBody):
 @document_response(Problem, 422)
 async def put_place(place_id: int, data: PlaceBody):
     """Replace a place's fields (admins); rides booked before keep the label they were given."""
-    user = await _user("admin")
-    saved = await places_admin.update(
-        current_app.extensions["db"], _actor(user), place_id, _checked(data), places_changed
-    )
+    user = await _user(Role.ADMIN)
+    saved = await places_admin.update(services().db, _actor(user), place_id, _checked(data), places_changed)
     return saved.to_json(), 200
 
 
 @bp.delete("/places/<int:place_id>")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(Problem, 404)
 async def delete_place(place_id: int):
     """Delete a place (admins): 204. To keep it but stop using it, set `active` false instead.
     The audit log keeps what it was."""
-    user = await _user("admin")
-    await places_admin.delete(current_app.extensions["db"], _actor(user), place_id, places_changed)
+    user = await _user(Role.ADMIN)
+    await places_admin.delete(services().db, _actor(user), place_id, places_changed)
     return "", 204
 
 
 @bp.post("/places/import")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(ImportOut, 200)
 @document_response(Problem, 413)
 @document_response(Problem, 415)
@@ -323,19 +322,17 @@ async def import_places():
     A place whose name (whatever its case) is stored already is updated. At most 10,000 places
     and 2 MB; one bad row and nothing is saved: 422 lists each (`line` or `feature`, `field`, `error`).
     """
-    user = await _user("admin")
+    user = await _user(Role.ADMIN)
     kind = imports.kind_of(request.headers.get("Content-Type", ""))
     places = imports.parse(await request.get_data(as_text=False), kind)
-    counts = await places_admin.import_places(
-        current_app.extensions["db"], _actor(user), places, f"API ({kind})", places_changed
-    )
+    counts = await places_admin.import_places(services().db, _actor(user), places, f"API ({kind})", places_changed)
     log.info("admin %s imported %d places", user.id, len(places))
     return {**counts, "total": len(places)}, 200
 
 
 async def _export_all() -> list[rules.PlaceIn]:
-    await _user("admin")
-    async with current_app.extensions["db"].acquire() as conn:
+    await _user(Role.ADMIN)
+    async with services().db.acquire() as conn:
         return [p.as_input() for p in await queries.all_places(conn)]
 
 
@@ -345,7 +342,7 @@ def _attachment(name: str) -> dict[str, str]:
 
 @bp.get("/places/export.csv")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(Problem, 403)
 async def export_csv():
     """Every place, active or not, as CSV in the import's format (a file to download)."""
@@ -355,7 +352,7 @@ async def export_csv():
 
 @bp.get("/places/export.geojson")
 @tag(["places"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @document_response(Problem, 403)
 async def export_geojson():
     """Every place, active or not, as a GeoJSON FeatureCollection in the import's format."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
-from quart import Blueprint, current_app, request
+from quart import Blueprint, request
 from quart_schema import document_response, tag, validate_querystring, validate_request
 
 from hexfleet import audit
@@ -15,14 +15,14 @@ from hexfleet.places.rules import MAX_LABEL, clean_label
 from hexfleet.rides import bookings, dispatch, fares, money, quotes
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import BookingStatus
+from hexfleet.users.roles import RIDERS, STAFF, Role
 from webapp.api.ride_models import BookingDetailOut, BookingOut, QuoteOut
-from webapp.auth import STAFF, require_user, role_required
+from webapp.auth import require_user, role_required
 from webapp.limits import limiter
 from webapp.problems import Problem
-from webapp.services import dispatch_soon, rides
+from webapp.services import dispatch_soon, services
 
 bp = Blueprint("rides_api", __name__, url_prefix="/api/v1")
-RIDERS = ("customer", *STAFF)
 MAX_PAGE = 200
 
 
@@ -32,14 +32,14 @@ async def viewer(*roles: str) -> bookings.Viewer:
 
 
 def base_url() -> str:
-    settings = current_app.extensions["settings"]
+    settings = services().settings
     return settings.public_url or request.host_url
 
 
 def booking_json(booking: q.Booking) -> dict:
-    body = {**booking.to_json(), "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}
+    body = {**booking.to_json(), "tracking_url": bookings.tracking_url(services().rides, base_url(), booking)}
     # While it looks for a driver: when dispatch stops looking if nobody comes within reach.
-    until = bookings.search_until(booking, rides().settings.dispatch_patience_s)
+    until = bookings.search_until(booking, services().rides.settings.dispatch_patience_s)
     body["search_until"] = until.isoformat().replace("+00:00", "Z") if until else None
     return body
 
@@ -80,7 +80,7 @@ def _known_class(vehicle_class: str) -> str:
 async def list_fares():
     """Every vehicle class's fare (money in integer minor units)."""
     await require_user(*RIDERS)
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         return {"fares": [f.to_json() for f in await q.list_fares(conn)]}
 
 
@@ -88,7 +88,7 @@ async def list_fares():
 @tag(["rides"])
 async def get_fare(vehicle_class: str):
     await require_user(*RIDERS)
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         fare = await q.get_fare(conn, _known_class(vehicle_class))
     if fare is None:
         raise NotFound(f"no fare is set for {vehicle_class}", code="no-fare")
@@ -97,16 +97,22 @@ async def get_fare(vehicle_class: str):
 
 @bp.put("/fares/<vehicle_class>")
 @tag(["rides"])
-@role_required("admin")
+@role_required(Role.ADMIN)
 @validate_request(FareIn)
 async def put_fare(vehicle_class: str, data: FareIn):
     """Admins set a vehicle class's fare; new quotes use it at once (quotes given keep their price)."""
-    user = await require_user("admin")
+    user = await require_user(Role.ADMIN)
     fare = fares.Fare(vehicle_class=_known_class(vehicle_class), **data.model_dump())
-    async with rides().pool.acquire() as conn, conn.transaction():
+    async with services().rides.pool.acquire() as conn, conn.transaction():
         saved = await q.put_fare(conn, fare, user.id)
         await audit.record(
-            conn, audit.Actor(user.email, user.id), "fare.set", "fare", None, fare.vehicle_class, saved.to_json()
+            conn,
+            audit.Actor(user.email, user.id),
+            audit.Action.FARE_SET,
+            "fare",
+            None,
+            fare.vehicle_class,
+            saved.to_json(),
         )
     return saved.to_json()
 
@@ -116,9 +122,9 @@ async def put_fare(vehicle_class: str, data: FareIn):
 async def current_surge():
     """Cells whose surge multiplier is above ×1.0 now, with their outlines (lat, lng pairs)."""
     await require_user(*RIDERS)
-    cells = await rides().surge.all()
+    cells = await services().rides.surge.all()
     return {
-        "resolution": rides().settings.surge_resolution,
+        "resolution": services().rides.settings.surge_resolution,
         "cells": [
             {"cell": cell_name(c), "multiplier": t / 10, "boundary": [list(p) for p in cell_boundary(c)]}
             for c, t in sorted(cells.items())
@@ -170,7 +176,7 @@ async def post_quote(data: QuoteIn):
     who = await viewer(*RIDERS)
     await limiter().enforce("quotes", str(who.user_id), what="quotes")
     quote = await quotes.make_quote(
-        rides(),
+        services().rides,
         who.user_id,
         quotes.QuoteRequest(
             (data.pickup.lat, data.pickup.lng),
@@ -221,7 +227,7 @@ async def post_booking(data: BookingIn):
     who = await viewer(*RIDERS)
     await limiter().enforce("bookings", str(who.user_id), what="bookings")
     booking = await bookings.create_booking(
-        rides(),
+        services().rides,
         who,
         bookings.BookingRequest(
             data.quote_id,
@@ -263,7 +269,7 @@ async def list_bookings(query_args: BookingsQuery):
         if not (query_args.cursor.isdecimal() and len(query_args.cursor) <= 18):
             raise Invalid("cursor must be the next_cursor of a previous page", code="bad-cursor")
         before = int(query_args.cursor)
-    found = await bookings.list_for(rides(), who, statuses, before, query_args.limit)
+    found = await bookings.list_for(services().rides, who, statuses, before, query_args.limit)
     next_cursor = str(found[-1].id) if len(found) == query_args.limit else None
     return {"bookings": [booking_json(b) for b in found], "next_cursor": next_cursor}
 
@@ -275,8 +281,8 @@ async def list_bookings(query_args: BookingsQuery):
 async def get_booking(booking_id: int):
     """One booking with its timeline (and, for staff, its offers). Someone else's is 404."""
     who = await viewer(*RIDERS)
-    booking = await bookings.get_for(rides(), who, booking_id)
-    async with rides().pool.acquire() as conn:
+    booking = await bookings.get_for(services().rides, who, booking_id)
+    async with services().rides.pool.acquire() as conn:
         events = await q.events_of_booking(conn, booking_id)
         offers = await q.offers_of_booking(conn, booking_id) if who.is_staff else []
     body = booking_json(booking)
@@ -297,8 +303,8 @@ class CancelIn(BaseModel):
 async def cancel_booking(booking_id: int, data: CancelIn):
     """Customers until the ride starts; staff until it ends. 409 with the current status otherwise."""
     who = await viewer(*RIDERS)
-    await bookings.get_for(rides(), who, booking_id)  # 404 for anyone else's
-    booking = await dispatch.cancel(rides(), booking_id, dispatch.Who(who.actor, who.user_id), data.reason)
+    await bookings.get_for(services().rides, who, booking_id)  # 404 for anyone else's
+    booking = await dispatch.cancel(services().rides, booking_id, dispatch.Who(who.actor, who.user_id), data.reason)
     return booking_json(booking)
 
 
@@ -318,8 +324,8 @@ async def new_tracking_link(booking_id: int):
     answers 410 from now on and its open streams end; recorded as the booking event
     `new_tracking_link` with who asked. Someone else's booking is 404."""
     who = await viewer(*RIDERS)
-    booking = await bookings.renew_tracking_link(rides(), who, booking_id)
-    return {"booking_id": booking.id, "tracking_url": bookings.tracking_url(rides(), base_url(), booking)}, 201
+    booking = await bookings.renew_tracking_link(services().rides, who, booking_id)
+    return {"booking_id": booking.id, "tracking_url": bookings.tracking_url(services().rides, base_url(), booking)}, 201
 
 
 class AssignIn(BaseModel):
@@ -328,7 +334,7 @@ class AssignIn(BaseModel):
 
 async def _assign(booking_id: int, data: AssignIn):
     who = await viewer(*STAFF)
-    booking = await dispatch.assign(rides(), booking_id, data.driver_id, dispatch.Who(who.actor, who.user_id))
+    booking = await dispatch.assign(services().rides, booking_id, data.driver_id, dispatch.Who(who.actor, who.user_id))
     return booking_json(booking)
 
 
@@ -355,5 +361,5 @@ async def reassign_booking(booking_id: int, data: AssignIn):
 async def redispatch_booking(booking_id: int):
     """Dispatchers start automatic dispatch again (a no_driver booking, or a scheduled one early)."""
     who = await viewer(*STAFF)
-    booking = await dispatch.redispatch(rides(), booking_id, dispatch.Who(who.actor, who.user_id))
+    booking = await dispatch.redispatch(services().rides, booking_id, dispatch.Who(who.actor, who.user_id))
     return booking_json(booking)

@@ -7,16 +7,18 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from quart import Blueprint, current_app, make_response, request, websocket
+from quart import Blueprint, make_response, request, websocket
 from quart_schema import tag
 
 from hexfleet.errors import Invalid
 from hexfleet.geo import parse_bbox
 from hexfleet.rides import bookings
-from streaming.hub import Filter
-from webapp.auth import STAFF, caller_check, current_user, require_user, role_required
+from hexfleet.users.roles import STAFF, Role
+from streaming import channels as ch
+from streaming.hub import Filter, LiveHub
+from webapp.auth import caller_check, current_user, require_user, role_required
 from webapp.csrf import allowed_origin
-from webapp.services import rides
+from webapp.services import services
 
 bp = Blueprint("stream_api", __name__, url_prefix="/api/v1")
 KEEPALIVE_S = 15
@@ -50,14 +52,13 @@ async def _still_allowed(recheck: Recheck) -> bool:
         return True
 
 
-async def sse_response(hub_name: str, flt: Filter | str, recheck: Recheck | None = None):
+async def sse_response(hub: LiveHub, flt: Filter | str, recheck: Recheck | None = None):
     """A live stream of one hub's events for one filter (or audience channel).
 
     ``recheck`` (webapp.auth.caller_check) is asked every STREAM_RECHECK_S whether the caller
     may still listen: a stream opened before its session ended or its account was disabled
     ends then, not when the browser happens to reconnect."""
-    hub = current_app.extensions[hub_name]
-    recheck_s = current_app.extensions["settings"].stream_recheck_s
+    recheck_s = services().settings.stream_recheck_s
     if isinstance(flt, str):
         flt = Filter(channel=flt)
     # webapp/serving.py's protocol lets us close a client that stopped reading.
@@ -110,7 +111,7 @@ async def sse_positions():
     """Server-sent events: `position` {driver_id, lat, lng, ts, speed_mps, heading, status} and
     `status` {driver_id, status}. Filters: bbox=minLng,minLat,maxLng,maxLat and driver_id=."""
     return await sse_response(
-        "hub", _filter(request.args), caller_check()
+        services().hub, _filter(request.args), caller_check()
     )  # bad filters answer 422 before any stream starts
 
 
@@ -121,15 +122,17 @@ async def sse_bookings():
     driver_id, offer, reason, booking}. Staff get every booking, customers their own.
     `booking_id=` follows one booking. Staff also get `alert` {event_id, alert_id, action (raised,
     acknowledged, resolved), at, alert (as GET /api/v1/alerts shows it)} from the alerts desk."""
-    user = await require_user("customer", *STAFF)
+    user = await require_user(Role.CUSTOMER, *STAFF)
     booking_id = request.args.get("booking_id")
     if booking_id is not None:
         if not (booking_id.isdecimal() and len(booking_id) <= 18):
             raise Invalid("booking_id must be a booking's numeric id", code="bad-booking-id")
-        await bookings.get_for(rides(), bookings.Viewer(user.id, user.role), int(booking_id))  # 404 if not yours
-        return await sse_response("rides_hub", f"booking:{int(booking_id)}", caller_check())
-    channel = "staff" if user.role in STAFF else f"customer:{user.id}"
-    return await sse_response("rides_hub", channel, caller_check())
+        await bookings.get_for(
+            services().rides, bookings.Viewer(user.id, user.role), int(booking_id)
+        )  # 404 if not yours
+        return await sse_response(services().rides_hub, ch.booking(int(booking_id)), caller_check())
+    channel = ch.STAFF if user.role in STAFF else ch.customer(user.id)
+    return await sse_response(services().rides_hub, channel, caller_check())
 
 
 @bp.get("/stream/surge")
@@ -137,8 +140,8 @@ async def sse_bookings():
 async def sse_surge():
     """Server-sent events: `surge` {at, cells: {h3 cell: multiplier}} whenever the worker changes
     a cell's multiplier (the current ones: GET /api/v1/surge)."""
-    await require_user("customer", *STAFF)
-    return await sse_response("rides_hub", "surge", caller_check())
+    await require_user(Role.CUSTOMER, *STAFF)
+    return await sse_response(services().rides_hub, ch.SURGE, caller_check())
 
 
 @bp.websocket("/ws/positions")
@@ -150,7 +153,7 @@ async def ws_positions():
     (scripts with a Bearer token) are not browsers and pass."""
     origin = websocket.headers.get("Origin")
     if origin is not None:
-        settings = current_app.extensions["settings"]
+        settings = services().settings
         allowed = (settings.public_url, *settings.allowed_origins_list())
         if not allowed_origin(origin, websocket.host, allowed):
             await websocket.close(1008, "this origin may not open the stream")
@@ -165,11 +168,11 @@ async def ws_positions():
         await websocket.close(1008, error.detail)
         return
     await websocket.accept()
-    hub = current_app.extensions["hub"]
+    hub = services().hub
     sub = hub.subscribe(flt)
     checked_at = time.monotonic()
     try:
-        recheck, recheck_s = caller_check(), current_app.extensions["settings"].stream_recheck_s
+        recheck, recheck_s = caller_check(), services().settings.stream_recheck_s
         while True:
             try:
                 batch = await asyncio.wait_for(sub.next_batch(), recheck_s)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import orjson
 from pydantic import BaseModel, Field
-from quart import Blueprint, current_app, make_response, request
+from quart import Blueprint, make_response, request
 from quart_schema import document_response, tag
 
 from hexfleet.errors import NotFound
@@ -29,10 +29,11 @@ from hexfleet.rides import bookings, links
 from hexfleet.rides.states import ACTIVE, BookingStatus
 from hexfleet.tracking.pings import iso
 from hexfleet.tracking.store import LiveStore
+from streaming import channels as ch
 from streaming.hub import Filter, LiveEvent, LiveHub, Subscriber
 from webapp.api.stream import KEEPALIVE_S
 from webapp.problems import Problem
-from webapp.services import rides
+from webapp.services import services
 
 bp = Blueprint("tracking_api", __name__, url_prefix="/api/v1/track")
 log = logging.getLogger("hexfleet.web")
@@ -96,8 +97,8 @@ async def track(token: str):
     (`tracking-link-revoked`) or whose ride ended more than TRACKING_LINK_TTL_S ago
     (`tracking-link-expired`) is 410. Nothing else is reachable with it.
     """
-    booking = await bookings.by_tracking_token(rides(), token)
-    return await bookings.tracking_view(rides(), booking), 200, {"Cache-Control": "no-store"}
+    booking = await bookings.by_tracking_token(services().rides, token)
+    return await bookings.tracking_view(services().rides, booking), 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/<token>/stream")
@@ -114,14 +115,14 @@ async def track_stream(token: str):
     a new link: once it is replaced or expired, a last `gone` {state: revoked | expired | invalid}
     ends the stream. An invalid link is 404, a replaced or expired one 410, as for the view.
     """
-    booking = await bookings.by_tracking_token(rides(), token)
-    ext = current_app.extensions
+    booking = await bookings.by_tracking_token(services().rides, token)
+    svc = services()
     # As sse_response: a client the hub drops for falling behind gets its connection closed
     # (webapp/serving.py), since its writer may be blocked on a client that stopped reading.
     close = request.scope.get("extensions", {}).get("hexfleet.close")
     stream = TrackStream(
-        ext["rides_hub"], ext["hub"], ext["store"], booking, on_drop=close,
-        recheck=link_check(token), recheck_s=ext["settings"].stream_recheck_s,
+        svc.rides_hub, svc.hub, svc.store, booking, on_drop=close,
+        recheck=link_check(token), recheck_s=svc.settings.stream_recheck_s,
     )  # fmt: skip
     response = await make_response(
         stream.events(),
@@ -135,7 +136,7 @@ async def track_stream(token: str):
 def link_check(token: str) -> LinkCheck:
     """For a stream that outlives its request: the link's state now (``live``, ``revoked``,
     ``expired`` or ``invalid``), usable without the request context."""
-    ride_context = rides()
+    ride_context = services().rides
 
     async def state() -> str:
         try:
@@ -176,19 +177,19 @@ def booking_change(event: LiveEvent) -> Change | None:
     driver_id = snapshot.get("driver_id") if status in ACTIVE else None
     if data.get("action") == links.RENEW_ACTION:
         return Change(None, driver_id, True)
-    return Change(frame("booking", {k: data.get(k) for k in BOOKING_FIELDS}), driver_id, False)
+    return Change(frame(ch.BOOKING, {k: data.get(k) for k in BOOKING_FIELDS}), driver_id, False)
 
 
 def position_frame(event: LiveEvent) -> bytes | None:
     """A driver's fix as the link shows it: where and which way, never who."""
-    if event.kind != "position":
+    if event.kind != ch.POSITION:
         return None
     try:
         data = orjson.loads(event.data)
         body = {"lat": data["lat"], "lng": data["lng"], "heading": data.get("heading"), "ts": data.get("ts")}
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
-    return frame("position", body)
+    return frame(ch.POSITION, body)
 
 
 class TrackStream:
@@ -218,7 +219,7 @@ class TrackStream:
 
     async def events(self) -> AsyncIterator[bytes]:
         # Subscribed inside the generator, so its finally always unsubscribes.
-        changes = self._watched(self.rides_hub.subscribe(Filter(channel=f"booking:{self.booking_id}")))
+        changes = self._watched(self.rides_hub.subscribe(Filter(channel=ch.booking(self.booking_id))))
         change_wait: asyncio.Task[list[LiveEvent]] | None = None
         wait_s = KEEPALIVE_S if self.recheck is None else min(KEEPALIVE_S, self.recheck_s)
         checked_at = time.monotonic()
@@ -232,7 +233,7 @@ class TrackStream:
                 if self.recheck is not None and (check_now or time.monotonic() - checked_at >= self.recheck_s):
                     state = await self._link_state(self.recheck)
                     if state != LIVE:
-                        yield frame("gone", {"state": state})  # the page stops following and says why
+                        yield frame(ch.GONE, {"state": state})  # the page stops following and says why
                         return
                     checked_at, check_now = time.monotonic(), False
                 if change_wait is None:
@@ -301,7 +302,7 @@ class TrackStream:
         fix = (await self.store.fixes([driver_id])).get(driver_id)
         if fix is None:
             return None
-        return frame("position", {"lat": fix.lat, "lng": fix.lng, "heading": fix.heading, "ts": iso(fix.ts)})
+        return frame(ch.POSITION, {"lat": fix.lat, "lng": fix.lng, "heading": fix.heading, "ts": iso(fix.ts)})
 
     def _watched(self, sub: Subscriber) -> Subscriber:
         if self.on_drop is not None and hasattr(sub, "on_drop"):  # hubs that can close a stuck client

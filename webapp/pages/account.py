@@ -24,8 +24,8 @@ from hexfleet.users import queries as users
 from hexfleet.users.logic import DEFAULT_TOKEN_DAYS, MAX_LIVE_TOKENS, MAX_TOKEN_LABEL
 from webapp.auth import bearer_token, current_session_id, current_user
 from webapp.limits import LimitsUnavailable
-from webapp.pages.common import services
 from webapp.pages.login import MAX_PASSWORD, MIN_PASSWORD, minutes, spend_sign_in_attempt
+from webapp.services import services
 
 bp = Blueprint("account", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -94,7 +94,7 @@ async def _page(
     status: int = 200,
     headers: dict | None = None,
 ):
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         sessions = await users.list_sessions(conn, user.id, current_session_id())
         tokens = await users.list_api_tokens(conn, user.id)
@@ -117,7 +117,7 @@ async def _page(
 
 
 async def _password_is(user, password: str) -> bool:
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         login = await users.get_login(conn, user.email)
     return login is not None and await asyncio.to_thread(
@@ -160,7 +160,7 @@ async def change_password():
     if errors:
         return await _page(user, errors=errors, status=400)
     password_hash = await asyncio.to_thread(security.hash_password, new)
-    pool, _, _ = services()
+    pool = services().db
     change = await accounts.change_password(
         pool,
         audit.Actor(user.email, user.id),
@@ -184,7 +184,7 @@ async def sign_out_others():
     user = await current_user()
     if user is None:
         return redirect("/login?next=/account")
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         ended = await users.end_sessions(conn, user.id, keep=current_session_id())
     log.info("user %s ended %d other sessions", user.id, ended)
@@ -235,7 +235,7 @@ async def create_token():
         token_errors["days"] = "Choose how long the token lives."
     if token_errors:
         return await _page(user, token_errors=token_errors, token_form=token_form, status=400)
-    pool, _, _ = services()
+    pool = services().db
     try:
         new = await accounts.issue_token(pool, audit.Actor(user.email, user.id), user, label, days)
     except Invalid as error:
@@ -254,7 +254,7 @@ async def revoke_token(token_id: int):
     user, refused = await _browser_user()
     if refused is not None:
         return refused
-    pool, _, _ = services()
+    pool = services().db
     try:
         await accounts.revoke_token(pool, audit.Actor(user.email, user.id), user, token_id)
     except NotFound:

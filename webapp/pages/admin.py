@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from markupsafe import Markup
-from quart import Blueprint, current_app, redirect, render_template, request
+from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet import audit
@@ -20,11 +20,13 @@ from hexfleet.drivers import duty, revocation
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.duty import DutyStatus
 from hexfleet.drivers.search import MAX_QUERY, SearchTerms
+from hexfleet.drivers.vehicles import DEFAULT_CLASS
 from hexfleet.errors import Conflict
+from hexfleet.users.roles import Role
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import services
 from webapp.pages.connect import render_connect
 from webapp.pages.paging import Page, page_number, page_url
+from webapp.services import services
 
 bp = Blueprint("admin", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -40,15 +42,15 @@ async def acting_admin() -> audit.Actor:
 
 
 async def _announce_revoked(driver_id: int) -> None:
-    _, redis, _ = services()
+    redis = services().redis
     await revocation.announce(redis, driver_id)
 
 
 async def _announce_off_duty(driver_id: int) -> None:
     """PostgreSQL has it off duty already (deactivation): the index and the maps follow."""
-    ext = current_app.extensions
-    stale_after_s = ext["settings"].stale_after_s
-    await duty.announce_duty(ext["store"], ext["publisher"], driver_id, DutyStatus.OFF_DUTY, stale_after_s)
+    svc = services()
+    stale_after_s = svc.settings.stale_after_s
+    await duty.announce_duty(svc.store, svc.publisher, driver_id, DutyStatus.OFF_DUTY, stale_after_s)
 
 
 def _form_values(form) -> dict[str, str]:
@@ -83,7 +85,7 @@ async def _driver_list() -> DriverList:
     show_all = request.args.get("show") == "all"
     query = " ".join((request.args.get("q") or "").split())[:MAX_QUERY]
     terms = SearchTerms.parse(query)
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         total = await driver_queries.count_drivers(conn, terms, show_all)
         page = Page.of(page_number(request.args.get("page")), total)
@@ -95,14 +97,14 @@ async def _driver_list() -> DriverList:
 
 @bp.get("/admin")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def admin_home():
     return redirect("/admin/drivers")
 
 
 @bp.get("/admin/drivers")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def drivers_page():
     listing = await _driver_list()
     html = await render_template(
@@ -110,7 +112,7 @@ async def drivers_page():
         user=await current_user(),
         listing=listing,
         active=listing.active,
-        form={"vehicle_class": "standard"},
+        form={"vehicle_class": DEFAULT_CLASS},
         errors={},
         classes=driver_queries.VEHICLE_CLASSES,
     )
@@ -119,12 +121,12 @@ async def drivers_page():
 
 @bp.post("/admin/drivers")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def add_driver():
     values = _form_values(await request.form)
     form, errors = drivers_admin.DriverForm.parse(**values)
     if form is not None:
-        pool, _, _ = services()
+        pool = services().db
         try:
             driver, device = await drivers_admin.add_driver(pool, await acting_admin(), form)
         except Conflict as error:
@@ -144,17 +146,20 @@ async def add_driver():
 
 @bp.get("/admin/drivers/new")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def new_driver_form():
     html = await render_template(
-        "_admin_driver_form.html", form={"vehicle_class": "standard"}, errors={}, classes=driver_queries.VEHICLE_CLASSES
+        "_admin_driver_form.html",
+        form={"vehicle_class": DEFAULT_CLASS},
+        errors={},
+        classes=driver_queries.VEHICLE_CLASSES,
     )
     return html, 200, NO_STORE
 
 
 @bp.get("/admin/drivers/rows")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_rows():
     """The list as the page's URL asks for it (its search, filter and page), after a change."""
     listing = await _driver_list()
@@ -166,7 +171,7 @@ async def _active_count(active: int | None = None) -> str:
     """The heading's "N active drivers", swapped out of band: a list refresh (after an add), a
     deactivation or a reactivation changes it, and the heading is not part of their swap."""
     if active is None:
-        pool, _, _ = services()
+        pool = services().db
         async with pool.acquire() as conn:
             active = await driver_queries.count_drivers(conn)
     return await render_template("_admin_driver_count.html", active=active, oob=True)
@@ -180,28 +185,28 @@ async def _row(driver, message: str | None = None, status: int = 200, recount: b
 
 
 async def _load(driver_id: int):
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         return await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
 
 
 @bp.get("/admin/drivers/<int:driver_id>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_row(driver_id: int):
     return await _row(await _load(driver_id))
 
 
 @bp.get("/admin/drivers/<int:driver_id>/edit")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_edit_form(driver_id: int):
     driver = await _load(driver_id)
     values = {
         "name": driver.name,
         "phone": driver.phone or "",
         "vehicle_plate": driver.vehicle_plate or "",
-        "vehicle_class": driver.vehicle_class or "standard",
+        "vehicle_class": driver.vehicle_class or DEFAULT_CLASS,
     }
     html = await render_template(
         "_admin_driver_edit.html", driver=driver, form=values, errors={}, classes=driver_queries.VEHICLE_CLASSES
@@ -211,13 +216,13 @@ async def driver_edit_form(driver_id: int):
 
 @bp.post("/admin/drivers/<int:driver_id>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_edit(driver_id: int):
     driver = await _load(driver_id)
     values = _form_values(await request.form)
     form, errors = drivers_admin.DriverForm.parse(**values)
     if form is not None:
-        pool, _, _ = services()
+        pool = services().db
         try:
             driver = await drivers_admin.edit_driver(pool, await acting_admin(), driver_id, form)
             return await _row(driver, "Saved.")
@@ -231,9 +236,9 @@ async def driver_edit(driver_id: int):
 
 @bp.post("/admin/drivers/<int:driver_id>/deactivate")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_deactivate(driver_id: int):
-    pool, _, _ = services()
+    pool = services().db
     try:
         driver = await drivers_admin.deactivate(
             pool, await acting_admin(), driver_id, _announce_revoked, _announce_off_duty
@@ -245,9 +250,9 @@ async def driver_deactivate(driver_id: int):
 
 @bp.post("/admin/drivers/<int:driver_id>/reactivate")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def driver_reactivate(driver_id: int):
-    pool, _, _ = services()
+    pool = services().db
     driver = await drivers_admin.reactivate(pool, await acting_admin(), driver_id)
     return await _row(driver, "Reactivated, off duty. Connect a phone to issue it a device token.", recount=True)
 
@@ -257,11 +262,11 @@ async def driver_reactivate(driver_id: int):
 
 @bp.get("/admin/audit")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def audit_page():
     before = request.args.get("before", "")
     before_id = int(before) if before.isascii() and before.isdigit() and len(before) <= 18 else None
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         entries = await audit.recent(conn, AUDIT_PAGE + 1, before_id)
     more = len(entries) > AUDIT_PAGE

@@ -15,10 +15,11 @@ from quart_schema import hide
 from hexfleet.errors import Conflict, Invalid, NotFound
 from hexfleet.users import admin as users_admin
 from hexfleet.users import queries as user_queries
+from hexfleet.users.roles import STAFF, Role
 from webapp.auth import current_session_id, current_user, page_role_required
 from webapp.pages.admin import NO_STORE, acting_admin
-from webapp.pages.common import services
 from webapp.pages.paging import Page, page_number, page_url
+from webapp.services import services
 
 bp = Blueprint("admin_accounts", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -27,10 +28,10 @@ MAX_QUERY = 100
 # The role filter: what each choice lists (?role=), staff by default: riders sign up by the
 # hundred and would bury the few accounts an admin manages.
 ROLE_FILTERS: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "staff": ("Staff (dispatchers and admins)", ("dispatcher", "admin")),
-    "dispatcher": ("Dispatchers", ("dispatcher",)),
-    "admin": ("Admins", ("admin",)),
-    "customer": ("Riders", ("customer",)),
+    "staff": ("Staff (dispatchers and admins)", STAFF),
+    Role.DISPATCHER: ("Dispatchers", (Role.DISPATCHER,)),
+    Role.ADMIN: ("Admins", (Role.ADMIN,)),
+    Role.CUSTOMER: ("Riders", (Role.CUSTOMER,)),
     "all": ("Everyone", None),
 }
 DEFAULT_ROLE = "staff"
@@ -52,7 +53,7 @@ class AccountList:
     @property
     def what(self) -> str:
         """The accounts listed, in words: "staff accounts", "riders"."""
-        return {"staff": "staff accounts", "customer": "riders", "all": "accounts"}.get(self.role, self.role + "s")
+        return {"staff": "staff accounts", Role.CUSTOMER: "riders", "all": "accounts"}.get(self.role, self.role + "s")
 
     def url(self, number: int | None = None, path: str = "/admin/users") -> str:
         return page_url(path, self.filters, number or self.page.number)
@@ -65,7 +66,7 @@ async def _account_list() -> AccountList:
     query = "".join((request.args.get("q") or "").split())[:MAX_QUERY]  # emails have no spaces
     roles = ROLE_FILTERS[role][1]
     roles_arg = list(roles) if roles else None
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         total = await user_queries.count_users(conn, roles=roles_arg, email=query or None)
         page = Page.of(page_number(request.args.get("page")), total)
@@ -77,7 +78,7 @@ async def _account_list() -> AccountList:
 
 @bp.get("/admin/users")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def users_page():
     listing = await _account_list()
     html = await render_template(
@@ -85,7 +86,7 @@ async def users_page():
         user=await current_user(),
         listing=listing,
         role_filters=ROLE_FILTERS,
-        form={"role": "dispatcher"},
+        form={"role": Role.DISPATCHER},
         errors={},
     )
     return html, 200, NO_STORE
@@ -93,17 +94,17 @@ async def users_page():
 
 @bp.post("/admin/users")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def add_user():
     form = await request.form
     # Bounded for the form shown again, but not cut to 254: a longer address must be refused,
     # never shortened into a different one that happens to be valid.
     email, role = (form.get("email") or "").strip()[:300], form.get("role") or ""
     errors: dict[str, str] = {}
-    if role not in ("dispatcher", "admin"):
+    if role not in STAFF:
         errors["role"] = "Choose dispatcher or admin (riders sign up themselves)."
     if not errors:
-        pool, _, _ = services()
+        pool = services().db
         try:
             account, password = await users_admin.add_user(pool, await acting_admin(), email, role)
         except Invalid:
@@ -120,7 +121,7 @@ async def add_user():
 
 @bp.get("/admin/users/rows")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def user_rows():
     """The list as the page's URL asks for it (its filter, search and page), after a change."""
     listing = await _account_list()
@@ -129,7 +130,7 @@ async def user_rows():
 
 
 async def _user_row(user_id: int, message: str | None = None, password: str | None = None, status: int = 200):
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         account = await user_queries.get_user_summary(conn, user_id)
     if account is None:
@@ -142,9 +143,9 @@ async def _user_row(user_id: int, message: str | None = None, password: str | No
 
 @bp.post("/admin/users/<int:user_id>/disable")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def user_disable(user_id: int):
-    pool, _, _ = services()
+    pool = services().db
     try:
         await users_admin.set_disabled(pool, await acting_admin(), user_id, True)
     except Conflict as error:
@@ -154,18 +155,18 @@ async def user_disable(user_id: int):
 
 @bp.post("/admin/users/<int:user_id>/enable")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def user_enable(user_id: int):
-    pool, _, _ = services()
+    pool = services().db
     await users_admin.set_disabled(pool, await acting_admin(), user_id, False)
     return await _user_row(user_id, "Enabled.")
 
 
 @bp.post("/admin/users/<int:user_id>/reset-password")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def user_reset_password(user_id: int):
-    pool, _, _ = services()
+    pool = services().db
     # Resetting one's own password keeps this browser signed in (as /account does); without
     # it the admin was signed out by their own click, the new password still on screen.
     _, password, change = await users_admin.reset_password(pool, await acting_admin(), user_id, current_session_id())

@@ -12,18 +12,19 @@ from quart import Blueprint, render_template, request
 from quart_schema import hide
 
 from hexfleet import audit
+from hexfleet.drivers import vehicles
 from hexfleet.errors import NotFound
 from hexfleet.rides import fare_form, fares
 from hexfleet.rides import queries as q
 from hexfleet.rides.money import EXPONENTS, format_major
+from hexfleet.users.roles import Role
 from webapp.auth import current_user, page_role_required
 from webapp.pages.admin import NO_STORE, acting_admin
-from webapp.pages.common import services
+from webapp.services import services
 
 bp = Blueprint("admin_fares", __name__)
 log = logging.getLogger("hexfleet.web")
 
-CLASS_NAMES = {"standard": "Standard", "comfort": "Comfort", "xl": "XL", "van": "Van"}
 CURRENCIES = sorted(EXPONENTS)
 
 
@@ -37,7 +38,7 @@ def _known(vehicle_class: str) -> str:
 
 
 async def _stored(vehicle_class: str) -> fares.Fare | None:
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         return await q.get_fare(conn, vehicle_class)
 
@@ -52,7 +53,7 @@ async def _card(vehicle_class: str, stored: fares.Fare | None, values: dict[str,
     return await render_template(
         "_admin_fare_card.html",
         vehicle_class=vehicle_class,
-        name=CLASS_NAMES[vehicle_class],
+        name=vehicles.LABELS[vehicle_class],
         values=values,
         errors=errors,
         message=message,
@@ -74,9 +75,9 @@ def _sample_context(stored: fares.Fare | None, typed: fares.Fare | None) -> dict
 
 @bp.get("/admin/fares")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def fares_page():
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         stored = {f.vehicle_class: f for f in await q.list_fares(conn)}
     cards = [await _card(c, stored.get(c), fare_form.form_values(stored.get(c)), {}) for c in fares.VEHICLE_CLASSES]
@@ -86,7 +87,7 @@ async def fares_page():
 
 @bp.post("/admin/fares/<vehicle_class>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def save_fare(vehicle_class: str):
     """Save one class's fare; answers with its card (the fields marked, or "Saved")."""
     _known(vehicle_class)
@@ -95,7 +96,7 @@ async def save_fare(vehicle_class: str):
     fare, errors = fare_form.parse(vehicle_class, values)
     if fare is None:
         return await _card(vehicle_class, await _stored(vehicle_class), values, errors), 400, NO_STORE
-    pool, _, _ = services()
+    pool = services().db
     actor = await acting_admin()
     async with pool.acquire() as conn, conn.transaction():
         before = await q.get_fare(conn, vehicle_class)
@@ -104,7 +105,7 @@ async def save_fare(vehicle_class: str):
         else:
             saved = await q.put_fare(conn, fare, actor.user_id)
             changed = fare_form.changes(before, saved)
-            await audit.record(conn, actor, "fare.set", "fare", None, vehicle_class, changed)
+            await audit.record(conn, actor, audit.Action.FARE_SET, "fare", None, vehicle_class, changed)
             message = "Saved: new quotes use it at once (quotes already given keep their price)."
     log.info("admin set the %s fare", vehicle_class)
     return await _card(vehicle_class, saved, fare_form.form_values(saved), {}, message), 200, NO_STORE
@@ -112,7 +113,7 @@ async def save_fare(vehicle_class: str):
 
 @bp.get("/admin/fares/<vehicle_class>/preview")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def preview(vehicle_class: str):
     """The sample trip priced with the fare as typed (the form's fields in the query string)."""
     _known(vehicle_class)

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import logging
 
-from quart import Blueprint, current_app, render_template, request
+from quart import Blueprint, render_template, request
 from quart_schema import hide
 
 from hexfleet import audit
 from hexfleet.errors import Conflict, DomainError
 from hexfleet.places import admin as places_admin
 from hexfleet.places import imports, queries, rules
+from hexfleet.users.roles import Role
 from webapp.auth import current_user, page_role_required
 from webapp.limits import limiter
-from webapp.pages.common import services
-from webapp.services import places_changed
+from webapp.services import places_changed, services
 
 bp = Blueprint("admin_places", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -48,7 +48,7 @@ def _listing_args() -> tuple[str, int, bool]:
 
 async def _listing() -> dict:
     query, page, show_all = _listing_args()
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         places, total = await queries.list_places(
             conn, query, include_inactive=show_all, limit=PAGE, offset=(page - 1) * PAGE
@@ -82,7 +82,7 @@ def _values_of(place: queries.Place) -> dict[str, str]:
 
 
 def _map_config() -> dict:
-    settings = current_app.extensions["settings"]
+    settings = services().settings
     lat, lng = settings.map_center_latlng()
     return {
         "tile_url": settings.map_tile_url,
@@ -100,7 +100,7 @@ NEW_VALUES = {"category": "other", "active": "on"}
 
 @bp.get("/admin/places")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def places_page():
     html = await render_template(
         "admin_places.html",
@@ -116,7 +116,7 @@ async def places_page():
 
 @bp.get("/admin/places/rows")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_rows():
     """The list alone, for search as one types, paging and a refresh after a change."""
     html = await render_template("_admin_place_rows.html", **await _listing())
@@ -125,7 +125,7 @@ async def place_rows():
 
 @bp.get("/admin/places/new")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def new_place_form():
     html = await render_template("_admin_place_form.html", **_form_context(NEW_VALUES, {}))
     return html, 200, NO_STORE
@@ -137,12 +137,12 @@ def _taken(error: Conflict) -> dict[str, str]:
 
 @bp.post("/admin/places")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def add_place():
     values = _form_values(await request.form)
     place, errors = _parse(values)
     if place is not None:
-        pool, _, _ = services()
+        pool = services().db
         try:
             saved = await places_admin.create(pool, await _actor(), place, places_changed)
         except Conflict as error:
@@ -156,7 +156,7 @@ async def add_place():
 
 
 async def _load(place_id: int) -> queries.Place:
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         return await queries.get_place(conn, place_id)  # NotFound: a readable 404
 
@@ -168,14 +168,14 @@ async def _row(place: queries.Place, message: str | None = None, status: int = 2
 
 @bp.get("/admin/places/<int:place_id>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_row(place_id: int):
     return await _row(await _load(place_id))
 
 
 @bp.get("/admin/places/<int:place_id>/edit")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_edit_form(place_id: int):
     place = await _load(place_id)
     html = await render_template("_admin_place_edit.html", place=place, **_form_context(_values_of(place), {}))
@@ -184,13 +184,13 @@ async def place_edit_form(place_id: int):
 
 @bp.post("/admin/places/<int:place_id>")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_edit(place_id: int):
     place = await _load(place_id)
     values = _form_values(await request.form)
     checked, errors = _parse(values)
     if checked is not None:
-        pool, _, _ = services()
+        pool = services().db
         try:
             saved = await places_admin.update(pool, await _actor(), place_id, checked, places_changed)
             return await _row(saved, "Saved.")
@@ -202,9 +202,9 @@ async def place_edit(place_id: int):
 
 @bp.post("/admin/places/<int:place_id>/delete")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def place_delete(place_id: int):
-    pool, _, _ = services()
+    pool = services().db
     gone = await places_admin.delete(pool, await _actor(), place_id, places_changed)
     log.info("admin deleted place %s", place_id)
     html = await render_template("_admin_place_deleted.html", place=gone)
@@ -213,7 +213,7 @@ async def place_delete(place_id: int):
 
 @bp.post("/admin/places/import")
 @hide
-@page_role_required("admin")
+@page_role_required(Role.ADMIN)
 async def import_places():
     """A file from the form: every place added or updated, or nothing and a report of each bad row."""
     files = await request.files
@@ -237,7 +237,7 @@ async def import_places():
             report = {"file": name, "problem": error.detail[:1].upper() + error.detail[1:] + "."}
             status = 415
         else:
-            pool, _, _ = services()
+            pool = services().db
             source = f"page ({imports.kind_of(upload.content_type or '', name)}: {name})"
             counts = await places_admin.import_places(pool, await _actor(), places, source, places_changed)
             report = {"file": name, "counts": counts, "total": len(places)}

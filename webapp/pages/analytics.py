@@ -7,13 +7,14 @@ blueprint list carries one line for analytics), for a range picked in the browse
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app, render_template
+from quart import Blueprint, render_template
 from quart_schema import hide
 
 from hexfleet.analytics import metrics, params
+from hexfleet.users.roles import STAFF
 from webapp.api import analytics as analytics_api
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES
+from webapp.services import services
 
 bp = Blueprint("analytics_page", __name__)
 bp.register_blueprint(analytics_api.bp)
@@ -22,12 +23,12 @@ NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
 def _settings():
-    return current_app.extensions["settings"]
+    return services().settings
 
 
 @bp.get("/analytics")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES, hidden=True)
+@page_role_required(*STAFF, hidden=True)
 async def analytics_page() -> tuple[str, int, dict[str, str]]:
     settings = _settings()
     center_lat, center_lng = settings.map_center_latlng()

@@ -16,9 +16,10 @@ from hexfleet.drivers import admin as drivers_admin
 from hexfleet.drivers import connect as phone_connect
 from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers import revocation
+from hexfleet.users.roles import STAFF, Role
 from webapp import driver_session
 from webapp.auth import Forbidden, current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES, services
+from webapp.services import services
 
 bp = Blueprint("connect", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -54,9 +55,9 @@ async def render_connect(
     codes that carry them) are shown once: right after the device was created
     (``fresh="created"``) or rotated (the default when they are given). Later the section
     has the addresses and app settings only: both are stored hashed."""
-    _, _, settings = services()
+    settings = services().settings
     user = await current_user()
-    admin = user is not None and user.role == "admin"
+    admin = user is not None and user.role == Role.ADMIN
     info = None
     qr_traccar = qr_owntracks = None
     base_url = connect_base_url(settings)
@@ -93,10 +94,10 @@ async def render_connect(
 
 @bp.get("/ui/drivers/<int:driver_id>/connect")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_connect(driver_id: int):
     """The detail pane's "Connect a phone" section, loaded when it is first opened."""
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
         device = await driver_queries.current_device(conn, driver_id)
@@ -105,13 +106,14 @@ async def driver_connect(driver_id: int):
 
 @bp.post("/ui/drivers/<int:driver_id>/rotate")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_rotate(driver_id: int):
     """Admins only: a new device id and token; the old ones stop working on every process at once."""
     user = await current_user()
-    if user is None or user.role != "admin":
+    if user is None or user.role != Role.ADMIN:
         raise Forbidden("Only admins can rotate device tokens.")
-    pool, redis, _ = services()
+    svc = services()
+    pool, redis = svc.db, svc.redis
     announced = True
 
     async def announce(driver_id: int) -> None:
@@ -137,7 +139,7 @@ def _minutes(seconds: float) -> int:
 
 @bp.post("/ui/drivers/<int:driver_id>/driver-link")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_link(driver_id: int):
     """A one-time sign-in link (and its QR code) for the driver web app, for this driver's phone.
 
@@ -146,7 +148,8 @@ async def driver_link(driver_id: int):
     worthless too.
     """
     user = await current_user()
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     async with pool.acquire() as conn:
         driver = await driver_queries.get_driver(conn, driver_id)  # NotFound: a readable 404
         device = await driver_queries.current_device(conn, driver_id)
@@ -160,7 +163,7 @@ async def driver_link(driver_id: int):
     if user is not None:  # a way into the driver's account: on the record, like a rotation
         async with pool.acquire() as conn:
             actor = audit.Actor(user.email, user.id)
-            await audit.record(conn, actor, "driver.signin_link", "driver", driver_id, driver.name)
+            await audit.record(conn, actor, audit.Action.DRIVER_SIGNIN_LINK, "driver", driver_id, driver.name)
     log.info("user %s created a driver web app sign-in link for driver %s", user.id if user else None, driver_id)
     html = await render_template(
         "_driver_link.html",

@@ -17,9 +17,9 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.duty import DutyStatus
 from hexfleet.errors import NotFound
 from hexfleet.tracking.fleet import DriverView, fleet_snapshot, get_driver_view
+from hexfleet.users.roles import STAFF
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES, services
-from webapp.services import change_duty, nearest_place
+from webapp.services import change_duty, nearest_place, services
 
 bp = Blueprint("control_room", __name__)
 
@@ -43,9 +43,10 @@ ATTENTION_WINDOW = timedelta(minutes=10)
 
 @bp.get("/")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def control_room():
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     fleet = await fleet_snapshot(pool, redis, settings)
     center_lat, center_lng = settings.map_center_latlng()
     # The filter lives in the URL (?q=&status=&sort=): a reload or a shared link shows the same list.
@@ -72,9 +73,10 @@ async def control_room():
 
 @bp.get("/ui/drivers")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_list():
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     fleet = await fleet_snapshot(pool, redis, settings)
     selected_id = request.args.get("selected", type=int)
     html = await render_template("_driver_list.html", **_list_context(fleet, *_list_args(request.args), selected_id))
@@ -126,9 +128,10 @@ def _list_context(fleet, query: str, status: str, sort: str, selected_id: int | 
 
 @bp.get("/ui/drivers/<int:driver_id>")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_detail(driver_id: int):
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     try:
         driver = await get_driver_view(pool, redis, settings, driver_id)
     except NotFound:
@@ -146,7 +149,7 @@ async def driver_detail(driver_id: int):
 
 @bp.post("/ui/drivers/<int:driver_id>/status")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def driver_status(driver_id: int):
     """The detail pane's duty buttons; answers with the refreshed pane."""
     status = (await request.form).get("status", "")

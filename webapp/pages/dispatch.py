@@ -21,9 +21,9 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.availability import CLASS_NAMES
 from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
 from hexfleet.tracking.fleet import available_within
+from hexfleet.users.roles import STAFF
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES
-from webapp.services import dispatch_soon, label_points, rides
+from webapp.services import dispatch_soon, label_points, services
 
 bp = Blueprint("dispatch_pages", __name__)
 
@@ -63,9 +63,9 @@ def queue_sections(items: list[q.QueueItem], now: datetime) -> list[Section]:
 
 @bp.get("/ui/bookings")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_queue():
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         items = await q.queue(conn)
     now = datetime.now(UTC)
     sections = queue_sections(items, now)
@@ -81,7 +81,7 @@ async def booking_queue():
 
 
 async def _nearest(booking: q.Booking) -> list[dict]:
-    r = rides()
+    r = services().rides
     found = await available_within(
         r.store, booking.pickup_lat, booking.pickup_lng, NEAREST_RADIUS_M, r.settings.stale_after_s
     )
@@ -119,8 +119,8 @@ async def _labels(booking: q.Booking) -> tuple[str | None, str | None]:
 async def _detail(booking_id: int, message: str | None = None, error: str | None = None, status: int = 200):
     user = await current_user()
     viewer = bookings.Viewer(user.id, user.role)  # type: ignore[union-attr]
-    booking = await bookings.get_for(rides(), viewer, booking_id)
-    async with rides().pool.acquire() as conn:
+    booking = await bookings.get_for(services().rides, viewer, booking_id)
+    async with services().rides.pool.acquire() as conn:
         events = await q.events_of_booking(conn, booking_id)
         offers = await q.offers_of_booking(conn, booking_id)
         ids = sorted({o.driver_id for o in offers} | ({booking.driver_id} if booking.driver_id else set()))
@@ -140,7 +140,7 @@ async def _detail(booking_id: int, message: str | None = None, error: str | None
         can_assign=booking.status in (S.SCHEDULED, S.SEARCHING, S.OFFERED, S.NO_DRIVER, S.ASSIGNED, S.ARRIVED),
         can_redispatch=booking.status in (S.NO_DRIVER, S.SCHEDULED),
         active=booking.status in ACTIVE,
-        tracking_url=bookings.tracking_url(rides(), request.host_url, booking),
+        tracking_url=bookings.tracking_url(services().rides, request.host_url, booking),
         message=message,
         error=error,
         now=datetime.now(UTC),
@@ -152,7 +152,7 @@ async def _detail(booking_id: int, message: str | None = None, error: str | None
 
 @bp.get("/ui/bookings/<int:booking_id>")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_detail(booking_id: int):
     return await _detail(booking_id)
 
@@ -210,7 +210,7 @@ def _driver_id(form) -> int:
 
 @bp.post("/ui/bookings/<int:booking_id>/assign")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_assign(booking_id: int):
     form = await request.form
     try:
@@ -218,13 +218,13 @@ async def booking_assign(booking_id: int):
     except Invalid as error:
         return await _detail(booking_id, error=error.detail)
     who = await _staff_who()
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         before = await q.get_booking(conn, booking_id)
     # Giving an assigned ride to someone else says so: the old driver loses it.
     taken_from = before.driver_id if before and before.status in ACTIVE else None
 
     async def outcome(booking: q.Booking) -> str:
-        async with rides().pool.acquire() as conn:
+        async with services().rides.pool.acquire() as conn:
             found = {d.id: d for d in await driver_queries.get_drivers(conn, [driver_id, taken_from or driver_id])}
         driver = found[driver_id]
         if taken_from is None:
@@ -233,33 +233,35 @@ async def booking_assign(booking_id: int):
         was = f" (was {old.name})" if old else ""
         return f"Reassigned to {driver_words(driver.name, driver.vehicle_plate)}{was}."
 
-    return await _act(booking_id, dispatch.assign(rides(), booking_id, driver_id, who), outcome)
+    return await _act(booking_id, dispatch.assign(services().rides, booking_id, driver_id, who), outcome)
 
 
 @bp.post("/ui/bookings/<int:booking_id>/cancel")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_cancel(booking_id: int):
     reason = ((await request.form).get("reason") or "").strip()[:500] or None
     who = await _staff_who()
     return await _act(
-        booking_id, dispatch.cancel(rides(), booking_id, who, reason), cancelled_words(booking_id, reason)
+        booking_id, dispatch.cancel(services().rides, booking_id, who, reason), cancelled_words(booking_id, reason)
     )
 
 
 @bp.post("/ui/bookings/<int:booking_id>/dispatch")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_redispatch(booking_id: int):
     who = await _staff_who()
     return await _act(
-        booking_id, dispatch.redispatch(rides(), booking_id, who), "Dispatch restarted: looking for a driver again."
+        booking_id,
+        dispatch.redispatch(services().rides, booking_id, who),
+        "Dispatch restarted: looking for a driver again.",
     )
 
 
 @bp.post("/ui/bookings/<int:booking_id>/tracking-link")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def booking_new_link(booking_id: int):
     """A new tracking link (a caller's link was forwarded too far, or read out wrongly): the
     old one answers 410 from now on; recorded in the booking's timeline with who asked."""
@@ -267,7 +269,7 @@ async def booking_new_link(booking_id: int):
     viewer = bookings.Viewer(user.id, user.role)  # type: ignore[union-attr]
     return await _act(
         booking_id,
-        bookings.renew_tracking_link(rides(), viewer, booking_id),
+        bookings.renew_tracking_link(services().rides, viewer, booking_id),
         "New tracking link made: the old one no longer works.",
     )
 
@@ -303,7 +305,7 @@ def _parse_time(text: str, label: str) -> datetime:
 
 
 async def _form(values: dict | None = None, error: str | None = None, status: int = 200):
-    async with rides().pool.acquire() as conn:
+    async with services().rides.pool.acquire() as conn:
         classes = [f.vehicle_class for f in await q.list_fares(conn)]
     html = await render_template(
         "_phone_booking.html", values=values or {**dict.fromkeys(FORM_KEYS, ""), "vehicle_class": fares.DEFAULT_CLASS,
@@ -315,14 +317,14 @@ async def _form(values: dict | None = None, error: str | None = None, status: in
 
 @bp.get("/ui/bookings/new")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def phone_booking_form():
     return await _form()
 
 
 @bp.post("/ui/bookings/edit")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def phone_booking_edit():
     """Back from the price to the form, with what was typed."""
     return await _form(_form_values(await request.form))
@@ -330,7 +332,7 @@ async def phone_booking_edit():
 
 @bp.post("/ui/bookings/quote")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def phone_booking_quote():
     """Price the caller's trip; the dispatcher confirms the booking on the answer."""
     values = _form_values(await request.form)
@@ -340,12 +342,12 @@ async def phone_booking_quote():
         dropoff = (_coordinate(values, "dropoff_lat", "drop-off"), _coordinate(values, "dropoff_lng", "drop-off"))
         later = _parse_time(values["scheduled_for"], "Pickup time") if values["when"] == "later" else None
         quote = await quotes.make_quote(
-            rides(),
+            services().rides,
             user.id,  # type: ignore[union-attr]
             quotes.QuoteRequest(
                 pickup,
                 dropoff,
-                values["vehicle_class"] or "standard",
+                values["vehicle_class"] or fares.DEFAULT_CLASS,
                 later,
                 # The place or address the caller named (the search box fills these in), if any.
                 values["pickup_label"] or None,
@@ -362,7 +364,7 @@ async def phone_booking_quote():
 
 @bp.post("/ui/bookings")
 @hide
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def phone_booking_create():
     form = await request.form
     values = _form_values(form)
@@ -374,7 +376,7 @@ async def phone_booking_create():
             raise Invalid("the price expired: get a new one", code="quote-unknown")
         scheduled = _parse_time(values["scheduled_for"], "Pickup time") if values["when"] == "later" else None
         booking = await bookings.create_booking(
-            rides(),
+            services().rides,
             viewer,
             bookings.BookingRequest(
                 int(raw_quote),

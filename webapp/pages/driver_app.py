@@ -17,7 +17,7 @@ import logging
 import time
 
 import orjson
-from quart import Blueprint, current_app, redirect, render_template, request
+from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet.drivers import queries as driver_queries
@@ -29,8 +29,7 @@ from hexfleet.tracking.pings import PingError, parse_body
 from webapp import driver_session
 from webapp.errors import problem
 from webapp.ingest import BrokerUnavailable, RateLimited
-from webapp.pages.common import services
-from webapp.services import change_duty
+from webapp.services import change_duty, services
 
 bp = Blueprint("driver_app", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -56,7 +55,7 @@ async def _usable(link: driver_session.DriverSession | None) -> bool:
     """The link's device is still a live device of the driver (no rotation since it was made)."""
     if link is None:
         return False
-    pool, _, _ = services()
+    pool = services().db
     async with pool.acquire() as conn:
         return await driver_queries.driver_for_device_row(conn, link.device_row) == link.driver_id
 
@@ -68,7 +67,8 @@ async def _usable(link: driver_session.DriverSession | None) -> bool:
 @hide  # pages, not API: keep them out of /docs
 async def login_confirm(token: str):
     """The link's landing page: who it signs in as, and a button that spends it."""
-    pool, redis, _ = services()
+    svc = services()
+    pool, redis = svc.db, svc.redis
     link = await driver_session.peek_link(redis, token)
     if not await _usable(link):
         return await _link_gone()
@@ -86,7 +86,8 @@ async def login_confirm(token: str):
 @hide  # pages, not API: keep them out of /docs
 async def login_start(token: str):
     """Start working: spend the link (once, atomically) and start the driver session."""
-    _, redis, settings = services()
+    svc = services()
+    redis, settings = svc.redis, svc.settings
     link = await driver_session.spend_link(redis, token)
     if not await _usable(link):
         return await _link_gone()
@@ -102,15 +103,15 @@ async def login_start(token: str):
 @hide  # pages, not API: keep them out of /docs
 async def logout():
     """Sign out. An available driver goes off duty too: nobody would see the offers."""
-    _, _, settings = services()
+    settings = services().settings
     session = await driver_session.current_session()
     if session is not None:
-        pool, _, _ = services()
+        pool = services().db
         async with pool.acquire() as conn:
             driver = await driver_queries.get_driver(conn, session.driver_id)
         if driver.status == DutyStatus.AVAILABLE:
             await change_duty(session.driver_id, DutyStatus.OFF_DUTY)
-        _, redis, _ = services()
+        redis = services().redis
         await driver_session.end(redis, session)
         log.info("driver %s signed out of the driver web app", session.driver_id)
     response = redirect("/d/signed-out", 303)
@@ -134,7 +135,8 @@ async def driver_app():
     if session is None:
         # No cookie, an expired one, or a rotated device: say how to get back in.
         return await _signed_out(401, "expired" if request.cookies.get(driver_session.COOKIE) else "none")
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     driver = await get_driver_view(pool, redis, settings, session.driver_id)
     center_lat, center_lng = settings.map_center_latlng()
     config = {
@@ -164,7 +166,8 @@ async def me():
     session = await driver_session.current_session()
     if session is None:
         return problem(401, "you are signed out of the driver app", "unauthenticated")
-    pool, redis, settings = services()
+    svc = services()
+    pool, redis, settings = svc.db, svc.redis, svc.settings
     view = await get_driver_view(pool, redis, settings, session.driver_id)
     data = view.to_json()
     body = {
@@ -199,8 +202,8 @@ async def browser_pings():
     if session is None:
         return problem(401, "you are signed out of the driver app", "unauthenticated")
     driver_id = session.driver_id
-    ingest = current_app.extensions["ingest"]
-    max_batch = min(MAX_BROWSER_BATCH, current_app.extensions["settings"].max_batch_pings)
+    ingest = services().ingest
+    max_batch = min(MAX_BROWSER_BATCH, services().settings.max_batch_pings)
     try:
         decoded = orjson.loads(await request.get_data(cache=False))
     except orjson.JSONDecodeError:

@@ -23,9 +23,10 @@ from hexfleet.drivers import queries as driver_queries
 from hexfleet.drivers.queries import Driver
 from hexfleet.errors import NotFound
 from hexfleet.tracking import replay, timerange
+from hexfleet.users.roles import STAFF
 from webapp.api import history as history_api
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES, services
+from webapp.services import services
 
 bp = Blueprint("history_page", __name__)
 bp.register_blueprint(history_api.bp)
@@ -90,9 +91,10 @@ def _sentence(text: str) -> str:
 
 @bp.get("/history")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required(*STAFF_ROLES)
+@page_role_required(*STAFF)
 async def history_page() -> tuple[str, int, dict[str, str]]:
-    pool, _, settings = services()
+    svc = services()
+    pool, settings = svc.db, svc.settings
     args = request.args
     raw_id = (args.get("driver_id") or "")[:100]
     driver_id = _driver_id(raw_id) if raw_id else None

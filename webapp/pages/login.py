@@ -16,16 +16,17 @@ import asyncio
 import logging
 from urllib.parse import urlsplit
 
-from quart import Blueprint, current_app, redirect, render_template, request
+from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet import security
 from hexfleet.errors import Conflict, Invalid
 from hexfleet.users import queries as users
 from hexfleet.users.logic import normalise_email
+from hexfleet.users.roles import STAFF, Role
 from webapp.auth import AccountDisabled, authenticate, current_user, end_session, start_session
 from webapp.limits import LimitsUnavailable, client_address, limiter
-from webapp.pages.common import STAFF_ROLES, services
+from webapp.services import services
 
 bp = Blueprint("login", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -56,7 +57,7 @@ def safe_next(target: str | None) -> str:
 
 
 def home_for(role: str | None) -> str:
-    return STAFF_HOME if role in STAFF_ROLES else CUSTOMER_HOME
+    return STAFF_HOME if role in STAFF else CUSTOMER_HOME
 
 
 def landing(role: str, target: str | None) -> str:
@@ -84,7 +85,7 @@ def _asked(value: str | None) -> str:
 async def login_form():
     user = await current_user()
     asked = request.args.get("next")
-    if user is not None and (user.role in STAFF_ROLES or not asked):
+    if user is not None and (user.role in STAFF or not asked):
         return redirect(landing(user.role, asked))
     return await render_template("login.html", user=user, next_url=_asked(asked), email="", error=None)
 
@@ -112,7 +113,7 @@ async def spend_sign_in_attempt(email: str) -> float | None:
     # The address first: it holds no "/", so (address, account) names one pair unambiguously.
     wait = wait or await limiter().retry_after("login_pair", address, account, fail_closed=True)
     if wait is None and await limiter().retry_after("login_account", account, fail_closed=True) is not None:
-        settings = current_app.extensions["settings"]
+        settings = services().settings
         await asyncio.sleep(settings.login_slowdown_s)
     return wait
 
@@ -233,11 +234,11 @@ async def signup_submit():
         return html, 429, {"Retry-After": str(max(1, round(wait)))}
     # The same work whether the email is new or taken (a password hashed, an insert tried), so
     # neither the answer nor its time tells them apart; nobody is signed in by a sign-up.
-    pool, _, _ = services()
+    pool = services().db
     password_hash = await asyncio.to_thread(security.hash_password, password)
     try:
         async with pool.acquire() as conn:
-            user = await users.create_user(conn, normalise_email(email), password_hash, "customer")
+            user = await users.create_user(conn, normalise_email(email), password_hash, Role.CUSTOMER)
     except Conflict:
         log.info("sign-up for an email that has an account: nothing changed")
     else:

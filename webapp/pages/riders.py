@@ -15,26 +15,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from markupsafe import Markup
-from quart import Blueprint, current_app, redirect, render_template, request
+from quart import Blueprint, redirect, render_template, request
 from quart_schema import hide
 
 from hexfleet.drivers import queries as driver_queries
+from hexfleet.drivers import vehicles
 from hexfleet.errors import Conflict, DomainError, Invalid, NotFound
 from hexfleet.rides import bookings, dispatch, fares, windows
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import Actor, BookingStatus, can_cancel
+from hexfleet.users.roles import RIDERS, Role
 from webapp.auth import current_user, page_role_required, require_user
 from webapp.geocoder import Geocoder, point, within_rate
-from webapp.pages.common import STAFF_ROLES, services
 from webapp.pages.ride_places import Where, named_ends
 from webapp.pages.template_filters import money
-from webapp.services import label_points, rides
+from webapp.services import label_points, services
 
 bp = Blueprint("riders", __name__)
 log = logging.getLogger("hexfleet.web")
 
 S = BookingStatus
-RIDERS = ("customer", *STAFF_ROLES)
 
 # The rides list, in three groups (the issue's definition).
 UPCOMING = (S.SCHEDULED,)
@@ -48,7 +48,7 @@ GEOCODER_MAX_CHARS = 200
 
 CANCEL_REASONS = ("Plans changed", "Waiting too long", "Booked by mistake", "Found another ride")
 
-VEHICLE_LABELS = {"standard": "Standard", "comfort": "Comfort", "xl": "XL", "van": "Van"}
+VEHICLE_LABELS = vehicles.LABELS
 
 # How a rider reads each booking status.
 STATUS_LABELS: dict[str, str] = {
@@ -83,23 +83,25 @@ def status_label(status: str) -> str:
 def looking_until(booking: q.Booking) -> datetime | None:
     """Until when dispatch keeps looking for a driver for this booking (DISPATCH_PATIENCE_S),
     while that is still ahead; None otherwise (not searching, or no patience set)."""
-    until = bookings.search_until(booking, rides().settings.dispatch_patience_s)
-    if until is None or until <= datetime.fromtimestamp(rides().clock(), UTC):
+    until = bookings.search_until(booking, services().rides.settings.dispatch_patience_s)
+    if until is None or until <= datetime.fromtimestamp(services().rides.clock(), UTC):
         return None
     return until
 
 
 def tracking_path(booking: q.Booking) -> str:
     """The booking's tracking link as a path on this site (the page's own host)."""
-    return bookings.tracking_url(rides(), "", booking)
+    return bookings.tracking_url(services().rides, "", booking)
+
+
+# Who cancelled, as the rider's page says it (dispatchers and admins: "by dispatch").
+CANCELLED_BY: dict[str, str] = {Actor.CUSTOMER: "by you", Actor.DRIVER: "by the driver", Actor.SYSTEM: "automatically"}
 
 
 def cancelled_by_text(booking: q.Booking) -> str | None:
     if booking.status is not S.CANCELLED:
         return None
-    by = {"customer": "by you", "driver": "by the driver", "system": "automatically"}.get(
-        booking.cancelled_by or "", "by dispatch"
-    )
+    by = CANCELLED_BY.get(booking.cancelled_by or "", "by dispatch")
     return f"Cancelled {by}" + (f": {booking.cancel_reason}" if booking.cancel_reason else "")
 
 
@@ -123,7 +125,8 @@ async def _nav_user() -> dict:
 @hide  # pages, not API: keep them out of /docs
 @page_role_required(*RIDERS)
 async def ride_page():
-    pool, _, settings = services()
+    svc = services()
+    pool, settings = svc.db, svc.settings
     async with pool.acquire() as conn:
         fares_set = await q.list_fares(conn)
     order = {c: i for i, c in enumerate(fares.VEHICLE_CLASSES)}
@@ -163,9 +166,9 @@ async def last_passenger(user) -> dict[str, str]:
     """The passenger of the customer's last booking (name and phone), to fill the form with:
     an account holds an email only, and most riders book for themselves each time. Empty for a
     first booking, and for staff (their bookings are for callers, not for themselves)."""
-    if user is None or user.role != "customer":
+    if user is None or user.role != Role.CUSTOMER:
         return {"name": "", "phone": ""}
-    last = await bookings.list_for(rides(), bookings.Viewer(user.id, user.role), None, None, 1)
+    last = await bookings.list_for(services().rides, bookings.Viewer(user.id, user.role), None, None, 1)
     if not last:
         return {"name": "", "phone": ""}
     return {"name": last[0].passenger_name, "phone": last[0].passenger_phone}
@@ -202,7 +205,7 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
     driver_ids = sorted({b.driver_id for b in found if b.driver_id is not None})
     names = {}
     if driver_ids:
-        async with rides().pool.acquire() as conn:
+        async with services().rides.pool.acquire() as conn:
             names = {d.id: d for d in await driver_queries.get_drivers(conn, driver_ids)}
     places = await named_ends(found, label_points)
     rows = []
@@ -243,7 +246,7 @@ async def _rows(found: list[q.Booking]) -> list[RideRow]:
 
 
 async def _rides_context(viewer: bookings.Viewer) -> dict:
-    r = rides()
+    r = services().rides
     upcoming = await bookings.list_for(r, viewer, [str(s) for s in UPCOMING], None, 200)
     upcoming.sort(key=lambda b: (b.scheduled_for or b.created_at, b.id))  # soonest first
     active = await bookings.list_for(r, viewer, [str(s) for s in ACTIVE_GROUP], None, 200)
@@ -261,13 +264,13 @@ async def _rides_context(viewer: bookings.Viewer) -> dict:
 
 
 async def _viewer() -> bookings.Viewer:
-    user = await require_user("customer")
+    user = await require_user(Role.CUSTOMER)
     return bookings.Viewer(user.id, user.role)
 
 
 @bp.get("/rides")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def rides_page():
     context = await _rides_context(await _viewer())
     return await render_template("rides.html", user=await current_user(), **context)
@@ -275,7 +278,7 @@ async def rides_page():
 
 @bp.get("/ui/rides")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def rides_list():
     """The list alone: rides.js asks for it when a booking event arrives."""
     context = await _rides_context(await _viewer())
@@ -284,11 +287,11 @@ async def rides_list():
 
 @bp.get("/rides/<int:booking_id>")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def ride_link(booking_id: int):
     """A stable address for one of your rides: its tracking page. Anyone else's is 404."""
     try:
-        booking = await bookings.get_for(rides(), await _viewer(), booking_id)
+        booking = await bookings.get_for(services().rides, await _viewer(), booking_id)
     except NotFound:
         html = await render_template(
             "track_missing.html",
@@ -301,13 +304,13 @@ async def ride_link(booking_id: int):
 
 @bp.post("/rides/<int:booking_id>/tracking-link")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def renew_link(booking_id: int):
     """A new tracking link for one of your rides (the page's *Make a new link*): the old link
     stops working for everyone it was shared with; on to the ride's new page."""
     viewer = await _viewer()
     try:
-        booking = await bookings.renew_tracking_link(rides(), viewer, booking_id)
+        booking = await bookings.renew_tracking_link(services().rides, viewer, booking_id)
     except NotFound:
         html = await render_template(
             "track_missing.html", title="No such ride", detail="There is no ride with this number in your account."
@@ -325,18 +328,18 @@ def cancel_reason(form) -> str | None:
 
 @bp.post("/ui/rides/<int:booking_id>/cancel")
 @hide  # pages, not API: keep them out of /docs
-@page_role_required("customer")
+@page_role_required(Role.CUSTOMER)
 async def cancel_ride(booking_id: int):
     """Cancel one of your rides; htmx gets the refreshed list, a plain form post the page."""
     viewer = await _viewer()
     reason = cancel_reason(await request.form)
     notice = error = None
     status = 200
-    await bookings.get_for(rides(), viewer, booking_id)  # anyone else's: a readable 404
+    await bookings.get_for(services().rides, viewer, booking_id)  # anyone else's: a readable 404
     try:
-        await dispatch.cancel(rides(), booking_id, dispatch.Who(Actor.CUSTOMER, viewer.user_id), reason)
+        await dispatch.cancel(services().rides, booking_id, dispatch.Who(Actor.CUSTOMER, viewer.user_id), reason)
     except Conflict:
-        current = await bookings.get_for(rides(), viewer, booking_id)
+        current = await bookings.get_for(services().rides, viewer, booking_id)
         error = f"This ride can no longer be cancelled: it is {status_label(current.status).lower()}."
         status = 409
     else:
@@ -365,14 +368,14 @@ class TooManySearches(DomainError):
 
 @bp.before_app_serving
 async def _open_geocoder() -> None:
-    settings = current_app.extensions.get("settings")
-    if settings is not None and settings.geocoder_url:
-        current_app.extensions["geocoder"] = Geocoder(settings.geocoder_url, f"hexfleet/0.1 (+{settings.base_url()})")
+    svc = services()
+    if svc.settings.geocoder_url:
+        svc.geocoder = Geocoder(svc.settings.geocoder_url, f"hexfleet/0.1 (+{svc.settings.base_url()})")
 
 
 @bp.after_app_serving
 async def _close_geocoder() -> None:
-    geocoder = current_app.extensions.pop("geocoder", None)
+    geocoder = services().take("geocoder")
     if geocoder is not None:
         await geocoder.close()
 
@@ -382,7 +385,7 @@ async def _close_geocoder() -> None:
 async def geocode():
     """Address suggestions ``{"results": [{label, lat, lng}]}`` for the booking form (ride.js)."""
     user = await require_user(*RIDERS)
-    geocoder = current_app.extensions.get("geocoder")  # a Geocoder when GEOCODER_URL is set
+    geocoder = services().geocoder  # a Geocoder when GEOCODER_URL is set
     if geocoder is None:
         raise GeocoderOff(
             "Address search is not set up on this server (GEOCODER_URL is unset): tap the map, "
@@ -393,9 +396,9 @@ async def geocode():
         raise Invalid(f"Type at most {GEOCODER_MAX_CHARS} characters.", code="query-too-long")
     if len(query) < GEOCODER_MIN_CHARS:
         return {"results": []}, 200, {"Cache-Control": "no-store"}
-    if not await within_rate(current_app.extensions["redis"], user.id):
+    if not await within_rate(services().redis, user.id):
         raise TooManySearches("Too many address searches at once: wait a minute, or tap the map.")
-    settings = current_app.extensions["settings"]
+    settings = services().settings
     near = point(request.args.get("lat"), request.args.get("lng")) or settings.map_center_latlng()
     # Passed on as a header: only what a language range can hold (a client's obs-text bytes
     # would make httpx refuse the request, a 502 for the rider's odd header).

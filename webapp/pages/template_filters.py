@@ -19,8 +19,11 @@ from hexfleet.drivers.connect import masked_hint
 from hexfleet.drivers.duty import DutyStatus
 from hexfleet.rides.money import format_amount
 from hexfleet.tracking import filters
+from hexfleet.users.roles import STAFF, Role
 
 bp = Blueprint("template_filters", __name__)
+# Templates compare roles with the same names the code does: user.role == Role.ADMIN, in STAFF_ROLES.
+bp.record_once(lambda state: state.app.jinja_env.globals.update(Role=Role, STAFF_ROLES=STAFF))
 
 
 def _aware(value: datetime) -> datetime:

@@ -30,6 +30,7 @@ from hexfleet.errors import Conflict, NotFound
 from hexfleet.rides import bookings, dispatch, links
 from hexfleet.rides import queries as q
 from hexfleet.rides.states import ACTIVE, Actor, BookingStatus, can_cancel
+from hexfleet.users.roles import Role
 from webapp.auth import current_user
 from webapp.pages.ride_places import named_ends
 from webapp.pages.riders import (
@@ -41,7 +42,7 @@ from webapp.pages.riders import (
     status_label,
 )
 from webapp.pages.template_filters import local_time, minutes, money
-from webapp.services import label_points, rides
+from webapp.services import label_points, services
 
 bp = Blueprint("tracking_page", __name__)
 log = logging.getLogger("hexfleet.web")
@@ -178,7 +179,7 @@ def eta_text(eta_s: int | None, eta_to: str | None, status: BookingStatus) -> Ma
 def is_owner(user, booking: q.Booking) -> bool:
     """Whether this viewer is the customer who booked the ride (their buttons show); staff are
     not (they have the booking card)."""
-    return user is not None and user.role == "customer" and booking.customer_id == user.id
+    return user is not None and user.role == Role.CUSTOMER and booking.customer_id == user.id
 
 
 async def owner_of(booking: q.Booking) -> int | None:
@@ -188,11 +189,11 @@ async def owner_of(booking: q.Booking) -> int | None:
 
 
 async def track_context(booking: q.Booking, token: str) -> dict:
-    view = await bookings.tracking_view(rides(), booking)
+    view = await bookings.tracking_view(services().rides, booking)
     title, subtitle = headline(booking, view)
     driver = view.get("driver") or None
     live = booking.status in ACTIVE
-    settings = rides().settings
+    settings = services().rides.settings
     # Signed in, the top bar keeps the account's links (base.html shows them for ``user``).
     user = await current_user()
     owner = is_owner(user, booking)
@@ -245,7 +246,7 @@ async def _dead(why: str, partial: bool = False):
 async def _open(token: str) -> tuple[q.Booking | None, str]:
     """The link's booking, or None and why it does not open."""
     try:
-        return await bookings.by_tracking_token(rides(), token), ""
+        return await bookings.by_tracking_token(services().rides, token), ""
     except bookings.LinkGone as gone:
         return None, str(gone.state)
     except NotFound:
@@ -292,9 +293,9 @@ async def track_cancel(token: str):
         return html, 403, NO_STORE
     reason = cancel_reason(await request.form)
     try:
-        await dispatch.cancel(rides(), booking.id, dispatch.Who(Actor.CUSTOMER, rider_id), reason)
+        await dispatch.cancel(services().rides, booking.id, dispatch.Who(Actor.CUSTOMER, rider_id), reason)
     except Conflict:
-        context = await track_context(await bookings.by_tracking_token(rides(), token), token)
+        context = await track_context(await bookings.by_tracking_token(services().rides, token), token)
         context["error"] = f"This ride can no longer be cancelled: it is {status_label(context['status']).lower()}."
         return await render_template("track.html", **context), 409, NO_STORE
     log.info("customer %s cancelled booking %s from its page", rider_id, booking.id)

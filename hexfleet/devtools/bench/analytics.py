@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is random)")
     args = parser.parse_args()
-    settings = Settings.from_env()
+    settings = Settings.from_env(dev_stack=True)  # a command line: finds a running `make run`
     settings.require_database()
     figures = asyncio.run(run(settings.database_url or "", args.drivers, args.days, args.rounds, args.keep))
     figures["at"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())

@@ -30,7 +30,8 @@ from hexfleet.devtools.testing import create_database, drop_database
 from hexfleet.migrate import migrate
 from hexfleet.places.labels import LabelPlace, PlaceIndex
 from hexfleet.settings import Settings
-from hexfleet.tracking import exports, history, replay
+from hexfleet.tracking import exports, replay
+from hexfleet.tracking import queries as history
 from hexfleet.tracking.filters import IMPLAUSIBLE_JUMP, INACCURATE
 
 INTERVAL_S = 2.0
@@ -213,7 +214,7 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=1000, help="places along the driver's route, for the labels")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is random)")
     args = parser.parse_args()
-    settings = Settings.from_env()
+    settings = Settings.from_env(dev_stack=True)  # a command line: finds a running `make run`
     settings.require_database()
     asyncio.run(run(settings.database_url or "", args.drivers, args.rounds, args.keep, args.places))
 

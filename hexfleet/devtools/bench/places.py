@@ -92,7 +92,7 @@ async def bench_quotes(count: int) -> None:
     from hexfleet.tracking.store import LiveStore
     from hexfleet.users import queries as user_queries
 
-    env = Settings.from_env(dev_stack=False)
+    env = Settings.from_env()
     env.require_database()
     name = f"hexfleet_bench_places_{uuid.uuid4().hex[:8]}"
     url = await create_database(env.database_url, name)
