@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 from functools import wraps
 
-from quart import Blueprint, current_app, render_template
+from quart import Blueprint, render_template
 from quart_schema import hide
 
 from hexfleet.rides import queries as fare_queries
-from hexfleet.rides.fares import VEHICLE_CLASSES
+from hexfleet.drivers.vehicles import VEHICLE_CLASSES
+from hexfleet.users.roles import STAFF, Role
 from webapp.auth import current_user, page_role_required
-from webapp.pages.common import STAFF_ROLES, services
+from webapp.services import services
 
 bp = Blueprint("admin_zones", __name__)
 
@@ -34,20 +35,19 @@ def admins_only(func):
     """Admins in; dispatchers get the readable 403 of every admin page; riders and anyone else
     signed in get the 404 of a page that does not exist (the staff role contract); anonymous
     visitors go to the login form."""
-    readable = page_role_required("admin")(func)
-    return wraps(func)(page_role_required(*STAFF_ROLES, hidden=True)(readable))
+    readable = page_role_required(Role.ADMIN)(func)
+    return wraps(func)(page_role_required(*STAFF, hidden=True)(readable))
 
 
 async def _currencies() -> dict[str, str]:
-    pool, _, _ = services()
-    async with pool.acquire() as conn:
+    async with services().db.acquire() as conn:
         fares = {fare.vehicle_class: fare.currency for fare in await fare_queries.list_fares(conn)}
     fallback = fares.get("standard") or next(iter(fares.values()), DEFAULT_CURRENCY)
     return {c: fares.get(c, fallback) for c in VEHICLE_CLASSES} | {"": fallback}
 
 
 def _map_config() -> dict:
-    settings = current_app.extensions["settings"]
+    settings = services().settings
     lat, lng = settings.map_center_latlng()
     return {"tile_url": settings.map_tile_url, "attribution": settings.map_tile_attribution, "center": f"{lat},{lng}"}
 
@@ -62,6 +62,6 @@ async def zones_page():
         map=_map_config(),
         vehicle_classes=VEHICLE_CLASSES,
         currencies=json.dumps(await _currencies(), separators=(",", ":")),
-        restricted_wait_min=f"{current_app.extensions['settings'].alert_restricted_wait_s / 60:g}",
+        restricted_wait_min=f"{services().settings.alert_restricted_wait_s / 60:g}",
     )
     return html, 200, NO_STORE
