@@ -17,8 +17,8 @@ from functools import wraps
 from quart import Blueprint, render_template
 from quart_schema import hide
 
-from hexfleet.rides import queries as fare_queries
 from hexfleet.drivers.vehicles import VEHICLE_CLASSES
+from hexfleet.rides import queries as fare_queries
 from hexfleet.users.roles import STAFF, Role
 from webapp.auth import current_user, page_role_required
 from webapp.services import services

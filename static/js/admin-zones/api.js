@@ -9,14 +9,18 @@ import { problemText, requestJson } from "../lib/http.js";
 const BASE = "/api/v1/zones";
 const UNREACHABLE = "The server could not be reached. Check the connection, then try again.";
 
-/** problem+json `errors` as {field: message}: an object already, or a list of {field, message}. */
+/** problem+json `errors` as {field: message}: an object already (a zone's fields), or an
+ * import's list of problems. */
 export function fieldErrors(body) {
   const errors = body && body.errors;
   if (!errors) return {};
   if (Array.isArray(errors)) {
     const out = {};
+    // An import's problems: {feature (from 1; none: the file), field, error}.
     for (const e of errors) {
-      if (e && typeof e === "object") out[String(e.field || e.loc || e.where || "")] = String(e.message || e.msg || e.detail || "");
+      if (!e || typeof e !== "object") continue;
+      const where = (e.feature ? "Feature " + e.feature : "The file") + (e.field ? " (" + e.field + ")" : "");
+      out[where] = String(e.error || e.message || "");
     }
     return out;
   }
@@ -31,6 +35,10 @@ async function call(url, options, fallback) {
     return { ok: false, status: 0, message: UNREACHABLE, fields: {} };
   }
   if (answer.ok) return { ok: true, status: answer.status, body: answer.body };
+  if (answer.status === 409 && answer.body && answer.body.detail) {
+    // Names are unique (whatever the case): the name is what to change.
+    return { ok: false, status: 409, message: problemText(answer, fallback), fields: { name: answer.body.detail } };
+  }
   if (answer.status === 401) return { ok: false, status: 401, message: "Your session has ended: sign in again (your drawing is lost on reload).", fields: {} };
   return { ok: false, status: answer.status, message: problemText(answer, fallback), fields: fieldErrors(answer.body) };
 }

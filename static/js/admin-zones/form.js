@@ -219,10 +219,11 @@ function labelOf(key) {
 export function showErrors(message, fields = {}) {
   clearErrors();
   const summary = $("#zone-errors");
-  const head = document.createElement("p");
-  head.textContent = message;
-  summary.append(head);
   const entries = Object.entries(fields);
+  const head = document.createElement("p");
+  // The server's detail repeats its first field's problem: with the list below, a plain heading.
+  head.textContent = entries.length ? "This zone was not saved:" : message;
+  summary.append(head);
   if (entries.length) {
     const list = document.createElement("ul");
     for (const [key, text] of entries) {

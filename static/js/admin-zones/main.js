@@ -11,6 +11,7 @@
  * For tests: window.hexfleetZones = {map, records()}.
  */
 
+import { largestFirst } from "../lib/zone-shapes.js";
 import * as api from "./api.js";
 import { draftOf, setBusy, showErrors, showRecord, showShape, startForm, zoneOf } from "./form.js";
 import { renderList, startList } from "./list.js";
@@ -26,6 +27,25 @@ let nextKey = 1;
 function say(text, kind = "info") {
   status.textContent = text;
   status.dataset.kind = kind;
+}
+
+/** A message with a list under it (an import's problems, first ones first). */
+function sayList(text, fields, most = 10) {
+  say(text, "error");
+  const entries = Object.entries(fields);
+  if (!entries.length) return;
+  const list = document.createElement("ul");
+  for (const [where, what] of entries.slice(0, most)) {
+    const li = document.createElement("li");
+    li.textContent = where + ": " + what;
+    list.append(li);
+  }
+  if (entries.length > most) {
+    const li = document.createElement("li");
+    li.textContent = "and " + (entries.length - most) + " more";
+    list.append(li);
+  }
+  status.append(list);
 }
 
 function config() {
@@ -261,7 +281,8 @@ async function load({ fit = true } = {}) {
   const drafts = records.filter((r) => r.id == null);
   records = [...drafts];
   let unreadable = 0;
-  for (const zone of outcome.zones) {
+  // The larger first, so a small zone inside a large one stays on top, where a click finds it.
+  for (const zone of largestFirst(outcome.zones)) {
     const layer = layerFor(zone.geometry);
     if (!layer) {
       unreadable++;
@@ -291,13 +312,15 @@ async function importFile(input) {
   say("Importing " + file.name + "…");
   const outcome = await api.importZones(collection);
   if (!outcome.ok) {
-    const details = Object.entries(outcome.fields).slice(0, 5).map(([k, v]) => k + ": " + v);
-    say("Nothing was imported from " + file.name + ". " + outcome.message + (details.length ? " " + details.join("; ") + "." : ""), "error");
+    sayList("Nothing was imported from " + file.name + ". " + outcome.message, outcome.fields);
     return;
   }
-  const body = outcome.body || {};
-  const count = body.imported != null ? body.imported : body.count != null ? body.count : (body.ids || body.zones || []).length;
-  say("Imported " + file.name + ": " + count + (count === 1 ? " zone." : " zones."), "ok");
+  const b = outcome.body || {};
+  say(
+    "Imported " + file.name + ": " + b.total + (b.total === 1 ? " zone" : " zones") + ", " +
+      b.added + " added, " + b.updated + " updated, " + b.unchanged + " unchanged.",
+    "ok",
+  );
   await load();
 }
 

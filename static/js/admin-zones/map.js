@@ -11,6 +11,7 @@
 
 import { addTiles } from "../lib/tiles.js";
 import { showPlaces } from "../lib/places-layer.js";
+import { zoneLayer } from "../lib/zone-shapes.js";
 
 const L = window.L;
 const DIGITS = 7; // about 1 cm: finer than any boundary is known
@@ -18,13 +19,7 @@ const SELECTED_WEIGHT = 4;
 
 /** A zone's geometry as a Leaflet layer (not yet on the map); null for a geometry we cannot draw. */
 export function layerFor(geometry) {
-  if (!geometry || typeof geometry !== "object") return null;
-  if (geometry.type === "Circle" && Array.isArray(geometry.center)) {
-    return L.circle([geometry.center[1], geometry.center[0]], { radius: geometry.radius_m });
-  }
-  if (geometry.type === "Polygon") return L.polygon(L.GeoJSON.coordsToLatLngs(geometry.coordinates, 1));
-  if (geometry.type === "MultiPolygon") return L.polygon(L.GeoJSON.coordsToLatLngs(geometry.coordinates, 2));
-  return null;
+  return zoneLayer(geometry);
 }
 
 function round(value, digits) {

@@ -5,6 +5,7 @@
 
 import { layerSection } from "./layers.js";
 import { requestJson } from "../lib/http.js";
+import { largestFirst, zoneLayer } from "../lib/zone-shapes.js";
 
 const L = window.L;
 const KEY = "hexfleet.zones";
@@ -17,16 +18,6 @@ let layer = null;
 let toggle = null;
 let note = null;
 let timer = null;
-
-function shapeOf(geometry, style) {
-  if (!geometry) return null;
-  if (geometry.type === "Circle" && Array.isArray(geometry.center)) {
-    return L.circle([geometry.center[1], geometry.center[0]], { ...style, radius: geometry.radius_m });
-  }
-  if (geometry.type === "Polygon") return L.polygon(L.GeoJSON.coordsToLatLngs(geometry.coordinates, 1), style);
-  if (geometry.type === "MultiPolygon") return L.polygon(L.GeoJSON.coordsToLatLngs(geometry.coordinates, 2), style);
-  return null;
-}
 
 /** Name and kind, as text nodes: a string tooltip is put in as HTML, and a name may hold "<". */
 function label(zone) {
@@ -48,10 +39,10 @@ function label(zone) {
 function draw(zones) {
   layer.clearLayers();
   let shown = 0;
-  for (const zone of zones) {
+  for (const zone of largestFirst(zones)) {
     if (zone.active === false) continue;
     const color = zone.color || "#6a1b9a";
-    const shape = shapeOf(zone.geometry, {
+    const shape = zoneLayer(zone.geometry, {
       pane: PANE,
       className: "hf-zone hf-zone-" + zone.kind,
       color,
