@@ -21,6 +21,7 @@ Processes:
 - ``hf:stats:tracker``   the tracker's counters, for the web's /metrics
 - ``hf:auth:revoked``    channel: device credentials changed, drop cached lookups
 - ``hf:places:changed``  channel: places were added, edited, deleted or imported: reload the label index
+- ``hf:zones:changed``   channel: zones were added, edited, deleted or imported: cover them again
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ DRIVER_SESSION_PREFIX = "hf:driver-session:"  # + sha256 of a driver web app ses
 TRACKER_STATS = "hf:stats:tracker"
 REVOCATION_CHANNEL = "hf:auth:revoked"
 PLACES_CHANNEL = "hf:places:changed"
+ZONES_CHANNEL = "hf:zones:changed"
 
 
 def pos(driver_id: int) -> str:

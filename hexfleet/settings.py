@@ -408,6 +408,12 @@ class Settings:
         "Alert list reads and acknowledgements one staff user may make (the control room reads the list when it "
         "opens and after its stream reconnects).",
     )
+    rate_zones: str = _setting(
+        "120/minute",
+        "RATE_ZONES",
+        "Zone requests one user may make: staff reading and admins changing, importing and exporting zones, and "
+        "the rider page's service-area check when a pickup is chosen.",
+    )
     # --- hub ---
     hub_max_pending: int = _setting(
         10_000,

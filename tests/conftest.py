@@ -100,7 +100,7 @@ async def db(pool):
         """TRUNCATE users, api_tokens, vehicles, drivers, devices, positions, device_events, fares, quotes,
                     bookings, offers, booking_events, surge_history, duty_history, analytics_cells, analytics_drivers,
                     analytics_hours, analytics_state, places, speed_hours, speed_hours_done, learned_speeds,
-                    alerts, alert_events, alert_anchors
+                    alerts, alert_events, alert_anchors, zones
                     RESTART IDENTITY CASCADE"""
     )
     return pool

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -21,6 +22,7 @@ from hexfleet.logs import setup_logging
 from hexfleet.places import imports as places_imports
 from hexfleet.settings import ROOT, Settings, SettingsError
 from hexfleet.tracking.store import LiveStore
+from hexfleet.zones import transfer as zone_transfer
 from streaming.fanout import FanOut
 from streaming.hub import LiveHub
 from streaming.kafka import ensure_ride_topics, ensure_topic
@@ -81,6 +83,20 @@ def bound_json(app: Quart) -> None:
 
 # Routes that take a file of places (up to 10,000 of them): a larger body than MAX_BODY_BYTES.
 LARGE_BODY_PATHS = frozenset(("/api/v1/places/import", "/admin/places/import"))
+# A zone's outline (up to 5,000 vertices) and a file of zones: larger bodies too.
+ZONE_PATH = re.compile(r"^/api/v1/zones(/[0-9]{1,19})?$")
+ZONE_IMPORT_PATH = "/api/v1/zones/import"
+
+
+def large_body_limit(path: str) -> int | None:
+    """The body limit of a route that takes more than MAX_BODY_BYTES; None for the rest."""
+    if path in LARGE_BODY_PATHS:
+        return places_imports.MAX_BYTES + 64 * 1024
+    if path == ZONE_IMPORT_PATH:
+        return zone_transfer.MAX_BYTES
+    if ZONE_PATH.match(path):
+        return zone_transfer.MAX_ZONE_BYTES
+    return None
 
 
 class BytesJSONRequest(Request):
@@ -88,8 +104,9 @@ class BytesJSONRequest(Request):
         # Quart sizes the body's buffer when it makes the request, before any view runs: the
         # larger limit of a places import is chosen here, by path (the view checks who asks
         # before it reads the body). 64 KiB more for a form's own lines around the file.
-        if path in LARGE_BODY_PATHS and max_content_length is not None:
-            max_content_length = max(max_content_length, places_imports.MAX_BYTES + 64 * 1024)
+        larger = large_body_limit(path)
+        if larger is not None and max_content_length is not None:
+            max_content_length = max(max_content_length, larger)
             self._max_content_length = max_content_length  # what form parsing reads
         super().__init__(method, scheme, path, *args, max_content_length=max_content_length, **kwargs)
 
@@ -211,12 +228,13 @@ def create_app(settings: Settings | None = None) -> Quart:
     errors.register(app)
 
     from webapp import ops, pages, phones
-    from webapp.api import alerts, driver_rides, drivers, places, rides, stream, tracking
+    from webapp.api import alerts, driver_rides, drivers, places, rides, stream, tracking, zones
 
     for bp in (ops.bp, *pages.BLUEPRINTS, phones.bp, drivers.bp, stream.bp, rides.bp, driver_rides.bp, tracking.bp):
         app.register_blueprint(bp)
     app.register_blueprint(places.bp)
     app.register_blueprint(alerts.bp)
+    app.register_blueprint(zones.bp)
 
     @app.before_serving
     async def start_services() -> None:

@@ -29,6 +29,7 @@ from hexfleet.rides.leases import Leases
 from hexfleet.rides.routes import Router
 from hexfleet.rides.surge_index import SurgeIndex
 from hexfleet.settings import Settings
+from hexfleet.zones import live as zones_live
 from workers.scheduler import ArqJobs
 
 if TYPE_CHECKING:  # the modules below import this one
@@ -94,6 +95,8 @@ class Services:
     rides: Rides = field(init=False)
     places: live.PlaceLabels = field(init=False)
     places_changes: asyncio.Task = field(init=False)
+    zones: zones_live.LiveZones = field(init=False)  # the zones' H3 cover, rebuilt when they change
+    zones_changes: asyncio.Task = field(init=False)
     dispatch_queue: DispatchQueue = field(init=False)
     limiter: Limiter = field(init=False)
     ingest: Ingest = field(init=False)  # the ping fast path passes requests on while it is absent
@@ -184,10 +187,47 @@ async def places_changed() -> None:
     await live.announce(svc.redis)
 
 
+async def start_zones(svc: Services) -> zones_live.LiveZones:
+    """This process's zones: subscribed to changes first, then covered, so a change made in
+    between is not missed. PostgreSQL away at start: no zones until the first lookup reloads."""
+    zones = zones_live.LiveZones(svc.db)
+    svc.zones = zones
+    subscriber = svc.redis_listener
+    pubsub = await zones_live.subscribe(subscriber)
+    svc.zones_changes = asyncio.create_task(zones_live.follow_changes(subscriber, zones, pubsub), name="zones")
+    try:
+        await zones.reload()
+    except Exception:
+        log.warning("could not load zones; trying again on the first lookup", exc_info=True)
+    return zones
+
+
+async def stop_zones(svc: Services) -> None:
+    task = svc.take("zones_changes")
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    zones = svc.take("zones")
+    if zones is not None:
+        await zones.close()
+
+
+async def zones_changed() -> None:
+    """After a change of zones is committed: this process's cover at once (its next quote sees
+    the change), every other process by the announcement."""
+    svc = services()
+    try:
+        await svc.zones.reload()
+    except Exception as error:
+        log.warning("could not reload zones after a change (%s)", type(error).__name__)
+    await zones_live.announce(svc.redis)
+
+
 async def start_rides(svc: Services) -> None:
     """The rides context of this process (before serving)."""
     settings, store = svc.settings, svc.store
     labels = await start_places(svc)
+    zones = await start_zones(svc)
     svc.arq = arq = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
     svc.speeds = speeds = LiveSpeeds(settings)
     speeds.start(svc.db)  # learned speeds in memory: estimates never wait on PostgreSQL
@@ -207,6 +247,7 @@ async def start_rides(svc: Services) -> None:
         settings=settings,
         router=router,
         labels=labels,
+        zones=zones,
     )
     svc.background = set()
     try:
@@ -226,6 +267,7 @@ async def stop_rides(svc: Services) -> None:
     if pending:
         await asyncio.wait(pending, timeout=STOP_WAIT_S)  # steps already running finish; reconcile covers the rest
     await stop_places(svc)
+    await stop_zones(svc)
     for name, closer in (("speeds", "stop"), ("router", "close"), ("arq", "aclose")):
         resource = svc.take(name)
         if resource is not None:

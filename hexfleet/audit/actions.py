@@ -29,6 +29,10 @@ class Action(StrEnum):
     PLACE_UPDATE = "place.update"
     PLACE_DELETE = "place.delete"
     PLACE_IMPORT = "place.import"
+    ZONE_CREATE = "zone.create"
+    ZONE_UPDATE = "zone.update"
+    ZONE_DELETE = "zone.delete"
+    ZONE_IMPORT = "zone.import"
     ALERT_ACKNOWLEDGE = "alert.acknowledge"
     ALERT_RESOLVE = "alert.resolve"
 
@@ -54,6 +58,10 @@ LABELS: dict[str, str] = {
     Action.PLACE_UPDATE: "edited place",
     Action.PLACE_DELETE: "deleted place",
     Action.PLACE_IMPORT: "imported",
+    Action.ZONE_CREATE: "added zone",
+    Action.ZONE_UPDATE: "edited zone",
+    Action.ZONE_DELETE: "deleted zone",
+    Action.ZONE_IMPORT: "imported",
     Action.ALERT_ACKNOWLEDGE: "acknowledged alert",
     Action.ALERT_RESOLVE: "resolved alert",
 }

@@ -14,6 +14,7 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.context import Rides
 from hexfleet.rides.states import ACTIVE, ENDED, Actor, BookingStatus
 from hexfleet.users.roles import ROLES, STAFF
+from hexfleet.zones import pricing as zone_pricing
 
 S = BookingStatus
 
@@ -80,6 +81,7 @@ async def create_booking(rides: Rides, viewer: Viewer, request: BookingRequest) 
         quote = await q.claim_quote(conn, request.quote_id, viewer.user_id, now)
         if quote is None:
             raise await _unusable_quote(conn, request.quote_id, viewer.user_id, now)
+        _still_served(rides, quote)  # a service area switched on since the quote: rolls the claim back
         if scheduled is None and quote.pickup_at is not None:
             scheduled = windows.check_scheduled(
                 quote.pickup_at, datetime.fromtimestamp(now, UTC), "the quote's pickup_at"
@@ -126,6 +128,19 @@ async def create_booking(rides: Rides, viewer: Viewer, request: BookingRequest) 
         except Exception:  # the reconcile job starts it on time anyway
             pass
     return booking
+
+
+def _still_served(rides: Rides, quote: q.Quote) -> None:
+    """The quote's trip is still served (422 outside-service-area otherwise): from memory."""
+    if rides.zones is None:
+        return
+    index = rides.zones.current()
+    if index.service_areas:
+        zone_pricing.check_served(
+            index.service_areas,
+            index.zones_at(quote.pickup_lat, quote.pickup_lng),
+            index.zones_at(quote.dropoff_lat, quote.dropoff_lng),
+        )
 
 
 async def _unusable_quote(conn, quote_id: int, user_id: int, now: float) -> Conflict:

@@ -17,6 +17,7 @@ from hexfleet.rides.routes import Router
 from hexfleet.rides.surge_index import SurgeIndex
 from hexfleet.settings import Settings
 from hexfleet.tracking.store import LiveStore
+from hexfleet.zones.live import LiveZones
 
 
 class Jobs(Protocol):
@@ -40,6 +41,8 @@ class Rides:
     clock: Callable[[], float] = field(default=time.time)
     # Names for a quote's ends (the nearest place, or the geocoder's address); None: no labels.
     labels: PlaceLabels | None = None
+    # Zones in memory (service areas, airport fees and fixed fares); None: no zone rules.
+    zones: LiveZones | None = None
 
     @property
     def redis(self) -> Redis:

@@ -16,6 +16,7 @@ from hexfleet.rides import queries as q
 from hexfleet.rides.availability import Availability, suggest
 from hexfleet.rides.context import Rides
 from hexfleet.tracking.store import Spot
+from hexfleet.zones import pricing as zone_pricing
 
 # Closer than this, pickup and drop-off are the same place (GPS noise, a double tap).
 MIN_TRIP_M = 50.0
@@ -122,6 +123,20 @@ async def labels_for(rides: Rides, request: QuoteRequest) -> tuple[str | None, s
     return pickup, dropoff
 
 
+def zone_terms(rides: Rides, request: QuoteRequest) -> zone_pricing.Terms:
+    """Refuses a trip outside the service area (422); else its zone lines. From this process's
+    in-memory cover: microseconds, no query (a quote is on the hot path)."""
+    if rides.zones is None:
+        return zone_pricing.NONE
+    index = rides.zones.current()
+    if not len(index):
+        return zone_pricing.NONE
+    at_pickup = index.zones_at(*request.pickup)
+    at_dropoff = index.zones_at(*request.dropoff)
+    zone_pricing.check_served(index.service_areas, at_pickup, at_dropoff)
+    return zone_pricing.terms(at_pickup, at_dropoff, request.vehicle_class)
+
+
 def _text(label: Label | None) -> str | None:
     return label.text if label is not None else None
 
@@ -129,6 +144,8 @@ def _text(label: Label | None) -> str | None:
 async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quote:
     now = rides.clock()
     check_request(request, now)
+    terms = zone_terms(rides, request)  # before any I/O: a trip not served costs nothing more
+    fixed = terms.fixed
     async with rides.pool.acquire() as conn:
         offered = {f.vehicle_class: f for f in await q.list_fares(conn)}  # at most 4 rows: one round trip anyway
     fare = offered.get(request.vehicle_class)
@@ -150,10 +167,22 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
     cell = rides.surge.cell(plat, plng)
     later = request.pickup_at is not None
     # Surge prices the ride now; a ride booked ahead is priced without it (demand then is unknown).
-    surge_tenths = fares.SURGE_NONE if later else await rides.surge.tenths(cell)
+    # A fixed fare may be exempt from surge (its rule says so).
+    unsurged = later or (fixed is not None and fixed.no_surge)
+    surge_tenths = fares.SURGE_NONE if unsurged else await rides.surge.tenths(cell)
     # Who is near says nothing about a later pickup: no ETA, no availability.
     near = None if later else await look_near(rides, plat, plng, request.vehicle_class)
-    priced = fares.price(fare, route.distance_m, route.duration_s, surge_tenths)
+    priced = fares.price(
+        fare,
+        route.distance_m,
+        route.duration_s,
+        surge_tenths,
+        fixed_minor=fixed.amount_minor if fixed is not None else None,
+        fees_minor=terms.fees_minor,
+    )
+    breakdown = priced.breakdown()
+    breakdown["zone_lines"] = [line.to_json() for line in terms.fees]
+    breakdown["fixed_fare"] = fixed.to_json() if fixed is not None else None
     async with rides.pool.acquire() as conn:
         quote = await q.insert_quote(
             conn,
@@ -174,7 +203,7 @@ async def make_quote(rides: Rides, user_id: int, request: QuoteRequest) -> q.Quo
             surge_tenths=surge_tenths,
             price_minor=priced.total_minor,
             currency=priced.currency,
-            breakdown=priced.breakdown(),
+            breakdown=breakdown,
             created_at=datetime.fromtimestamp(now, UTC),
             expires_at=datetime.fromtimestamp(now + rides.settings.quote_ttl_s, UTC),
         )

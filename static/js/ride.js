@@ -15,6 +15,7 @@
 import { countdown, dateTime, distance, minutes, money, timeTitle } from "./lib/format.js";
 import { metresBetween } from "./lib/geo.js";
 import { problemText, requestJson } from "./lib/http.js";
+import { OUTSIDE_TEXT, serviceArea } from "./ride-service-area.js";
 import { placeSearch } from "./lib/place-search.js";
 import { goToLogin } from "./lib/session.js";
 import { confirmText, needsConfirmation, showAvailability } from "./ride-availability.js";
@@ -67,6 +68,8 @@ function main() {
   //  named: whether the field may take the server's name for the point}
   var points = { pickup: null, dropoff: null };
   var markers = { pickup: null, dropoff: null };
+  // Whether the pickup is in the service area (said on the map before a price is asked for).
+  var area = serviceArea(document.getElementById("ride-map-notice"));
   var line = null;
   var mode = "pickup";
   var quote = null; // the last quote (API JSON) and its expiry in ms: quote.expiresAtMs
@@ -152,6 +155,13 @@ function main() {
     drawLine();
     showPoints();
     userActed();
+    if (kind === "pickup") {
+      // Said on the map at once; the price waits for the answer (no quote to be refused).
+      area.check(lat, lng).then(function () {
+        quoteSoon();
+      });
+      return;
+    }
     quoteSoon();
   }
 
@@ -165,6 +175,7 @@ function main() {
   function clearPoint(kind) {
     inputs[kind].removeAttribute("title");
     if (!points[kind]) return;
+    if (kind === "pickup") area.clear();
     points[kind] = null;
     if (markers[kind]) {
       markers[kind].remove();
@@ -406,6 +417,10 @@ function main() {
 
   function requestQuote() {
     if (!points.pickup || !points.dropoff) return resetQuote();
+    if (area.outside) {
+      resetQuote();
+      return quoteFailed(OUTSIDE_TEXT, false);
+    }
     if (metresBetween(points.pickup, points.dropoff) < MIN_TRIP_M) {
       resetQuote();
       return quoteFailed("Pickup and drop-off are the same place: move one of them.", false);
@@ -445,6 +460,7 @@ function main() {
   }
 
   var BREAKDOWN = [
+    ["fixed_fare_minor", "Fixed fare"],
     ["base_minor", "Base fare"],
     ["distance_minor", "Distance"],
     ["time_minor", "Time"],
@@ -500,9 +516,15 @@ function main() {
     BREAKDOWN.forEach(function (row) {
       var value = parts[row[0]];
       if (typeof value !== "number" || (value === 0 && row[0] !== "base_minor")) return;
+      if (row[0] === "base_minor" && parts.fixed_fare) return; // a fixed fare replaces the meter
       var label = row[1];
+      if (row[0] === "fixed_fare_minor" && parts.fixed_fare) label = parts.fixed_fare.label;
       if (row[0] === "surge_minor") label += " ×" + Number(parts.surge_multiplier || body.surge_multiplier).toFixed(1);
       appendRow(list, label, price(value));
+    });
+    // Zone fees (an airport's pickup or drop-off fee), each its own line.
+    (parts.zone_lines || []).forEach(function (line) {
+      appendRow(list, line.label, price(line.amount_minor));
     });
     appendRow(list, "Total", price(parts.total_minor !== undefined ? parts.total_minor : body.price_minor), "rd-total");
     quoteEl.querySelector(".rd-quote-renew").hidden = true;

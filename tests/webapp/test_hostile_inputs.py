@@ -84,6 +84,8 @@ from hexfleet.places.rules import PlaceIn
 from hexfleet.rides.fares import VEHICLE_CLASSES
 from hexfleet.settings import Settings
 from hexfleet.users import queries as user_queries
+from hexfleet.zones import queries as zone_queries
+from hexfleet.zones.rules import check_zone
 from webapp import driver_session
 from webapp.services import services
 
@@ -274,6 +276,7 @@ PLACE_FORM = {
 PLACES_Q = {"q": Field("query"), "near": Field("latlng_text"), "limit": Field("limit"), "all": Field("flag")}
 PLACES_PAGE_Q = {"q": Field("query"), "page": Field("page"), "show": Field("show")}
 GEOJSON = {"type": Field("fc_type"), "features": Field("features")}
+ZONES_GEOJSON = {"type": Field("fc_type"), "features": Field("zone_features")}
 HISTORY_PAGE_Q = {
     "driver_id": Field("id_text"),
     "from": Field("local_from"),
@@ -285,6 +288,15 @@ ANALYTICS_Q = {**HISTORY_Q, "tz": Field("zone"), "vehicle_class": Field("vehicle
 SERIES_Q = {**ANALYTICS_Q, "metric": Field("series_metric"), "bucket": Field("bucket")}
 CELLS_Q = {**ANALYTICS_Q, "metric": Field("cell_metric"), "how": Field("how")}
 ALERTS_Q = {"state": Field("alert_states"), "limit": Field("limit")}
+ZONE = {
+    "name": Field("zone_name"),
+    "kind": Field("zone_kind"),
+    "geometry": Field("geometry"),
+    "rules": Field("zone_rules", False),
+    "active": Field("bool", False),
+    "color": Field("color", False),
+}
+POINT_Q = {"lat": Field("lat"), "lng": Field("lng")}
 ACKNOWLEDGE = {"note": Field("note", False)}
 
 # ---------------------------------------------------------------- the route table
@@ -483,6 +495,16 @@ ROUTES: tuple[Route, ...] = (
       for ext in ("", ".csv")),
     # the alerts desk (acknowledging: the world's alerts, open ones first, then 409s)
     R("GET", "/api/v1/alerts", "alerts API", STAFF, query=ALERTS_Q),
+    # zones (changes go to the spare zones; new ones are custom or airports: no service area, so
+    # the run's quotes stay served)
+    R("GET", "/api/v1/zones", "zones API", STAFF),
+    R("POST", "/api/v1/zones", "zones API", ADMIN, json=ZONE),
+    R("GET", "/api/v1/zones/<int:zone_id>", "zones API", STAFF, real={"zone_id": "zone_id"}),
+    R("PUT", "/api/v1/zones/<int:zone_id>", "zones API", ADMIN, json=ZONE, real={"zone_id": "spare_zone_id"}),
+    R("DELETE", "/api/v1/zones/<int:zone_id>", "zones API", ADMIN, real={"zone_id": "spare_zone_id"}),
+    R("POST", "/api/v1/zones/import", "zones API", ADMIN, json=ZONES_GEOJSON, kind="import"),
+    R("GET", "/api/v1/zones/export.geojson", "zones API", STAFF),
+    R("GET", "/api/v1/zones/service-area", "zones API", RIDERS, query=POINT_Q),
     R("POST", "/api/v1/alerts/<int:alert_id>/acknowledge", "alerts API", STAFF, json=ACKNOWLEDGE),
 )  # fmt: skip
 
@@ -670,6 +692,15 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
             (await place_queries.insert_place(conn, PlaceIn(f"Spare Place {i}", "other", "", 52.5 + i / 100, 13.4))).id
             for i in range(3)
         ]
+    # And zones: custom ones (a service area would refuse the run's quotes outside it).
+    await pool.execute("SELECT setval(pg_get_serial_sequence('zones', 'id'), 100)")
+    zone_ids = []
+    async with pool.acquire() as conn:
+        for i in range(5):
+            circle = {"type": "Circle", "center": [13.4 + i / 100, 52.5], "radius_m": 300}
+            zone, _ = check_zone({"name": f"Spare Zone {i}", "kind": "custom", "geometry": circle})
+            assert zone is not None
+            zone_ids.append((await zone_queries.insert_zone(conn, zone)).id)
     # And bookings: a hostile id ("１") reaching the booking the tracking link opens would give
     # it a new link, and the link's routes would meet a 410 for the rest of the run.
     await pool.execute("SELECT setval(pg_get_serial_sequence('bookings', 'id'), 100)")
@@ -787,6 +818,8 @@ async def _populate(app, pool, redis, settings, recorder) -> World:
             "place_id": place_ids,
             "spare_place_id": spare_places,
             "alert_id": alert_ids,
+            "zone_id": zone_ids[:2],
+            "spare_zone_id": zone_ids[2:],
         },
         tokens={
             "track": [track],
