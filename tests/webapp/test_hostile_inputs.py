@@ -476,6 +476,7 @@ ROUTES: tuple[Route, ...] = (
     R("POST", "/admin/places/<int:place_id>/delete", "admin pages", ADMIN_PAGES, form=CSRF,
       real={"place_id": "spare_place_id"}),
     R("POST", "/admin/places/import", "admin pages", ADMIN_PAGES, form=CSRF, kind="import"),
+    R("GET", "/admin/zones", "admin pages", ADMIN_PAGES),
     R("GET", "/admin/fares", "admin pages", ADMIN_PAGES),
     R("POST", "/admin/fares/<vehicle_class>", "admin pages", ADMIN_PAGES, form=FARE_FORM,
       real={"vehicle_class": "vehicle_class"}),

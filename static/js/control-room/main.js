@@ -12,6 +12,7 @@
  *   alerts.js, alert-sound.js  the Alerts tab: the desk's alerts, its badge and its beep
  *   staff-stream.js           the staff stream (booking and alert events), started once the tabs listen
  *   place-names.js            places shown by name: a tap shows their coordinates
+ *   zones.js                  the Zones layer: service areas, airports, restricted zones by colour
  *
  * For tests: window.hexfleetMap = {map, markers: Map(driverId -> L.Marker), visible(id)}.
  */
@@ -38,6 +39,7 @@ import { startShortage } from "./shortage.js";
 import { startSurge } from "./surge.js";
 import { startStaffStream } from "./staff-stream.js";
 import { startTabs } from "./tabs.js";
+import { startZones } from "./zones.js";
 
 const mapEl = document.getElementById("map");
 if (mapEl && window.L) start();
@@ -70,6 +72,7 @@ function start() {
   startPhoneBooking(map);
   startSurge(map);
   startShortage(map);
+  startZones(map);
   addLegend(map); // last: on a phone it sits under Show names and Surge in the same corner
   startPlaceNames();
 
