@@ -5,13 +5,37 @@ page fits a phone. Screenshots at 1366x768 and 390x844 go to /tmp/shots/ (and e2
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 import pytest
-from conftest import PASSWORD, _cli_json
+from conftest import PASSWORD, _cli_json, _run_async
 from playwright.sync_api import Page, expect
+from redis.asyncio import Redis
 from test_admin import PHONE, assert_fits_the_phone, shot
 
+from hexfleet.zones import live as zones_live
+
 ZONES_ADMIN = "zones-admin@e2e.test"
+
+
+async def _clear_zones(env: dict) -> None:
+    conn = await asyncpg.connect(env["DATABASE_URL"])
+    try:
+        await conn.execute("DELETE FROM zones")
+    finally:
+        await conn.close()
+    redis = Redis.from_url(env["REDIS_URL"])
+    try:
+        await zones_live.announce(redis)
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_zones_left_behind(stack):
+    """The stack is shared: a service area left here would refuse the other files' quotes."""
+    yield
+    _run_async(_clear_zones(stack.env))
 
 
 @pytest.fixture(scope="module")
