@@ -1,7 +1,7 @@
 """Zones in a real browser against the real stack: an admin draws a polygon and a circle on the map
 (Leaflet-Geoman) and saves them, edits one, deletes one, and reads the server's 422 for a polygon that
-crosses itself; a dispatcher sees the zones layer in the control room; a customer gets a 404. The
-page fits a phone. Screenshots at 1366x768 and 390x844 go to /tmp/shots/ (and e2e/artifacts/)."""
+crosses itself; a dispatcher sees the zones layer in the control room; a customer is refused, as on
+every admin page. The page fits a phone. Screenshots at 1366x768 and 390x844 go to /tmp/shots/ (and e2e/artifacts/)."""
 
 from __future__ import annotations
 
@@ -247,10 +247,11 @@ def test_a_dispatcher_sees_the_zones_layer(page: Page, login, stack, zones_admin
     expect(page.locator("path.hf-zone")).to_have_count(2)
 
 
-def test_a_customer_gets_a_404(page: Page, login, stack):
+def test_a_customer_is_refused(page: Page, login, stack):
     login(page, email="customer@e2e.test", next_path="/ride")
     answer = page.goto("/admin/zones")
-    assert answer is not None and answer.status == 404
+    assert answer is not None and answer.status == 403  # the readable refusal of every admin page
+    expect(page.get_by_role("heading", name="Not for this account")).to_be_visible()
     expect(page.locator("#zones-map")).to_have_count(0)
 
 

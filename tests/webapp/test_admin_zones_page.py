@@ -1,6 +1,6 @@
 """The zones editor's page (/admin/zones) through the real app: what it hands its scripts (the map's
 settings, the fare currencies, the default wait), its tab in the admin bar, and who may open it: admins;
-dispatchers the readable 403 of every admin page; customers the 404 of a page that does not exist;
+dispatchers the readable 403 of every admin page; customers too (as every admin page);
 anonymous visitors the login form. The editing itself is the zones API's (and e2e/test_admin_zones.py)."""
 
 from __future__ import annotations
@@ -63,6 +63,6 @@ async def test_only_admins_open_it(browsers, db):
     assert page.status_code == 403 and "This page is for admins" in page.text
     customer = await signed_in(browsers, db, "customer")
     page = await customer.client.get("/admin/zones")
-    assert page.status_code == 404 and "zones-map" not in page.text
+    assert page.status_code == 403 and "zones-map" not in page.text  # as every admin page
     anonymous = await browsers().get("/admin/zones")
     assert anonymous.status_code == 302 and anonymous.headers["location"].startswith("/login?next=/admin/zones")

@@ -12,14 +12,13 @@ typed in the currency's units, stored in minor units).
 from __future__ import annotations
 
 import json
-from functools import wraps
 
 from quart import Blueprint, render_template
 from quart_schema import hide
 
 from hexfleet.drivers.vehicles import VEHICLE_CLASSES
 from hexfleet.rides import queries as fare_queries
-from hexfleet.users.roles import STAFF, Role
+from hexfleet.users.roles import Role
 from webapp.auth import current_user, page_role_required
 from webapp.services import services
 
@@ -32,11 +31,9 @@ DEFAULT_CURRENCY = "EUR"
 
 
 def admins_only(func):
-    """Admins in; dispatchers get the readable 403 of every admin page; riders and anyone else
-    signed in get the 404 of a page that does not exist (the staff role contract); anonymous
+    """Admins in; anyone else signed in gets the readable 403 of every admin page; anonymous
     visitors go to the login form."""
-    readable = page_role_required(Role.ADMIN)(func)
-    return wraps(func)(page_role_required(*STAFF, hidden=True)(readable))
+    return page_role_required(Role.ADMIN)(func)
 
 
 async def _currencies() -> dict[str, str]:
