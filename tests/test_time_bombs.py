@@ -30,7 +30,6 @@ PURE_TABLES = {
     "tests/hexfleet/test_filters.py": "every verdict is judged against a `now` the table passes in",
     "tests/test_time_bombs.py": "this guard's own examples",
     "tests/webapp/test_readable_markup.py": "how given instants are written for the browser; no filter, no clock",
-    "tests/analytics/test_analytics_cli.py": "bad command-line dates: refused before any rollup, no filter",
     "tests/analytics/test_duty_rules.py": "duty rules on instants relative to one origin; no filter, no clock",
     "tests/analytics/test_rollup_aggregate.py": "one hour's facts aggregated against a `now` the table passes in",
     "tests/eta/test_table.py": "hour of week of given instants, and learned speeds looked up by them; no filter",

@@ -132,19 +132,27 @@ EXTRA_PATHS: dict[str, dict[str, Any]] = {
 }
 
 
+# Files a route answers with, by the path's suffix.
+FILE_TYPES = {".csv": "text/csv", ".geojson": "application/geo+json"}
+
+
 class HexfleetOpenAPI(OpenAPIProvider):
     def schema(self) -> dict[str, Any]:
         schema = super().schema()
         for path, item in EXTRA_PATHS.items():
             schema["paths"].setdefault(path, {}).update(item)
         for path, item in schema["paths"].items():
-            # Files documented with a (body-less) model: say what they are, not an empty JSON object.
-            for operation in item.values() if path.endswith(".csv") else ():
+            for operation in item.values():
                 answers = operation.get("responses", {})
+                # "No content" documented with a body-less model: no body at all.
+                for no_content in (204, "204"):  # quart-schema keys by int, the JSON by string
+                    answers.get(no_content, {}).pop("content", None)
+                # Files documented with a (body-less) model: say what they are, not an empty JSON object.
+                media = next((m for suffix, m in FILE_TYPES.items() if path.endswith(suffix)), None)
                 ok = answers.get(200) or answers.get("200") or {}
-                if "content" in ok:
+                if media is not None and "content" in ok:
                     headers = ok["content"].pop("headers", None)  # quart-schema puts them there
-                    ok["content"] = {"text/csv": {"schema": {"type": "string"}}}
+                    ok["content"] = {media: {"schema": {"type": "string" if media == "text/csv" else "object"}}}
                     if headers:
                         ok["headers"] = headers
         schema["info"]["description"] = DESCRIPTION

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -77,13 +77,17 @@ async def test_backfill_then_verify_then_a_row_changed_by_hand(db, database_url)
     assert await aq.final_hours(db, made.start, made.end)
 
 
+TODAY = date.today()
+DAY = timedelta(days=1)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["verify", "--from", "yesterday", "--to", "2026-01-01"], "--from must be a date (2026-05-01)"),
-        (["backfill", "--from", "2026-01-02T10:00:00", "--to", "2026-01-03"], "has no offset"),
-        (["backfill", "--from", "2026-01-03", "--to", "2026-01-02"], "--from must be before --to"),
-        (["verify", "--from", "2026-13-01", "--to", "2026-12-02"], "--from must be a date"),
+        (["verify", "--from", "yesterday", "--to", f"{TODAY}"], "--from must be a date"),
+        (["backfill", "--from", f"{TODAY - DAY}T10:00:00", "--to", f"{TODAY}"], "has no offset"),
+        (["backfill", "--from", f"{TODAY}", "--to", f"{TODAY - DAY}"], "--from must be before --to"),
+        (["verify", "--from", f"{TODAY.year}-13-01", "--to", f"{TODAY}"], "--from must be a date"),
     ],
 )
 def test_bad_input_is_one_line(database_url, args, message):

@@ -299,3 +299,24 @@ async def test_the_service_area_check(client, callers):
     bad = await client.get("/api/v1/zones/service-area", params={"lat": 95, "lng": 13.4}, headers=callers["customer"])
     assert bad.status_code in (400, 422)
     assert (await client.get("/api/v1/zones/service-area", params={"lat": 52.5, "lng": 13.4})).status_code == 401
+
+
+async def test_openapi_documents_every_zones_answer(client):
+    spec = (await client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    for path, method in (
+        ("/api/v1/zones", "get"),
+        ("/api/v1/zones", "post"),
+        ("/api/v1/zones/{zone_id}", "get"),
+        ("/api/v1/zones/{zone_id}", "put"),
+        ("/api/v1/zones/{zone_id}", "delete"),
+        ("/api/v1/zones/import", "post"),
+        ("/api/v1/zones/export.geojson", "get"),
+    ):
+        answers = paths[path][method]["responses"]
+        assert any(code.startswith("2") for code in answers), (path, method)
+        assert {"401", "404", "429", "503"} <= set(answers), (path, method)
+    deleted = paths["/api/v1/zones/{zone_id}"]["delete"]["responses"]["204"]
+    assert "content" not in deleted  # a 204 has no body
+    exported = paths["/api/v1/zones/export.geojson"]["get"]["responses"]["200"]
+    assert list(exported["content"]) == ["application/geo+json"]

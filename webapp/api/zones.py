@@ -35,6 +35,14 @@ SIGNED_IN = RIDERS  # everyone with an account: riders and staff
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+class NoContent(BaseModel):
+    """Nothing: the answer is a 204 without a body."""
+
+
+class GeoJSONFile(BaseModel):
+    """A GeoJSON FeatureCollection, as a file to download."""
+
+
 class ZoneBody(BaseModel):
     name: str = Field(max_length=1000, description=f"1 to {rules.MAX_NAME} characters, unique (whatever the case)")
     kind: str = Field(max_length=40, description=", ".join(rules.KINDS))
@@ -207,6 +215,7 @@ async def put_zone(zone_id: int, data: ZoneBody):
 @bp.delete("/<int:zone_id>")
 @tag(["zones"])
 @role_required(*STAFF, hidden=True)
+@document_response(NoContent, 204)
 @_errors(401, 403, 404, 429, 503)
 async def delete_zone(zone_id: int):
     """Delete a zone (admins): 204. To keep it but switch it off, set `active` false instead.
@@ -246,6 +255,7 @@ async def import_zones():
 @bp.get("/export.geojson")
 @tag(["zones"])
 @role_required(*STAFF, hidden=True)
+@document_response(GeoJSONFile, 200)
 @_errors(401, 404, 429, 503)
 async def export_geojson():
     """Every zone, active or not, as a GeoJSON FeatureCollection in the import's format (staff; a
